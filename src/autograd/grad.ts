@@ -1,0 +1,168 @@
+/**
+ * Reverse-mode differentiation over the recorded graph. Backward rules are ordinary differentiable
+ * ops: with `createGraph` they run with recording on, so the returned gradients have graphs of
+ * their own and can be differentiated again (double backprop, Hessian-vector products).
+ */
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { isFloat } from '../dtype.js';
+import { shapesEqual } from '../shape.js';
+import type { GradNode } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { add } from '../ops/elementwise.js';
+import { full, zerosLike } from '../ops/creation.js';
+import { tidy, withGrad } from '../scope.js';
+import { view } from '../ops/core.js';
+
+export interface GradOptions {
+  /** Cotangents, one per output (default: ones shaped like each output). */
+  gradOutputs?: Tensor | readonly (Tensor | null)[];
+  /** Record the backward pass so the gradients can be differentiated again. Default false. */
+  createGraph?: boolean;
+  /** Keep the graph usable for another grad() call. Default: createGraph. */
+  retainGraph?: boolean;
+  /** Return null (instead of zeros) for inputs the outputs do not depend on. */
+  unusedAsNull?: boolean;
+}
+
+function releasedNode(name: string): GradNode {
+  return {
+    name,
+    inputs: [],
+    backward: () => {
+      throw new ArgumentError(
+        `grad: the graph through '${name}' was freed by an earlier grad() call; pass retainGraph: true (or createGraph: true) to that call`,
+      );
+    },
+  };
+}
+
+/** Post-order (inputs before users) of the tensors reachable from `roots` through recorded nodes. */
+function topoOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [];
+  for (const r of roots) {
+    if (seen.has(r) || !r.requiresGrad) continue;
+    seen.add(r);
+    stack.push([r, 0]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [t, i] = top;
+      const ins = t.node?.inputs ?? [];
+      if (i < ins.length) {
+        top[1]++;
+        const c = ins[i]!;
+        if (!seen.has(c) && c.requiresGrad) {
+          seen.add(c);
+          stack.push([c, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(t);
+      }
+    }
+  }
+  return order;
+}
+
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions & { unusedAsNull: true }): (Tensor | null)[];
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts?: GradOptions): Tensor[];
+export function grad(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+  opts: GradOptions = {},
+): (Tensor | null)[] {
+  const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
+  const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  if (outs.length === 0) throw new ArgumentError('grad: needs at least one output');
+  for (const t of [...outs, ...ins]) t.live('grad');
+  for (const t of ins) {
+    if (!isFloat(t.dtype)) throw new DTypeError(`grad: inputs must be float tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
+  }
+  const seeds = opts.gradOutputs === undefined ? [] : opts.gradOutputs instanceof Tensor ? [opts.gradOutputs] : [...opts.gradOutputs];
+  if (opts.gradOutputs !== undefined && seeds.length !== outs.length) {
+    throw new ArgumentError(`grad: got ${seeds.length} gradOutputs for ${outs.length} outputs`);
+  }
+
+  const order = topoOrder(outs);
+  const inputSet = new Set(ins);
+  // Tensors from which some input is reachable: only their nodes need to run.
+  const leadsToInput = new Set<Tensor>();
+  for (const t of order) {
+    if (inputSet.has(t) || (t.node?.inputs.some((c) => leadsToInput.has(c)) ?? false)) leadsToInput.add(t);
+  }
+
+  const run = (): (Tensor | null)[] => {
+    const grads = new Map<Tensor, Tensor>();
+    // Number of grads slots holding each gradient tensor, so a shared one is freed only when unused.
+    const refs = new Map<Tensor, number>();
+    const userSeeds = new Set<Tensor>();
+    const hold = (g: Tensor): void => void refs.set(g, (refs.get(g) ?? 0) + 1);
+    const unhold = (g: Tensor): void => {
+      const n = (refs.get(g) ?? 1) - 1;
+      if (n > 0) return void refs.set(g, n);
+      refs.delete(g);
+      // Without createGraph nothing else can reach it: free it now to keep the peak low.
+      if (!createGraph && !userSeeds.has(g)) g.dispose();
+    };
+    const accumulate = (t: Tensor, g: Tensor): void => {
+      if (!shapesEqual(g.shape, t.shape)) {
+        throw new ShapeError(
+          `grad: backward of '${t.node?.name ?? 'leaf'}' produced a gradient of shape ${fmtShape(g.shape)} for a tensor of shape ${fmtShape(t.shape)}`,
+        );
+      }
+      const prev = grads.get(t);
+      const next = prev ? add(prev, g) : g;
+      grads.set(t, next);
+      hold(next);
+      if (prev) {
+        unhold(prev);
+        if (!refs.has(g) && !createGraph && !userSeeds.has(g)) g.dispose();
+      }
+    };
+
+    outs.forEach((o, i) => {
+      if (!o.requiresGrad && !inputSet.has(o)) return;
+      const s = seeds[i];
+      if (s) {
+        s.live('grad');
+        if (!shapesEqual(s.shape, o.shape)) {
+          throw new ShapeError(`grad: gradOutputs[${i}] has shape ${fmtShape(s.shape)} but output ${i} has shape ${fmtShape(o.shape)}`);
+        }
+        userSeeds.add(s);
+        accumulate(o, s);
+      } else accumulate(o, full(o.shape, 1, { dtype: o.dtype, device: o.device }));
+    });
+
+    const processed: Tensor[] = [];
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k]!;
+      const g = grads.get(t);
+      const node = t.node;
+      if (!g || !node || !node.inputs.some((c) => leadsToInput.has(c))) continue;
+      const inGrads = createGraph ? node.backward(g) : tidy(() => node.backward(g));
+      if (inGrads.length !== node.inputs.length) {
+        throw new ArgumentError(`grad: backward of '${node.name}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
+      }
+      processed.push(t);
+      node.inputs.forEach((c, i) => {
+        const gi = inGrads[i];
+        if (gi && leadsToInput.has(c)) accumulate(c, gi);
+      });
+      if (!inputSet.has(t)) {
+        grads.delete(t);
+        unhold(g);
+      }
+    }
+    if (!retainGraph) for (const t of processed) if (t.node) t.node = releasedNode(t.node.name);
+    return ins.map((t) => {
+      const g = grads.get(t);
+      if (g) return userSeeds.has(g) ? view(g, g.shape) : g;
+      return opts.unusedAsNull ? null : zerosLike(t);
+    });
+  };
+  // Without createGraph, every temporary of the pass is freed; only the returned gradients survive.
+  return withGrad(createGraph, () => (createGraph ? run() : tidy(run)));
+}

@@ -1,0 +1,87 @@
+import type { TypedArray } from '../../dtype.js';
+import type { TensorRef } from '../backend.js';
+import { alloc, arr } from './storage.js';
+
+function rowsCols(x: TensorRef): [number, number] {
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  return [cols === 0 ? 0 : arr(x).length / cols, cols];
+}
+
+export function softmax(x: TensorRef): TypedArray {
+  const X = arr(x);
+  const [rows, cols] = rowsCols(x);
+  const out = alloc(x.dtype, X.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, X[o + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) { const e = Math.exp(X[o + j]! - m); out[o + j] = e; s += e; }
+    const inv = 1 / s;
+    for (let j = 0; j < cols; j++) out[o + j] = out[o + j]! * inv;
+  }
+  return out;
+}
+
+export function logSoftmax(x: TensorRef): TypedArray {
+  const X = arr(x);
+  const [rows, cols] = rowsCols(x);
+  const out = alloc(x.dtype, X.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, X[o + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(X[o + j]! - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < cols; j++) out[o + j] = X[o + j]! - lse;
+  }
+  return out;
+}
+
+export function softmaxHvp(p: TensorRef, v: TensorRef): TypedArray {
+  const P = arr(p);
+  const V = arr(v);
+  const [rows, cols] = rowsCols(p);
+  const out = alloc(p.dtype, P.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let d = 0;
+    for (let j = 0; j < cols; j++) d += P[o + j]! * V[o + j]!;
+    for (let j = 0; j < cols; j++) out[o + j] = P[o + j]! * (V[o + j]! - d);
+  }
+  return out;
+}
+
+export function crossEntropy(logits: TensorRef, labels: TensorRef): TypedArray {
+  const Z = arr(logits);
+  const Y = arr(labels);
+  const [rows, cols] = rowsCols(logits);
+  const out = alloc(logits.dtype, rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, Z[o + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(Z[o + j]! - m);
+    out[r] = m + Math.log(s) - Z[o + Y[r]!]!;
+  }
+  return out;
+}
+
+export function softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): TypedArray {
+  const out = softmax(logits);
+  const Y = arr(labels);
+  const cols = logits.shape[logits.shape.length - 1]!;
+  for (let r = 0; r < Y.length; r++) out[r * cols + Y[r]!] -= 1;
+  return out;
+}
+
+export function oneHot(labels: TensorRef, classes: number, out: TypedArray): TypedArray {
+  const Y = arr(labels);
+  for (let r = 0; r < Y.length; r++) {
+    const y = Y[r]!;
+    if (y >= 0 && y < classes) out[r * classes + y] = 1;
+  }
+  return out;
+}
