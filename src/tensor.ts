@@ -1,7 +1,7 @@
 import type { DeviceName, Storage, TensorRef } from './backends/backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import { DataBuffer, engine } from './engine.js';
-import { DeviceError, DisposedError, fmtShape } from './errors.js';
+import { DeviceError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { sizeOf, type Shape } from './shape.js';
 
 /** A recorded operation: how to turn the gradient of its output into gradients of its inputs. */
@@ -80,7 +80,7 @@ export class Tensor implements TensorRef {
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
     if (this.size !== 1) {
-      throw new DeviceError(`item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`);
+      throw new ShapeError(`item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`);
     }
     return (await this.data())[0]!;
   }
@@ -89,7 +89,8 @@ export class Tensor implements TensorRef {
     if (this.buf === null) return;
     this.buf.release();
     this.buf = null;
-    this.node = null;
+    // The node stays: a later grad() through this tensor either needs only shapes (and is exact) or
+    // reaches a disposed tensor and throws a DisposedError, instead of silently returning zeros.
     engine.untrack(this);
   }
 

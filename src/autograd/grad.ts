@@ -3,7 +3,7 @@
  * ops: with `createGraph` they run with recording on, so the returned gradients have graphs of
  * their own and can be differentiated again (double backprop, Hessian-vector products).
  */
-import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, DisposedError, ShapeError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import { shapesEqual } from '../shape.js';
 import type { GradNode } from '../tensor.js';
@@ -24,10 +24,15 @@ export interface GradOptions {
   unusedAsNull?: boolean;
 }
 
-function releasedNode(name: string): GradNode {
+/**
+ * What a node becomes after a grad() call that did not retain the graph: it keeps its inputs, so a
+ * later grad() still finds the path and fails loudly on it instead of returning zeros.
+ */
+function releasedNode(node: GradNode): GradNode {
+  const name = node.name;
   return {
     name,
-    inputs: [],
+    inputs: node.inputs,
     backward: () => {
       throw new ArgumentError(
         `grad: the graph through '${name}' was freed by an earlier grad() call; pass retainGraph: true (or createGraph: true) to that call`,
@@ -63,6 +68,20 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
     }
   }
   return order;
+}
+
+function runBackward(node: GradNode, g: Tensor, createGraph: boolean): (Tensor | null)[] {
+  try {
+    return createGraph ? node.backward(g) : tidy(() => node.backward(g));
+  } catch (e) {
+    if (e instanceof DisposedError) {
+      throw new DisposedError(
+        `grad: the backward of '${node.name}' needs a tensor that was disposed (${e.message}); ` +
+          'compute gradients inside the tidy() that built the graph, or keep() the tensors it needs',
+      );
+    }
+    throw e;
+  }
 }
 
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions & { unusedAsNull: true }): (Tensor | null)[];
@@ -142,7 +161,7 @@ export function grad(
       const g = grads.get(t);
       const node = t.node;
       if (!g || !node || !node.inputs.some((c) => leadsToInput.has(c))) continue;
-      const inGrads = createGraph ? node.backward(g) : tidy(() => node.backward(g));
+      const inGrads = runBackward(node, g, createGraph);
       if (inGrads.length !== node.inputs.length) {
         throw new ArgumentError(`grad: backward of '${node.name}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }
@@ -156,7 +175,7 @@ export function grad(
         unhold(g);
       }
     }
-    if (!retainGraph) for (const t of processed) if (t.node) t.node = releasedNode(t.node.name);
+    if (!retainGraph) for (const t of processed) if (t.node) t.node = releasedNode(t.node);
     return ins.map((t) => {
       const g = grads.get(t);
       if (g) return userSeeds.has(g) ? view(g, g.shape) : g;

@@ -203,7 +203,7 @@ export function pow(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   assertFloat('pow', t.dtype);
   const y = binaryRaw('pow', a, b);
   return recordBinary(y, 'pow', a, b, (g) => [
-    isT(a) ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
+    isT(a) ? mul(g, mul(b, pow(a, isT(b) ? sub(b, 1) : b - 1))) : null,
     isT(b) ? mul(g, mul(y, safeLog(a))) : null,
   ]);
 }

@@ -77,14 +77,16 @@ export function mse(pred: Tensor, target: Tensor, reduction: Reduction = 'mean')
 
 /**
  * Binary cross-entropy -[y log p + (1-y) log(1-p)] of probabilities p (clamped to [eps, 1-eps]),
- * or, with fromLogits, of logits z as softplus(z) - y z (stable).
+ * or, with fromLogits, of logits z as y softplus(-z) + (1-y) softplus(z): equal to
+ * softplus(z) - y z, but without its cancellation at large |z| and smooth everywhere.
  */
 export function binaryCrossEntropy(
   pred: Tensor, target: Tensor, o: { fromLogits?: boolean; reduction?: Reduction; eps?: number } = {},
 ): Tensor {
   samePair('binaryCrossEntropy', pred, target);
   const r = o.reduction ?? 'mean';
-  if (o.fromLogits) return reduce(sub(softplus(pred), mul(target, pred)), r);
+  // d/dz = sigmoid(z) - y
+  if (o.fromLogits) return reduce(add(mul(target, softplus(neg(pred))), mul(sub(1, target), softplus(pred))), r);
   const eps = o.eps ?? 1e-7;
   const p = clamp(pred, eps, 1 - eps);
   return reduce(neg(add(mul(target, log(p)), mul(sub(1, target), log(sub(1, p))))), r);

@@ -1,7 +1,7 @@
 /** Reductions over axes; their backward rules broadcast the gradient back (sum) or route it to the argmax (max/min). */
 import type { ReduceOp } from '../backends/backend.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { broadcastAxes, normAxes, normAxis, reducedShape, sizeOf, type Shape } from '../shape.js';
+import { broadcastAxes, normAxes, normAxis, reducedShape, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, view, wrap } from './core.js';
 import { broadcastTo, reshape } from './layout.js';
@@ -78,10 +78,12 @@ export function argmin(x: Tensor, axis = -1, keepDims = false): Tensor {
 /** Sum a broadcast tensor back down to `shape` (the adjoint of broadcastTo). */
 // d sumTo(g) = broadcastTo(g)
 export function sumTo(x: Tensor, shape: Shape): Tensor {
-  const axes = broadcastAxes(shape, x.shape);
-  if (x.rank < shape.length || sizeOf(reducedShape(x.shape, axes)) !== sizeOf(shape)) {
-    throw new ShapeError(`sumTo: cannot sum shape ${fmtShape(x.shape)} down to ${fmtShape(shape)}`);
+  backendOf('sumTo', x);
+  const off = x.rank - shape.length;
+  if (off < 0 || shape.some((d, i) => d !== 1 && d !== x.shape[i + off])) {
+    throw new ShapeError(`sumTo: cannot sum shape ${fmtShape(x.shape)} down to ${fmtShape(shape)} (it does not broadcast to it)`);
   }
+  const axes = broadcastAxes(shape, x.shape);
   if (axes.length === 0) return reshape(x, shape);
   const be = backendOf('sumTo', x);
   const s = wrap(be, be.reduce('sum', x, axes), reducedShape(x.shape, axes), x.dtype);
