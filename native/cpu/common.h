@@ -1,0 +1,53 @@
+// Shared declarations of the native CPU backend: the thread pool, the GEMM driver and the
+// kernel-family entry points that addon.cc binds to JavaScript.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace gr {
+
+// ---- thread pool ----
+int num_threads();
+void set_num_threads(int n);
+// Run fn(ctx, begin, end) over [0, n) split into at most num_threads() chunks of >= grain items.
+void parallel_for_raw(long n, long grain, void (*fn)(void*, long, long), void* ctx);
+
+template <class F>
+inline void parallel_for(long n, long grain, F&& f) {
+  auto thunk = [](void* c, long b, long e) { (*static_cast<F*>(c))(b, e); };
+  parallel_for_raw(n, grain, thunk, static_cast<void*>(&f));
+}
+
+// ---- GEMM ----
+// A logical matrix whose rows (A) or columns (B) may be grouped into batches of `len` entries,
+// batch q starting at `p + q * stride`: one GEMM then covers a broadcast operand times a batch.
+template <class T>
+struct Operand {
+  const T* p;
+  long ld;       // leading dimension inside one batch entry
+  bool trans;    // stored transposed
+  long len;      // rows (A) / columns (B) per batch entry
+  long stride;   // elements between batch entries
+};
+struct COut {
+  long ldc;
+  long rowLen, rowStride;  // row batching of C (matches A's)
+  long colLen, colStride;  // column batching of C (matches B's)
+};
+template <class T>
+void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel);
+
+// Micro-kernel selection (runtime dispatch).
+enum Isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+bool isa_supported(int isa);
+int isa_active();
+bool isa_select(int isa);
+const char* isa_name(int isa);
+
+// Kernels compiled in their own translation units with per-file ISA flags.
+void ukr_avx2_6x16(long k, const float* a, const float* b, float* c, long ldc, int acc);
+void ukr_avx512_8x32(long k, const float* a, const float* b, float* c, long ldc, int acc);
+double probe_avx2(long iters);
+double probe_avx512(long iters);
+
+}  // namespace gr

@@ -1,0 +1,358 @@
+// Elementwise kernels with NumPy broadcasting, casts, fills and Philox random numbers. Semantics
+// follow the TypeScript reference (src/backends/cpu): transcendental functions are evaluated in
+// double precision and rounded once, int32 results use JavaScript's ToInt32 conversion.
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels.h"
+#include "nditer.h"
+
+namespace gr {
+namespace {
+
+inline int32_t to_int32(double v) {
+  if (!std::isfinite(v)) return 0;
+  double t = std::trunc(v);
+  double m = std::fmod(t, 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  if (m >= 2147483648.0) m -= 4294967296.0;
+  return static_cast<int32_t>(m);
+}
+
+template <class T>
+inline T store(double v) {
+  return static_cast<T>(v);
+}
+template <>
+inline int32_t store<int32_t>(double v) {
+  return to_int32(v);
+}
+
+enum { U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_RECIP, U_ABS, U_SQUARE, U_RELU, U_STEP, U_LEAKY, U_LEAKYGRAD,
+       U_SIGMOID, U_TANH, U_SOFTPLUS, U_SIGN, U_SIN, U_COS };
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
+
+template <int OP>
+inline double unary_fn(double x, double alpha) {
+  switch (OP) {
+    case U_NEG: return -x;
+    case U_EXP: return std::exp(x);
+    case U_LOG: return std::log(x);
+    case U_SQRT: return std::sqrt(x);
+    case U_RSQRT: return 1.0 / std::sqrt(x);
+    case U_RECIP: return 1.0 / x;
+    case U_ABS: return std::fabs(x);
+    case U_SQUARE: return x * x;
+    case U_RELU: return x > 0 ? x : 0.0;
+    case U_STEP: return x > 0 ? 1.0 : 0.0;
+    case U_LEAKY: return x > 0 ? x : alpha * x;
+    case U_LEAKYGRAD: return x > 0 ? 1.0 : alpha;
+    case U_SIGMOID: {
+      if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+      double e = std::exp(x);
+      return e / (1.0 + e);
+    }
+    case U_TANH: return std::tanh(x);
+    case U_SOFTPLUS: return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    case U_SIGN: return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+    case U_SIN: return std::sin(x);
+    case U_COS: return std::cos(x);
+  }
+  return 0;
+}
+
+template <class T, int OP>
+void unary_t(const T* x, T* out, long n, double alpha) {
+  parallel_for(n, EW_GRAIN, [&](long b, long e) {
+    if constexpr (std::is_same_v<T, float>) {
+      // Exact in float for these; the compiler vectorizes them.
+      if constexpr (OP == U_RELU) {
+        for (long i = b; i < e; i++) out[i] = x[i] > 0.f ? x[i] : 0.f;
+        return;
+      } else if constexpr (OP == U_STEP) {
+        for (long i = b; i < e; i++) out[i] = x[i] > 0.f ? 1.f : 0.f;
+        return;
+      } else if constexpr (OP == U_NEG) {
+        for (long i = b; i < e; i++) out[i] = -x[i];
+        return;
+      } else if constexpr (OP == U_SQUARE) {
+        for (long i = b; i < e; i++) out[i] = x[i] * x[i];
+        return;
+      }
+    }
+    for (long i = b; i < e; i++) out[i] = store<T>(unary_fn<OP>(static_cast<double>(x[i]), alpha));
+  });
+}
+
+template <class T>
+void unary_dispatch(int op, const T* x, T* out, long n, double alpha) {
+  switch (op) {
+#define GR_U(k) case k: unary_t<T, k>(x, out, n, alpha); break;
+    GR_U(U_NEG) GR_U(U_EXP) GR_U(U_LOG) GR_U(U_SQRT) GR_U(U_RSQRT) GR_U(U_RECIP) GR_U(U_ABS) GR_U(U_SQUARE)
+    GR_U(U_RELU) GR_U(U_STEP) GR_U(U_LEAKY) GR_U(U_LEAKYGRAD) GR_U(U_SIGMOID) GR_U(U_TANH) GR_U(U_SOFTPLUS)
+    GR_U(U_SIGN) GR_U(U_SIN) GR_U(U_COS)
+#undef GR_U
+  }
+}
+
+// Arithmetic type of a binary op: float math is exact for + - * / on floats (one rounding either
+// way); int32 computes in double and converts like JavaScript does.
+template <class T, int OP>
+struct Calc {
+  using type = std::conditional_t<std::is_same_v<T, float> && OP != B_POW, float, double>;
+};
+
+template <int OP, class C>
+inline C binary_fn(C a, C b) {
+  switch (OP) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_POW: return static_cast<C>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case B_MAX: return a >= b ? a : b;
+    case B_MIN: return a <= b ? a : b;
+    case B_EQ: return a == b ? C(1) : C(0);
+    case B_NE: return a != b ? C(1) : C(0);
+    case B_LT: return a < b ? C(1) : C(0);
+    case B_LE: return a <= b ? C(1) : C(0);
+    case B_GT: return a > b ? C(1) : C(0);
+    case B_GE: return a >= b ? C(1) : C(0);
+  }
+  return 0;
+}
+
+template <class T, int OP>
+inline T bin(T a, T b) {
+  using C = typename Calc<T, OP>::type;
+  return store<T>(static_cast<double>(binary_fn<OP, C>(static_cast<C>(a), static_cast<C>(b))));
+}
+template <>
+inline float bin<float, B_ADD>(float a, float b) { return a + b; }
+template <>
+inline float bin<float, B_SUB>(float a, float b) { return a - b; }
+template <>
+inline float bin<float, B_MUL>(float a, float b) { return a * b; }
+template <>
+inline float bin<float, B_DIV>(float a, float b) { return a / b; }
+
+template <class T, int OP>
+void binary_t(int r, const long* oshape, const T* a, const long* sa, const T* b, const long* sb, T* out) {
+  long so[MAX_RANK];
+  dense_strides(r, oshape, so);
+  const long* strides[3] = {so, sa, sb};
+  NdIter<3> it;
+  it.init(r, oshape, strides);
+  const long n = it.size();
+  parallel_for(n, EW_GRAIN, [&](long lo, long hi) {
+    it.runs(lo, hi, [&](const long* off, const long* in, long len) {
+      T* o = out + off[0];
+      const T* pa = a + off[1];
+      const T* pb = b + off[2];
+      if (in[1] == 1 && in[2] == 1) {
+        for (long i = 0; i < len; i++) o[i] = bin<T, OP>(pa[i], pb[i]);
+      } else if (in[1] == 1 && in[2] == 0) {
+        const T bv = *pb;
+        for (long i = 0; i < len; i++) o[i] = bin<T, OP>(pa[i], bv);
+      } else if (in[1] == 0 && in[2] == 1) {
+        const T av = *pa;
+        for (long i = 0; i < len; i++) o[i] = bin<T, OP>(av, pb[i]);
+      } else {
+        for (long i = 0; i < len; i++) o[i] = bin<T, OP>(pa[i * in[1]], pb[i * in[2]]);
+      }
+    });
+  });
+}
+
+template <class T, int OP>
+void scalar_t(const T* x, T* out, long n, double s, bool left) {
+  parallel_for(n, EW_GRAIN, [&](long b, long e) {
+    if (left)
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(s, static_cast<double>(x[i])));
+    else
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(static_cast<double>(x[i]), s));
+  });
+}
+
+#define GR_BINARY_CASES(M) \
+  M(B_ADD) M(B_SUB) M(B_MUL) M(B_DIV) M(B_POW) M(B_MAX) M(B_MIN) M(B_EQ) M(B_NE) M(B_LT) M(B_LE) M(B_GT) M(B_GE)
+
+template <class T>
+void binary_dispatch(int op, int r, const long* oshape, const T* a, const long* sa, const T* b, const long* sb,
+                     T* out) {
+  switch (op) {
+#define GR_B(k) case k: binary_t<T, k>(r, oshape, a, sa, b, sb, out); break;
+    GR_BINARY_CASES(GR_B)
+#undef GR_B
+  }
+}
+
+template <class T>
+void scalar_dispatch(int op, const T* x, T* out, long n, double s, bool left) {
+  switch (op) {
+#define GR_B(k) case k: scalar_t<T, k>(x, out, n, s, left); break;
+    GR_BINARY_CASES(GR_B)
+#undef GR_B
+  }
+}
+
+template <class TC, class T>
+void where_t(const TC* c, const long* sc, const T* a, const long* sa, const T* b, const long* sb, T* out, int r,
+             const long* oshape) {
+  long so[MAX_RANK];
+  dense_strides(r, oshape, so);
+  const long* strides[4] = {so, sc, sa, sb};
+  NdIter<4> it;
+  it.init(r, oshape, strides);
+  parallel_for(it.size(), EW_GRAIN, [&](long lo, long hi) {
+    it.runs(lo, hi, [&](const long* off, const long* in, long len) {
+      T* o = out + off[0];
+      const TC* pc = c + off[1];
+      const T* pa = a + off[2];
+      const T* pb = b + off[3];
+      for (long i = 0; i < len; i++) o[i] = pc[i * in[1]] != TC(0) ? pa[i * in[2]] : pb[i * in[3]];
+    });
+  });
+}
+
+template <class T>
+void where_c(int dtc, const void* c, const long* sc, const T* a, const long* sa, const T* b, const long* sb, T* out,
+             int r, const long* oshape) {
+  if (dtc == F32) where_t(static_cast<const float*>(c), sc, a, sa, b, sb, out, r, oshape);
+  else if (dtc == F64) where_t(static_cast<const double*>(c), sc, a, sa, b, sb, out, r, oshape);
+  else where_t(static_cast<const int32_t*>(c), sc, a, sa, b, sb, out, r, oshape);
+}
+
+template <class S, class D>
+void cast_t(const S* x, D* out, long n) {
+  parallel_for(n, EW_GRAIN, [&](long b, long e) {
+    for (long i = b; i < e; i++) {
+      if constexpr (std::is_same_v<D, int32_t>) out[i] = to_int32(std::trunc(static_cast<double>(x[i])));
+      else out[i] = static_cast<D>(x[i]);
+    }
+  });
+}
+
+template <class S>
+void cast_from(const S* x, int to, void* out, long n) {
+  if (to == F32) cast_t(x, static_cast<float*>(out), n);
+  else if (to == F64) cast_t(x, static_cast<double*>(out), n);
+  else cast_t(x, static_cast<int32_t*>(out), n);
+}
+
+// ---- Philox 4x32-10 ----
+inline void philox(uint32_t c[4], uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; r++) {
+    const uint64_t p0 = static_cast<uint64_t>(0xd2511f53u) * c[0];
+    const uint64_t p1 = static_cast<uint64_t>(0xcd9e8d57u) * c[2];
+    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    const uint32_t n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
+    c[0] = n0;
+    c[1] = lo1;
+    c[2] = n2;
+    c[3] = lo0;
+    k0 += 0x9e3779b9u;
+    k1 += 0xbb67ae85u;
+  }
+}
+
+inline double unit(uint32_t r) { return (static_cast<double>(r >> 8) + 0.5) * (1.0 / 16777216.0); }
+
+template <class T>
+void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, uint64_t offset, double a,
+              double b) {
+  parallel_for(n, 4096, [&](long lo, long hi) {
+    for (long i = lo; i < hi; i++) {
+      const uint64_t ctr = offset + static_cast<uint64_t>(i);
+      uint32_t c[4] = {static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), stream, 0};
+      philox(c, seedLo, seedHi);
+      const double u0 = unit(c[0]);
+      double v;
+      if (kind == 0) v = a + (b - a) * u0;
+      else if (kind == 1) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * unit(c[1]));
+      else v = u0 < a ? 1.0 : 0.0;
+      out[i] = static_cast<T>(v);
+    }
+  });
+}
+
+}  // namespace
+
+void k_unary(int dt, int op, const void* x, void* out, long n, double alpha) {
+  if (dt == F32) unary_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, alpha);
+  else if (dt == F64) unary_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, alpha);
+  else unary_dispatch(op, static_cast<const int32_t*>(x), static_cast<int32_t*>(out), n, alpha);
+}
+
+void k_binary(int dt, int op, int r, const long* oshape, const void* a, int ra, const long* ashape, const void* b,
+              int rb, const long* bshape, void* out) {
+  long sa[MAX_RANK], sb[MAX_RANK];
+  bcast_strides(r, oshape, ra, ashape, sa);
+  bcast_strides(r, oshape, rb, bshape, sb);
+  if (dt == F32)
+    binary_dispatch(op, r, oshape, static_cast<const float*>(a), sa, static_cast<const float*>(b), sb,
+                    static_cast<float*>(out));
+  else if (dt == F64)
+    binary_dispatch(op, r, oshape, static_cast<const double*>(a), sa, static_cast<const double*>(b), sb,
+                    static_cast<double*>(out));
+  else
+    binary_dispatch(op, r, oshape, static_cast<const int32_t*>(a), sa, static_cast<const int32_t*>(b), sb,
+                    static_cast<int32_t*>(out));
+}
+
+void k_binary_scalar(int dt, int op, const void* x, void* out, long n, double s, bool left) {
+  if (dt == F32) scalar_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, s, left);
+  else if (dt == F64) scalar_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, s, left);
+  else scalar_dispatch(op, static_cast<const int32_t*>(x), static_cast<int32_t*>(out), n, s, left);
+}
+
+void k_where(int dtc, const void* c, int rc, const long* cshape, int dt, const void* a, int ra, const long* ashape,
+             const void* b, int rb, const long* bshape, void* out, int r, const long* oshape) {
+  long sc[MAX_RANK], sa[MAX_RANK], sb[MAX_RANK];
+  bcast_strides(r, oshape, rc, cshape, sc);
+  bcast_strides(r, oshape, ra, ashape, sa);
+  bcast_strides(r, oshape, rb, bshape, sb);
+  if (dt == F32)
+    where_c(dtc, c, sc, static_cast<const float*>(a), sa, static_cast<const float*>(b), sb, static_cast<float*>(out),
+            r, oshape);
+  else if (dt == F64)
+    where_c(dtc, c, sc, static_cast<const double*>(a), sa, static_cast<const double*>(b), sb,
+            static_cast<double*>(out), r, oshape);
+  else
+    where_c(dtc, c, sc, static_cast<const int32_t*>(a), sa, static_cast<const int32_t*>(b), sb,
+            static_cast<int32_t*>(out), r, oshape);
+}
+
+void k_cast(int from, const void* x, int to, void* out, long n) {
+  if (from == F32) cast_from(static_cast<const float*>(x), to, out, n);
+  else if (from == F64) cast_from(static_cast<const double*>(x), to, out, n);
+  else cast_from(static_cast<const int32_t*>(x), to, out, n);
+}
+
+void k_fill(int dt, void* out, long n, double v) {
+  if (dt == F32) {
+    float f = static_cast<float>(v);
+    float* o = static_cast<float*>(out);
+    if (f == 0.f && !std::signbit(f)) std::memset(o, 0, n * sizeof(float));
+    else parallel_for(n, EW_GRAIN, [&](long b, long e) { for (long i = b; i < e; i++) o[i] = f; });
+  } else if (dt == F64) {
+    double* o = static_cast<double*>(out);
+    if (v == 0.0 && !std::signbit(v)) std::memset(o, 0, n * sizeof(double));
+    else parallel_for(n, EW_GRAIN, [&](long b, long e) { for (long i = b; i < e; i++) o[i] = v; });
+  } else {
+    int32_t iv = to_int32(v);
+    int32_t* o = static_cast<int32_t*>(out);
+    parallel_for(n, EW_GRAIN, [&](long b, long e) { for (long i = b; i < e; i++) o[i] = iv; });
+  }
+}
+
+void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, double offset,
+              double a, double b) {
+  const uint64_t off = static_cast<uint64_t>(offset);
+  if (dt == F32) random_t(static_cast<float*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  else random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+}
+
+}  // namespace gr

@@ -1,0 +1,300 @@
+// Cache-blocked, packed GEMM (the BLIS loop nest): a KC x NC panel of B is packed into NR-wide
+// strips that stay in L1 while MC x KC blocks of A (packed into MR-tall strips, held in L2) stream
+// past them; an MR x NR register-blocked micro-kernel does the flops. The micro-kernel is picked at
+// run time: AVX-512, AVX2+FMA or portable C++ (float64 always uses the portable one).
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "common.h"
+
+namespace gr {
+namespace {
+
+template <class T>
+using UkrFn = void (*)(long, const T*, const T*, T*, long, int);
+
+template <class T>
+struct Kernel {
+  int mr, nr;
+  UkrFn<T> f;
+};
+
+constexpr int MAX_MR = 16;
+constexpr int MAX_NR = 32;
+constexpr long KC = 256;
+constexpr long MC_TARGET = 128;
+constexpr long NC_TARGET = 4096;
+
+template <class T, int MR, int NR>
+void ukr_portable(long K, const T* a, const T* b, T* c, long ldc, int acc) {
+  T t[MR][NR] = {};
+  for (long k = 0; k < K; k++) {
+    for (int r = 0; r < MR; r++) {
+      const T av = a[r];
+      for (int j = 0; j < NR; j++) t[r][j] += av * b[j];
+    }
+    a += MR;
+    b += NR;
+  }
+  for (int r = 0; r < MR; r++) {
+    T* cr = c + r * ldc;
+    if (acc)
+      for (int j = 0; j < NR; j++) cr[j] += t[r][j];
+    else
+      for (int j = 0; j < NR; j++) cr[j] = t[r][j];
+  }
+}
+
+bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool cpu_has_avx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && cpu_has_avx2();
+}
+
+int pick_default_isa() {
+  if (const char* e = std::getenv("GRADREG_NATIVE_ISA")) {
+    if (!std::strcmp(e, "portable")) return ISA_PORTABLE;
+    if (!std::strcmp(e, "avx2") && cpu_has_avx2()) return ISA_AVX2;
+    if (!std::strcmp(e, "avx512") && cpu_has_avx512()) return ISA_AVX512;
+  }
+  if (cpu_has_avx512()) return ISA_AVX512;
+  if (cpu_has_avx2()) return ISA_AVX2;
+  return ISA_PORTABLE;
+}
+
+int g_isa = -1;
+Kernel<float> g_kf{4, 8, ukr_portable<float, 4, 8>};
+const Kernel<double> g_kd{4, 8, ukr_portable<double, 4, 8>};
+
+void apply_isa(int isa) {
+  g_isa = isa;
+  if (isa == ISA_AVX512) g_kf = {8, 32, ukr_avx512_8x32};
+  else if (isa == ISA_AVX2) g_kf = {6, 16, ukr_avx2_6x16};
+  else g_kf = {4, 8, ukr_portable<float, 4, 8>};
+}
+
+void ensure_isa() {
+  if (g_isa < 0) apply_isa(pick_default_isa());
+}
+
+template <class T>
+const Kernel<T>& kernel();
+template <>
+const Kernel<float>& kernel<float>() {
+  ensure_isa();
+  return g_kf;
+}
+template <>
+const Kernel<double>& kernel<double>() {
+  return g_kd;
+}
+
+// Thread-local, 64-byte aligned packing buffers that only grow.
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  void* get(size_t n) {
+    if (n > bytes) {
+      std::free(p);
+      bytes = (n + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, bytes);
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch tl_a, tl_b;
+
+template <class T>
+inline const T* a_ptr(const Operand<T>& A, long i, long k) {
+  long q = i / A.len, r = i - q * A.len;
+  const T* base = A.p + q * A.stride;
+  return A.trans ? base + k * A.ld + r : base + r * A.ld + k;
+}
+
+template <class T>
+inline const T* b_ptr(const Operand<T>& B, long k, long j) {
+  long q = j / B.len, r = j - q * B.len;
+  const T* base = B.p + q * B.stride;
+  return B.trans ? base + r * B.ld + k : base + k * B.ld + r;
+}
+
+template <class T>
+void pack_a(const Operand<T>& A, long i0, long mc, long p0, long kc, int MR, T* dst) {
+  const T* ptr[MAX_MR];
+  for (long ir = 0; ir < mc; ir += MR) {
+    T* d = dst + ir * kc;
+    int rows = static_cast<int>(std::min<long>(MR, mc - ir));
+    for (int r = 0; r < rows; r++) ptr[r] = a_ptr(A, i0 + ir + r, p0);
+    if (!A.trans) {
+      for (int r = 0; r < rows; r++) {
+        const T* s = ptr[r];
+        for (long k = 0; k < kc; k++) d[k * MR + r] = s[k];
+      }
+    } else if (rows == MR && ptr[MR - 1] == ptr[0] + (MR - 1)) {
+      const T* s = ptr[0];
+      for (long k = 0; k < kc; k++, s += A.ld)
+        for (int r = 0; r < MR; r++) d[k * MR + r] = s[r];
+    } else {
+      for (long k = 0; k < kc; k++)
+        for (int r = 0; r < rows; r++) d[k * MR + r] = ptr[r][k * A.ld];
+    }
+    if (rows < MR)
+      for (long k = 0; k < kc; k++)
+        for (int r = rows; r < MR; r++) d[k * MR + r] = T(0);
+  }
+}
+
+template <class T>
+void pack_b(const Operand<T>& B, long j0, long nc, long p0, long kc, int NR, T* dst) {
+  const T* ptr[MAX_NR];
+  for (long jr = 0; jr < nc; jr += NR) {
+    T* d = dst + jr * kc;
+    int cols = static_cast<int>(std::min<long>(NR, nc - jr));
+    for (int c = 0; c < cols; c++) ptr[c] = b_ptr(B, p0, j0 + jr + c);
+    if (!B.trans) {
+      if (cols == NR && ptr[NR - 1] == ptr[0] + (NR - 1)) {
+        const T* s = ptr[0];
+        for (long k = 0; k < kc; k++, s += B.ld)
+          for (int c = 0; c < NR; c++) d[k * NR + c] = s[c];
+      } else {
+        for (long k = 0; k < kc; k++)
+          for (int c = 0; c < cols; c++) d[k * NR + c] = ptr[c][k * B.ld];
+      }
+    } else {
+      for (int c = 0; c < cols; c++) {
+        const T* s = ptr[c];
+        for (long k = 0; k < kc; k++) d[k * NR + c] = s[k];
+      }
+    }
+    if (cols < NR)
+      for (long k = 0; k < kc; k++)
+        for (int c = cols; c < NR; c++) d[k * NR + c] = T(0);
+  }
+}
+
+template <class T>
+inline T* c_ptr(T* C, const COut& co, long i, long j) {
+  long qi = i / co.rowLen, ri = i - qi * co.rowLen;
+  long qj = j / co.colLen, rj = j - qj * co.colLen;
+  return C + qi * co.rowStride + ri * co.ldc + qj * co.colStride + rj;
+}
+
+template <class T>
+void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A, const Operand<T>& B, T* C,
+                const COut& co) {
+  const Kernel<T>& kr = kernel<T>();
+  const int MR = kr.mr, NR = kr.nr;
+  const long MC = std::max<long>(MR, MC_TARGET / MR * MR);
+  const long NC = NC_TARGET / NR * NR;
+  const long ncMax = std::min<long>(NC, (n1 - n0 + NR - 1) / NR * NR);
+  const long mcMax = std::min<long>(MC, (m1 - m0 + MR - 1) / MR * MR);
+  const long kcMax = std::min<long>(KC, K);
+  T* Bp = static_cast<T*>(tl_b.get(sizeof(T) * ncMax * kcMax + 64));
+  T* Ap = static_cast<T*>(tl_a.get(sizeof(T) * mcMax * kcMax + 64));
+  alignas(64) T tile[MAX_MR * MAX_NR];
+  for (long jc = n0; jc < n1; jc += NC) {
+    const long nc = std::min(NC, n1 - jc);
+    for (long pc = 0; pc < K; pc += KC) {
+      const long kc = std::min(KC, K - pc);
+      const int acc = pc > 0;
+      pack_b(B, jc, nc, pc, kc, NR, Bp);
+      for (long ic = m0; ic < m1; ic += MC) {
+        const long mc = std::min(MC, m1 - ic);
+        pack_a(A, ic, mc, pc, kc, MR, Ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          const long nr = std::min<long>(NR, nc - jr);
+          const long j = jc + jr;
+          const bool colsOk = nr == NR && (j % co.colLen) + NR <= co.colLen;
+          for (long ir = 0; ir < mc; ir += MR) {
+            const long mr = std::min<long>(MR, mc - ir);
+            const long i = ic + ir;
+            const T* ap = Ap + ir * kc;
+            const T* bp = Bp + jr * kc;
+            if (colsOk && mr == MR && (i % co.rowLen) + MR <= co.rowLen) {
+              kr.f(kc, ap, bp, c_ptr(C, co, i, j), co.ldc, acc);
+            } else {
+              kr.f(kc, ap, bp, tile, NR, 0);
+              for (long r = 0; r < mr; r++)
+                for (long c = 0; c < nr; c++) {
+                  T* dst = c_ptr(C, co, i + r, j + c);
+                  *dst = acc ? *dst + tile[r * NR + c] : tile[r * NR + c];
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool isa_supported(int isa) {
+  if (isa == ISA_PORTABLE) return true;
+  if (isa == ISA_AVX2) return cpu_has_avx2();
+  if (isa == ISA_AVX512) return cpu_has_avx512();
+  return false;
+}
+
+int isa_active() {
+  ensure_isa();
+  return g_isa;
+}
+
+bool isa_select(int isa) {
+  if (!isa_supported(isa)) return false;
+  apply_isa(isa);
+  return true;
+}
+
+const char* isa_name(int isa) {
+  switch (isa) {
+    case ISA_AVX512: return "avx512";
+    case ISA_AVX2: return "avx2";
+    default: return "portable";
+  }
+}
+
+template <class T>
+void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (long i = 0; i < M; i++)
+      for (long j = 0; j < N; j++) *c_ptr(C, co, i, j) = T(0);
+    return;
+  }
+  const Kernel<T>& kr = kernel<T>();
+  const int nt = parallel ? num_threads() : 1;
+  const double flops = 2.0 * M * N * K;
+  if (nt <= 1 || flops < 4e5) {
+    gemm_block<T>(0, M, 0, N, K, A, B, C, co);
+    return;
+  }
+  const long nStrips = (N + kr.nr - 1) / kr.nr;
+  const long mStrips = (M + kr.mr - 1) / kr.mr;
+  if (nStrips >= 2L * nt || nStrips >= mStrips) {
+    parallel_for(nt, 1, [&](long b, long e) {
+      for (long t = b; t < e; t++) {
+        long s0 = nStrips * t / nt, s1 = nStrips * (t + 1) / nt;
+        long j0 = s0 * kr.nr, j1 = std::min(N, s1 * kr.nr);
+        if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co);
+      }
+    });
+  } else {
+    parallel_for(nt, 1, [&](long b, long e) {
+      for (long t = b; t < e; t++) {
+        long s0 = mStrips * t / nt, s1 = mStrips * (t + 1) / nt;
+        long i0 = s0 * kr.mr, i1 = std::min(M, s1 * kr.mr);
+        if (i0 < i1) gemm_block<T>(i0, i1, 0, N, K, A, B, C, co);
+      }
+    });
+  }
+}
+
+template void gemm<float>(long, long, long, const Operand<float>&, const Operand<float>&, float*, const COut&, bool);
+template void gemm<double>(long, long, long, const Operand<double>&, const Operand<double>&, double*, const COut&,
+                           bool);
+
+}  // namespace gr

@@ -1,0 +1,58 @@
+// AVX-512 micro-kernel, 8 x 32 (16 zmm accumulators, two B vectors, broadcast A operands).
+// Compiled with AVX-512 flags in its own static library; see gemm_avx2.cc for why it includes no
+// inline C++ library code.
+#include <immintrin.h>
+
+#include "common.h"
+
+namespace gr {
+
+void ukr_avx512_8x32(long K, const float* a, const float* b, float* c, long ldc, int acc) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+  for (long k = 0; k < K; k++) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    __m512 t;
+#define GR_ROW(r)                            \
+  t = _mm512_set1_ps(a[r]);                  \
+  c##r##0 = _mm512_fmadd_ps(t, b0, c##r##0); \
+  c##r##1 = _mm512_fmadd_ps(t, b1, c##r##1);
+    GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5) GR_ROW(6) GR_ROW(7)
+#undef GR_ROW
+    a += 8;
+    b += 32;
+  }
+#define GR_STORE(r)                                                \
+  {                                                                \
+    float* cr = c + r * ldc;                                       \
+    if (acc) {                                                     \
+      c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(cr));       \
+      c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(cr + 16));  \
+    }                                                              \
+    _mm512_storeu_ps(cr, c##r##0);                                 \
+    _mm512_storeu_ps(cr + 16, c##r##1);                            \
+  }
+  GR_STORE(0) GR_STORE(1) GR_STORE(2) GR_STORE(3) GR_STORE(4) GR_STORE(5) GR_STORE(6) GR_STORE(7)
+#undef GR_STORE
+}
+
+double probe_avx512(long iters) {
+  __m512 x[16];
+  const __m512 m = _mm512_set1_ps(0.999999f), d = _mm512_set1_ps(1e-7f);
+  for (int i = 0; i < 16; i++) x[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) x[i] = _mm512_fmadd_ps(x[i], m, d);
+  }
+  __m512 s = x[0];
+  for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, x[i]);
+  return 2.0 * 16 * 16 * static_cast<double>(iters) + (_mm512_reduce_add_ps(s) == 12345.f ? 1 : 0);
+}
+
+}  // namespace gr

@@ -1,0 +1,59 @@
+// Entry points of the kernel families (elementwise.cc, reduce_layout.cc, nn.cc, random.cc).
+// dtype codes: 0 float32, 1 float64, 2 int32. Shapes and strides are in elements.
+#pragma once
+#include "common.h"
+
+namespace gr {
+
+enum DType { F32 = 0, F64 = 1, I32 = 2 };
+
+// ---- elementwise ----
+void k_unary(int dt, int op, const void* x, void* out, long n, double alpha);
+// Output of rank r; a (rank ra) and b (rank rb) broadcast to it.
+void k_binary(int dt, int op, int r, const long* oshape, const void* a, int ra, const long* ashape, const void* b,
+              int rb, const long* bshape, void* out);
+void k_binary_scalar(int dt, int op, const void* x, void* out, long n, double s, bool left);
+void k_where(int dtc, const void* c, int rc, const long* cshape, int dt, const void* a, int ra, const long* ashape,
+             const void* b, int rb, const long* bshape, void* out, int r, const long* oshape);
+void k_cast(int from, const void* x, int to, void* out, long n);
+void k_fill(int dt, void* out, long n, double v);
+void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, double offset,
+              double a, double b);
+
+// ---- reductions and layout ----
+void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, const void* x, void* out);
+void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner);
+// Strided copy of an r-d index space: dst[dstOff + i.dst] = src[srcOff + i.src], elements of `esize` bytes.
+void k_copy(int esize, int r, const long* shape, const void* src, const long* sst, void* dst, const long* dstStrides);
+void k_fill_bytes(int esize, void* dst, long n, double v, int dt);
+
+// ---- matmul ----
+void k_matmul(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, int br,
+              const long* obatch, const long* abatch, const long* bbatch);
+
+// ---- conv / pooling / batch norm / softmax / optimizers ----
+struct Geom {
+  long n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+};
+void k_im2col(int dt, const void* x, void* out, const Geom& g);
+void k_col2im(int dt, const void* cols, void* out, const Geom& g);
+void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
+void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
+void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
+void k_avgpool(int dt, const void* x, void* out, const Geom& g);
+void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g);
+void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
+                  void* y, void* mean, void* var);
+void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
+                   double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta);
+void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log);
+void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, long cols);
+void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);
+void k_softmax_ce_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);
+void k_one_hot(const int32_t* labels, long n, long classes, int dt, void* out);
+struct UpdateParams {
+  double lr, momentum, beta1, beta2, eps, step, weightDecay, decoupledDecay;
+};
+void k_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p);
+
+}  // namespace gr

@@ -1,0 +1,420 @@
+// Neural-network kernels: im2col/col2im, pooling, batch norm, the softmax family and the fused
+// optimizer updates. Each parallelizes over independent planes, channels or rows.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels.h"
+#include "nditer.h"
+
+namespace gr {
+namespace {
+
+// Output columns x whose input column x*sw - pw + j lies inside [0, w).
+inline void valid_cols(const Geom& g, long j, long& x0, long& x1) {
+  long lo = g.pw - j;  // need x*sw >= lo
+  x0 = lo <= 0 ? 0 : (lo + g.sw - 1) / g.sw;
+  long hi = g.w + g.pw - j;  // need x*sw < hi
+  x1 = hi <= 0 ? 0 : (hi + g.sw - 1) / g.sw;
+  if (x1 > g.ow) x1 = g.ow;
+  if (x0 > x1) x0 = x1;
+}
+
+template <class T>
+void im2col_t(const T* x, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
+  parallel_for(g.n * g.c, 1, [&](long b, long e) {
+    for (long nc = b; nc < e; nc++) {
+      const long n = nc / g.c, c = nc - n * g.c;
+      const T* plane = x + nc * g.h * g.w;
+      for (long i = 0; i < g.kh; i++)
+        for (long j = 0; j < g.kw; j++) {
+          T* o = out + (n * rows + (c * g.kh + i) * g.kw + j) * L;
+          long x0, x1;
+          valid_cols(g, j, x0, x1);
+          for (long y = 0; y < g.oh; y++, o += g.ow) {
+            const long hy = y * g.sh - g.ph + i;
+            if (hy < 0 || hy >= g.h) {
+              std::memset(o, 0, sizeof(T) * g.ow);
+              continue;
+            }
+            const T* row = plane + hy * g.w - g.pw + j;
+            for (long xx = 0; xx < x0; xx++) o[xx] = T(0);
+            if (g.sw == 1) std::memcpy(o + x0, row + x0, sizeof(T) * (x1 - x0));
+            else
+              for (long xx = x0; xx < x1; xx++) o[xx] = row[xx * g.sw];
+            for (long xx = x1; xx < g.ow; xx++) o[xx] = T(0);
+          }
+        }
+    }
+  });
+}
+
+template <class T>
+void col2im_t(const T* cols, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
+  parallel_for(g.n * g.c, 1, [&](long b, long e) {
+    for (long nc = b; nc < e; nc++) {
+      const long n = nc / g.c, c = nc - n * g.c;
+      T* plane = out + nc * g.h * g.w;
+      std::memset(plane, 0, sizeof(T) * g.h * g.w);
+      for (long i = 0; i < g.kh; i++)
+        for (long j = 0; j < g.kw; j++) {
+          const T* o = cols + (n * rows + (c * g.kh + i) * g.kw + j) * L;
+          long x0, x1;
+          valid_cols(g, j, x0, x1);
+          for (long y = 0; y < g.oh; y++, o += g.ow) {
+            const long hy = y * g.sh - g.ph + i;
+            if (hy < 0 || hy >= g.h) continue;
+            T* row = plane + hy * g.w - g.pw + j;
+            if (g.sw == 1)
+              for (long xx = x0; xx < x1; xx++) row[xx] += o[xx];
+            else
+              for (long xx = x0; xx < x1; xx++) row[xx * g.sw] += o[xx];
+          }
+        }
+    }
+  });
+}
+
+template <class T>
+void maxpool_t(const T* x, T* out, int32_t* idx, const Geom& g) {
+  const long L = g.oh * g.ow;
+  parallel_for(g.n * g.c, 4, [&](long b, long e) {
+    for (long p = b; p < e; p++) {
+      const T* plane = x + p * g.h * g.w;
+      T* o = out + p * L;
+      int32_t* id = idx + p * L;
+      for (long y = 0; y < g.oh; y++)
+        for (long xx = 0; xx < g.ow; xx++) {
+          T best = -std::numeric_limits<T>::infinity();
+          long bi = -1;
+          for (long i = 0; i < g.kh; i++) {
+            const long hy = y * g.sh - g.ph + i;
+            if (hy < 0 || hy >= g.h) continue;
+            for (long j = 0; j < g.kw; j++) {
+              const long wx = xx * g.sw - g.pw + j;
+              if (wx < 0 || wx >= g.w) continue;
+              const T v = plane[hy * g.w + wx];
+              if (v > best || bi < 0) {
+                best = v;
+                bi = hy * g.w + wx;
+              }
+            }
+          }
+          o[y * g.ow + xx] = best;
+          id[y * g.ow + xx] = static_cast<int32_t>(bi);
+        }
+    }
+  });
+}
+
+template <class T>
+void gather_t(const T* x, const int32_t* idx, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, HW = g.h * g.w;
+  parallel_for(g.n * g.c, 16, [&](long b, long e) {
+    for (long p = b; p < e; p++)
+      for (long k = 0; k < L; k++) out[p * L + k] = x[p * HW + idx[p * L + k]];
+  });
+}
+
+template <class T>
+void scatter_t(const T* gy, const int32_t* idx, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, HW = g.h * g.w;
+  parallel_for(g.n * g.c, 16, [&](long b, long e) {
+    std::memset(out + b * HW, 0, sizeof(T) * (e - b) * HW);
+    for (long p = b; p < e; p++)
+      for (long k = 0; k < L; k++) out[p * HW + idx[p * L + k]] += gy[p * L + k];
+  });
+}
+
+template <class T>
+void avgpool_t(const T* x, T* out, const Geom& g) {
+  const double inv = 1.0 / static_cast<double>(g.kh * g.kw);
+  const long L = g.oh * g.ow;
+  parallel_for(g.n * g.c, 4, [&](long b, long e) {
+    for (long p = b; p < e; p++) {
+      const T* plane = x + p * g.h * g.w;
+      for (long y = 0; y < g.oh; y++)
+        for (long xx = 0; xx < g.ow; xx++) {
+          double s = 0;
+          for (long i = 0; i < g.kh; i++) {
+            const long hy = y * g.sh - g.ph + i;
+            if (hy < 0 || hy >= g.h) continue;
+            for (long j = 0; j < g.kw; j++) {
+              const long wx = xx * g.sw - g.pw + j;
+              if (wx >= 0 && wx < g.w) s += plane[hy * g.w + wx];
+            }
+          }
+          out[p * L + y * g.ow + xx] = static_cast<T>(s * inv);
+        }
+    }
+  });
+}
+
+template <class T>
+void avgpool_backward_t(const T* gy, T* out, const Geom& g) {
+  const double inv = 1.0 / static_cast<double>(g.kh * g.kw);
+  const long L = g.oh * g.ow, HW = g.h * g.w;
+  parallel_for(g.n * g.c, 4, [&](long b, long e) {
+    for (long p = b; p < e; p++) {
+      T* plane = out + p * HW;
+      std::memset(plane, 0, sizeof(T) * HW);
+      for (long y = 0; y < g.oh; y++)
+        for (long xx = 0; xx < g.ow; xx++) {
+          const T v = static_cast<T>(gy[p * L + y * g.ow + xx] * inv);
+          for (long i = 0; i < g.kh; i++) {
+            const long hy = y * g.sh - g.ph + i;
+            if (hy < 0 || hy >= g.h) continue;
+            for (long j = 0; j < g.kw; j++) {
+              const long wx = xx * g.sw - g.pw + j;
+              if (wx >= 0 && wx < g.w) plane[hy * g.w + wx] += v;
+            }
+          }
+        }
+    }
+  });
+}
+
+template <class T>
+void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
+                  T* var) {
+  const double m = static_cast<double>(n * s);
+  parallel_for(c, 1, [&](long cb, long ce) {
+    for (long ch = cb; ch < ce; ch++) {
+      double sum = 0;
+      for (long b = 0; b < n; b++) {
+        const T* p = x + (b * c + ch) * s;
+        for (long k = 0; k < s; k++) sum += p[k];
+      }
+      const double mu = sum / m;
+      double sq = 0;
+      for (long b = 0; b < n; b++) {
+        const T* p = x + (b * c + ch) * s;
+        for (long k = 0; k < s; k++) {
+          const double d = p[k] - mu;
+          sq += d * d;
+        }
+      }
+      const double v = sq / m;
+      mean[ch] = static_cast<T>(mu);
+      var[ch] = static_cast<T>(v);
+      const double ga = gamma[ch] * (1.0 / std::sqrt(v + eps));
+      const double be = beta[ch];
+      for (long b = 0; b < n; b++) {
+        const T* p = x + (b * c + ch) * s;
+        T* q = y + (b * c + ch) * s;
+        for (long k = 0; k < s; k++) q[k] = static_cast<T>((p[k] - mu) * ga + be);
+      }
+    }
+  });
+}
+
+template <class T>
+void bn_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n, long c,
+                   long s, T* dx, T* dgamma, T* dbeta) {
+  const double m = static_cast<double>(n * s);
+  parallel_for(c, 1, [&](long cb, long ce) {
+    for (long ch = cb; ch < ce; ch++) {
+      const double mu = mean[ch];
+      const double inv = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
+      double sg = 0, sgx = 0;
+      for (long b = 0; b < n; b++) {
+        const T* px = x + (b * c + ch) * s;
+        const T* pg = gy + (b * c + ch) * s;
+        for (long k = 0; k < s; k++) {
+          sg += pg[k];
+          sgx += pg[k] * (px[k] - mu) * inv;
+        }
+      }
+      dbeta[ch] = static_cast<T>(sg);
+      dgamma[ch] = static_cast<T>(sgx);
+      const double f = gamma[ch] * inv / m;
+      for (long b = 0; b < n; b++) {
+        const T* px = x + (b * c + ch) * s;
+        const T* pg = gy + (b * c + ch) * s;
+        T* q = dx + (b * c + ch) * s;
+        for (long k = 0; k < s; k++) q[k] = static_cast<T>(f * (m * pg[k] - sg - (px[k] - mu) * inv * sgx));
+      }
+    }
+  });
+}
+
+// Math.max semantics: NaN wins.
+inline double nan_max(double a, double v) { return (v > a || v != v) ? v : a; }
+
+inline long row_grain(long cols) { return cols >= 4096 ? 1 : 4096 / (cols > 0 ? cols : 1); }
+
+template <class T>
+void softmax_t(const T* x, T* out, long rows, long cols, bool log) {
+  parallel_for(rows, row_grain(cols), [&](long b, long e) {
+    for (long r = b; r < e; r++) {
+      const T* p = x + r * cols;
+      T* o = out + r * cols;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (long j = 0; j < cols; j++) mx = nan_max(mx, static_cast<double>(p[j]));
+      double s = 0;
+      if (log) {
+        for (long j = 0; j < cols; j++) s += std::exp(p[j] - mx);
+        const double lse = mx + std::log(s);
+        for (long j = 0; j < cols; j++) o[j] = static_cast<T>(p[j] - lse);
+      } else {
+        // The reference sums the exponentials in double but normalizes their stored (rounded) values.
+        for (long j = 0; j < cols; j++) {
+          const double ev = std::exp(p[j] - mx);
+          o[j] = static_cast<T>(ev);
+          s += ev;
+        }
+        const double inv = 1.0 / s;
+        for (long j = 0; j < cols; j++) o[j] = static_cast<T>(o[j] * inv);
+      }
+    }
+  });
+}
+
+template <class T>
+void softmax_hvp_t(const T* p, const T* v, T* out, long rows, long cols) {
+  parallel_for(rows, row_grain(cols), [&](long b, long e) {
+    for (long r = b; r < e; r++) {
+      const T* pp = p + r * cols;
+      const T* pv = v + r * cols;
+      double d = 0;
+      for (long j = 0; j < cols; j++) d += static_cast<double>(pp[j]) * pv[j];
+      for (long j = 0; j < cols; j++) out[r * cols + j] = static_cast<T>(pp[j] * (pv[j] - d));
+    }
+  });
+}
+
+template <class T>
+void cross_entropy_t(const T* z, const int32_t* y, T* out, long rows, long cols) {
+  parallel_for(rows, row_grain(cols), [&](long b, long e) {
+    for (long r = b; r < e; r++) {
+      const T* p = z + r * cols;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (long j = 0; j < cols; j++) mx = nan_max(mx, static_cast<double>(p[j]));
+      double s = 0;
+      for (long j = 0; j < cols; j++) s += std::exp(p[j] - mx);
+      out[r] = static_cast<T>(mx + std::log(s) - p[y[r]]);
+    }
+  });
+}
+
+template <class T>
+void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) {
+  const double shrink = 1 - p.lr * p.decoupledDecay;
+  const double c1 = 1 - std::pow(p.beta1, p.step);
+  const double c2 = 1 - std::pow(p.beta2, p.step);
+  parallel_for(n, EW_GRAIN, [&](long b, long e) {
+    for (long i = b; i < e; i++) {
+      double wi = w[i] * shrink;
+      const double gi = g[i] + p.weightDecay * w[i];
+      switch (rule) {
+        case 0: wi -= p.lr * gi; break;
+        case 1: {
+          const double v = p.momentum * s0[i] - p.lr * gi;
+          s0[i] = static_cast<T>(v);
+          wi += v;
+          break;
+        }
+        case 2: {
+          const double v = p.momentum * s0[i] - p.lr * gi;
+          s0[i] = static_cast<T>(v);
+          wi += p.momentum * v - p.lr * gi;
+          break;
+        }
+        case 3: {
+          const double a = s0[i] + gi * gi;
+          s0[i] = static_cast<T>(a);
+          wi -= (p.lr * gi) / (std::sqrt(a) + p.eps);
+          break;
+        }
+        case 4: {
+          const double a = p.beta2 * s0[i] + (1 - p.beta2) * gi * gi;
+          s0[i] = static_cast<T>(a);
+          wi -= (p.lr * gi) / (std::sqrt(a) + p.eps);
+          break;
+        }
+        case 5: {
+          const double m = p.beta1 * s0[i] + (1 - p.beta1) * gi;
+          const double v = p.beta2 * s1[i] + (1 - p.beta2) * gi * gi;
+          s0[i] = static_cast<T>(m);
+          s1[i] = static_cast<T>(v);
+          wi -= (p.lr * (m / c1)) / (std::sqrt(v / c2) + p.eps);
+          break;
+        }
+      }
+      w[i] = static_cast<T>(wi);
+    }
+  });
+}
+
+}  // namespace
+
+#define GR_DT(call_f32, call_f64) \
+  if (dt == F32) {                \
+    call_f32;                     \
+  } else {                        \
+    call_f64;                     \
+  }
+#define F(p) static_cast<const float*>(p)
+#define D(p) static_cast<const double*>(p)
+#define FO(p) static_cast<float*>(p)
+#define DO(p) static_cast<double*>(p)
+
+void k_im2col(int dt, const void* x, void* out, const Geom& g) { GR_DT(im2col_t(F(x), FO(out), g), im2col_t(D(x), DO(out), g)) }
+void k_col2im(int dt, const void* c, void* out, const Geom& g) { GR_DT(col2im_t(F(c), FO(out), g), col2im_t(D(c), DO(out), g)) }
+void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
+  GR_DT(maxpool_t(F(x), FO(out), idx, g), maxpool_t(D(x), DO(out), idx, g))
+}
+void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g) {
+  GR_DT(gather_t(F(x), idx, FO(out), g), gather_t(D(x), idx, DO(out), g))
+}
+void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g) {
+  GR_DT(scatter_t(F(gy), idx, FO(out), g), scatter_t(D(gy), idx, DO(out), g))
+}
+void k_avgpool(int dt, const void* x, void* out, const Geom& g) { GR_DT(avgpool_t(F(x), FO(out), g), avgpool_t(D(x), DO(out), g)) }
+void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g) {
+  GR_DT(avgpool_backward_t(F(gy), FO(out), g), avgpool_backward_t(D(gy), DO(out), g))
+}
+void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
+                  void* y, void* mean, void* var) {
+  GR_DT(bn_forward_t(F(x), F(gamma), F(beta), eps, n, c, s, FO(y), FO(mean), FO(var)),
+        bn_forward_t(D(x), D(gamma), D(beta), eps, n, c, s, DO(y), DO(mean), DO(var)))
+}
+void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
+                   double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta) {
+  GR_DT(bn_backward_t(F(x), F(gy), F(mean), F(var), F(gamma), eps, n, c, s, FO(dx), FO(dgamma), FO(dbeta)),
+        bn_backward_t(D(x), D(gy), D(mean), D(var), D(gamma), eps, n, c, s, DO(dx), DO(dgamma), DO(dbeta)))
+}
+void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log) {
+  GR_DT(softmax_t(F(x), FO(out), rows, cols, log), softmax_t(D(x), DO(out), rows, cols, log))
+}
+void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, long cols) {
+  GR_DT(softmax_hvp_t(F(p), F(v), FO(out), rows, cols), softmax_hvp_t(D(p), D(v), DO(out), rows, cols))
+}
+void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
+  GR_DT(cross_entropy_t(F(z), labels, FO(out), rows, cols), cross_entropy_t(D(z), labels, DO(out), rows, cols))
+}
+void k_softmax_ce_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
+  k_softmax(dt, z, out, rows, cols, false);
+  for (long r = 0; r < rows; r++) {
+    if (dt == F32) FO(out)[r * cols + labels[r]] -= 1.f;
+    else DO(out)[r * cols + labels[r]] -= 1.0;
+  }
+}
+void k_one_hot(const int32_t* labels, long n, long classes, int dt, void* out) {
+  const size_t es = dt == F64 ? 8 : 4;
+  std::memset(out, 0, es * n * classes);
+  for (long r = 0; r < n; r++) {
+    const int32_t y = labels[r];
+    if (y < 0 || y >= classes) continue;
+    if (dt == F32) FO(out)[r * classes + y] = 1.f;
+    else if (dt == F64) DO(out)[r * classes + y] = 1.0;
+    else static_cast<int32_t*>(out)[r * classes + y] = 1;
+  }
+}
+void k_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p) {
+  GR_DT(update_t(rule, FO(w), F(g), FO(s0), FO(s1), n, p), update_t(rule, DO(w), D(g), DO(s0), DO(s1), n, p))
+}
+
+}  // namespace gr

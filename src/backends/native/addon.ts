@@ -1,0 +1,72 @@
+/**
+ * Loading the compiled addon (build/Release/gradreg_cpu.node, built by scripts/build-cpu-addon.mjs)
+ * and its JavaScript-facing shape. Arguments travel through `params`, a Float64Array over native
+ * memory: a kernel call writes its operands there and makes one argument-free N-API call.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  readonly params: Float64Array;
+  /** 64-byte aligned native memory; its address is left in params[0]. */
+  alloc(bytes: number): ArrayBuffer;
+  unary(): void;
+  binary(): void;
+  binaryScalar(): void;
+  where(): void;
+  cast(): void;
+  fill(): void;
+  random(): void;
+  reduce(): void;
+  argReduce(): void;
+  copy(): void;
+  matmul(): void;
+  im2col(): void;
+  col2im(): void;
+  maxPool(): void;
+  poolGather(): void;
+  poolScatter(): void;
+  avgPool(): void;
+  avgPoolBackward(): void;
+  bnForward(): void;
+  bnBackward(): void;
+  softmax(): void;
+  softmaxHvp(): void;
+  crossEntropy(): void;
+  softmaxCeGrad(): void;
+  oneHot(): void;
+  update(): void;
+  info(): { isa: Isa; supported: Isa[]; threads: number };
+  setIsa(isa: Isa): boolean;
+  setThreads(n: number): void;
+  /** GFLOP/s of independent FMA chains on every thread (null for the portable kernel). */
+  probePeak(iters: number): number | null;
+}
+
+export type Isa = 'portable' | 'avx2' | 'avx512';
+
+/** Where the addon is expected: GRADREG_NATIVE_ADDON, else build/Release under the package root. */
+export function addonPath(): string {
+  const env = process.env.GRADREG_NATIVE_ADDON;
+  if (env) return resolve(env);
+  // src/backends/native and dist/backends/native are both three levels below the package root.
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', '..', '..', 'build', 'Release', 'gradreg_cpu.node');
+}
+
+/** The addon, or a string saying why it cannot be loaded. */
+export function loadAddon(): NativeAddon | string {
+  const file = addonPath();
+  if (!existsSync(file)) {
+    return `the native CPU addon is not built (no ${file}); run 'node scripts/build-cpu-addon.mjs'`;
+  }
+  if (process.arch !== 'x64') return `the native CPU addon supports x64 only, this is ${process.arch}`;
+  try {
+    const req = createRequire(import.meta.url);
+    return req(file) as NativeAddon;
+  } catch (e) {
+    return `loading ${file} failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}

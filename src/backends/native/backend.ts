@@ -1,0 +1,447 @@
+/**
+ * The native CPU backend: every kernel of the contract runs in the C++ addon (threads over all
+ * cores, SIMD GEMM with run-time ISA dispatch) on host memory shared with JavaScript. Each method
+ * computes shapes and strides, writes them to the parameter block and makes one N-API call.
+ */
+import { readFileSync } from 'node:fs';
+import type { DType, TypedArray } from '../../dtype.js';
+import { DTypeError, ShapeError } from '../../errors.js';
+import type {
+  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp, Storage,
+  TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
+} from '../backend.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
+import type { Isa, NativeAddon } from './addon.js';
+import { BufferPool, NativeStorage } from './pool.js';
+
+const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
+
+const UNARY: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9, leakyRelu: 10,
+  leakyReluGrad: 11, sigmoid: 12, tanh: 13, softplus: 14, sign: 15, sin: 16, cos: 17,
+};
+
+const BINARY: Record<BinaryOp, number> = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+};
+
+const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+const RULE: Record<UpdateRule, number> = { sgd: 0, momentum: 1, nesterov: 2, adagrad: 3, rmsprop: 4, adam: 5 };
+const RANDOM = { uniform: 0, normal: 1, bernoulli: 2 } as const;
+
+/** The kernels index shapes with fixed-size arrays of this many dims. */
+const MAX_RANK = 16;
+
+function ptr(t: TensorRef | Storage): number {
+  const s = ('storage' in t ? t.storage : t) as NativeStorage;
+  return s.ptr;
+}
+
+function checkRank(op: string, r: number): void {
+  if (r > MAX_RANK) throw new ShapeError(`${op}: the native backend supports tensors of rank <= ${MAX_RANK}, got rank ${r}`);
+}
+
+function cpuModel(): string {
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m ? m[1]!.trim() : 'unknown CPU';
+  } catch {
+    return 'unknown CPU';
+  }
+}
+
+export class NativeBackend implements Backend {
+  readonly name = 'native' as const;
+  readonly description: string;
+  private readonly P: Float64Array;
+  private readonly pool: BufferPool;
+
+  constructor(private readonly addon: NativeAddon) {
+    this.P = addon.params;
+    this.pool = new BufferPool(addon);
+    const info = addon.info();
+    this.description = `native CPU addon (${info.isa} GEMM, ${info.threads} threads, ${cpuModel()})`;
+  }
+
+  // ---- extras for tests and benchmarks (not part of the contract) ----
+
+  /** The GEMM micro-kernel in use and those this CPU can run. */
+  isaInfo(): { isa: Isa; supported: Isa[]; threads: number } {
+    return this.addon.info();
+  }
+  /** Force a GEMM micro-kernel; false when this CPU cannot run it. */
+  setIsa(isa: Isa): boolean {
+    return this.addon.setIsa(isa);
+  }
+  setThreads(n: number): void {
+    this.addon.setThreads(n);
+  }
+  probePeakGflops(iters = 2e7): number | null {
+    return this.addon.probePeak(iters);
+  }
+  poolStats(): ReturnType<BufferPool['stats']> {
+    return this.pool.stats();
+  }
+
+  // ---- memory ----
+
+  supportsDType(_d: DType): boolean {
+    return true;
+  }
+  private alloc(dtype: DType, n: number): NativeStorage {
+    return this.pool.alloc(dtype, n);
+  }
+  upload(data: TypedArray): Storage {
+    const d: DType = data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : 'int32';
+    const s = this.alloc(d, data.length);
+    s.data.set(data);
+    return s;
+  }
+  read(s: Storage): Promise<TypedArray> {
+    return Promise.resolve((s as NativeStorage).data.slice());
+  }
+  readSync(s: Storage): TypedArray {
+    return (s as NativeStorage).data;
+  }
+  dispose(s: Storage): void {
+    this.pool.release(s as NativeStorage);
+  }
+  flush(): void {}
+  liveBytes(): number {
+    return this.pool.live;
+  }
+
+  // ---- creation / conversion ----
+
+  fill(length: number, value: number, dtype: DType): Storage {
+    const out = this.alloc(dtype, length);
+    const P = this.P;
+    P[0] = DT[dtype]; P[1] = out.ptr; P[2] = length; P[3] = value;
+    this.addon.fill();
+    return out;
+  }
+  cast(x: TensorRef, dtype: DType): Storage {
+    const n = x.storage.length;
+    const out = this.alloc(dtype, n);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = DT[dtype]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n;
+    this.addon.cast();
+    return out;
+  }
+  random(length: number, dtype: DType, p: RandomParams): Storage {
+    if (dtype === 'int32') throw new DTypeError(`random: needs a float dtype, got ${dtype}`);
+    const out = this.alloc(dtype, length);
+    const P = this.P;
+    P[0] = DT[dtype]; P[1] = out.ptr; P[2] = length; P[3] = RANDOM[p.kind];
+    P[4] = p.seedLo >>> 0; P[5] = p.seedHi >>> 0; P[6] = p.stream >>> 0; P[7] = p.offset; P[8] = p.a; P[9] = p.b;
+    this.addon.random();
+    return out;
+  }
+
+  // ---- elementwise ----
+
+  unary(op: UnaryOp, x: TensorRef, alpha: number): Storage {
+    const n = x.storage.length;
+    const out = this.alloc(x.dtype, n);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = UNARY[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n; P[5] = alpha;
+    this.addon.unary();
+    return out;
+  }
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
+    const r = outShape.length, ra = a.shape.length, rb = b.shape.length;
+    checkRank('binary', r);
+    const out = this.alloc(a.dtype, sizeOf(outShape));
+    const P = this.P;
+    P[0] = DT[a.dtype]; P[1] = BINARY[op]; P[2] = ptr(a); P[3] = ptr(b); P[4] = out.ptr; P[5] = r; P[6] = ra; P[7] = rb;
+    let i = 8;
+    for (let d = 0; d < r; d++) P[i++] = outShape[d]!;
+    for (let d = 0; d < ra; d++) P[i++] = a.shape[d]!;
+    for (let d = 0; d < rb; d++) P[i++] = b.shape[d]!;
+    this.addon.binary();
+    return out;
+  }
+  binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: boolean): Storage {
+    const n = x.storage.length;
+    const out = this.alloc(x.dtype, n);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = BINARY[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n; P[5] = s; P[6] = scalarLeft ? 1 : 0;
+    this.addon.binaryScalar();
+    return out;
+  }
+  where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
+    const r = outShape.length;
+    checkRank('where', r);
+    const out = this.alloc(a.dtype, sizeOf(outShape));
+    const P = this.P;
+    P[0] = DT[cond.dtype]; P[1] = DT[a.dtype]; P[2] = ptr(cond); P[3] = ptr(a); P[4] = ptr(b); P[5] = out.ptr;
+    P[6] = r; P[7] = cond.shape.length; P[8] = a.shape.length; P[9] = b.shape.length;
+    let i = 10;
+    for (const s of [outShape, cond.shape, a.shape, b.shape]) for (let d = 0; d < s.length; d++) P[i++] = s[d]!;
+    this.addon.where();
+    return out;
+  }
+
+  // ---- reductions ----
+
+  reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): Storage {
+    const r = x.shape.length;
+    checkRank('reduce', r);
+    let on = 1;
+    for (let d = 0; d < r; d++) if (!axes.includes(d)) on *= x.shape[d]!;
+    const out = this.alloc(x.dtype, on);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = REDUCE[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = r;
+    for (let d = 0; d < r; d++) {
+      P[5 + d] = x.shape[d]!;
+      P[5 + r + d] = axes.includes(d) ? 1 : 0;
+    }
+    this.addon.reduce();
+    return out;
+  }
+  argReduce(op: ArgReduceOp, x: TensorRef, axis: number): Storage {
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const len = x.shape[axis]!;
+    const inner = sizeOf(x.shape.slice(axis + 1));
+    const out = this.alloc('int32', outer * inner);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = op === 'argmax' ? 0 : 1; P[2] = ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
+    this.addon.argReduce();
+    return out;
+  }
+
+  // ---- layout: one strided-copy kernel ----
+
+  private copy(dtype: DType, shape: Shape, src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[]): void {
+    const r = shape.length;
+    checkRank('copy', r);
+    const P = this.P;
+    P[0] = dtype === 'float64' ? 8 : 4; P[1] = src; P[2] = dst; P[3] = r;
+    for (let d = 0; d < r; d++) {
+      P[4 + d] = shape[d]!;
+      P[4 + r + d] = srcStrides[d]!;
+      P[4 + 2 * r + d] = dstStrides[d]!;
+    }
+    this.addon.copy();
+  }
+  permute(x: TensorRef, perm: readonly number[]): Storage {
+    const st = stridesOf(x.shape);
+    const oshape = perm.map((p) => x.shape[p]!);
+    const out = this.alloc(x.dtype, sizeOf(oshape));
+    this.copy(x.dtype, oshape, ptr(x), perm.map((p) => st[p]!), out.ptr, stridesOf(oshape));
+    return out;
+  }
+  expand(x: TensorRef, outShape: Shape): Storage {
+    const out = this.alloc(x.dtype, sizeOf(outShape));
+    this.copy(x.dtype, outShape, ptr(x), broadcastStrides(x.shape, outShape), out.ptr, stridesOf(outShape));
+    return out;
+  }
+  slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
+    const st = stridesOf(x.shape);
+    let base = 0;
+    for (let d = 0; d < begin.length; d++) base += begin[d]! * st[d]!;
+    const out = this.alloc(x.dtype, sizeOf(size));
+    const bpe = x.dtype === 'float64' ? 8 : 4;
+    this.copy(x.dtype, size, ptr(x) + base * bpe, st, out.ptr, stridesOf(size));
+    return out;
+  }
+  pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): Storage {
+    const oshape = x.shape.map((d, i) => d + before[i]! + after[i]!);
+    const out = this.fill(sizeOf(oshape), value, x.dtype) as NativeStorage;
+    const ost = stridesOf(oshape);
+    let base = 0;
+    for (let d = 0; d < before.length; d++) base += before[d]! * ost[d]!;
+    const bpe = x.dtype === 'float64' ? 8 : 4;
+    this.copy(x.dtype, x.shape, ptr(x), stridesOf(x.shape), out.ptr + base * bpe, ost);
+    return out;
+  }
+  concat(xs: readonly TensorRef[], axis: number): Storage {
+    const first = xs[0]!;
+    const oshape = [...first.shape];
+    oshape[axis] = xs.reduce((s, t) => s + t.shape[axis]!, 0);
+    const out = this.alloc(first.dtype, sizeOf(oshape));
+    const ost = stridesOf(oshape);
+    const bpe = first.dtype === 'float64' ? 8 : 4;
+    let off = 0;
+    for (const t of xs) {
+      if (sizeOf(t.shape) > 0) this.copy(t.dtype, t.shape, ptr(t), stridesOf(t.shape), out.ptr + off * ost[axis]! * bpe, ost);
+      off += t.shape[axis]!;
+    }
+    return out;
+  }
+
+  // ---- linear algebra ----
+
+  matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
+    const r = outShape.length;
+    checkRank('matmul', r);
+    const M = outShape[r - 2]!;
+    const N = outShape[r - 1]!;
+    const K = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+    const out = this.alloc(a.dtype, sizeOf(outShape));
+    const P = this.P;
+    const br = r - 2;
+    P[0] = DT[a.dtype]; P[1] = ptr(a); P[2] = ptr(b); P[3] = out.ptr; P[4] = transA ? 1 : 0; P[5] = transB ? 1 : 0;
+    P[6] = M; P[7] = N; P[8] = K; P[9] = br;
+    const ao = br - (a.shape.length - 2);
+    const bo = br - (b.shape.length - 2);
+    for (let d = 0; d < br; d++) {
+      P[10 + d] = outShape[d]!;
+      P[10 + br + d] = d < ao ? 1 : a.shape[d - ao]!;
+      P[10 + 2 * br + d] = d < bo ? 1 : b.shape[d - bo]!;
+    }
+    this.addon.matmul();
+    return out;
+  }
+
+  // ---- convolution and pooling ----
+
+  private geom(at: number, g: WindowGeom): void {
+    const P = this.P;
+    P[at] = g.n; P[at + 1] = g.c; P[at + 2] = g.h; P[at + 3] = g.w; P[at + 4] = g.kh; P[at + 5] = g.kw;
+    P[at + 6] = g.sh; P[at + 7] = g.sw; P[at + 8] = g.ph; P[at + 9] = g.pw; P[at + 10] = g.oh; P[at + 11] = g.ow;
+  }
+  im2col(x: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(x.dtype, g.n * g.c * g.kh * g.kw * g.oh * g.ow);
+    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr;
+    this.geom(3, g);
+    this.addon.im2col();
+    return out;
+  }
+  col2im(cols: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(cols.dtype, g.n * g.c * g.h * g.w);
+    this.P[0] = DT[cols.dtype]; this.P[1] = ptr(cols); this.P[2] = out.ptr;
+    this.geom(3, g);
+    this.addon.col2im();
+    return out;
+  }
+  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+    const n = g.n * g.c * g.oh * g.ow;
+    const out = this.alloc(x.dtype, n);
+    const idx = this.alloc('int32', n);
+    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr; this.P[3] = idx.ptr;
+    this.geom(4, g);
+    this.addon.maxPool();
+    return { out, idx };
+  }
+  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
+    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = ptr(idx); this.P[3] = out.ptr;
+    this.geom(4, g);
+    this.addon.poolGather();
+    return out;
+  }
+  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
+    this.P[0] = DT[gy.dtype]; this.P[1] = ptr(gy); this.P[2] = ptr(idx); this.P[3] = out.ptr;
+    this.geom(4, g);
+    this.addon.poolScatter();
+    return out;
+  }
+  avgPool(x: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
+    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr;
+    this.geom(3, g);
+    this.addon.avgPool();
+    return out;
+  }
+  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+    const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
+    this.P[0] = DT[gy.dtype]; this.P[1] = ptr(gy); this.P[2] = out.ptr;
+    this.geom(3, g);
+    this.addon.avgPoolBackward();
+    return out;
+  }
+
+  // ---- batch norm ----
+
+  batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
+    const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
+    const y = this.alloc(x.dtype, x.storage.length);
+    const mean = this.alloc(x.dtype, c);
+    const variance = this.alloc(x.dtype, c);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = ptr(gamma); P[3] = ptr(beta); P[4] = eps; P[5] = n; P[6] = c; P[7] = s;
+    P[8] = y.ptr; P[9] = mean.ptr; P[10] = variance.ptr;
+    this.addon.bnForward();
+    return { y, mean, variance };
+  }
+  batchNormBackward(
+    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  ): BatchNormBackwardResult {
+    const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
+    const dx = this.alloc(x.dtype, x.storage.length);
+    const dgamma = this.alloc(x.dtype, c);
+    const dbeta = this.alloc(x.dtype, c);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = ptr(gy); P[3] = ptr(mean); P[4] = ptr(variance); P[5] = ptr(gamma);
+    P[6] = eps; P[7] = n; P[8] = c; P[9] = s; P[10] = dx.ptr; P[11] = dgamma.ptr; P[12] = dbeta.ptr;
+    this.addon.bnBackward();
+    return { dx, dgamma, dbeta };
+  }
+
+  // ---- softmax family ----
+
+  private rowsCols(x: TensorRef): [number, number] {
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    return [cols === 0 ? 0 : x.storage.length / cols, cols];
+  }
+  private softmaxKind(x: TensorRef, log: boolean): Storage {
+    const [rows, cols] = this.rowsCols(x);
+    const out = this.alloc(x.dtype, x.storage.length);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = out.ptr; P[3] = rows; P[4] = cols; P[5] = log ? 1 : 0;
+    this.addon.softmax();
+    return out;
+  }
+  softmax(x: TensorRef): Storage {
+    return this.softmaxKind(x, false);
+  }
+  logSoftmax(x: TensorRef): Storage {
+    return this.softmaxKind(x, true);
+  }
+  softmaxHvp(p: TensorRef, v: TensorRef): Storage {
+    const [rows, cols] = this.rowsCols(p);
+    const out = this.alloc(p.dtype, p.storage.length);
+    const P = this.P;
+    P[0] = DT[p.dtype]; P[1] = ptr(p); P[2] = ptr(v); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    this.addon.softmaxHvp();
+    return out;
+  }
+  crossEntropy(logits: TensorRef, labels: TensorRef): Storage {
+    const [rows, cols] = this.rowsCols(logits);
+    const out = this.alloc(logits.dtype, rows);
+    const P = this.P;
+    P[0] = DT[logits.dtype]; P[1] = ptr(logits); P[2] = ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    this.addon.crossEntropy();
+    return out;
+  }
+  softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): Storage {
+    const [rows, cols] = this.rowsCols(logits);
+    const out = this.alloc(logits.dtype, logits.storage.length);
+    const P = this.P;
+    P[0] = DT[logits.dtype]; P[1] = ptr(logits); P[2] = ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    this.addon.softmaxCeGrad();
+    return out;
+  }
+  oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
+    const n = labels.storage.length;
+    const out = this.alloc(dtype, n * classes);
+    const P = this.P;
+    P[0] = ptr(labels); P[1] = n; P[2] = classes; P[3] = DT[dtype]; P[4] = out.ptr;
+    this.addon.oneHot();
+    return out;
+  }
+
+  // ---- optimizers ----
+
+  applyUpdate(rule: UpdateRule, param: Storage, grad: Storage, state: readonly Storage[], p: UpdateParams): void {
+    if (param.dtype === 'int32') throw new DTypeError(`applyUpdate: parameters must be float, got int32`);
+    const P = this.P;
+    P[0] = DT[param.dtype]; P[1] = RULE[rule]; P[2] = ptr(param); P[3] = ptr(grad);
+    P[4] = state[0] ? ptr(state[0]) : 0; P[5] = state[1] ? ptr(state[1]) : 0; P[6] = param.length;
+    P[7] = p.lr; P[8] = p.momentum; P[9] = p.beta1; P[10] = p.beta2; P[11] = p.eps; P[12] = p.step;
+    P[13] = p.weightDecay; P[14] = p.decoupledDecay;
+    this.addon.update();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Native storage and its buffer pool. Storage is native memory seen from JavaScript through an
+ * external ArrayBuffer, so `readSync` is a view and uploads are one memcpy. Disposed buffers go back
+ * to a free list per size class (steps of a quarter power of two) and are reused by the next
+ * allocation of that class, so a training step allocates nothing after the first one.
+ */
+import type { DType, TypedArray } from '../../dtype.js';
+import { HostStorage } from '../cpu/storage.js';
+import type { NativeAddon } from './addon.js';
+
+export class NativeStorage extends HostStorage {
+  constructor(
+    data: TypedArray,
+    /** Address of the first element, exact as a double. */
+    readonly ptr: number,
+    /** @internal */ readonly block: Block,
+  ) {
+    super('native', data);
+  }
+}
+
+interface Block {
+  readonly buf: ArrayBuffer;
+  readonly ptr: number;
+  readonly bytes: number;
+  /** The last typed-array view made over it, reused when the next user wants the same one. */
+  view: TypedArray | null;
+}
+
+/** Bytes of cached free blocks above which freed blocks are dropped (left to the GC) instead. */
+const MAX_CACHED_BYTES = 1 << 30;
+
+export function sizeClass(bytes: number): number {
+  if (bytes <= 64) return 64;
+  const base = 2 ** Math.floor(Math.log2(bytes - 1));
+  const step = Math.max(64, base / 4);
+  return Math.ceil(bytes / step) * step;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, Block[]>();
+  private cached = 0;
+  live = 0;
+  allocations = 0;
+  reuses = 0;
+
+  constructor(private readonly addon: NativeAddon) {}
+
+  alloc(dtype: DType, n: number): NativeStorage {
+    const bpe = dtype === 'float64' ? 8 : 4;
+    const bytes = n * bpe;
+    const cls = sizeClass(bytes);
+    const list = this.free.get(cls);
+    let block = list?.pop();
+    if (block) {
+      this.cached -= cls;
+      this.reuses++;
+    } else {
+      const buf = this.addon.alloc(cls);
+      block = { buf, ptr: this.addon.params[0]!, bytes: cls, view: null };
+      this.allocations++;
+    }
+    let view = block.view;
+    if (!view || view.length !== n || dtypeOf(view) !== dtype) {
+      view = dtype === 'float32' ? new Float32Array(block.buf, 0, n) : dtype === 'float64' ? new Float64Array(block.buf, 0, n) : new Int32Array(block.buf, 0, n);
+      block.view = view;
+    }
+    this.live += bytes;
+    return new NativeStorage(view, block.ptr, block);
+  }
+
+  release(s: NativeStorage): void {
+    this.live -= s.data.byteLength;
+    const b = s.block;
+    if (this.cached + b.bytes > MAX_CACHED_BYTES) return;
+    let list = this.free.get(b.bytes);
+    if (!list) this.free.set(b.bytes, (list = []));
+    list.push(b);
+    this.cached += b.bytes;
+  }
+
+  stats(): { liveBytes: number; cachedBytes: number; allocations: number; reuses: number } {
+    return { liveBytes: this.live, cachedBytes: this.cached, allocations: this.allocations, reuses: this.reuses };
+  }
+}
+
+function dtypeOf(a: TypedArray): DType {
+  return a instanceof Float32Array ? 'float32' : a instanceof Float64Array ? 'float64' : 'int32';
+}
