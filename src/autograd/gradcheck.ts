@@ -13,7 +13,7 @@ import { tensor } from '../ops/creation.js';
 import { mul, add } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { detach } from '../ops/layout.js';
-import { noGrad, tidy } from '../scope.js';
+import { tidy } from '../scope.js';
 import { philoxFill } from '../random/philox.js';
 import { grad } from './grad.js';
 
@@ -62,7 +62,8 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], o: GradcheckOptions
 
   return tidy(() => {
     const base = inputs.map((x) => detach(x));
-    const out0 = noGrad(() => fn(...base));
+    // No noGrad here or below: fn may itself call grad() (a gradient penalty), which needs recording.
+    const out0 = fn(...base);
     const u = out0.size === 1 ? null : randomLike(out0, 0, seed);
     const w: Tensor[][] = [];
     for (let k = 1; k < order; k++) w.push(diffIdx.map((i, j) => randomLike(inputs[i]!, 1 + k * 97 + j, seed)));
@@ -109,7 +110,7 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], o: GradcheckOptions
                 }
                 return tensor(xp, b.shape, { dtype: 'float64', device: 'cpu', requiresGrad: k > 1 });
               });
-              const v = k === 1 ? noGrad(() => F(1, xs)) : F(k, xs);
+              const v = F(k, xs);
               return v.dataSync()[0]!;
             });
           const num = (evalAt(eps) - evalAt(-eps)) / (2 * eps);
