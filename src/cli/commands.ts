@@ -1,0 +1,47 @@
+/**
+ * The subcommand table of the `gradreg` command: adding a subcommand is one entry in COMMANDS.
+ * User errors (bad flags, missing or corrupt data) print one line and exit 2, with no stack trace.
+ */
+import { DataError } from '../errors.js';
+import { UsageError } from './args.js';
+import { TRAIN_USAGE, trainCommand } from './train-command.js';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  train: { summary: "train one of the papers' models on MNIST, Fashion-MNIST or CIFAR-10", usage: TRAIN_USAGE, run: trainCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `Usage: gradreg <command> [options]\n\nCommands:\n${list}\n\nRun 'gradreg <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    process.stderr.write(`gradreg: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof DataError) {
+      process.stderr.write(`gradreg ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
