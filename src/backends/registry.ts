@@ -11,6 +11,7 @@ export function registerDefaultBackends(): void {
   if (registered) return;
   registered = true;
   // Each optional backend adds one line here: engine.registerBackend(name, () => import(...).then(m => m.create()))
+  engine.registerBackend('cuda', () => import('./cuda/index.js').then((m) => m.create()));
   engine.registerBackend('native', () => import('./native/index.js').then((m) => m.create()));
   void engine;
 }

@@ -1,0 +1,126 @@
+// Per-element building blocks shared by the CUDA build (nvcc) and the host build (g++).
+// Everything in kernels/ is __host__ __device__: the host build runs these same bodies on the CPU
+// so that their index arithmetic is checked against the TypeScript reference without a GPU.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define GR_HD __host__ __device__ inline
+#else
+#define GR_HD inline
+#endif
+
+namespace gr {
+
+using idx_t = int64_t;
+constexpr int kMaxDims = 8;
+
+/** Element types, numbered as the TypeScript side sends them. */
+enum DType : int { kF32 = 0, kF64 = 1, kI32 = 2 };
+
+GR_HD bool is_nan(double v) { return v != v; }
+
+// The cpu backend stores every result through a typed array. For Int32Array that is JavaScript's
+// ToInt32: NaN and infinities become 0, everything else truncates and wraps modulo 2^32.
+GR_HD int32_t js_to_int32(double v) {
+  if (is_nan(v) || v == INFINITY || v == -INFINITY) return 0;
+  double m = fmod(trunc(v), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  if (m >= 2147483648.0) m -= 4294967296.0;
+  return (int32_t)m;
+}
+
+/** Storing a double into element type T, rounding like the typed arrays do. */
+template <class T> struct Store {
+  GR_HD static T from(double v) { return (T)v; }
+};
+template <> struct Store<int32_t> {
+  GR_HD static int32_t from(double v) { return js_to_int32(v); }
+};
+
+/** The type elementwise math runs in: the element type for floats, double for int32. */
+template <class T> struct ComputeOf { using type = T; };
+template <> struct ComputeOf<int32_t> { using type = double; };
+template <class T> using compute_t = typename ComputeOf<T>::type;
+
+/** Read element `i` of a buffer of runtime dtype `dt` as a double (for `where` conditions). */
+GR_HD double load_any(const void* p, int dt, idx_t i) {
+  if (dt == kF32) return (double)static_cast<const float*>(p)[i];
+  if (dt == kF64) return static_cast<const double*>(p)[i];
+  return (double)static_cast<const int32_t*>(p)[i];
+}
+
+// Math in the compute type; the float overloads keep float32 tensors in single precision on the GPU.
+GR_HD float m_exp(float x) { return expf(x); }
+GR_HD double m_exp(double x) { return exp(x); }
+GR_HD float m_log(float x) { return logf(x); }
+GR_HD double m_log(double x) { return log(x); }
+GR_HD float m_log1p(float x) { return log1pf(x); }
+GR_HD double m_log1p(double x) { return log1p(x); }
+GR_HD float m_sqrt(float x) { return sqrtf(x); }
+GR_HD double m_sqrt(double x) { return sqrt(x); }
+GR_HD float m_tanh(float x) { return tanhf(x); }
+GR_HD double m_tanh(double x) { return tanh(x); }
+GR_HD float m_sin(float x) { return sinf(x); }
+GR_HD double m_sin(double x) { return sin(x); }
+GR_HD float m_cos(float x) { return cosf(x); }
+GR_HD double m_cos(double x) { return cos(x); }
+GR_HD float m_abs(float x) { return fabsf(x); }
+GR_HD double m_abs(double x) { return fabs(x); }
+GR_HD float m_pow(float a, float b) { return powf(a, b); }
+GR_HD double m_pow(double a, double b) { return pow(a, b); }
+
+// Double arithmetic that must not be contracted into fused multiply-adds (nvcc contracts by
+// default): the random-number transforms have to round exactly like JavaScript does.
+GR_HD double add_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+GR_HD double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+/** A strided view of up to kMaxDims dims: linear index over `shape` -> element offset. */
+struct Dims {
+  int rank;
+  idx_t shape[kMaxDims];
+  idx_t stride[kMaxDims];
+
+  GR_HD idx_t offset(idx_t i) const {
+    idx_t off = 0;
+    for (int d = rank - 1; d > 0; --d) {
+      idx_t c = i % shape[d];
+      i /= shape[d];
+      off += c * stride[d];
+    }
+    return rank > 0 ? off + i * stride[0] : 0;
+  }
+};
+
+/** One index space read by N inputs through their own strides (broadcasting: stride 0). */
+template <int N> struct Indexer {
+  int rank;
+  idx_t shape[kMaxDims];
+  idx_t stride[N][kMaxDims];
+
+  GR_HD void offsets(idx_t i, idx_t* off) const {
+    for (int k = 0; k < N; ++k) off[k] = 0;
+    for (int d = rank - 1; d > 0; --d) {
+      idx_t c = i % shape[d];
+      i /= shape[d];
+      for (int k = 0; k < N; ++k) off[k] += c * stride[k][d];
+    }
+    if (rank > 0)
+      for (int k = 0; k < N; ++k) off[k] += i * stride[k][0];
+  }
+};
+
+}  // namespace gr

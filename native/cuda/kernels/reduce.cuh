@@ -1,0 +1,76 @@
+// Reductions as segments: output element `seg` folds the input elements that map to it.
+#pragma once
+#include "segments.cuh"
+
+namespace gr {
+
+enum ReduceOp : int { kSum = 0, kMax = 1, kMin = 2 };
+enum ArgOp : int { kArgMax = 0, kArgMin = 1 };
+
+/**
+ * Reduce over any set of axes. `kept` walks the output (kept dims, input strides) to a segment's
+ * base offset; `red` walks the reduced dims. Sums accumulate in double, as the cpu backend does;
+ * max and min propagate NaN.
+ */
+template <class T> struct ReduceFn {
+  using Acc = double;
+  using Row = idx_t;
+  int op;
+  Dims kept;
+  Dims red;
+  const T* x;
+  T* out;
+  GR_HD Acc init() const { return op == kSum ? 0.0 : (op == kMax ? -INFINITY : INFINITY); }
+  GR_HD Row row(idx_t seg) const { return kept.offset(seg); }
+  GR_HD Acc load(Row b, idx_t k) const { return (double)x[b + red.offset(k)]; }
+  GR_HD Acc combine(Acc a, Acc v) const {
+    if (op == kSum) return a + v;
+    if (op == kMax) return (v > a || is_nan(v)) ? v : a;
+    return (v < a || is_nan(v)) ? v : a;
+  }
+  GR_HD void store(idx_t seg, Acc a) const { out[seg] = Store<T>::from(a); }
+};
+
+/** Best value so far and its index along the axis; `valid` is 0 for the empty fold and for NaN. */
+struct ArgAcc {
+  double v;
+  idx_t i;
+  int valid;
+};
+
+/**
+ * argmax / argmin along one axis of [outer, len, inner]. The cpu backend scans in order and
+ * replaces only on a strict improvement, so: NaN never wins except at position 0 (which then
+ * stays), and ties go to the lowest index. Partials combine under the same rule.
+ */
+template <class T> struct ArgReduceFn {
+  using Acc = ArgAcc;
+  using Row = idx_t;
+  int op;
+  idx_t len, inner;
+  const T* x;
+  int32_t* out;
+  GR_HD Acc init() const {
+    Acc a = {0.0, 0, 0};
+    return a;
+  }
+  GR_HD Row row(idx_t seg) const { return (seg / inner) * len * inner + seg % inner; }
+  GR_HD Acc load(Row b, idx_t k) const {
+    double v = (double)x[b + k * inner];
+    Acc a = {v, k, is_nan(v) ? 0 : 1};
+    return a;
+  }
+  GR_HD Acc combine(Acc a, Acc c) const {
+    if (!c.valid) return a;
+    if (!a.valid) return c;
+    bool better = op == kArgMax ? c.v > a.v : c.v < a.v;
+    if (better || (c.v == a.v && c.i < a.i)) return c;
+    return a;
+  }
+  GR_HD void store(idx_t seg, Acc a) const {
+    bool firstNan = len > 0 && is_nan((double)x[row(seg)]);
+    out[seg] = (firstNan || !a.valid) ? 0 : (int32_t)a.i;
+  }
+};
+
+}  // namespace gr

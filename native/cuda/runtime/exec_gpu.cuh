@@ -1,0 +1,212 @@
+// The GPU executor: grid-stride kernels over the functors of kernels/, block-per-segment
+// reductions with the same combine tree as the host build, and GEMM through cuBLAS (or the tiled
+// kernel). Everything is enqueued on one stream; launch errors are checked at once and name the
+// kernel.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <string>
+#include <type_traits>
+
+#include "../kernels/matmul.cuh"
+#include "../kernels/segments.cuh"
+#include "cublas_loader.hpp"
+#include "errors.hpp"
+
+namespace gr {
+
+/** Throw GR_CUDA naming the kernel and the call when `e` is an error. */
+void cuda_check(cudaError_t e, const char* kernel, const char* call);
+
+template <class F> __global__ void k_for_each(idx_t n, F f) {
+  for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (idx_t)blockDim.x * gridDim.x) f(i);
+}
+
+template <class F> __global__ void k_segment_per_thread(idx_t nseg, idx_t len, F f) {
+  for (idx_t s = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; s < nseg; s += (idx_t)blockDim.x * gridDim.x)
+    f.store(s, fold_strided(f, f.row(s), 0, 1, len));
+}
+
+/** The block's pairwise combine over sh[0, blockDim): the same tree as HostExec::tree. */
+template <class A, class Op> __device__ void block_tree(A* sh, Op op) {
+  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) sh[threadIdx.x] = op(sh[threadIdx.x], sh[threadIdx.x + s]);
+    __syncthreads();
+  }
+}
+
+template <class F> __global__ void k_segment_per_block(idx_t nseg, idx_t len, F f) {
+  extern __shared__ __align__(16) unsigned char gr_smem[];
+  using Acc = typename F::Acc;
+  Acc* sh = reinterpret_cast<Acc*>(gr_smem);
+  for (idx_t s = blockIdx.x; s < nseg; s += gridDim.x) {
+    sh[threadIdx.x] = fold_strided(f, f.row(s), threadIdx.x, blockDim.x, len);
+    __syncthreads();
+    block_tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
+    if (threadIdx.x == 0) f.store(s, sh[0]);
+    __syncthreads();
+  }
+}
+
+template <class F> __global__ void k_rows(idx_t nrows, idx_t len, F f) {
+  extern __shared__ __align__(16) unsigned char gr_smem[];
+  using Acc = typename F::Acc;
+  using Acc2 = typename F::Acc2;
+  Acc* s1 = reinterpret_cast<Acc*>(gr_smem);
+  Acc2* s2 = reinterpret_cast<Acc2*>(gr_smem);
+  for (idx_t r = blockIdx.x; r < nrows; r += gridDim.x) {
+    auto row = f.row(r);
+    s1[threadIdx.x] = fold_strided(f, row, threadIdx.x, blockDim.x, len);
+    __syncthreads();
+    block_tree(s1, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
+    Acc a1 = s1[0];
+    __syncthreads();
+    Acc2 a2 = f.init2();
+    if constexpr (F::kPasses == 2) {
+      s2[threadIdx.x] = fold_strided2(f, row, a1, threadIdx.x, blockDim.x, len);
+      __syncthreads();
+      block_tree(s2, [&](const Acc2& a, const Acc2& b) { return f.combine2(a, b); });
+      a2 = s2[0];
+      __syncthreads();
+    }
+    auto fin = f.finish(row, a1, a2);
+    if constexpr (F::kWrite)
+      for (idx_t k = threadIdx.x; k < len; k += blockDim.x) f.write(row, fin, k);
+    if (threadIdx.x == 0) f.write_row(r, row, fin);
+  }
+}
+
+template <class T> __global__ void k_gemm_tiled(GemmDesc<T> d) {
+  using C = compute_t<T>;
+  __shared__ T as[kTile][kTile + 1];
+  __shared__ T bs[kTile][kTile + 1];
+  const int ty = threadIdx.y, tx = threadIdx.x;
+  const idx_t row = (idx_t)blockIdx.y * kTile + ty, col = (idx_t)blockIdx.x * kTile + tx;
+  for (idx_t bz = blockIdx.z; bz < d.nbatch; bz += gridDim.z) {
+    idx_t off[2];
+    d.batch.offsets(bz, off);
+    const T* a = d.a + off[0];
+    const T* b = d.b + off[1];
+    C acc = C(0);
+    for (idx_t k0 = 0; k0 < d.s.k; k0 += kTile) {
+      as[ty][tx] = gemm_load_a(a, d.s, row, k0 + tx);
+      bs[ty][tx] = gemm_load_b(b, d.s, k0 + ty, col);
+      __syncthreads();
+      acc = tile_dot<T>(as, bs, ty, tx, acc);
+      __syncthreads();
+    }
+    if (row < d.s.m && col < d.s.n) d.c[bz * d.s.m * d.s.n + row * d.s.n + col] = Store<T>::from((double)acc);
+  }
+}
+
+struct GpuExec {
+  cudaStream_t stream = nullptr;
+  int sms = 1;
+  Cublas* cublas = nullptr;
+  /** Synchronize after every launch, so an asynchronous fault is pinned on its kernel (GRADREG_CUDA_SYNC=1). */
+  bool syncEach = false;
+
+  void after(const char* kernel) {
+    cuda_check(cudaGetLastError(), kernel, "kernel launch");
+    if (syncEach) cuda_check(cudaStreamSynchronize(stream), kernel, "kernel execution");
+  }
+
+  unsigned grid_for(idx_t items, int block) const {
+    idx_t g = (items + block - 1) / block, cap = (idx_t)sms * 32;
+    return (unsigned)(g < cap ? (g < 1 ? 1 : g) : cap);
+  }
+
+  template <class F> void for_each(const char* kernel, idx_t n, const F& f) {
+    if (n <= 0) return;
+    k_for_each<F><<<grid_for(n, 256), 256, 0, stream>>>(n, f);
+    after(kernel);
+  }
+
+  template <class F> void segments(const char* kernel, idx_t nseg, idx_t len, const F& f, bool perBlock) {
+    if (nseg <= 0) return;
+    if (!perBlock) {
+      k_segment_per_thread<F><<<grid_for(nseg, 256), 256, 0, stream>>>(nseg, len, f);
+    } else {
+      int block = pick_block(len);
+      k_segment_per_block<F><<<grid_for(nseg, 1), block, block * sizeof(typename F::Acc), stream>>>(nseg, len, f);
+    }
+    after(kernel);
+  }
+
+  template <class F> void rows(const char* kernel, idx_t nrows, idx_t len, const F& f) {
+    if (nrows <= 0) return;
+    int block = pick_block(len);
+    size_t acc = sizeof(typename F::Acc) > sizeof(typename F::Acc2) ? sizeof(typename F::Acc) : sizeof(typename F::Acc2);
+    k_rows<F><<<grid_for(nrows, 1), block, block * acc, stream>>>(nrows, len, f);
+    after(kernel);
+  }
+
+  template <class T> void gemm(const char* kernel, const GemmDesc<T>& d);
+
+ private:
+  template <class T> void gemm_tiled(const char* kernel, const GemmDesc<T>& d) {
+    dim3 block(kTile, kTile);
+    idx_t gz = d.nbatch < 65535 ? d.nbatch : 65535;
+    if ((d.s.m + kTile - 1) / kTile > 65535) fail("GR_ARGUMENT", std::string("kernel '") + kernel + "': more than 1048560 rows");
+    dim3 grid((unsigned)((d.s.n + kTile - 1) / kTile), (unsigned)((d.s.m + kTile - 1) / kTile), (unsigned)gz);
+    k_gemm_tiled<T><<<grid, block, 0, stream>>>(d);
+    after(kernel);
+  }
+
+  /** cuBLAS is column-major: C^T = op(B)^T op(A)^T, so B goes first and M, N swap. */
+  template <class T> void gemm_cublas(const char* kernel, const GemmDesc<T>& d, idx_t aOff, idx_t bOff, idx_t cOff,
+                                      idx_t count, idx_t strideA, idx_t strideB);
+};
+
+template <class T> void GpuExec::gemm(const char* kernel, const GemmDesc<T>& d) {
+  if (d.nbatch <= 0 || d.s.m <= 0 || d.s.n <= 0) return;
+  if constexpr (!std::is_floating_point<T>::value) {
+    gemm_tiled(kernel, d);
+  } else {
+    bool dimsFit = d.s.m < (1LL << 31) && d.s.n < (1LL << 31) && d.s.k < (1LL << 31);
+    if (cublas == nullptr || !cublas->ready() || d.s.k == 0 || !dimsFit) {
+      gemm_tiled(kernel, d);
+      return;
+    }
+    const Indexer<2>& ix = d.batch;
+    if (ix.rank <= 1) {
+      idx_t sa = ix.rank == 1 ? ix.stride[0][0] : 0, sb = ix.rank == 1 ? ix.stride[1][0] : 0;
+      gemm_cublas(kernel, d, 0, 0, 0, d.nbatch, sa, sb);
+      return;
+    }
+    // Broadcast batch dims that do not merge: one strided-batched call per index of the outer dims.
+    idx_t inner = ix.shape[ix.rank - 1];
+    for (idx_t q = 0; q < d.nbatch / inner; ++q) {
+      idx_t off[2];
+      ix.offsets(q * inner, off);
+      gemm_cublas(kernel, d, off[0], off[1], q * inner * d.s.m * d.s.n, inner, ix.stride[0][ix.rank - 1],
+                  ix.stride[1][ix.rank - 1]);
+    }
+  }
+}
+
+template <class T>
+void GpuExec::gemm_cublas(const char* kernel, const GemmDesc<T>& d, idx_t aOff, idx_t bOff, idx_t cOff, idx_t count,
+                          idx_t strideA, idx_t strideB) {
+  const int m = (int)d.s.m, n = (int)d.s.n, k = (int)d.s.k;
+  const int opA = d.s.transA ? Cublas::kOpT : Cublas::kOpN, opB = d.s.transB ? Cublas::kOpT : Cublas::kOpN;
+  const int lda = d.s.transA ? m : k, ldb = d.s.transB ? k : n;
+  const T one = 1, zero = 0;
+  for (idx_t done = 0; done < count; done += 65535) {
+    int batch = (int)(count - done < 65535 ? count - done : 65535);
+    const T* a = d.a + aOff + done * strideA;
+    const T* b = d.b + bOff + done * strideB;
+    T* c = d.c + cOff + done * (idx_t)m * n;
+    int st;
+    if constexpr (std::is_same<T, double>::value)
+      st = cublas->dgemm(cublas->handle, opB, opA, n, m, k, &one, b, ldb, strideB, a, lda, strideA, &zero, c, n,
+                         (long long)m * n, batch);
+    else
+      st = cublas->sgemm(cublas->handle, opB, opA, n, m, k, &one, b, ldb, strideB, a, lda, strideA, &zero, c, n,
+                         (long long)m * n, batch);
+    cublas->check(st, kernel, "cublasGemmStridedBatched");
+  }
+  after(kernel);
+}
+
+}  // namespace gr
