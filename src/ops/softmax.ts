@@ -13,8 +13,8 @@ import { permute } from './layout.js';
 import { sum } from './reduce.js';
 
 /** Run a last-axis op along `axis` by moving that axis last and back. */
-function alongAxis(x: Tensor, axis: number, f: (t: Tensor) => Tensor): Tensor {
-  const a = normAxis('softmax', axis, x.rank);
+function alongAxis(op: string, x: Tensor, axis: number, f: (t: Tensor) => Tensor): Tensor {
+  const a = normAxis(op, axis, x.rank);
   if (a === x.rank - 1) return f(x);
   const perm = x.shape.map((_, i) => i).filter((i) => i !== a);
   perm.push(a);
@@ -66,11 +66,11 @@ function logSoftmaxLast(z: Tensor): Tensor {
 export function softmax(z: Tensor, axis = -1): Tensor {
   assertFloat('softmax', z.dtype);
   if (z.rank === 0) throw new ShapeError('softmax: needs a tensor of rank >= 1, got a scalar');
-  return alongAxis(z, axis, softmaxLast);
+  return alongAxis('softmax', z, axis, softmaxLast);
 }
 
 export function logSoftmax(z: Tensor, axis = -1): Tensor {
   assertFloat('logSoftmax', z.dtype);
   if (z.rank === 0) throw new ShapeError('logSoftmax: needs a tensor of rank >= 1, got a scalar');
-  return alongAxis(z, axis, logSoftmaxLast);
+  return alongAxis('logSoftmax', z, axis, logSoftmaxLast);
 }
