@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,39 +44,35 @@ class Runtime {
 /** Create the runtime, or throw GR_NO_DEVICE / GR_DRIVER saying what is missing. */
 std::unique_ptr<Runtime> make_runtime();
 
-/** Buffers by 32-bit handle (0 is never issued); a stale or unknown handle is a GR_ARGUMENT error. */
+/**
+ * Buffers by 32-bit handle. Handles are not reused while the counter lasts (2^32 allocations), so
+ * a stale handle is a GR_ARGUMENT error instead of an alias of a newer buffer.
+ */
 class HandleTable {
  public:
   struct Slot {
     void* ptr = nullptr;
     size_t bytes = 0;
     size_t capacity = 0;
-    bool live = false;
   };
 
   uint32_t add(void* ptr, size_t bytes, size_t capacity) {
-    uint32_t h;
-    if (!free_.empty()) {
-      h = free_.back();
-      free_.pop_back();
-    } else {
-      slots_.emplace_back();
-      h = (uint32_t)(slots_.size() - 1);
-    }
-    slots_[h] = Slot{ptr, bytes, capacity, true};
-    return h;
+    do {
+      ++next_;
+    } while (next_ == 0 || slots_.count(next_));
+    slots_[next_] = Slot{ptr, bytes, capacity};
+    return next_;
   }
 
   Slot& get(uint32_t h, const char* what) {
-    if (h == 0 || h >= slots_.size() || !slots_[h].live)
-      fail("GR_ARGUMENT", std::string(what) + ": unknown or freed buffer handle " + std::to_string(h));
-    return slots_[h];
+    auto it = slots_.find(h);
+    if (it == slots_.end()) fail("GR_ARGUMENT", std::string(what) + ": unknown or freed buffer handle " + std::to_string(h));
+    return it->second;
   }
 
   Slot take(uint32_t h) {
     Slot s = get(h, "free");
-    slots_[h].live = false;
-    free_.push_back(h);
+    slots_.erase(h);
     return s;
   }
 
@@ -90,8 +87,8 @@ class HandleTable {
   }
 
  private:
-  std::vector<Slot> slots_ = std::vector<Slot>(1);
-  std::vector<uint32_t> free_;
+  std::unordered_map<uint32_t, Slot> slots_;
+  uint32_t next_ = 0;
 };
 
 }  // namespace gr

@@ -1,0 +1,42 @@
+// The real CUDA backend, whenever a device is present: the parity suite over OP_SAMPLES (forward,
+// first and second order against the cpu reference, float32 and float64) and the kernel-level
+// suite. Without a device (or without the built addon) it skips and prints why.
+import { describe, expect, it } from 'vitest';
+import * as g from '../../src/index.js';
+import { engine } from '../../src/engine.js';
+import { registerDefaultBackends } from '../../src/backends/registry.js';
+import { OP_SAMPLES } from '../helpers/opinfo.js';
+import { parity } from '../helpers/parity.js';
+import { defineKernelSuite } from './kernel-suite.js';
+import { parity64 } from './parity64.js';
+
+registerDefaultBackends();
+const probe = await g.initBackend('cuda').then(
+  () => ({ ok: true, reason: '' }),
+  (e: unknown) => ({ ok: false, reason: e instanceof Error ? e.message : String(e) }),
+);
+if (probe.ok) console.log(`test/cuda/cuda-device: running on ${g.deviceInfo('cuda')}`);
+else console.log(`test/cuda/cuda-device: skipped, no usable CUDA device: ${probe.reason}`);
+
+describe.skipIf(!probe.ok)('cuda device: parity with the cpu reference over OP_SAMPLES', () => {
+  for (const sample of OP_SAMPLES) {
+    it(`float32 ${sample.name}`, async () => {
+      const r = await parity(sample, 'cuda');
+      expect(r.forward, 'forward').toBeLessThanOrEqual(1);
+      expect(r.first, 'first order').toBeLessThanOrEqual(1);
+      expect(r.second, 'second order').toBeLessThanOrEqual(1);
+    });
+    it(`float64 ${sample.name}`, async () => {
+      const [forward, first, second] = await parity64(sample, 'cuda');
+      expect(forward, 'forward').toBeLessThanOrEqual(1);
+      expect(first ?? 0, 'first order').toBeLessThanOrEqual(1);
+      expect(second ?? 0, 'second order').toBeLessThanOrEqual(1);
+    });
+  }
+  it('leaves no device memory behind once the tensors are gone', async () => {
+    g.tidy(() => g.sum(g.exp(g.ones([64, 64], { device: 'cuda' }))));
+    expect(engine.liveBytes().cuda).toBe(0);
+  });
+});
+
+defineKernelSuite('cuda device', probe.ok, () => engine.backend('cuda'));

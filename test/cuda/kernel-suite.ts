@@ -1,0 +1,384 @@
+// The kernel-level checks of a CUDA-kernel backend against the cpu reference, shared by the host
+// build (host-kernels.test.ts, every CI run) and the real device (cuda-device.test.ts, when a GPU
+// is present): odd sizes, broadcasting, every axis set, both reduction splits, tile edges of the
+// GEMM, window geometries with padding and overlap, NaN and tie rules, Philox numbers, optimizer
+// steps, memory accounting and error reporting.
+import { describe, expect, it } from 'vitest';
+import type { Backend, BinaryOp, UnaryOp, UpdateParams, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
+import type { DType } from '../../src/dtype.js';
+import { DeviceError } from '../../src/errors.js';
+import { both, expectClose, expectSame, size, vals } from './kernel-harness.js';
+
+const F32 = 1e-5;
+const F64 = 1e-12;
+const FLOATS: [DType, number][] = [['float32', F32], ['float64', F64]];
+
+function geom(n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): WindowGeom {
+  return { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
+}
+
+const GEOMS: WindowGeom[] = [
+  geom(2, 3, 7, 9, 3, 3, 2, 2, 1, 1),
+  geom(1, 2, 5, 5, 2, 2, 1, 1, 0, 0),
+  geom(2, 1, 8, 6, 3, 3, 3, 3, 2, 2),
+  geom(1, 2, 9, 7, 5, 3, 2, 1, 2, 1),
+  geom(3, 2, 6, 6, 2, 2, 2, 2, 0, 0),
+];
+
+/** Define the suite for the backend `get()` returns (called inside tests only, after skip checks). */
+export function defineKernelSuite(label: string, enabled: boolean, get: () => Backend): void {
+  let cached: Backend | null = null;
+  const devOf = (): Backend => (cached ??= get());
+  describe.skipIf(!enabled)(`${label}: elementwise`, () => {
+    const unary: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'abs', 'square', 'relu', 'step', 'leakyRelu',
+      'leakyReluGrad', 'sigmoid', 'tanh', 'softplus', 'sign', 'sin', 'cos'];
+    const binary: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+
+    it('unary: every op, float32 / float64 / int32, odd size, including NaN-producing inputs', async () => {
+      const x = [...vals(103, 1), 0, -0, 40, -40, 100, Infinity, -Infinity, NaN];
+      for (const op of unary) {
+        for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+          const input = dt === 'int32' ? vals(111, 2, 'int') : x;
+          await expectSame(devOf(), (b, put) => b.unary(op, put(input, [input.length], dt), 0.1), tol, `${op} ${dt}`);
+        }
+      }
+    });
+
+    it('binary: every op under broadcasting of several shape pairs and dtypes', async () => {
+      const cases: [number[], number[], number[]][] = [
+        [[3, 1, 5], [4, 1], [3, 4, 5]],
+        [[2, 3, 4], [2, 3, 4], [2, 3, 4]],
+        [[1], [6, 7], [6, 7]],
+        [[], [2, 3], [2, 3]],
+        [[2, 1, 3, 1, 2, 1], [1, 4, 1, 3, 1, 5], [2, 4, 3, 3, 2, 5]],
+        [[5, 1], [1, 1, 3], [1, 5, 3]],
+      ];
+      for (const op of binary) {
+        for (const [sa, sb, so] of cases) {
+          for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+            const kind = dt === 'int32' ? 'int' : op === 'pow' ? 'positive' : 'coarse';
+            const a = vals(size(sa), 3, kind);
+            const bv = op === 'pow' && dt === 'int32' ? vals(size(sb), 4, 'int').map((v) => Math.abs(v) % 4) : vals(size(sb), 4, kind === 'positive' ? 'normal' : kind);
+            await expectSame(devOf(), (b, put) => b.binary(op, put(a, sa, dt), put(bv, sb, dt), so), tol, `${op} ${dt} ${JSON.stringify([sa, sb])}`);
+          }
+        }
+      }
+    });
+
+    it('binary pow follows Math.pow on NaN exponents and (+-1)^(+-inf)', async () => {
+      const a = [1, -1, 1, -1, 2, NaN, 0, 0];
+      const e = [NaN, Infinity, -Infinity, NaN, NaN, 0, -1, 0];
+      await expectSame(devOf(), (b, put) => b.binary('pow', put(a, [8], 'float64'), put(e, [8], 'float64'), [8]), F64, 'pow');
+    });
+
+    it('binaryScalar: every op, scalar on either side', async () => {
+      for (const op of binary) {
+        for (const left of [false, true]) {
+          for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+            const x = dt === 'int32' ? vals(37, 5, 'int') : vals(37, 5, op === 'pow' && left ? 'normal' : 'positive');
+            await expectSame(devOf(), (b, put) => b.binaryScalar(op, put(x, [37], dt), 1.5, left), tol, `${op} ${dt} left=${left}`);
+          }
+        }
+      }
+    });
+
+    it('where: broadcast condition of any dtype', async () => {
+      for (const cdt of ['float32', 'int32', 'float64'] as DType[]) {
+        for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+          const c = vals(4, 6, 'int').map((v) => (v > 0 ? 1 : 0));
+          await expectSame(devOf(), (b, put) => b.where(put(c, [4, 1], cdt), put(vals(15, 7), [3, 1, 5], dt), put(vals(5, 8), [5], dt), [3, 4, 5]), tol, `${cdt}->${dt}`);
+        }
+      }
+    });
+
+    it('cast between every pair of dtypes, int32 following Math.trunc and ToInt32', async () => {
+      const x = [0, -0, 1.5, -1.5, 2.5, -2.7, 1e10, -3e9, 2147483647, 2147483648, NaN, Infinity, -Infinity, 123456.789];
+      const dts: DType[] = ['float32', 'float64', 'int32'];
+      for (const from of dts) for (const to of dts) await expectSame(devOf(), (b, put) => b.cast(put(x, [x.length], from), to), 0, `${from}->${to}`);
+    });
+
+    it('fill in every dtype', async () => {
+      for (const dt of ['float32', 'float64', 'int32'] as DType[]) {
+        for (const v of [0, -2.5, 7, 1e-3]) await expectSame(devOf(), (b) => b.fill(13, v, dt), 0, `fill ${dt} ${v}`);
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: Philox random numbers equal the cpu backend`, () => {
+    const draws = [
+      { seedLo: 1234, seedHi: 0, stream: 0, offset: 0 },
+      { seedLo: 0xdeadbeef, seedHi: 0x9e3779b9, stream: 7, offset: 1000 },
+      // The counter's low word wraps inside this draw.
+      { seedLo: 42, seedHi: 1, stream: 3, offset: 2 ** 32 - 5 },
+      { seedLo: 5, seedHi: 6, stream: 0xffffffff, offset: 3 * 2 ** 32 + 17 },
+    ];
+    it('uniform, normal and bernoulli: float32 bit for bit, float64 to rounding, int32 exactly', async () => {
+      for (const d of draws) {
+        for (const [kind, a, b] of [['uniform', -2, 3], ['normal', 0.5, 2], ['bernoulli', 0.3, 0]] as const) {
+          const p = { ...d, kind, a, b };
+          await expectSame(devOf(), (be) => be.random(1031, 'float32', p), 0, `${kind} f32 ${JSON.stringify(d)}`);
+          await expectSame(devOf(), (be) => be.random(1031, 'float64', p), kind === 'normal' ? 1e-14 : 0, `${kind} f64`);
+          await expectSame(devOf(), (be) => be.random(257, 'int32', { ...p, a: kind === 'bernoulli' ? 0.5 : -50, b: 50 }), 0, `${kind} i32`);
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: reductions`, () => {
+    it('sum / max / min over every axis subset of a rank-4 tensor', async () => {
+      const shape = [4, 5, 6, 7];
+      const x = vals(size(shape), 9);
+      const subsets: number[][] = [];
+      for (let m = 0; m < 16; m++) subsets.push([0, 1, 2, 3].filter((d) => m & (1 << d)));
+      for (const op of ['sum', 'max', 'min'] as const) {
+        for (const axes of subsets) {
+          for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+            const input = dt === 'int32' ? vals(size(shape), 9, 'int') : x;
+            await expectSame(devOf(), (b, put) => b.reduce(op, put(input, shape, dt), axes), tol, `${op} ${dt} axes ${axes}`);
+          }
+        }
+      }
+    });
+
+    it('both GPU splits: block per segment (long rows) and thread per segment (many columns)', async () => {
+      const cases: [number[], number[]][] = [
+        [[3, 2049], [1]], // contiguous reduction, block per segment, several strides per thread
+        [[2049, 3], [0]], // few segments, strided
+        [[5, 1500], [0]], // many contiguous segments: thread per segment
+        [[300, 2, 5], [0, 2]],
+        [[7, 1, 1, 9], [1, 2]],
+        [[1], [0]],
+        [[], []],
+      ];
+      for (const op of ['sum', 'max', 'min'] as const) {
+        for (const [shape, axes] of cases) {
+          await expectSame(devOf(), (b, put) => b.reduce(op, put(vals(size(shape), 10), shape), axes), F32, `${op} ${shape} ${axes}`);
+        }
+      }
+    });
+
+    it('max / min propagate NaN; empty reductions give 0, -inf, +inf', async () => {
+      const x = [1, NaN, 3, 4, 5, 6, NaN, 8, 9, 10, 11, 12];
+      for (const op of ['sum', 'max', 'min'] as const) {
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(x, [3, 4]), [1]), F32, `${op} NaN rows`);
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(x, [3, 4]), [0]), F32, `${op} NaN cols`);
+        await expectSame(devOf(), (b, put) => b.reduce(op, put([], [0, 3]), [0]), F32, `${op} empty`);
+      }
+    });
+
+    it('argmax / argmin along every axis, with ties (first wins) and NaN (wins only at position 0)', async () => {
+      const shape = [4, 5, 6];
+      for (const op of ['argmax', 'argmin'] as const) {
+        for (const axis of [0, 1, 2]) {
+          for (const dt of ['float32', 'float64', 'int32'] as DType[]) {
+            const x = vals(size(shape), 11, dt === 'int32' ? 'int' : 'coarse');
+            await expectSame(devOf(), (b, put) => b.argReduce(op, put(x, shape, dt), axis), 0, `${op} axis ${axis} ${dt}`);
+          }
+        }
+        const nan = [NaN, 1, 2, 3, 5, NaN, 5, 1, -Infinity, -Infinity, NaN, NaN, 2, NaN, NaN, 2];
+        await expectSame(devOf(), (b, put) => b.argReduce(op, put(nan, [4, 4]), 1), 0, `${op} NaN rows`);
+        await expectSame(devOf(), (b, put) => b.argReduce(op, put(nan, [4, 4]), 0), 0, `${op} NaN cols`);
+        const long = vals(3 * 1000, 12, 'coarse');
+        await expectSame(devOf(), (b, put) => b.argReduce(op, put(long, [3, 1000]), 1), 0, `${op} long rows`);
+        await expectSame(devOf(), (b, put) => b.argReduce(op, put(long, [1000, 3]), 0), 0, `${op} long strided`);
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: layout`, () => {
+    it('permute, expand, slice in every dtype (4- and 8-byte words)', async () => {
+      for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+        const shape = [2, 3, 4, 5, 3];
+        const x = vals(size(shape), 13, 'int');
+        for (const perm of [[4, 3, 2, 1, 0], [0, 2, 1, 4, 3], [1, 0, 2, 3, 4], [0, 1, 2, 3, 4]]) {
+          await expectSame(devOf(), (b, put) => b.permute(put(x, shape, dt), perm), tol, `permute ${perm}`);
+        }
+        await expectSame(devOf(), (b, put) => b.expand(put(vals(6, 14), [3, 1, 2], dt), [4, 3, 5, 2]), tol, 'expand');
+        await expectSame(devOf(), (b, put) => b.expand(put([7], [], dt), [2, 3]), tol, 'expand scalar');
+        await expectSame(devOf(), (b, put) => b.slice(put(x, shape, dt), [1, 0, 1, 2, 0], [1, 3, 2, 3, 2]), tol, 'slice');
+        await expectSame(devOf(), (b, put) => b.slice(put(x, shape, dt), [0, 1, 0, 0, 0], [2, 0, 4, 5, 3]), tol, 'slice empty');
+      }
+    });
+
+    it('pad with a value and concat along each axis', async () => {
+      for (const [dt, tol] of [...FLOATS, ['int32', 0] as [DType, number]]) {
+        const x = vals(24, 15, 'int');
+        await expectSame(devOf(), (b, put) => b.pad(put(x, [2, 3, 4], dt), [1, 0, 2], [0, 2, 1], -1.5), tol, `pad ${dt}`);
+        await expectSame(devOf(), (b, put) => b.pad(put(x, [24], dt), [0], [0], 0), tol, `pad nothing ${dt}`);
+        for (const axis of [0, 1, 2]) {
+          const shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]].map((s, k) => s.map((d, i) => (i === axis ? d + k : d)));
+          await expectSame(devOf(), (b, put) => b.concat(shapes.map((s, k) => put(vals(size(s), 16 + k), s, dt)), axis), tol, `concat axis ${axis} ${dt}`);
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: matmul (the tiled GEMM)`, () => {
+    it('transposes, tile edges, broadcast batches, K = 0, every dtype', async () => {
+      const cases: [number[], number[], number[], boolean, boolean][] = [
+        [[5, 7], [7, 3], [5, 3], false, false],
+        [[37, 45], [45, 29], [37, 29], false, false],
+        [[45, 37], [45, 29], [37, 29], true, false],
+        [[37, 45], [29, 45], [37, 29], false, true],
+        [[45, 37], [29, 45], [37, 29], true, true],
+        [[2, 1, 3, 4], [5, 4, 6], [2, 5, 3, 6], false, false],
+        [[3, 17, 16], [16, 18], [3, 17, 18], false, false],
+        [[4, 16], [2, 3, 16, 5], [2, 3, 4, 5], false, false],
+        [[1, 1], [1, 1], [1, 1], false, false],
+        [[3, 0], [0, 4], [3, 4], false, false],
+        [[2, 1, 33], [2, 33, 1], [2, 1, 1], false, false],
+      ];
+      for (const [sa, sb, so, ta, tb] of cases) {
+        for (const [dt, tol] of [['float32', 3e-6], ['float64', F64], ['int32', 0]] as [DType, number][]) {
+          const kind = dt === 'int32' ? 'int' : 'normal';
+          await expectSame(devOf(), (b, put) => b.matmul(put(vals(size(sa), 17, kind), sa, dt), put(vals(size(sb), 18, kind), sb, dt), ta, tb, so), tol, `${sa}x${sb} ${ta} ${tb} ${dt}`);
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: convolution and pooling`, () => {
+    it('im2col and col2im (as a gather) over several window geometries', async () => {
+      for (const g of GEOMS) {
+        for (const [dt, tol] of FLOATS) {
+          await expectSame(devOf(), (b, put) => b.im2col(put(vals(g.n * g.c * g.h * g.w, 19), [g.n, g.c, g.h, g.w], dt), g), 0, `im2col ${JSON.stringify(g)}`);
+          const cols = [g.n, g.c * g.kh * g.kw, g.oh * g.ow];
+          await expectSame(devOf(), (b, put) => b.col2im(put(vals(size(cols), 20), cols, dt), g), tol, `col2im ${JSON.stringify(g)}`);
+        }
+      }
+    });
+
+    it('maxPool indices (first max wins), gather, and scatter over overlapping windows', async () => {
+      for (const g of GEOMS) {
+        for (const [dt, tol] of FLOATS) {
+          for (const kind of ['normal', 'coarse'] as const) {
+            const shape = [g.n, g.c, g.h, g.w];
+            const x = vals(size(shape), 21, kind);
+            await expectSame(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool ${kind}`);
+            const gy = vals(g.n * g.c * g.oh * g.ow, 22);
+            // Indices from the cpu reference's maxPool, so both backends scatter the same choices.
+            const [[, idx]] = await both(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; });
+            const oshape = [g.n, g.c, g.oh, g.ow];
+            await expectSame(devOf(), (b, put) => b.poolGather(put(x, shape, dt), put(idx!, oshape, 'int32'), g), 0, 'poolGather');
+            await expectSame(devOf(), (b, put) => b.poolScatter(put(gy, oshape, dt), put(idx!, oshape, 'int32'), g), tol, 'poolScatter');
+          }
+        }
+      }
+    });
+
+    it('avgPool and its adjoint', async () => {
+      for (const g of GEOMS) {
+        for (const [dt, tol] of FLOATS) {
+          await expectSame(devOf(), (b, put) => b.avgPool(put(vals(g.n * g.c * g.h * g.w, 23), [g.n, g.c, g.h, g.w], dt), g), tol, 'avgPool');
+          await expectSame(devOf(), (b, put) => b.avgPoolBackward(put(vals(g.n * g.c * g.oh * g.ow, 24), [g.n, g.c, g.oh, g.ow], dt), g), tol, 'avgPoolBackward');
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: batch norm`, () => {
+    it('forward and fused backward over [N, C, *] with channels longer than a block', async () => {
+      for (const shape of [[4, 3, 5, 6], [2, 5], [8, 2, 40], [1, 1, 1]]) {
+        for (const [dt, tol] of FLOATS) {
+          const c = shape[1]!;
+          const x = vals(size(shape), 25).map((v) => v * 3 + 1);
+          const gamma = vals(c, 26);
+          const beta = vals(c, 27);
+          await expectSame(devOf(), (b, put) => {
+            const r = b.batchNormForward(put(x, shape, dt), put(gamma, [c], dt), put(beta, [c], dt), 1e-5);
+            return [r.y, r.mean, r.variance];
+          }, tol * 10, `bn forward ${shape} ${dt}`);
+          const mean = vals(c, 28);
+          const variance = vals(c, 29, 'positive');
+          await expectSame(devOf(), (b, put) => {
+            const r = b.batchNormBackward(put(x, shape, dt), put(vals(size(shape), 30), shape, dt), put(mean, [c], dt), put(variance, [c], dt), put(gamma, [c], dt), 1e-5);
+            return [r.dx, r.dgamma, r.dbeta];
+          }, tol * 10, `bn backward ${shape} ${dt}`);
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: softmax family`, () => {
+    it('softmax, logSoftmax, softmaxHvp over short and long rows', async () => {
+      for (const shape of [[5, 7], [3, 1000], [1, 1], [2, 3, 4], [4, 300]]) {
+        for (const [dt, tol] of FLOATS) {
+          const x = vals(size(shape), 31).map((v) => v * 4);
+          await expectSame(devOf(), (b, put) => b.softmax(put(x, shape, dt)), tol, `softmax ${shape}`);
+          await expectSame(devOf(), (b, put) => b.logSoftmax(put(x, shape, dt)), tol, `logSoftmax ${shape}`);
+          await expectSame(devOf(), (b, put) => b.softmaxHvp(put(x.map(Math.abs), shape, dt), put(vals(size(shape), 32), shape, dt)), tol, `hvp ${shape}`);
+        }
+      }
+    });
+
+    it('crossEntropy, the fused softmax-CE gradient and oneHot', async () => {
+      for (const [n, c] of [[6, 5], [3, 700], [1, 1]]) {
+        const labels = vals(n, 33, 'positive').map((v) => Math.floor((v - 0.5) / 1.5 * c));
+        const z = vals(n * c, 34).map((v) => v * 5);
+        for (const [dt, tol] of FLOATS) {
+          await expectSame(devOf(), (b, put) => b.crossEntropy(put(z, [n, c], dt), put(labels, [n], 'int32')), tol, `ce ${n}x${c}`);
+          await expectSame(devOf(), (b, put) => b.softmaxCrossEntropyGrad(put(z, [n, c], dt), put(labels, [n], 'int32')), tol, `ce grad ${n}x${c}`);
+        }
+      }
+      for (const dt of ['float32', 'float64', 'int32'] as DType[]) {
+        await expectSame(devOf(), (b, put) => b.oneHot(put([0, 4, 2, -1, 5, 3], [6], 'int32'), 5, dt), 0, `oneHot ${dt}`);
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: fused optimizer updates`, () => {
+    it('every rule, several steps, coupled and decoupled decay, float32 and float64', async () => {
+      const rules: [UpdateRule, number][] = [['sgd', 0], ['momentum', 1], ['nesterov', 1], ['adagrad', 1], ['rmsprop', 1], ['adam', 2]];
+      const n = 1031;
+      for (const [rule, states] of rules) {
+        for (const [dt, tol] of FLOATS) {
+          await expectSame(devOf(), (b, put) => {
+            const w = put(vals(n, 35), [n], dt).storage;
+            const st = Array.from({ length: states }, (_, k) => put(vals(n, 36 + k, 'positive'), [n], dt).storage);
+            for (let step = 1; step <= 3; step++) {
+              const p: UpdateParams = { lr: 0.05, momentum: 0.9, beta1: 0.9, beta2: 0.99, eps: 1e-8, step, weightDecay: 1e-2, decoupledDecay: step === 2 ? 0.1 : 0 };
+              b.applyUpdate(rule, w, put(vals(n, 40 + step), [n], dt).storage, st, p);
+            }
+            return [w, ...st];
+          }, tol * 10, `${rule} ${dt}`);
+        }
+      }
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: memory and errors`, () => {
+    it('frees everything it allocates', async () => {
+      const before = devOf().liveBytes();
+      const s = devOf().fill(100, 1, 'float64');
+      expect(devOf().liveBytes() - before).toBe(800);
+      const t = devOf().unary('exp', { storage: s, shape: [100], dtype: 'float64' }, 0);
+      expect(Array.from(await devOf().read(t)).every((v) => Math.abs(v - Math.E) < 1e-15)).toBe(true);
+      devOf().dispose(s);
+      devOf().dispose(t);
+      expect(devOf().liveBytes()).toBe(before);
+    });
+
+    it('a freed buffer and a short buffer are DeviceErrors that name the kernel', () => {
+      const s = devOf().fill(4, 1, 'float32');
+      devOf().dispose(s);
+      expect(() => devOf().unary('exp', { storage: s, shape: [4], dtype: 'float32' }, 0)).toThrow(DeviceError);
+      expect(() => devOf().unary('exp', { storage: s, shape: [4], dtype: 'float32' }, 0)).toThrow(/unary.*freed buffer handle/);
+      const small = devOf().fill(2, 1, 'float32');
+      expect(() => devOf().unary('exp', { storage: small, shape: [4], dtype: 'float32' }, 0)).toThrow(/kernel 'unary': buffer 1 holds 8 bytes, needs 16/);
+      devOf().dispose(small);
+    });
+
+    it('kernels that need floats reject int32 with a DeviceError naming the kernel', () => {
+      const s = devOf().fill(6, 1, 'int32');
+      expect(() => devOf().softmax({ storage: s, shape: [2, 3], dtype: 'int32' })).toThrow(/kernel 'softmax': dtype int32 is not supported/);
+      devOf().dispose(s);
+    });
+  });
+
+  describe.skipIf(!enabled)(`${label}: the kernel harness compares for real`, () => {
+    it('catches a wrong answer', async () => {
+      const [want, got] = await both(devOf(), (b, put) => b.unary('exp', put([1, 2], [2]), 0));
+      expect(() => expectClose(got[0]!, Float32Array.from(want[0]!, (v) => v * 1.001), 1e-5)).toThrow();
+    });
+  });
+}
