@@ -135,14 +135,17 @@ export function makeObjective(spec: RegularizerSpec, o: ObjectiveOptions): Objec
     const draw: DrawSource = { seed: o.seed, step: ctx.step };
     const terms: Record<string, Tensor> = {};
     let loss: Tensor;
+    let logits: Tensor | undefined;
     if (!ctx.training || spec.name === 'baseline') {
-      loss = g.mean(rowsOf(f(ctx.x), ctx.y));
+      logits = f(ctx.x);
+      loss = g.mean(rowsOf(logits, ctx.y));
       terms[lossName] = loss;
     } else if (spec.name === 'ni') {
       loss = g.mean(rowsOf(noisyLogits(f, ctx.x, spec.lambda, draw), ctx.y));
       terms[lossName] = loss;
     } else {
       const v = penaltyOf(spec, f, ctx.x, ctx.y, o.classes, draw, o.lossRows)!;
+      logits = v.logits;
       const data = g.mean(rowsOf(v.logits, ctx.y));
       terms[lossName] = data;
       terms[spec.name] = v.penalty;
@@ -153,6 +156,6 @@ export function makeObjective(spec: RegularizerSpec, o: ObjectiveOptions): Objec
       terms.wd = w;
       loss = g.add(loss, w);
     }
-    return { loss, terms };
+    return logits ? { loss, terms, logits } : { loss, terms };
   };
 }

@@ -22,13 +22,20 @@ export interface PenaltyValue {
 export interface JacobianOptions {
   /** Number of classes C (the width of the logits). */
   classes: number;
-  /** How the cotangents are pushed back (default 'batched'). */
+  /** How the cotangents are pushed back (default DEFAULT_PULL_MODE). */
   mode?: PullMode;
   /** Stochastic estimate with k random projections instead of the exact value (C vjps). */
   projections?: number;
   /** Key of the projections' random draws; required with `projections`. */
   draw?: DrawSource;
 }
+
+/**
+ * 'loop' by default: on the cpu backend it measured 2.5x faster than 'batched' for the small model
+ * (the replicated forward costs K forwards, and the cpu GEMM gains nothing from taller operands);
+ * `gradreg cost` measures both on the current backend.
+ */
+export const DEFAULT_PULL_MODE: PullMode = 'loop';
 
 export const crossEntropyRows: LossRows = (z, y) => g.crossEntropy(z, y, 'none');
 
@@ -75,7 +82,7 @@ function doubleBackpropRecorded(f: LogitsFn, x: Tensor, y: Tensor, lossRows: Los
 }
 
 function jacobianNorm(op: string, head: Head, f: LogitsFn, x: Tensor, o: JacobianOptions): PenaltyValue {
-  const mode = o.mode ?? 'batched';
+  const mode = o.mode ?? DEFAULT_PULL_MODE;
   const n = x.shape[0]!;
   if (o.projections === undefined) {
     const { rows, logits } = pullback(f, x, head, allClasses(o.classes), mode);
@@ -125,7 +132,7 @@ export function spectReg(f: LogitsFn, x: Tensor, o: SpectRegOptions): PenaltyVal
   const k = o.projections ?? 1;
   checkProjections('spectreg', k);
   const n = x.shape[0]!;
-  const mode = o.mode ?? 'batched';
+  const mode = o.mode ?? DEFAULT_PULL_MODE;
   let classes = 0;
   let draws: Tensor | null = null;
   const cots: Cotangent[] = Array.from({ length: k }, (_, j) => (z: Tensor) => {
@@ -188,7 +195,7 @@ export interface HessianTraceValue extends PenaltyValue {
  * with cotangent p - y, the gradient of cross-entropy in the logits).
  */
 function hessianScaled(f: LogitsFn, x: Tensor, y: Tensor | null, o: JacobianOptions): HessianTraceValue {
-  const mode = o.mode ?? 'batched';
+  const mode = o.mode ?? DEFAULT_PULL_MODE;
   const n = x.shape[0]!;
   const extra = y ? [lossCotangent(y)] : [];
   const exact = o.projections === undefined;

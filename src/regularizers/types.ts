@@ -30,6 +30,8 @@ export interface ObjectiveResult {
   loss: Tensor;
   /** Named scalar parts, for logging. */
   terms: Record<string, Tensor>;
+  /** Logits of the clean inputs, when the objective computed them (the trainer's running accuracy). */
+  logits?: Tensor;
 }
 
 export type Objective = (ctx: ObjectiveContext) => ObjectiveResult;
