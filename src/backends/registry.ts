@@ -13,5 +13,6 @@ export function registerDefaultBackends(): void {
   // Each optional backend adds one line here: engine.registerBackend(name, () => import(...).then(m => m.create()))
   engine.registerBackend('cuda', () => import('./cuda/index.js').then((m) => m.create()));
   engine.registerBackend('native', () => import('./native/index.js').then((m) => m.create()));
+  engine.registerBackend('webgpu', () => import('./webgpu/index.js').then((m) => m.create()));
   void engine;
 }

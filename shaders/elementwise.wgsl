@@ -1,0 +1,345 @@
+// Elementwise kernels: unary, binary (same shape, scalar operand, broadcast), where.
+//
+// Values travel as raw 32-bit words (u32) and are reinterpreted as f32 or i32 by the IS_INT
+// override, so one source serves both dtypes. Contiguous kernels move vec4s: each invocation
+// handles VPT vec4s spaced WG apart, so consecutive invocations touch consecutive memory (coalesced
+// on GPUs; whole SIMD rows on lavapipe, where lanes are invocations).
+// The strided kernels read inputs through per-dim strides (0 on broadcast dims); the iteration
+// shape's inner dims D1..D7 are override constants so the index decomposition divides by constants.
+
+override WG: u32 = 256u;
+override VPT: u32 = 4u;
+override OP: u32 = 0u;
+override IS_INT: bool = false;
+override COND_INT: bool = false;
+override LEFT: bool = false;
+override R: u32 = 1u;
+override D1: u32 = 1u;
+override D2: u32 = 1u;
+override D3: u32 = 1u;
+override D4: u32 = 1u;
+override D5: u32 = 1u;
+override D6: u32 = 1u;
+override D7: u32 = 1u;
+
+// ---- unary ops (codes match UNARY_CODES in src/backends/webgpu/elementwise.ts) ----
+
+fn expm1_(x: vec4<f32>) -> vec4<f32> {
+  // Taylor series near 0 (where exp(x) - 1 cancels), exp elsewhere.
+  let p = x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0))))))));
+  return select(exp(x) - 1.0, p, abs(x) < vec4<f32>(0.5));
+}
+
+fn log1p_(x: vec4<f32>) -> vec4<f32> {
+  // log(1+x) * x / ((1+x) - 1) cancels the rounding of 1+x (Goldberg).
+  let w = 1.0 + x;
+  let d = w - 1.0;
+  return select(log(w) * (x / d), x, d == vec4<f32>(0.0));
+}
+
+fn unary_f(x: vec4<f32>, alpha: f32) -> vec4<f32> {
+  let zero = vec4<f32>(0.0);
+  let one = vec4<f32>(1.0);
+  switch OP {
+    case 0u: { return -x; }
+    case 1u: { return exp(x); }
+    case 2u: { return log(x); }
+    case 3u: { return sqrt(x); }
+    case 4u: { return 1.0 / sqrt(x); }
+    case 5u: { return 1.0 / x; }
+    case 6u: { return abs(x); }
+    case 7u: { return x * x; }
+    case 8u: { return select(zero, x, x > zero); }
+    case 9u: { return select(zero, one, x > zero); }
+    case 10u: { return select(alpha * x, x, x > zero); }
+    case 11u: { return select(vec4<f32>(alpha), one, x > zero); }
+    case 12u: {
+      let e = exp(-abs(x));
+      return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= zero);
+    }
+    case 13u: {
+      // tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|)): no overflow, no cancellation near 0.
+      let m = expm1_(-2.0 * abs(x));
+      let t = -m / (2.0 + m);
+      return select(select(t, -t, x < zero), x, x != x);
+    }
+    case 14u: {
+      let l = log1p_(exp(-abs(x)));
+      return select(l, x + l, x > zero);
+    }
+    case 15u: { return select(select(zero, -one, x < zero), one, x > zero); }
+    case 16u: { return sin(x); }
+    case 17u: { return cos(x); }
+    default: { return x; }
+  }
+}
+
+fn unary_i(x: vec4<i32>, alpha: f32) -> vec4<i32> {
+  switch OP {
+    case 0u: { return -x; }
+    case 6u: { return abs(x); }
+    case 7u: { return x * x; }
+    case 15u: { return select(select(vec4<i32>(0), vec4<i32>(-1), x < vec4<i32>(0)), vec4<i32>(1), x > vec4<i32>(0)); }
+    default: { return trunc_i32(unary_f(vec4<f32>(x), alpha)); }
+  }
+}
+
+// f32 -> i32 as JavaScript stores a double into an Int32Array: truncate, wrap modulo 2^32, NaN/Inf -> 0.
+fn trunc_i32(v: vec4<f32>) -> vec4<i32> {
+  var out: vec4<i32>;
+  for (var k = 0u; k < 4u; k++) {
+    let x = trunc(v[k]);
+    if (x != x || abs(x) > 3.0e38) {
+      out[k] = 0;
+    } else if (abs(x) < 2147483648.0) {
+      out[k] = i32(x);
+    } else {
+      let m = x - floor(x / 4294967296.0) * 4294967296.0;
+      out[k] = bitcast<i32>(u32(m));
+    }
+  }
+  return out;
+}
+
+// ---- binary ops (codes match BINARY_CODES) ----
+
+// Infinity and NaN cannot be constant expressions in WGSL; private variables are not folded.
+var<private> INF_BITS: u32 = 0x7f800000u;
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+
+fn pow_f(a: f32, b: f32) -> f32 {
+  // Math.pow semantics for negative bases with integer exponents and for zero bases.
+  if (b == 0.0) { return 1.0; }
+  if (a == 0.0) {
+    if (b > 0.0) { return 0.0; }
+    return bitcast<f32>(INF_BITS);
+  }
+  if (a < 0.0) {
+    if (b != trunc(b)) { return bitcast<f32>(NAN_BITS); }
+    let m = pow(-a, b);
+    let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
+    return select(m, -m, odd);
+  }
+  return pow(a, b);
+}
+
+fn pow_i(a: i32, b: i32) -> i32 {
+  if (b < 0) {
+    if (a == 1) { return 1; }
+    if (a == -1) { return select(1, -1, (b & 1) != 0); }
+    return 0;
+  }
+  var r = 1;
+  var base = a;
+  var e = b;
+  while (e > 0) {
+    if ((e & 1) != 0) { r = r * base; }
+    base = base * base;
+    e = e >> 1u;
+  }
+  return r;
+}
+
+fn binary_f(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  let zero = vec4<f32>(0.0);
+  let one = vec4<f32>(1.0);
+  switch OP {
+    case 0u: { return a + b; }
+    case 1u: { return a - b; }
+    case 2u: { return a * b; }
+    case 3u: { return a / b; }
+    case 4u: { return vec4<f32>(pow_f(a.x, b.x), pow_f(a.y, b.y), pow_f(a.z, b.z), pow_f(a.w, b.w)); }
+    case 5u: { return select(b, a, a >= b); }
+    case 6u: { return select(b, a, a <= b); }
+    case 7u: { return select(zero, one, a == b); }
+    case 8u: { return select(zero, one, a != b); }
+    case 9u: { return select(zero, one, a < b); }
+    case 10u: { return select(zero, one, a <= b); }
+    case 11u: { return select(zero, one, a > b); }
+    case 12u: { return select(zero, one, a >= b); }
+    default: { return a; }
+  }
+}
+
+fn binary_i(a: vec4<i32>, b: vec4<i32>) -> vec4<i32> {
+  let zero = vec4<i32>(0);
+  let one = vec4<i32>(1);
+  switch OP {
+    case 0u: { return a + b; }
+    case 1u: { return a - b; }
+    case 2u: { return a * b; }
+    case 3u: { return select(a / b, zero, b == zero); }
+    case 4u: { return vec4<i32>(pow_i(a.x, b.x), pow_i(a.y, b.y), pow_i(a.z, b.z), pow_i(a.w, b.w)); }
+    case 5u: { return select(b, a, a >= b); }
+    case 6u: { return select(b, a, a <= b); }
+    case 7u: { return select(zero, one, a == b); }
+    case 8u: { return select(zero, one, a != b); }
+    case 9u: { return select(zero, one, a < b); }
+    case 10u: { return select(zero, one, a <= b); }
+    case 11u: { return select(zero, one, a > b); }
+    case 12u: { return select(zero, one, a >= b); }
+    default: { return a; }
+  }
+}
+
+fn binary_bits(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+  if (IS_INT) { return bitcast<vec4<u32>>(binary_i(bitcast<vec4<i32>>(a), bitcast<vec4<i32>>(b))); }
+  return bitcast<vec4<u32>>(binary_f(bitcast<vec4<f32>>(a), bitcast<vec4<f32>>(b)));
+}
+
+// ---- contiguous kernels ----
+
+struct UnaryParams { n4: u32, alpha: f32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> PU: UnaryParams;
+@group(0) @binding(1) var<storage, read> ux: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> uy: array<vec4<u32>>;
+
+@compute @workgroup_size(WG)
+fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  for (var k = 0u; k < VPT; k++) {
+    let i = (wg * VPT + k) * WG + lid;
+    if (i < PU.n4) {
+      if (IS_INT) {
+        uy[i] = bitcast<vec4<u32>>(unary_i(bitcast<vec4<i32>>(ux[i]), PU.alpha));
+      } else {
+        uy[i] = bitcast<vec4<u32>>(unary_f(bitcast<vec4<f32>>(ux[i]), PU.alpha));
+      }
+    }
+  }
+}
+
+struct BinaryParams { n4: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> PB: BinaryParams;
+@group(0) @binding(1) var<storage, read> ba: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> bb: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> by: array<vec4<u32>>;
+
+@compute @workgroup_size(WG)
+fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  for (var k = 0u; k < VPT; k++) {
+    let i = (wg * VPT + k) * WG + lid;
+    if (i < PB.n4) {
+      by[i] = binary_bits(ba[i], bb[i]);
+    }
+  }
+}
+
+struct ScalarParams { n4: u32, s: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> PS: ScalarParams;
+@group(0) @binding(1) var<storage, read> sx: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> sy: array<vec4<u32>>;
+
+@compute @workgroup_size(WG)
+fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  let s = vec4<u32>(PS.s);
+  for (var k = 0u; k < VPT; k++) {
+    let i = (wg * VPT + k) * WG + lid;
+    if (i < PS.n4) {
+      if (LEFT) { sy[i] = binary_bits(s, sx[i]); } else { sy[i] = binary_bits(sx[i], s); }
+    }
+  }
+}
+
+// A scalar operand that is not an integer, applied to int32 data: compute in f32, truncate as JS does.
+@compute @workgroup_size(WG)
+fn binary_scalar_int_via_float(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  let s = vec4<f32>(bitcast<f32>(PS.s));
+  for (var k = 0u; k < VPT; k++) {
+    let i = (wg * VPT + k) * WG + lid;
+    if (i < PS.n4) {
+      let x = vec4<f32>(bitcast<vec4<i32>>(sx[i]));
+      var r: vec4<f32>;
+      if (LEFT) { r = binary_f(s, x); } else { r = binary_f(x, s); }
+      sy[i] = bitcast<vec4<u32>>(trunc_i32(r));
+    }
+  }
+}
+
+// ---- strided (broadcasting) kernels ----
+
+// Offsets of element i of the iteration shape for up to three operands with strides s0, s1, s2.
+fn dim_size(d: u32) -> u32 {
+  switch d {
+    case 1u: { return D1; }
+    case 2u: { return D2; }
+    case 3u: { return D3; }
+    case 4u: { return D4; }
+    case 5u: { return D5; }
+    case 6u: { return D6; }
+    case 7u: { return D7; }
+    default: { return 1u; }
+  }
+}
+
+fn offsets3(i: u32, s0: array<vec4<u32>, 2>, s1: array<vec4<u32>, 2>, s2: array<vec4<u32>, 2>) -> vec3<u32> {
+  var rem = i;
+  var o = vec3<u32>(0u);
+  for (var d = 7u; d >= 1u; d--) {
+    if (d < R) {
+      let n = dim_size(d);
+      let c = rem % n;
+      rem = rem / n;
+      o += c * vec3<u32>(s0[d / 4u][d % 4u], s1[d / 4u][d % 4u], s2[d / 4u][d % 4u]);
+    }
+  }
+  return o + rem * vec3<u32>(s0[0].x, s1[0].x, s2[0].x);
+}
+
+struct StridedParams {
+  n: u32, out_shift: u32, base0: u32, base1: u32,
+  base2: u32, _p0: u32, _p1: u32, _p2: u32,
+  s0: array<vec4<u32>, 2>,
+  s1: array<vec4<u32>, 2>,
+  s2: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> PT: StridedParams;
+@group(0) @binding(1) var<storage, read> ta: array<u32>;
+@group(0) @binding(2) var<storage, read> tb: array<u32>;
+@group(0) @binding(3) var<storage, read_write> ty: array<u32>;
+
+@compute @workgroup_size(WG)
+fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  var av: vec4<u32>;
+  var bv: vec4<u32>;
+  for (var k = 0u; k < 4u; k++) {
+    let i = min((wg * 4u + k) * WG + lid, PT.n - 1u);
+    let o = offsets3(i, PT.s0, PT.s1, PT.s1);
+    av[k] = ta[PT.base0 + o.x];
+    bv[k] = tb[PT.base1 + o.y];
+  }
+  let r = binary_bits(av, bv);
+  for (var k = 0u; k < 4u; k++) {
+    let i = (wg * 4u + k) * WG + lid;
+    if (i < PT.n) { ty[PT.out_shift + i] = r[k]; }
+  }
+}
+
+@group(0) @binding(0) var<uniform> PW: StridedParams;
+@group(0) @binding(1) var<storage, read> wc: array<u32>;
+@group(0) @binding(2) var<storage, read> wa: array<u32>;
+@group(0) @binding(3) var<storage, read> wb: array<u32>;
+@group(0) @binding(4) var<storage, read_write> wy: array<u32>;
+
+@compute @workgroup_size(WG)
+fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  for (var k = 0u; k < 4u; k++) {
+    let i = (wg * 4u + k) * WG + lid;
+    if (i < PW.n) {
+      let o = offsets3(i, PW.s0, PW.s1, PW.s2);
+      let c = wc[PW.base0 + o.x];
+      var on: bool;
+      if (COND_INT) { on = c != 0u; } else { on = bitcast<f32>(c) != 0.0; }
+      wy[PW.out_shift + i] = select(wb[PW.base2 + o.z], wa[PW.base1 + o.y], on);
+    }
+  }
+}

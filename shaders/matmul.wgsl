@@ -1,0 +1,139 @@
+// Batched matrix product C[b] = op(A[b]) @ op(B[b]) with broadcast batch dims and transposed
+// operands, tiled in workgroup memory with register blocking.
+//
+// A workgroup computes a TM x TN tile of C, TM = WY*RM rows and TN = 4*WX columns: invocation
+// (lx, ly) owns RM rows and 4 adjacent columns, held as RM vec4 accumulators. Each K step stages a
+// BK-deep slice of A (stored k-major, so the RM rows an invocation reads are one broadcast
+// address for the whole row of invocations) and of B (as vec4 columns) in workgroup memory.
+// With WY = 1 every A read in the inner loop is uniform across the workgroup, which CPU drivers
+// such as lavapipe turn into one scalar load, and every B read is one vec4 per invocation.
+//
+// FOLD: when A is the same matrix for every batch entry, the batch is folded into the N dimension
+// (column j is column j % L of batch entry j / L), so many small products become one wide one.
+// Operands are addressed through strides (a_rs, a_ks, b_ks, b_ns, c_ms, c_ns), which covers the
+// transposed operands and lets the host compute C^T = op(B)^T op(A)^T, storing the tile
+// transposed, when that orientation gives more columns to spread over invocations. TRANS_A only
+// chooses the staging order so that consecutive invocations read consecutive addresses.
+
+override WX: u32 = 32u;
+override WY: u32 = 1u;
+override RM: u32 = 16u;
+override BK: u32 = 32u;
+override TRANS_A: bool = false;
+override FOLD: bool = false;
+
+struct MatmulParams {
+  m: u32, l: u32, k: u32, ncols: u32,
+  a_rs: u32, a_ks: u32, b_ks: u32, b_ns: u32,
+  c_ms: u32, c_ns: u32, batch_rank: u32, batch_base: u32,
+  win_a: u32, win_b: u32, win_c: u32, _p0: u32,
+  bshape: vec4<u32>,
+  astride: vec4<u32>,
+  bstride: vec4<u32>,
+  cstride: vec4<u32>,
+}
+
+@group(0) @binding(0) var<uniform> P: MatmulParams;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+var<workgroup> As: array<f32, BK * WY * RM>;
+var<workgroup> Bs: array<vec4<f32>, BK * WX>;
+
+// Element offsets of batch entry `b` in A, B and C.
+fn batch_offsets(b: u32) -> vec3<u32> {
+  var rem = b;
+  var o = vec3<u32>(0u);
+  for (var d = 3u; d >= 1u; d--) {
+    if (d < P.batch_rank) {
+      let n = P.bshape[d];
+      let c = rem % n;
+      rem = rem / n;
+      o += c * vec3<u32>(P.astride[d], P.bstride[d], P.cstride[d]);
+    }
+  }
+  return o + rem * vec3<u32>(P.astride[0], P.bstride[0], P.cstride[0]);
+}
+
+// Offsets in B and C of global column j (relative to their windows), or a sentinel when j is
+// past the last column.
+fn column_offsets(j: u32, zb: vec3<u32>) -> vec2<u32> {
+  if (j >= P.ncols) { return vec2<u32>(0xffffffffu); }
+  if (FOLD) {
+    let bo = batch_offsets(P.batch_base + j / P.l);
+    let c = j % P.l;
+    return vec2<u32>(bo.y - P.win_b + c * P.b_ns, bo.z - P.win_c + c * P.c_ns);
+  }
+  return vec2<u32>(zb.y - P.win_b + j * P.b_ns, zb.z - P.win_c + j * P.c_ns);
+}
+
+@compute @workgroup_size(WX, WY)
+fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let TM = WY * RM;
+  let TN = 4u * WX;
+  let NT = WX * WY;
+  let m0 = wid.y * TM;
+  let n0 = wid.x * TN;
+  var zb = vec3<u32>(0u);
+  if (!FOLD) { zb = batch_offsets(P.batch_base + wid.z); }
+  let a_base = zb.x - P.win_a;
+
+  // The columns this invocation stages (TN / NT of them) and the 4 it stores.
+  let per = TN / NT;
+  var load_off: array<u32, 4>;
+  for (var t = 0u; t < per; t++) {
+    load_off[t] = column_offsets(n0 + lid + t * NT, zb).x;
+  }
+
+  // Function-scope arrays cannot be sized by an override; RM <= 32 and only acc[0 .. RM) is used.
+  var acc: array<vec4<f32>, 32>;
+  for (var k0 = 0u; k0 < P.k; k0 += BK) {
+    // Stage A[m0 .. m0+TM, k0 .. k0+BK] as As[kk * TM + row].
+    for (var e = lid; e < TM * BK; e += NT) {
+      var row: u32;
+      var kk: u32;
+      if (TRANS_A) { row = e % TM; kk = e / TM; } else { kk = e % BK; row = e / BK; }
+      let m = m0 + row;
+      let k = k0 + kk;
+      var v = 0.0;
+      if (m < P.m && k < P.k) { v = A[a_base + m * P.a_rs + k * P.a_ks]; }
+      As[kk * TM + row] = v;
+    }
+    // Stage B[k0 .. k0+BK, n0 .. n0+TN] as vec4 columns Bs[kk * WX + c / 4][c % 4].
+    for (var t = 0u; t < per; t++) {
+      let c = lid + t * NT;
+      let off = load_off[t];
+      for (var kk = 0u; kk < BK; kk++) {
+        let k = k0 + kk;
+        var v = 0.0;
+        if (off != 0xffffffffu && k < P.k) { v = B[off + k * P.b_ks]; }
+        Bs[kk * WX + c / 4u][c % 4u] = v;
+      }
+    }
+    workgroupBarrier();
+    let arow = lid3.y * RM;
+    for (var kk = 0u; kk < BK; kk++) {
+      let bv = Bs[kk * WX + lid3.x];
+      let ab = kk * TM + arow;
+      for (var i = 0u; i < RM; i++) {
+        acc[i] = fma(vec4<f32>(As[ab + i]), bv, acc[i]);
+      }
+    }
+    workgroupBarrier();
+  }
+
+  var store_off: array<u32, 4>;
+  for (var c = 0u; c < 4u; c++) {
+    store_off[c] = column_offsets(n0 + lid3.x * 4u + c, zb).y;
+  }
+  for (var i = 0u; i < RM; i++) {
+    let m = m0 + lid3.y * RM + i;
+    if (m < P.m) {
+      for (var c = 0u; c < 4u; c++) {
+        if (store_off[c] != 0xffffffffu) { C[store_off[c] + m * P.c_ms] = acc[i][c]; }
+      }
+    }
+  }
+}

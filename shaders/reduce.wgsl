@@ -1,0 +1,197 @@
+// Reductions over any axes. The host coalesces the input into kept dims (up to 4, giving the output
+// index) and at most two reduced groups (r0 outer, r1 inner) with their strides. Large reductions
+// run one workgroup per output (or per output and part of r0, for a later pass over the parts),
+// each invocation accumulating a strided slice before a tree reduction in workgroup memory; small
+// ones run one invocation per output. max/min propagate NaN as the cpu reference does.
+
+override WG: u32 = 256u;
+// 0 = sum, 1 = max, 2 = min
+override OP: u32 = 0u;
+override IS_INT: bool = false;
+// argReduce: 0 = argmax, 1 = argmin
+override ARG: u32 = 0u;
+
+struct ReduceParams {
+  outputs: u32, parts: u32, out_shift: u32, in_shift: u32,
+  r0: u32, s0: u32, r1: u32, s1: u32,
+  chunk0: u32, kept_rank: u32, _p0: u32, _p1: u32,
+  kshape: vec4<u32>,
+  kstride: vec4<u32>,
+}
+
+@group(0) @binding(0) var<uniform> P: ReduceParams;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+
+var<workgroup> scratch: array<u32, WG>;
+
+fn identity() -> u32 {
+  if (OP == 0u) { return 0u; }
+  if (IS_INT) {
+    if (OP == 1u) { return 0x80000000u; }
+    return 0x7fffffffu;
+  }
+  if (OP == 1u) { return 0xff800000u; }
+  return 0x7f800000u;
+}
+
+fn combine(a: u32, v: u32) -> u32 {
+  if (IS_INT) {
+    let ai = bitcast<i32>(a);
+    let vi = bitcast<i32>(v);
+    if (OP == 0u) { return bitcast<u32>(ai + vi); }
+    if (OP == 1u) { return select(a, v, vi > ai); }
+    return select(a, v, vi < ai);
+  }
+  let af = bitcast<f32>(a);
+  let vf = bitcast<f32>(v);
+  if (OP == 0u) { return bitcast<u32>(af + vf); }
+  if (OP == 1u) { return select(a, v, vf > af || vf != vf); }
+  return select(a, v, vf < af || vf != vf);
+}
+
+fn kept_offset(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = 3u; d >= 1u; d--) {
+    if (d < P.kept_rank) {
+      let n = P.kshape[d];
+      off += (rem % n) * P.kstride[d];
+      rem = rem / n;
+    }
+  }
+  return off + rem * P.kstride[0];
+}
+
+@compute @workgroup_size(WG)
+fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  if (wg >= P.outputs * P.parts) { return; }
+  let o = wg / P.parts;
+  let part = wg % P.parts;
+  let base = P.in_shift + kept_offset(o);
+  let r0a = part * P.chunk0;
+  let r0b = min(P.r0, r0a + P.chunk0);
+  // Spread the invocations over (r0, r1): along r1 when it is long, else over both.
+  var j0 = 0u;
+  var step0 = 1u;
+  var j1 = lid;
+  var step1 = WG;
+  if (P.r1 < WG) {
+    let per = WG / P.r1;
+    j0 = select(lid / P.r1, P.r0, lid >= per * P.r1);
+    j1 = lid % P.r1;
+    step0 = per;
+    step1 = P.r1;
+  }
+  var acc = identity();
+  for (var a = r0a + j0; a < r0b; a += step0) {
+    let row = base + a * P.s0;
+    for (var b = j1; b < P.r1; b += step1) {
+      acc = combine(acc, x[row + b * P.s1]);
+    }
+  }
+  scratch[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) { scratch[lid] = combine(scratch[lid], scratch[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { y[P.out_shift + wg] = scratch[0]; }
+}
+
+@compute @workgroup_size(WG)
+fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (o >= P.outputs) { return; }
+  let base = P.in_shift + kept_offset(o);
+  var acc = identity();
+  for (var a = 0u; a < P.r0; a++) {
+    let row = base + a * P.s0;
+    for (var b = 0u; b < P.r1; b++) {
+      acc = combine(acc, x[row + b * P.s1]);
+    }
+  }
+  y[P.out_shift + o] = acc;
+}
+
+// ---- argmax / argmin along one axis of an [outer, len, inner] view ----
+
+struct ArgParams {
+  outputs: u32, len: u32, inner: u32, in_shift: u32,
+  out_shift: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> PA: ArgParams;
+@group(0) @binding(1) var<storage, read> ax: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ay: array<i32>;
+
+var<workgroup> best_v: array<u32, WG>;
+var<workgroup> best_i: array<u32, WG>;
+
+fn is_nan(v: u32) -> bool {
+  if (IS_INT) { return false; }
+  let f = bitcast<f32>(v);
+  return f != f;
+}
+
+// True when v beats b (strictly; ties keep the earlier index).
+fn beats(v: u32, b: u32) -> bool {
+  if (IS_INT) {
+    if (ARG == 0u) { return bitcast<i32>(v) > bitcast<i32>(b); }
+    return bitcast<i32>(v) < bitcast<i32>(b);
+  }
+  if (ARG == 0u) { return bitcast<f32>(v) > bitcast<f32>(b); }
+  return bitcast<f32>(v) < bitcast<f32>(b);
+}
+
+@compute @workgroup_size(WG)
+fn arg_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (o >= PA.outputs) { return; }
+  let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
+  var b = ax[base];
+  var bi = 0u;
+  for (var k = 1u; k < PA.len; k++) {
+    let v = ax[base + k * PA.inner];
+    if (beats(v, b)) { b = v; bi = k; }
+  }
+  ay[PA.out_shift + o] = i32(bi);
+}
+
+@compute @workgroup_size(WG)
+fn arg_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = wid.x + wid.y * nwg.x;
+  if (o >= PA.outputs) { return; }
+  let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
+  // NaN never wins (the sequential scan skips it) unless it is the first element, which then stays.
+  var b = 0u;
+  var bi = 0xffffffffu;
+  for (var k = lid; k < PA.len; k += WG) {
+    let v = ax[base + k * PA.inner];
+    if (!is_nan(v) && (bi == 0xffffffffu || beats(v, b))) { b = v; bi = k; }
+  }
+  best_v[lid] = b;
+  best_i[lid] = bi;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      let vi = best_i[lid + s];
+      let ui = best_i[lid];
+      if (vi != 0xffffffffu) {
+        let v = best_v[lid + s];
+        let u = best_v[lid];
+        if (ui == 0xffffffffu || beats(v, u) || (!beats(u, v) && vi < ui)) {
+          best_v[lid] = v;
+          best_i[lid] = vi;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    var r = best_i[0];
+    if (r == 0xffffffffu || is_nan(ax[base])) { r = 0u; }
+    ay[PA.out_shift + o] = i32(r);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The WebGPU backend: every kernel of the contract as a WGSL compute shader on Dawn. Kernels
+ * enqueue work and return at once; only `read` waits for the device. float32 and int32 only.
+ */
+import type { DType, TypedArray } from '../../dtype.js';
+import { DTypeError } from '../../errors.js';
+import type {
+  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp,
+  Storage, TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
+} from '../backend.js';
+import type { Shape } from '../../shape.js';
+import { Runtime, type RuntimeStats } from './runtime.js';
+import * as ew from './elementwise.js';
+import * as lay from './layout.js';
+import * as red from './reduce.js';
+import * as fl from './fill.js';
+import * as mm from './matmul.js';
+import * as cv from './conv.js';
+import * as pl from './pooling.js';
+import * as bn from './batchnorm.js';
+import * as sm from './softmax.js';
+import { random } from './random.js';
+import { applyUpdate } from './optim.js';
+
+function noF64(op: string, ...ds: DType[]): void {
+  for (const d of ds) {
+    if (d === 'float64') throw new DTypeError(`${op}: float64 is not supported on device 'webgpu' (use float32, or device 'cpu')`);
+  }
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly description: string;
+
+  constructor(readonly rt: Runtime) {
+    this.description = `WebGPU (Dawn): ${rt.description}`;
+  }
+
+  supportsDType(d: DType): boolean {
+    return d === 'float32' || d === 'int32';
+  }
+
+  /** Buffer and pipeline counters (live storages, pool bytes, ...) for leak checks and benchmarks. */
+  stats(): RuntimeStats {
+    return this.rt.stats();
+  }
+
+  /** Resolves when all enqueued work has finished on the device. */
+  finish(): Promise<void> {
+    return this.rt.finish();
+  }
+
+  upload(data: TypedArray): Storage {
+    const d: DType = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'float64';
+    noF64('upload', d);
+    return this.rt.upload(data, d);
+  }
+  read(s: Storage): Promise<TypedArray> {
+    return this.rt.read(s);
+  }
+  readSync(_s: Storage): TypedArray | null {
+    return null;
+  }
+  dispose(s: Storage): void {
+    this.rt.release(s as Parameters<Runtime['release']>[0]);
+  }
+  flush(): void {
+    this.rt.flush();
+  }
+  liveBytes(): number {
+    return this.rt.liveBytes();
+  }
+
+  fill(length: number, value: number, dtype: DType): Storage {
+    noF64('fill', dtype);
+    return fl.fill(this.rt, length, value, dtype);
+  }
+  cast(x: TensorRef, dtype: DType): Storage {
+    noF64('cast', dtype, x.dtype);
+    return fl.cast(this.rt, x, dtype);
+  }
+  random(length: number, dtype: DType, p: RandomParams): Storage {
+    noF64('random', dtype);
+    return random(this.rt, length, dtype, p);
+  }
+
+  unary(op: UnaryOp, x: TensorRef, alpha: number): Storage {
+    noF64(op, x.dtype);
+    return ew.unary(this.rt, op, x, alpha);
+  }
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
+    noF64(op, a.dtype, b.dtype);
+    return ew.binary(this.rt, op, a, b, outShape);
+  }
+  binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: boolean): Storage {
+    noF64(op, x.dtype);
+    return ew.binaryScalar(this.rt, op, x, s, scalarLeft);
+  }
+  where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
+    noF64('where', cond.dtype, a.dtype, b.dtype);
+    return ew.where(this.rt, cond, a, b, outShape);
+  }
+
+  reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): Storage {
+    noF64(op, x.dtype);
+    return red.reduce(this.rt, op, x, axes);
+  }
+  argReduce(op: ArgReduceOp, x: TensorRef, axis: number): Storage {
+    noF64(op, x.dtype);
+    return red.argReduce(this.rt, op, x, axis);
+  }
+
+  permute(x: TensorRef, perm: readonly number[]): Storage {
+    noF64('permute', x.dtype);
+    return lay.permute(this.rt, x, perm);
+  }
+  expand(x: TensorRef, outShape: Shape): Storage {
+    noF64('expand', x.dtype);
+    return lay.expand(this.rt, x, outShape);
+  }
+  slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
+    noF64('slice', x.dtype);
+    return lay.slice(this.rt, x, begin, size);
+  }
+  pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): Storage {
+    noF64('pad', x.dtype);
+    return lay.pad(this.rt, x, before, after, value);
+  }
+  concat(xs: readonly TensorRef[], axis: number): Storage {
+    noF64('concat', ...xs.map((t) => t.dtype));
+    return lay.concat(this.rt, xs, axis);
+  }
+
+  matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
+    noF64('matmul', a.dtype, b.dtype);
+    return mm.matmul(this.rt, a, b, transA, transB, outShape);
+  }
+
+  im2col(x: TensorRef, g: WindowGeom): Storage {
+    noF64('im2col', x.dtype);
+    return cv.im2col(this.rt, x, g);
+  }
+  col2im(cols: TensorRef, g: WindowGeom): Storage {
+    noF64('col2im', cols.dtype);
+    return cv.col2im(this.rt, cols, g);
+  }
+
+  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+    noF64('maxPool2d', x.dtype);
+    return pl.maxPool(this.rt, x, g);
+  }
+  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    noF64('maxPoolGather', x.dtype);
+    return pl.poolGather(this.rt, x, idx, g);
+  }
+  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    noF64('maxPoolScatter', gy.dtype);
+    return pl.poolScatter(this.rt, gy, idx, g);
+  }
+  avgPool(x: TensorRef, g: WindowGeom): Storage {
+    noF64('avgPool2d', x.dtype);
+    return pl.avgPool(this.rt, x, g);
+  }
+  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+    noF64('avgPoolBackward', gy.dtype);
+    return pl.avgPoolBackward(this.rt, gy, g);
+  }
+
+  batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
+    noF64('batchNorm', x.dtype);
+    return bn.batchNormForward(this.rt, x, gamma, beta, eps);
+  }
+  batchNormBackward(
+    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  ): BatchNormBackwardResult {
+    noF64('batchNorm', x.dtype);
+    return bn.batchNormBackward(this.rt, x, gy, mean, variance, gamma, eps);
+  }
+
+  softmax(x: TensorRef): Storage {
+    noF64('softmax', x.dtype);
+    return sm.softmax(this.rt, x);
+  }
+  logSoftmax(x: TensorRef): Storage {
+    noF64('logSoftmax', x.dtype);
+    return sm.logSoftmax(this.rt, x);
+  }
+  softmaxHvp(p: TensorRef, v: TensorRef): Storage {
+    noF64('softmaxHvp', p.dtype);
+    return sm.softmaxHvp(this.rt, p, v);
+  }
+  crossEntropy(logits: TensorRef, labels: TensorRef): Storage {
+    noF64('crossEntropy', logits.dtype);
+    return sm.crossEntropy(this.rt, logits, labels);
+  }
+  softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): Storage {
+    noF64('crossEntropy', logits.dtype);
+    return sm.softmaxCrossEntropyGrad(this.rt, logits, labels);
+  }
+  oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
+    noF64('oneHot', dtype);
+    return sm.oneHot(this.rt, labels, classes, dtype);
+  }
+
+  applyUpdate(rule: UpdateRule, param: Storage, grad: Storage, state: readonly Storage[], p: UpdateParams): void {
+    noF64('applyUpdate', param.dtype);
+    applyUpdate(this.rt, rule, param, grad, state, p);
+  }
+}

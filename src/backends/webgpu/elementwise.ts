@@ -1,0 +1,124 @@
+/** Elementwise kernels: unary, binary (same shape / scalar / broadcast) and where. */
+import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
+import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
+import { coalesce, rowMajor } from './plan.js';
+import { contiguous, strided, Words } from './launch.js';
+import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+
+export const UNARY_CODES: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9,
+  leakyRelu: 10, leakyReluGrad: 11, sigmoid: 12, tanh: 13, softplus: 14, sign: 15, sin: 16, cos: 17,
+};
+
+export const BINARY_CODES: Record<BinaryOp, number> = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+};
+
+const K_UNARY = kernel('elementwise', 'unary', 'rw');
+const K_BINARY = kernel('elementwise', 'binary', 'rrw');
+const K_SCALAR = kernel('elementwise', 'binary_scalar', 'rw');
+const K_SCALAR_F = kernel('elementwise', 'binary_scalar_int_via_float', 'rw');
+const K_STRIDED = kernel('elementwise', 'binary_strided', 'rrw');
+const K_WHERE = kernel('elementwise', 'where_strided', 'rrrw');
+
+const f32bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+
+export function unary(rt: Runtime, op: UnaryOp, x: TensorRef, alpha: number): GpuStorage {
+  const n = x.storage.length;
+  const out = rt.alloc(n, x.dtype);
+  contiguous(rt, K_UNARY, { OP: UNARY_CODES[op], IS_INT: x.dtype === 'int32' }, [x.storage, out], n, (n4) =>
+    new Words().u32(n4).f32(alpha).done(),
+  );
+  return out;
+}
+
+/** The float32 neighbour of float32 `f` towards +inf (dir 1) or -inf (dir -1). */
+function f32Step(f: number, dir: 1 | -1): number {
+  if (f === 0) return dir * 1.401298464324817e-45;
+  const b = new Float32Array([f]);
+  const u = new Int32Array(b.buffer);
+  u[0]! += (f > 0) === (dir > 0) ? 1 : -1;
+  return b[0]!;
+}
+
+const FLIP: Partial<Record<BinaryOp, BinaryOp>> = { gt: 'lt', ge: 'le', lt: 'gt', le: 'ge' };
+
+/**
+ * Rewrite a comparison of float32 data with a double scalar as `x op' s'` with s' a float32, so
+ * it decides exactly as the float64 reference does: with lo < s < hi the float32 neighbours of s,
+ * x > s and x >= s mean x > lo; x < s and x <= s mean x < hi; x == s never holds.
+ */
+function exactComparison(op: BinaryOp, s: number, left: boolean): { op: BinaryOp; s: number } {
+  const o = left ? (FLIP[op] ?? op) : op;
+  const f = Math.fround(s);
+  if (Number.isNaN(s) || f === s) return { op: o, s };
+  const lo = f < s ? f : f32Step(f, -1);
+  const hi = f > s ? f : f32Step(f, 1);
+  switch (o) {
+    case 'gt': case 'ge': return { op: 'gt', s: lo };
+    case 'lt': case 'le': return { op: 'lt', s: hi };
+    default: return { op: o, s: Number.NaN };
+  }
+}
+
+export function binaryScalar(rt: Runtime, op: BinaryOp, x: TensorRef, s: number, left: boolean): GpuStorage {
+  const n = x.storage.length;
+  const out = rt.alloc(n, x.dtype);
+  if (x.dtype === 'int32') {
+    if (Number.isInteger(s) && Math.abs(s) <= 2147483647) {
+      contiguous(rt, K_SCALAR, { OP: BINARY_CODES[op], IS_INT: true, LEFT: left }, [x.storage, out], n, (n4) =>
+        new Words().u32(n4).i32(s).done(),
+      );
+    } else {
+      contiguous(rt, K_SCALAR_F, { OP: BINARY_CODES[op], LEFT: left }, [x.storage, out], n, (n4) =>
+        new Words().u32(n4, f32bits(s)).done(),
+      );
+    }
+    return out;
+  }
+  const cmp = op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge';
+  const e = cmp ? exactComparison(op, s, left) : { op, s };
+  contiguous(rt, K_SCALAR, { OP: BINARY_CODES[e.op], IS_INT: false, LEFT: left && !cmp }, [x.storage, out], n, (n4) =>
+    new Words().u32(n4, f32bits(e.s)).done(),
+  );
+  return out;
+}
+
+export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): GpuStorage {
+  const n = sizeOf(outShape);
+  const out = rt.alloc(n, a.dtype);
+  const isInt = a.dtype === 'int32';
+  const c = coalesce(outShape, [rowMajor(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
+  if (c.shape.length === 1 && c.strides[1]![0] === 1 && c.strides[2]![0] === 1) {
+    contiguous(rt, K_BINARY, { OP: BINARY_CODES[op], IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4).done());
+    return out;
+  }
+  const ops = [
+    { strides: c.strides[1]!, base: 0, length: a.storage.length },
+    { strides: c.strides[2]!, base: 0, length: b.storage.length },
+    { strides: c.strides[0]!, base: 0, length: n },
+  ];
+  strided(rt, K_STRIDED, { OP: BINARY_CODES[op], IS_INT: isInt }, [a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
+    new Words().u32(cnt, ch.bases[2]!, ch.bases[0]!, ch.bases[1]!, 0, 0, 0, 0).vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec([], 2).done(),
+  );
+  return out;
+}
+
+export function where(rt: Runtime, cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): GpuStorage {
+  const n = sizeOf(outShape);
+  const out = rt.alloc(n, a.dtype);
+  const c = coalesce(outShape, [
+    rowMajor(outShape), broadcastStrides(cond.shape, outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
+  ]);
+  const ops = [
+    { strides: c.strides[1]!, base: 0, length: cond.storage.length },
+    { strides: c.strides[2]!, base: 0, length: a.storage.length },
+    { strides: c.strides[3]!, base: 0, length: b.storage.length },
+    { strides: c.strides[0]!, base: 0, length: n },
+  ];
+  strided(rt, K_WHERE, { COND_INT: cond.dtype === 'int32' }, [cond.storage, a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
+    new Words().u32(cnt, ch.bases[3]!, ch.bases[0]!, ch.bases[1]!, ch.bases[2]!, 0, 0, 0)
+      .vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec(ch.strides[2]!, 2).done(),
+  );
+  return out;
+}

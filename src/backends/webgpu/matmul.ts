@@ -1,0 +1,161 @@
+/**
+ * Batched matmul with broadcast batch dims and transposed operands (shaders/matmul.wgsl).
+ *
+ * Host-side choices:
+ * - orientation: the kernel spreads invocations over columns, so when C has few columns (and
+ *   many rows) it computes C^T = op(B)^T op(A)^T instead and stores transposed;
+ * - folding: when the left operand is one matrix for every batch entry (conv: W @ cols[n]), the
+ *   batch is folded into the columns, making one wide product out of many narrow ones;
+ * - tiles: on a CPU driver (lavapipe) one row of invocations per workgroup (WY = 1) so every A
+ *   read in the inner loop is a uniform broadcast; on GPUs WY = 4 for 128-invocation workgroups;
+ * - limits: batches are split to fit the workgroup grid and the binding size; a single matrix
+ *   too large for one binding is split into row blocks.
+ */
+import { DeviceError } from '../../errors.js';
+import type { TensorRef } from '../backend.js';
+import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
+import { coalesce, prod, type Window } from './plan.js';
+import { Words } from './launch.js';
+import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+import { fillWords } from './fill.js';
+import type { Storage } from '../backend.js';
+
+const K_MATMUL = kernel('matmul', 'matmul', 'rrw');
+
+/** One product problem in strides: C(m, n) = sum_k A(m, k) B(k, n) per batch entry. */
+interface Problem {
+  M: number;
+  L: number;
+  K: number;
+  aRs: number; aKs: number;
+  bKs: number; bNs: number;
+  cMs: number; cNs: number;
+  bshape: number[];
+  astr: number[]; bstr: number[]; cstr: number[];
+  A: Storage; B: Storage; C: Storage;
+  /** Element offsets added to A and C (row blocks). */
+  aOff: number; cOff: number;
+}
+
+interface Tile { WX: number; WY: number; RM: number; BK: number }
+
+function pickTile(rt: Runtime, M: number, cols: number): Tile {
+  const rm = M >= 24 ? 32 : M >= 12 ? 16 : M >= 6 ? 8 : 4;
+  if (rt.cpuDriver) {
+    const WX = cols >= 512 ? 32 : cols >= 128 ? 16 : 8;
+    return { WX, WY: 1, RM: Math.min(rm, 16), BK: 32 };
+  }
+  const WX = cols >= 256 ? 32 : cols >= 64 ? 16 : 8;
+  return { WX, WY: 4, RM: Math.min(rm, 8), BK: 16 };
+}
+
+function swapped(p: Problem): Problem {
+  return {
+    ...p, M: p.L, L: p.M,
+    aRs: p.bNs, aKs: p.bKs, bKs: p.aKs, bNs: p.aRs,
+    cMs: p.cNs, cNs: p.cMs,
+    astr: p.bstr, bstr: p.astr,
+    A: p.B, B: p.A,
+  };
+}
+
+export function matmul(rt: Runtime, a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): GpuStorage {
+  const r = outShape.length;
+  const M = outShape[r - 2]!;
+  const N = outShape[r - 1]!;
+  const K = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+  const batch = outShape.slice(0, r - 2);
+  const nb = sizeOf(batch);
+  const out = rt.alloc(nb * M * N, a.dtype);
+  if (nb * M * N === 0) return out;
+  if (K === 0) {
+    fillWords(rt, out, nb * M * N, 0);
+    return out;
+  }
+  const aB = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
+  const bB = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * K * N);
+  const cB = broadcastStrides(batch, batch).map((s) => s * M * N);
+  const c = coalesce(batch, [cB, aB, bB]);
+  let p: Problem = {
+    M, L: N, K,
+    aRs: transA ? 1 : K, aKs: transA ? M : 1,
+    bKs: transB ? 1 : N, bNs: transB ? K : 1,
+    cMs: N, cNs: 1,
+    bshape: c.shape, cstr: c.strides[0]!, astr: c.strides[1]!, bstr: c.strides[2]!,
+    A: a.storage, B: b.storage, C: out, aOff: 0, cOff: 0,
+  };
+  const lim = rt.lim.maxElems;
+  const oneMatrixTooBig = M * K > lim || K * N > lim || M * N > lim;
+  if (nb === 1 && oneMatrixTooBig) {
+    rowBlocks(rt, p);
+    return out;
+  }
+  if (oneMatrixTooBig) throw new DeviceError(`matmul: a ${M}x${K} @ ${K}x${N} batch entry exceeds the device's binding size`);
+  const aBroad = p.astr.every((s) => s === 0);
+  const bBroad = p.bstr.every((s) => s === 0);
+  const colsAsIs = aBroad ? N * nb : N;
+  const colsSwapped = bBroad ? M * nb : M;
+  if (colsAsIs < 64 && colsSwapped > colsAsIs) p = swapped(p);
+  run(rt, p);
+  return out;
+}
+
+/** Split rows of a single product whose operands exceed one binding. */
+function rowBlocks(rt: Runtime, p: Problem): void {
+  const lim = rt.lim.maxElems - rt.lim.align;
+  if (p.K * p.L > lim) throw new DeviceError(`matmul: the right operand (${p.K}x${p.L}) exceeds the device's binding size`);
+  if (p.aRs === 1 && p.M * p.K > lim) throw new DeviceError(`matmul: a transposed left operand (${p.K}x${p.M}) exceeds the device's binding size`);
+  const rows = Math.max(1, Math.floor(lim / Math.max(p.K, p.L)));
+  for (let m0 = 0; m0 < p.M; m0 += rows) {
+    const cnt = Math.min(rows, p.M - m0);
+    run(rt, { ...p, M: cnt, aOff: p.aOff + m0 * p.aRs, cOff: p.cOff + m0 * p.cMs });
+  }
+}
+
+function windowOf(rt: Runtime, s: Storage, start: number, length: number): Window {
+  if (s.length <= rt.lim.maxElems) return { start: 0, length: s.length };
+  const ws = Math.floor(start / rt.lim.align) * rt.lim.align;
+  return { start: ws, length: Math.min(s.length - ws, start - ws + length) };
+}
+
+function run(rt: Runtime, p: Problem): void {
+  const nb = prod(p.bshape);
+  const fold = nb > 1 && p.astr.every((s) => s === 0);
+  const cols = fold ? p.L * nb : p.L;
+  const t = pickTile(rt, p.M, cols);
+  const TN = 4 * t.WX;
+  const TM = t.WY * t.RM;
+  const consts = { WX: t.WX, WY: t.WY, RM: t.RM, BK: t.BK, TRANS_A: p.aRs === 1 && p.aKs !== 1, FOLD: fold };
+  if (p.bshape.length > 4) throw new DeviceError(`matmul: batch dims broadcast in more than 4 separate groups ([${p.bshape}])`);
+  const fits = [p.A, p.B, p.C].every((s) => s.length <= rt.lim.maxElems);
+  if (!fits && p.bshape.length > 1) {
+    throw new DeviceError(`matmul: operands exceed the device's binding size with a broadcast over ${p.bshape.length} batch dims`);
+  }
+  const matA = p.M * p.K;
+  const matB = p.K * p.L;
+  const matC = p.M * p.L;
+  // Batch entries per dispatch: the grid (z, or x when folded) and, if needed, the binding windows.
+  let per = fold ? Math.max(1, Math.floor((rt.maxGroups * TN) / p.L)) : rt.maxGroups;
+  if (!fits) {
+    const budget = rt.lim.maxElems - rt.lim.align;
+    for (const [st, mat] of [[p.astr[0]!, matA], [p.bstr[0]!, matB], [p.cstr[0]!, matC]] as const) {
+      if (st > 0) per = Math.min(per, Math.max(1, Math.floor((budget - mat) / st) + 1));
+    }
+  }
+  if (fold && Math.ceil(p.L / TN) > rt.maxGroups) throw new DeviceError(`matmul: ${p.L} columns exceed the device's grid`);
+  for (let first = 0; first < nb; first += per) {
+    const count = Math.min(per, nb - first);
+    const wa = fits ? { start: 0, length: p.A.length } : windowOf(rt, p.A, p.aOff + first * p.astr[0]!, (count - 1) * p.astr[0]! + matA);
+    const wb = fits ? { start: 0, length: p.B.length } : windowOf(rt, p.B, first * p.bstr[0]!, (count - 1) * p.bstr[0]! + matB);
+    const wc = fits ? { start: 0, length: p.C.length } : windowOf(rt, p.C, p.cOff + first * p.cstr[0]!, (count - 1) * p.cstr[0]! + matC);
+    const ncols = fold ? count * p.L : p.L;
+    const w = new Words()
+      .u32(p.M, p.L, p.K, ncols, p.aRs, p.aKs, p.bKs, p.bNs, p.cMs, p.cNs, p.bshape.length, first)
+      .u32(wa.start - p.aOff, wb.start, wc.start - p.cOff, 0)
+      .vec(p.bshape, 1).vec(p.astr, 1).vec(p.bstr, 1).vec(p.cstr, 1)
+      .done();
+    const groups: [number, number, number] = [Math.ceil(ncols / TN), Math.ceil(p.M / TM), fold ? 1 : count];
+    if (groups[1] > rt.maxGroups) throw new DeviceError(`matmul: ${p.M} rows exceed the device's grid`);
+    rt.dispatch(K_MATMUL, consts, w, [rt.bind(p.A, wa), rt.bind(p.B, wb), rt.bind(p.C, wc)], groups);
+  }
+}

@@ -1,0 +1,63 @@
+/** Pooling kernels (shaders/pool.wgsl), split by (n, c) planes to fit the binding size. */
+import type { Storage, TensorRef, WindowGeom } from '../backend.js';
+import { batchChunks } from './plan.js';
+import { WG, Words } from './launch.js';
+import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+import { geomConstants } from './conv.js';
+
+const K_MAX = kernel('pool', 'max_pool', 'rww');
+const K_GATHER = kernel('pool', 'gather', 'rrw');
+const K_SCATTER = kernel('pool', 'scatter', 'rrw');
+const K_AVG = kernel('pool', 'avg_pool', 'rw');
+const K_AVG_BWD = kernel('pool', 'avg_pool_backward', 'rw');
+
+const params = (planes: number, a: number, b: number, y: number): Uint32Array => new Words().u32(planes, a, b, y).done();
+
+export function maxPool(rt: Runtime, x: TensorRef, g: WindowGeom): { out: GpuStorage; idx: GpuStorage } {
+  const planes = g.n * g.c;
+  const L = g.oh * g.ow;
+  const out = rt.alloc(planes * L, x.dtype);
+  const idx = rt.alloc(planes * L, 'int32');
+  const ops = [{ perItem: g.h * g.w, length: x.storage.length }, { perItem: L, length: out.length }];
+  for (const c of batchChunks(planes, ops, rt.lim, 'maxPool2d')) {
+    if (c.count === 0) continue;
+    rt.dispatch(K_MAX, geomConstants(g, false), params(c.count, c.shifts[0]!, 0, c.shifts[1]!),
+      [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1]), rt.bind(idx, c.windows[1])], rt.grid(Math.ceil((c.count * L) / WG)));
+  }
+  return { out, idx };
+}
+
+/** A kernel reading `a` (per plane: aPer) and the indices (per plane: L), writing per plane yPer. */
+function planeKernel(
+  rt: Runtime, k: typeof K_GATHER, g: WindowGeom, a: Storage, idx: Storage | null, aPer: number, yPer: number, what: string,
+): GpuStorage {
+  const planes = g.n * g.c;
+  const L = g.oh * g.ow;
+  const out = rt.alloc(planes * yPer, 'float32');
+  const ops = [{ perItem: aPer, length: a.length }, { perItem: L, length: idx ? idx.length : 0 }, { perItem: yPer, length: out.length }];
+  for (const c of batchChunks(planes, ops, rt.lim, what)) {
+    if (c.count === 0) continue;
+    const binds = idx
+      ? [rt.bind(a, c.windows[0]), rt.bind(idx, c.windows[1]), rt.bind(out, c.windows[2])]
+      : [rt.bind(a, c.windows[0]), rt.bind(out, c.windows[2])];
+    rt.dispatch(k, geomConstants(g, false), params(c.count, c.shifts[0]!, c.shifts[1]!, c.shifts[2]!), binds,
+      rt.grid(Math.ceil((c.count * yPer) / WG)));
+  }
+  return out;
+}
+
+export function poolGather(rt: Runtime, x: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
+  return planeKernel(rt, K_GATHER, g, x.storage, idx.storage, g.h * g.w, g.oh * g.ow, 'maxPoolGather');
+}
+
+export function poolScatter(rt: Runtime, gy: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
+  return planeKernel(rt, K_SCATTER, g, gy.storage, idx.storage, g.oh * g.ow, g.h * g.w, 'maxPoolScatter');
+}
+
+export function avgPool(rt: Runtime, x: TensorRef, g: WindowGeom): GpuStorage {
+  return planeKernel(rt, K_AVG, g, x.storage, null, g.h * g.w, g.oh * g.ow, 'avgPool2d');
+}
+
+export function avgPoolBackward(rt: Runtime, gy: TensorRef, g: WindowGeom): GpuStorage {
+  return planeKernel(rt, K_AVG_BWD, g, gy.storage, null, g.oh * g.ow, g.h * g.w, 'avgPoolBackward');
+}
