@@ -89,12 +89,27 @@ export class Tensor implements TensorRef {
     if (this.buf === null) return;
     this.buf.release();
     this.buf = null;
-    // The node stays: a later grad() through this tensor either needs only shapes (and is exact) or
-    // reaches a disposed tensor and throws a DisposedError, instead of silently returning zeros.
+    // Drop the backward closure (and what it captured) but keep the inputs, so that a later grad()
+    // whose path runs through this tensor fails loudly instead of returning zeros.
+    if (this.node) this.node = disposedNode(this);
     engine.untrack(this);
   }
 
   toString(): string {
     return `Tensor#${this.id}(${fmtShape(this.shape)}, ${this.dtype}, ${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+function disposedNode(t: Tensor): GradNode {
+  const { name, inputs } = t.node!;
+  const what = `tensor #${t.id} ${fmtShape(t.shape)} (the output of '${name}')`;
+  return {
+    name,
+    inputs,
+    backward: () => {
+      throw new DisposedError(
+        `grad: ${what} was disposed before the backward pass reached it; compute gradients inside the tidy() that built the graph, or keep() its output`,
+      );
+    },
+  };
 }

@@ -112,6 +112,7 @@ describe('dtype errors', () => {
     expectError(() => g.crossEntropy(g.zeros([2, 3]), g.zeros([2])), g.DTypeError, 'crossEntropy: labels must be int32 class indices, got float32');
     expectError(() => g.zeros([2], { dtype: 'int32', requiresGrad: true }), g.DTypeError, 'full: only float tensors can require gradients, got int32');
     expectError(() => g.gradcheck((x) => x, [g.zeros([2])]), g.DTypeError, 'gradcheck: float inputs must be float64 on cpu', 'got float32 on cpu');
+    expectError(() => g.mean(g.zeros([2], { dtype: 'int32' })), g.DTypeError, 'mean: input must be float32 or float64, got int32');
   });
 });
 
@@ -175,6 +176,16 @@ describe('disposed tensors', () => {
     });
     expect(Array.from(kept.dataSync())).toEqual([2, 2, 2]);
     expectError(() => g.sum(inner!), g.DisposedError, 'sum: tensor #', 'was used after dispose()');
+  });
+});
+
+describe('assign', () => {
+  it('names the target and the source; int32 labels assigned new values are validated by the new values', () => {
+    expectError(() => g.assign(g.zeros([2, 3]), g.zeros([5])), g.ShapeError, 'assign: target float32 [2,3] on cpu cannot take float32 [5] on cpu');
+    expectError(() => g.assign(g.zeros([2]), g.zeros([2], { dtype: 'float64' })), g.DTypeError, 'cannot take float64 [2]');
+    const labels = g.tensor([0, 1], [2], { dtype: 'int32' });
+    g.assign(labels, g.tensor([0, 9], [2], { dtype: 'int32' }));
+    expectError(() => g.crossEntropy(g.zeros([2, 3]), labels), g.DataError, 'label 9 at position 1');
   });
 });
 

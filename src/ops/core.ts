@@ -5,7 +5,7 @@
 import type { Backend, Storage } from '../backends/backend.js';
 import type { DType } from '../dtype.js';
 import { DataBuffer, engine } from '../engine.js';
-import { DeviceError, DTypeError } from '../errors.js';
+import { DeviceError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { Tensor, type GradNode } from '../tensor.js';
 
@@ -68,12 +68,13 @@ export function record(out: Tensor, name: string, inputs: Tensor[], backward: Gr
 export function assign(target: Tensor, src: Tensor): void {
   const b = src.live('assign');
   target.live('assign');
-  if (target.device !== src.device || target.dtype !== src.dtype || target.size !== src.size) {
-    throw new DTypeError(
-      `assign: target ${target.dtype} [${target.shape}] on ${target.device} cannot take ${src.dtype} [${src.shape}] on ${src.device}`,
-    );
-  }
+  const what = `assign: target ${target.dtype} ${fmtShape(target.shape)} on ${target.device} cannot take ${src.dtype} ${fmtShape(src.shape)} on ${src.device}`;
+  if (target.device !== src.device) throw new DeviceError(what);
+  if (target.dtype !== src.dtype) throw new DTypeError(what);
+  if (target.size !== src.size) throw new ShapeError(what);
   b.retain();
   target.buf!.release();
   target.buf = b;
+  // The host copy of int32 values (used to validate labels) must follow the new storage.
+  target.hostInts = src.hostInts;
 }

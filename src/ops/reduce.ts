@@ -1,5 +1,6 @@
 /** Reductions over axes; their backward rules broadcast the gradient back (sum) or route it to the argmax (max/min). */
 import type { ReduceOp } from '../backends/backend.js';
+import { assertFloat } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { broadcastAxes, normAxes, normAxis, reducedShape, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -27,6 +28,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
 
 // d mean(x) = broadcast(g) / count
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  assertFloat('mean', x.dtype);
   const ax = normAxes('mean', axes, x.rank);
   const count = ax.reduce((c, a) => c * x.shape[a]!, 1);
   if (count === 0) throw new ShapeError(`mean: cannot average over an empty axis of shape ${fmtShape(x.shape)}`);
