@@ -49,7 +49,7 @@ export function logTicks(lo: number, hi: number): number[] {
   const b = Math.floor(Math.log10(hi) + 1e-9);
   const every = Math.max(1, Math.ceil((b - a + 1) / 8));
   const out: number[] = [];
-  for (let e = a; e <= b; e += every) out.push(10 ** e);
+  for (let e = a; e <= b; e += every) out.push(Number((10 ** e).toPrecision(1)));
   return out.length >= 2 ? out : [lo, hi];
 }
 
