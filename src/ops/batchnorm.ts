@@ -109,6 +109,7 @@ export function batchNorm(
       engine.gradEnabled = prev;
     }
   }
+  // dx = gamma invstd / M (M g - sum g - xhat sum(g xhat)), dgamma = sum(g xhat), dbeta = sum g
   record(y, 'batchNorm', [x, gamma, beta], (g) => {
     if (engine.gradEnabled) return batchNormBackwardComposite(x, g, gamma, eps);
     const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps);

@@ -113,6 +113,7 @@ function padRaw(x: Tensor, before: readonly number[], after: readonly number[], 
   const shape = x.shape.map((d, i) => d + before[i]! + after[i]!);
   const y = wrap(be, be.pad(x, before, after, value), shape, x.dtype);
   const sz = [...x.shape];
+  // d pad(x) = slice(g) back to x's window
   return record(y, 'pad', [x], (g) => [slice(g, before, sz)]);
 }
 
@@ -164,6 +165,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const y = wrap(be, be.cast(x, dtype), x.shape, dtype);
   if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
   const from = x.dtype;
+  // d cast(x) = cast(g, x.dtype)
   return record(y, 'cast', [x], (g) => [cast(g, from)]);
 }
 

@@ -35,7 +35,7 @@ export function oneHot(labels: Tensor, classes: number, dtype: 'float32' | 'floa
 }
 
 /** Per-row cross-entropy of logits [N, C] against int32 labels [N]. */
-// d/dz = g (softmax(z) - onehot(y))
+// d/dz = g (softmax(z) - onehot(y)); its own derivative is the softmax Hessian (thesis eq. 62)
 function crossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
   const be = backendOf('crossEntropy', logits, labels);
   const [n, c] = logits.shape as [number, number];

@@ -44,6 +44,7 @@ export function maxPool2dWithIndices(x: Tensor, o: PoolOptions): { out: Tensor; 
   const r = be.maxPool(x, g);
   const indices = wrap(be, r.idx, [g.n, g.c, g.oh, g.ow], 'int32');
   const out = wrap(be, r.out, [g.n, g.c, g.oh, g.ow], x.dtype);
+  // d maxPool(x) = scatter(g) to the argmax positions
   record(out, 'maxPool2d', [x], (gy) => [scatter(gy, indices, g)]);
   return { out, indices };
 }

@@ -24,8 +24,8 @@ function alongAxis(op: string, x: Tensor, axis: number, f: (t: Tensor) => Tensor
 }
 
 /**
- * The softmax Jacobian (equivalently the cross-entropy Hessian in logit space) applied to v,
- * row-wise over the last axis: J_p v = p*v - p*(p.v).
+ * The softmax Jacobian (equivalently the cross-entropy Hessian in logit space, the H = diag(p) - p p^T
+ * of thesis eq. 62) applied to v, row-wise over the last axis: J_p v = p*v - p*(p.v).
  */
 // d/dv: J_p u (J_p is symmetric);  d/dp: u*(v - p.v) - v*(u.p)
 export function softmaxHvp(p: Tensor, v: Tensor): Tensor {

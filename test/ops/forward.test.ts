@@ -65,6 +65,23 @@ describe('elementwise unary', () => {
   });
 });
 
+describe('NaN is never hidden', () => {
+  it('relu, maximum, minimum, clamp, max, max-pool, argmax, matmul and softmax propagate NaN', () => {
+    const x = t64([1, NaN, -2, 0.5], [1, 1, 2, 2]);
+    const isNaNAt = (t: Tensor, i: number): boolean => Number.isNaN(vals(t)[i]!);
+    expect(isNaNAt(g.relu(x), 1)).toBe(true);
+    expect(isNaNAt(g.relu(g.tensor([NaN], [1])), 0)).toBe(true);
+    expect(isNaNAt(g.maximum(x, 0), 1)).toBe(true);
+    expect(isNaNAt(g.minimum(0, x), 1)).toBe(true);
+    expect(isNaNAt(g.clamp(x, -1, 1), 1)).toBe(true);
+    expect(isNaNAt(g.max(x), 0)).toBe(true);
+    expect(isNaNAt(g.maxPool2d(x, { kernel: 2 }), 0)).toBe(true);
+    expect(vals(g.argmax(g.reshape(x, [4]), 0))).toEqual([1]);
+    expect(isNaNAt(g.matmul(g.reshape(x, [2, 2]), g.ones([2, 2], f64)), 0)).toBe(true);
+    expect(isNaNAt(g.softmax(g.reshape(x, [4])), 0)).toBe(true);
+  });
+});
+
 describe('elementwise binary with broadcasting', () => {
   const a = t64([1, 2, 3, 4, 5, 6], [2, 3]);
   const row = t64([10, 20, 30], [3]);

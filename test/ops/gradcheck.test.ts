@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
+import { record } from '../../src/ops/core.js';
 import { OP_SAMPLES, makeInputs, type OpSample } from '../helpers/opinfo.js';
 
 /** The sample as a function of its differentiable inputs only; labels and constants are bound. */
@@ -69,5 +70,30 @@ describe('gradcheck: third order', () => {
       const r = g.gradcheck(f, [x, gamma], { order: 3 });
       expect(r.ok).toBe(true);
     });
+  });
+});
+
+describe('gradcheck catches wrong derivatives', () => {
+  // Ops with deliberately wrong backward rules, built with the same plumbing as the real ones.
+  const x0 = (): Tensor => g.tensor([0.3, -0.7, 1.1], [3], { dtype: 'float64' });
+
+  it('a wrong first derivative fails at order 1', () => {
+    // y = x^3 with the backward of x^2
+    const cubeWrong = (x: Tensor): Tensor => record(g.noGrad(() => g.pow(x, 3)), 'cubeWrong', [x], (gy) => [g.mul(gy, g.mul(x, 2))]);
+    expect(() => g.gradcheck(cubeWrong, [x0()])).toThrow(g.GradcheckError);
+    expect(() => g.gradcheck(cubeWrong, [x0()])).toThrow(/order 1 mismatch at input 0/);
+    const report = g.gradcheck(cubeWrong, [x0()], { raise: false });
+    expect(report.ok).toBe(false);
+    expect(report.orders[0]!.maxAbsError).toBeGreaterThan(0.1);
+  });
+
+  it('a right first derivative that is not differentiable again fails at order 2 only', () => {
+    // y = exp(x) with a backward g * exp(x) computed outside the graph (the micrograd mistake)
+    const expFrozen = (x: Tensor): Tensor => {
+      const y = g.noGrad(() => g.exp(x));
+      return record(y, 'expFrozen', [x], (gy) => [g.mul(gy, g.detach(y))]);
+    };
+    expect(g.gradcheck(expFrozen, [x0()], { order: 1 }).ok).toBe(true);
+    expect(() => g.gradcheck(expFrozen, [x0()], { order: 2 })).toThrow(/order 2 mismatch/);
   });
 });

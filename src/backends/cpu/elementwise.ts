@@ -23,7 +23,8 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'reciprocal': return (x) => 1 / x;
     case 'abs': return Math.abs;
     case 'square': return (x) => x * x;
-    case 'relu': return (x) => (x > 0 ? x : 0);
+    // written so that NaN propagates (x > 0 ? x : 0 would turn NaN into 0)
+    case 'relu': return (x) => (x < 0 ? 0 : x);
     case 'step': return (x) => (x > 0 ? 1 : 0);
     case 'leakyRelu': return (x) => (x > 0 ? x : alpha * x);
     case 'leakyReluGrad': return (x) => (x > 0 ? 1 : alpha);
@@ -43,8 +44,8 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'mul': return (a, b) => a * b;
     case 'div': return (a, b) => a / b;
     case 'pow': return Math.pow;
-    case 'maximum': return (a, b) => (a >= b ? a : b);
-    case 'minimum': return (a, b) => (a <= b ? a : b);
+    case 'maximum': return Math.max;
+    case 'minimum': return Math.min;
     case 'eq': return (a, b) => (a === b ? 1 : 0);
     case 'ne': return (a, b) => (a !== b ? 1 : 0);
     case 'lt': return (a, b) => (a < b ? 1 : 0);
@@ -60,7 +61,7 @@ export function unary(op: UnaryOp, x: TensorRef, alpha: number): TypedArray {
   const n = xs.length;
   // The hottest ops get straight loops; the rest go through a closure.
   if (op === 'relu') {
-    for (let i = 0; i < n; i++) { const v = xs[i]!; out[i] = v > 0 ? v : 0; }
+    for (let i = 0; i < n; i++) { const v = xs[i]!; out[i] = v < 0 ? 0 : v; }
   } else if (op === 'step') {
     for (let i = 0; i < n; i++) out[i] = xs[i]! > 0 ? 1 : 0;
   } else if (op === 'neg') {

@@ -21,7 +21,8 @@ export function maxPool(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: In
             const wx = xx * g.sw - g.pw + j;
             if (wx < 0 || wx >= g.w) continue;
             const v = X[base + hy * g.w + wx]!;
-            if (v > best || bi < 0) { best = v; bi = hy * g.w + wx; }
+            // the first max wins; a NaN wins over any number, so it is not hidden
+            if (v > best || bi < 0 || (v !== v && best === best)) { best = v; bi = hy * g.w + wx; }
           }
         }
         out[o] = best;

@@ -72,7 +72,8 @@ export function argReduce(op: ArgReduceOp, x: TensorRef, axis: number): TypedArr
       let bi = 0;
       for (let k = 1; k < len; k++) {
         const v = X[(o * len + k) * inner + j]!;
-        if (op === 'argmax' ? v > best : v < best) { best = v; bi = k; }
+        // the first extremum wins; a NaN counts as the extremum, as in max/min
+        if ((op === 'argmax' ? v > best : v < best) || (v !== v && best === best)) { best = v; bi = k; }
       }
       out[o * inner + j] = bi;
     }
