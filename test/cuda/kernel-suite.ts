@@ -157,6 +157,21 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
       }
     });
 
+    it('few long segments are split into chunks across blocks (full sums, long rows)', async () => {
+      const long = vals(3 * 100_000, 41);
+      long[250_000] = NaN;
+      for (const op of ['sum', 'max', 'min'] as const) {
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(long.slice(0, 70_001), [70_001]), [0]), F32, `${op} full`);
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(long, [3, 100_000]), [1]), F32, `${op} rows with a NaN`);
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(long, [2, 3, 50_000]), [0, 2]), F32, `${op} axes 0,2`);
+        await expectSame(devOf(), (b, put) => b.reduce(op, put(long, [3, 100_000], 'float64'), [1]), F64, `${op} float64`);
+      }
+      const coarse = vals(2 * 50_000, 42, 'coarse');
+      for (const op of ['argmax', 'argmin'] as const) {
+        await expectSame(devOf(), (b, put) => b.argReduce(op, put(coarse, [2, 50_000]), 1), 0, `${op} long`);
+      }
+    });
+
     it('max / min propagate NaN; empty reductions give 0, -inf, +inf', async () => {
       const x = [1, NaN, 3, 4, 5, 6, NaN, 8, 9, 10, 11, 12];
       for (const op of ['sum', 'max', 'min'] as const) {

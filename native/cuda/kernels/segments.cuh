@@ -20,6 +20,34 @@ inline int pick_block(idx_t len) {
   return b;
 }
 
+/** How the segments of one reduction are spread over the GPU. */
+struct SegmentPlan {
+  enum Mode { kThreadPerSegment, kBlockPerSegment, kSplitSegments };
+  Mode mode;
+  int block;
+  /** kSplitSegments: each segment is cut into `chunks` pieces of `chunkLen`, one block each. */
+  idx_t chunks, chunkLen;
+};
+
+/**
+ * Few long segments (a full sum, per-channel sums of a big batch) would leave most of the GPU idle
+ * with a block per segment: cut them into chunks so there are about 4 blocks per SM, fold each
+ * chunk into a partial, then combine each segment's partials in chunk order.
+ */
+inline SegmentPlan plan_segments(idx_t nseg, idx_t len, bool perBlock, int sms) {
+  SegmentPlan p{perBlock ? SegmentPlan::kBlockPerSegment : SegmentPlan::kThreadPerSegment, pick_block(len), 1, len};
+  idx_t want = (idx_t)sms * 4;
+  if (!perBlock || nseg <= 0 || nseg >= want || len < 8192) return p;
+  idx_t chunks = want / nseg, byLen = len / 4096;
+  if (byLen < chunks) chunks = byLen;
+  if (chunks < 2) return p;
+  p.mode = SegmentPlan::kSplitSegments;
+  p.block = 256;
+  p.chunks = chunks;
+  p.chunkLen = (len + chunks - 1) / chunks;
+  return p;
+}
+
 /** Thread `t`'s share of a segment: elements t, t + step, ... < len, folded with `load`/`combine`. */
 template <class F>
 GR_HD typename F::Acc fold_strided(const F& f, const typename F::Row& row, idx_t t, idx_t step, idx_t len) {

@@ -48,6 +48,31 @@ template <class F> __global__ void k_segment_per_block(idx_t nseg, idx_t len, F 
   }
 }
 
+/** Split segments, stage 1: block `task` folds chunk task % chunks of segment task / chunks. */
+template <class F>
+__global__ void k_segment_chunks(idx_t nseg, idx_t len, idx_t chunks, idx_t chunkLen, F f, typename F::Acc* partial) {
+  extern __shared__ __align__(16) unsigned char gr_smem[];
+  using Acc = typename F::Acc;
+  Acc* sh = reinterpret_cast<Acc*>(gr_smem);
+  for (idx_t task = blockIdx.x; task < nseg * chunks; task += gridDim.x) {
+    idx_t s = task / chunks, lo = (task % chunks) * chunkLen, hi = lo + chunkLen < len ? lo + chunkLen : len;
+    sh[threadIdx.x] = fold_strided(f, f.row(s), lo + threadIdx.x, blockDim.x, hi);
+    __syncthreads();
+    block_tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
+    if (threadIdx.x == 0) partial[task] = sh[0];
+    __syncthreads();
+  }
+}
+
+/** Split segments, stage 2: a thread per segment combines its partials in chunk order. */
+template <class F> __global__ void k_segment_finish(idx_t nseg, idx_t chunks, F f, const typename F::Acc* partial) {
+  for (idx_t s = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; s < nseg; s += (idx_t)blockDim.x * gridDim.x) {
+    typename F::Acc total = f.init();
+    for (idx_t c = 0; c < chunks; ++c) total = f.combine(total, partial[s * chunks + c]);
+    f.store(s, total);
+  }
+}
+
 template <class F> __global__ void k_rows(idx_t nrows, idx_t len, F f) {
   extern __shared__ __align__(16) unsigned char gr_smem[];
   using Acc = typename F::Acc;
@@ -99,8 +124,18 @@ template <class T> __global__ void k_gemm_tiled(GemmDesc<T> d) {
   }
 }
 
+/** Device scratch memory for multi-stage kernels, released (stream-ordered) right after enqueueing. */
+struct ScratchPool {
+  virtual void* acquire(size_t bytes, size_t* cls) = 0;
+  virtual void release(void* p, size_t cls) = 0;
+
+ protected:
+  ~ScratchPool() = default;
+};
+
 struct GpuExec {
   cudaStream_t stream = nullptr;
+  ScratchPool* scratch = nullptr;
   int sms = 1;
   Cublas* cublas = nullptr;
   /** Synchronize after every launch, so an asynchronous fault is pinned on its kernel (GRADREG_CUDA_SYNC=1). */
@@ -124,11 +159,20 @@ struct GpuExec {
 
   template <class F> void segments(const char* kernel, idx_t nseg, idx_t len, const F& f, bool perBlock) {
     if (nseg <= 0) return;
-    if (!perBlock) {
+    using Acc = typename F::Acc;
+    SegmentPlan p = plan_segments(nseg, len, perBlock, sms);
+    if (p.mode == SegmentPlan::kThreadPerSegment) {
       k_segment_per_thread<F><<<grid_for(nseg, 256), 256, 0, stream>>>(nseg, len, f);
+    } else if (p.mode == SegmentPlan::kBlockPerSegment) {
+      k_segment_per_block<F><<<grid_for(nseg, 1), p.block, p.block * sizeof(Acc), stream>>>(nseg, len, f);
     } else {
-      int block = pick_block(len);
-      k_segment_per_block<F><<<grid_for(nseg, 1), block, block * sizeof(typename F::Acc), stream>>>(nseg, len, f);
+      size_t cls = 0;
+      Acc* partial = static_cast<Acc*>(scratch->acquire((size_t)(nseg * p.chunks) * sizeof(Acc), &cls));
+      k_segment_chunks<F><<<grid_for(nseg * p.chunks, 1), p.block, p.block * sizeof(Acc), stream>>>(nseg, len, p.chunks, p.chunkLen, f, partial);
+      cudaError_t launched = cudaGetLastError();
+      if (launched == cudaSuccess) k_segment_finish<F><<<grid_for(nseg, 256), 256, 0, stream>>>(nseg, p.chunks, f, partial);
+      scratch->release(partial, cls);
+      cuda_check(launched, kernel, "kernel launch");
     }
     after(kernel);
   }

@@ -14,20 +14,29 @@ struct HostExec {
     for (idx_t i = 0; i < n; ++i) f(i);
   }
 
-  /** One output per segment; `perBlock` picks the block-per-segment split (else one thread each). */
+  /** SM count whose work split the host replays (an H100's). */
+  static constexpr int kReplaySms = 132;
+
+  /** One output per segment, split as plan_segments decides for a kReplaySms GPU. */
   template <class F> void segments(const char*, idx_t nseg, idx_t len, const F& f, bool perBlock) {
     using Acc = typename F::Acc;
-    if (!perBlock) {
+    SegmentPlan p = plan_segments(nseg, len, perBlock, kReplaySms);
+    if (p.mode == SegmentPlan::kThreadPerSegment) {
       for (idx_t s = 0; s < nseg; ++s) f.store(s, fold_strided(f, f.row(s), 0, 1, len));
       return;
     }
-    int block = pick_block(len);
-    std::vector<Acc> sh((size_t)block);
+    std::vector<Acc> sh((size_t)p.block);
+    auto combine = [&](const Acc& a, const Acc& b) { return f.combine(a, b); };
     for (idx_t s = 0; s < nseg; ++s) {
       auto row = f.row(s);
-      for (int t = 0; t < block; ++t) sh[(size_t)t] = fold_strided(f, row, t, block, len);
-      tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
-      f.store(s, sh[0]);
+      Acc total = f.init();
+      for (idx_t c = 0; c < p.chunks; ++c) {
+        idx_t lo = c * p.chunkLen, hi = lo + p.chunkLen < len ? lo + p.chunkLen : len;
+        for (int t = 0; t < p.block; ++t) sh[(size_t)t] = fold_strided(f, row, lo + t, p.block, hi);
+        tree(sh, combine);
+        total = p.chunks == 1 ? sh[0] : f.combine(total, sh[0]);
+      }
+      f.store(s, total);
     }
   }
 

@@ -93,9 +93,12 @@ size_t size_class(size_t b) {
  * allocations of that class; with a single stream, reuse is ordered after every earlier use.
  * When cudaMalloc fails the cache is returned to the driver and the allocation retried.
  */
-class CachingAllocator {
+class CachingAllocator : public ScratchPool {
  public:
   explicit CachingAllocator(cudaStream_t s) : stream_(s) {}
+
+  void* acquire(size_t bytes, size_t* cls) override { return get(bytes, cls); }
+  void release(void* p, size_t cls) override { put(p, cls); }
 
   void* get(size_t bytes, size_t* cls) {
     *cls = size_class(bytes);
@@ -182,6 +185,7 @@ class GpuRuntime : public Runtime {
     alloc_ = new CachingAllocator(stream_);
     cublas_.open(stream_);
     exec_.stream = stream_;
+    exec_.scratch = alloc_;
     exec_.sms = props_.multiProcessorCount > 0 ? props_.multiProcessorCount : 1;
     exec_.cublas = &cublas_;
     const char* sync = getenv("GRADREG_CUDA_SYNC");
