@@ -101,7 +101,10 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, o: Conv2dOptions
   let padding: Pair = 0;
   if (o.padding === 'same') {
     if (kh % 2 === 0 || kw % 2 === 0) throw new ArgumentError(`conv2d: padding 'same' needs odd kernel sizes, got ${kh}x${kw}`);
-    if ((o.stride ?? 1) !== 1) throw new ArgumentError(`conv2d: padding 'same' needs stride 1; give explicit padding for strided convs`);
+    const [sh, sw] = pair('conv2d', 'stride', o.stride ?? 1, 1);
+    if (sh !== 1 || sw !== 1) {
+      throw new ArgumentError(`conv2d: padding 'same' needs stride 1, got ${sh},${sw}; give explicit padding for strided convs`);
+    }
     padding = [(kh - 1) / 2, (kw - 1) / 2];
   } else if (o.padding !== undefined && o.padding !== 'valid') padding = o.padding;
   const g = windowGeom('conv2d', x, { kernel: [kh, kw], stride: o.stride ?? 1, padding });

@@ -118,6 +118,15 @@ describe('gradOutputs and multiple outputs', () => {
     expectClose(vals(gd), [Math.exp(1) + 2, Math.exp(2) + 4]);
   });
 
+  it('an output that is an ancestor of another output gets its seed plus what flows back into it', () => {
+    const x = leaf([1, -2], [2]);
+    const h = g.mul(x, 2);
+    const y = g.sum(g.square(h));
+    // d/dx [sum(h) + sum(h^2)] = 2 + 2 h * 2
+    const [gx] = g.grad([h, y], [x]);
+    expect(vals(gx)).toEqual([2 + 8 * 1, 2 + 8 * -2]);
+  });
+
   it('the seed tensor is not disposed or returned as is', () => {
     const x = leaf([1, 2], [2]);
     const v = g.tensor([3, 4], [2], f64);

@@ -356,6 +356,8 @@ describe('convolution', () => {
     expect(same.shape).toEqual([1, 3, 5, 5]);
     expect(vals(same)).toEqual(vals(g.conv2d(x, w, null, { padding: 1 })));
     expect(g.conv2d(x, w, null, { padding: 'valid' }).shape).toEqual([1, 3, 3, 3]);
+    expect(vals(g.conv2d(x, w, null, { padding: 'same', stride: [1, 1] }))).toEqual(vals(same));
+    expect(() => g.conv2d(x, w, null, { padding: 'same', stride: [1, 2] })).toThrow("conv2d: padding 'same' needs stride 1, got 1,2");
   });
 
   it('im2col lays out patches row (c*kh + i)*kw + j, column y*ow + x', () => {
