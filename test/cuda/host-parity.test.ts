@@ -2,6 +2,8 @@
 // over every sample of OP_SAMPLES, run on the host build of the CUDA kernels; float32 through the
 // shared harness, float64 with a tight tolerance.
 import { describe, expect, it } from 'vitest';
+import * as g from '../../src/index.js';
+import { engine } from '../../src/engine.js';
 import { OP_SAMPLES } from '../helpers/opinfo.js';
 import { parity } from '../helpers/parity.js';
 import { HOST_DEVICE, hostStatus, useHostDevice } from './host-backend.js';
@@ -34,4 +36,13 @@ describe.skipIf(!status.ok)('cuda host build: parity with the cpu reference over
       expect(second ?? 0, 'second order').toBeLessThanOrEqual(1);
     });
   }
+
+  it('returns every byte once the tensors are gone', async () => {
+    await useHostDevice();
+    const before = engine.liveBytes()[HOST_DEVICE];
+    const t = g.tidy(() => g.sum(g.exp(g.ones([64, 64], { device: HOST_DEVICE }))));
+    expect(await t.item()).toBeCloseTo(4096 * Math.E, 1);
+    t.dispose();
+    expect(engine.liveBytes()[HOST_DEVICE]).toBe(before);
+  });
 });

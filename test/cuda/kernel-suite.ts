@@ -71,6 +71,21 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
       await expectSame(devOf(), (b, put) => b.binary('pow', put(a, [8], 'float64'), put(e, [8], 'float64'), [8]), F64, 'pow');
     });
 
+    it('maximum / minimum follow Math.max / Math.min: NaN wins, +0 ranks above -0', async () => {
+      const a = [NaN, 1, -0, 0, -0, 2, -Infinity, 3, 0];
+      const c = [1, NaN, 0, -0, -0, 2, NaN, -1, 0];
+      for (const [dt] of FLOATS) {
+        for (const op of ['maximum', 'minimum'] as const) {
+          await expectSame(devOf(), (b, put) => b.binary(op, put(a, [9], dt), put(c, [9], dt), [9]), 0, `${op} ${dt}`);
+          for (const s of [-0, 0, NaN]) {
+            for (const left of [false, true]) {
+              await expectSame(devOf(), (b, put) => b.binaryScalar(op, put(a, [9], dt), s, left), 0, `${op} scalar ${s} ${left}`);
+            }
+          }
+        }
+      }
+    });
+
     it('binaryScalar: every op, scalar on either side', async () => {
       for (const op of binary) {
         for (const left of [false, true]) {
@@ -167,6 +182,8 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
         await expectSame(devOf(), (b, put) => b.reduce(op, put(long, [3, 100_000], 'float64'), [1]), F64, `${op} float64`);
       }
       const coarse = vals(2 * 50_000, 42, 'coarse');
+      coarse[70_000] = NaN;
+      coarse[60_000] = NaN;
       for (const op of ['argmax', 'argmin'] as const) {
         await expectSame(devOf(), (b, put) => b.argReduce(op, put(coarse, [2, 50_000]), 1), 0, `${op} long`);
       }
@@ -278,6 +295,16 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
             await expectSame(devOf(), (b, put) => b.poolScatter(put(gy, oshape, dt), put(idx!, oshape, 'int32'), g), tol, 'poolScatter');
           }
         }
+      }
+    });
+
+    it('maxPool: the first NaN in a window wins', async () => {
+      const g = GEOMS[0]!;
+      const shape = [g.n, g.c, g.h, g.w];
+      const x = vals(size(shape), 43);
+      for (const i of [0, 5, 17, 18, 40, 41, 200]) x[i] = NaN;
+      for (const [dt] of FLOATS) {
+        await expectSame(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool NaN ${dt}`);
       }
     });
 

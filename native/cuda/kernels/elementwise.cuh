@@ -26,7 +26,7 @@ template <class C> GR_HD C unary_apply(int op, C x, C alpha) {
     case kReciprocal: return one / x;
     case kAbs: return m_abs(x);
     case kSquare: return x * x;
-    case kRelu: return x > zero ? x : zero;
+    case kRelu: return x < zero ? zero : x;  // NaN passes through, as in the cpu reference
     case kStep: return x > zero ? one : zero;
     case kLeakyRelu: return x > zero ? x : alpha * x;
     case kLeakyReluGrad: return x > zero ? one : alpha;
@@ -53,6 +53,23 @@ template <class C> GR_HD C js_pow(C a, C b) {
   return m_pow(a, b);
 }
 
+/** Sign bit of x (so that -0 counts as negative): Math.max/min order -0 below +0. */
+template <class C> GR_HD bool negative(C x) { return x < C(0) || (x == C(0) && C(1) / x < C(0)); }
+
+/** Math.max: NaN if either is NaN, and +0 over -0. */
+template <class C> GR_HD C js_max(C a, C b) {
+  if (is_nan((double)a) || is_nan((double)b)) return C(NAN);
+  if (a == b) return negative(a) ? b : a;
+  return a > b ? a : b;
+}
+
+/** Math.min: NaN if either is NaN, and -0 under +0. */
+template <class C> GR_HD C js_min(C a, C b) {
+  if (is_nan((double)a) || is_nan((double)b)) return C(NAN);
+  if (a == b) return negative(a) ? a : b;
+  return a < b ? a : b;
+}
+
 template <class C> GR_HD C binary_apply(int op, C a, C b) {
   const C zero = 0, one = 1;
   switch (op) {
@@ -61,8 +78,8 @@ template <class C> GR_HD C binary_apply(int op, C a, C b) {
     case kMul: return a * b;
     case kDiv: return a / b;
     case kPow: return js_pow(a, b);
-    case kMaximum: return a >= b ? a : b;
-    case kMinimum: return a <= b ? a : b;
+    case kMaximum: return js_max(a, b);
+    case kMinimum: return js_min(a, b);
     case kEq: return a == b ? one : zero;
     case kNe: return a != b ? one : zero;
     case kLt: return a < b ? one : zero;

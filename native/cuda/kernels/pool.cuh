@@ -6,7 +6,7 @@
 
 namespace gr {
 
-/** Max over each window; idx is the flat h*W + w of the first maximum (NaN only wins at the first tap). */
+/** Max over each window; idx is the flat h*W + w of the first maximum, or of the first NaN (which wins). */
 template <class T> struct MaxPoolFn {
   Window g;
   const T* x;
@@ -25,7 +25,7 @@ template <class T> struct MaxPoolFn {
         idx_t wx = xx * g.sw - g.pw + j;
         if (wx < 0 || wx >= g.w) continue;
         double v = (double)plane[hy * g.w + wx];
-        if (v > best || bi < 0) {
+        if (v > best || bi < 0 || (is_nan(v) && !is_nan(best))) {
           best = v;
           bi = hy * g.w + wx;
         }

@@ -31,17 +31,18 @@ template <class T> struct ReduceFn {
   GR_HD void store(idx_t seg, Acc a) const { out[seg] = Store<T>::from(a); }
 };
 
-/** Best value so far and its index along the axis; `valid` is 0 for the empty fold and for NaN. */
+/** Best value so far and its index along the axis; `valid` is 0 for the empty fold. */
 struct ArgAcc {
   double v;
   idx_t i;
+  int nan;
   int valid;
 };
 
 /**
- * argmax / argmin along one axis of [outer, len, inner]. The cpu backend scans in order and
- * replaces only on a strict improvement, so: NaN never wins except at position 0 (which then
- * stays), and ties go to the lowest index. Partials combine under the same rule.
+ * argmax / argmin along one axis of [outer, len, inner], as the cpu backend scans: the first
+ * extremum wins, and a NaN counts as the extremum (the first NaN wins over every number).
+ * Partials of a split scan combine under the same rule, ties going to the lower index.
  */
 template <class T> struct ArgReduceFn {
   using Acc = ArgAcc;
@@ -51,26 +52,27 @@ template <class T> struct ArgReduceFn {
   const T* x;
   int32_t* out;
   GR_HD Acc init() const {
-    Acc a = {0.0, 0, 0};
+    Acc a = {0.0, 0, 0, 0};
     return a;
   }
   GR_HD Row row(idx_t seg) const { return (seg / inner) * len * inner + seg % inner; }
   GR_HD Acc load(Row b, idx_t k) const {
     double v = (double)x[b + k * inner];
-    Acc a = {v, k, is_nan(v) ? 0 : 1};
+    Acc a = {v, k, is_nan(v) ? 1 : 0, 1};
     return a;
   }
   GR_HD Acc combine(Acc a, Acc c) const {
     if (!c.valid) return a;
     if (!a.valid) return c;
+    if (a.nan || c.nan) {
+      if (a.nan && c.nan) return c.i < a.i ? c : a;
+      return a.nan ? a : c;
+    }
     bool better = op == kArgMax ? c.v > a.v : c.v < a.v;
     if (better || (c.v == a.v && c.i < a.i)) return c;
     return a;
   }
-  GR_HD void store(idx_t seg, Acc a) const {
-    bool firstNan = len > 0 && is_nan((double)x[row(seg)]);
-    out[seg] = (firstNan || !a.valid) ? 0 : (int32_t)a.i;
-  }
+  GR_HD void store(idx_t seg, Acc a) const { out[seg] = a.valid ? (int32_t)a.i : 0; }
 };
 
 }  // namespace gr

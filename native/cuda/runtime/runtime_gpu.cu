@@ -251,8 +251,8 @@ class GpuRuntime : public Runtime {
 
   std::vector<std::pair<std::string, std::string>> info() override {
     int driver = 0, runtime = 0;
-    cudaDriverGetVersion(&driver);
-    cudaRuntimeGetVersion(&runtime);
+    GR_CHECK(cudaDriverGetVersion(&driver), "deviceInfo");
+    GR_CHECK(cudaRuntimeGetVersion(&runtime), "deviceInfo");
     auto ver = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
     return {
         {"name", props_.name},
