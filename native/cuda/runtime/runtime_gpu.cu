@@ -323,7 +323,7 @@ std::unique_ptr<Runtime> make_runtime() {
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e == cudaErrorNoDevice || (e == cudaSuccess && count == 0)) {
     cudaGetLastError();
-    fail("GR_NO_DEVICE", "no CUDA device found");
+    fail("GR_NO_DEVICE", "cudaGetDeviceCount found none (a driver is installed)");
   }
   if (e != cudaSuccess) {
     cudaGetLastError();
