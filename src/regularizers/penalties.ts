@@ -31,7 +31,7 @@ export interface JacobianOptions {
 }
 
 /**
- * 'loop' by default: on the cpu backend it measured 2.5x faster than 'batched' for the small model
+ * 'loop' by default: on the cpu backends it measured 2.6x (TypeScript) and 2.7x (native) faster than 'batched' for the small model
  * (the replicated forward costs K forwards, and the cpu GEMM gains nothing from taller operands);
  * `gradreg cost` measures both on the current backend.
  */
