@@ -43,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     only: { type: 'string' },
     out: { type: 'string' },
   });
-  if (v.model === undefined) throw new UsageError("cost: --model is required (small, resnet or lenet5; see 'gradreg cost --help')");
+  if (v.model === undefined) throw new UsageError("--model is required (small, resnet or lenet5; see 'gradreg cost --help')");
   const model = choiceFlag('model', v.model, MODEL_NAMES, 'small');
   const input = choiceFlag('input', v.input, ['mnist', 'cifar'] as const, model === 'resnet' ? 'cifar' : 'mnist');
   const batch = intFlag('batch', v.batch, 50);

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { registerDefaultBackends } from '../backends/registry.js';
 import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
+import { loadCached } from '../experiments/data.js';
 import { PRESETS, type PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { planRecords, runSweep } from '../experiments/sweep.js';
@@ -65,9 +66,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [preset, ...rest] = argv;
-  if (!preset || preset.startsWith('-')) throw new UsageError(`reproduce: name a preset (${Object.keys(PRESETS).join(', ')})`);
+  if (!preset || preset.startsWith('-')) throw new UsageError(`name a preset (${Object.keys(PRESETS).join(', ')})`);
   const def = PRESETS[preset];
-  if (!def) throw new UsageError(`reproduce: unknown preset '${preset}' (expected one of: ${Object.keys(PRESETS).join(', ')})`);
+  if (!def) throw new UsageError(`unknown preset '${preset}' (expected one of: ${Object.keys(PRESETS).join(', ')})`);
   const v = parseFlags('reproduce', rest, {
     quick: { type: 'boolean' },
     out: { type: 'string' },
@@ -102,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     const { parseRegularizer } = await import('../regularizers/index.js');
     for (const c of plan.configs) parseRegularizer(c.regularizer, c.lambda);
   } catch (e) {
-    throw new UsageError(`reproduce ${preset}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`${preset}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const out = typeof v.out === 'string' ? v.out : path.join('results', preset);
   const storeFile = path.join(out, 'results.jsonl');
@@ -127,6 +128,12 @@ export async function run(argv: string[]): Promise<number> {
         if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
         throw e;
       }
+    }
+    // fail on missing data before any run starts
+    const datasets = new Set(plan.configs.flatMap((c) => (c.kind === 'image' ? [c.dataset] : [])));
+    for (const d of datasets) {
+      log(`loading ${d}`);
+      loadCached(d, typeof v['data-dir'] === 'string' ? v['data-dir'] : undefined);
     }
     let stop = false;
     const onSigint = (): void => {

@@ -152,6 +152,13 @@ async function pickDevice(name: string): Promise<AutoReport & { description: str
   }
 }
 
+/** The line that says which backend runs the job and, for auto, why the ones before it were skipped. */
+export function describeDevice(asked: string, r: AutoReport & { description: string }): string {
+  if (asked !== 'auto') return `device: ${r.picked} (${r.description})`;
+  const why = r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ');
+  return `device: picked ${r.picked} (${r.description})${why ? `; skipped ${why}` : ''}`;
+}
+
 function checkResumable(path: string, saved: Record<string, unknown>, cfg: RunConfig): void {
   const old = saved.config as Partial<RunConfig> | undefined;
   if (!old) throw new DataError(`${path}: checkpoint has no run configuration to resume`);
@@ -193,10 +200,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const normalization = defaultNormalization(cfg.dataset, data);
   if (cfg.model === 'resnet' && trainSet.shape[1] < 8) throw new UsageError('--model resnet: images are too small');
   const dev = await pickDevice(deviceName);
-  if (deviceName === 'auto') {
-    const why = dev.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ');
-    log(`device: picked ${dev.picked} (${dev.description})${why ? `; skipped ${why}` : ''}`);
-  } else log(`device: ${dev.picked} (${dev.description})`);
+  log(describeDevice(deviceName, dev));
 
   const model = createModel(cfg.model, {
     inputShape: trainSet.shape,

@@ -1,5 +1,5 @@
 /** Modules, layers, initializers, the papers' models, and safetensors checkpoints. */
-export { Module, copyInto, type StateDict } from './module.js';
+export { Module, copyInto, functionalCall, type StateDict } from './module.js';
 export {
   Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm2d, BatchNorm1d, Dropout, ReLU, LeakyReLU, Tanh, Sigmoid, Flatten,
   Sequential, BasicBlock, setRandomStep, DROPOUT_STEP_STRIDE,

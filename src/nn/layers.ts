@@ -37,8 +37,6 @@ function positiveInt(op: string, name: string, v: number): void {
 
 /** y = x W^T + b, W [out, in]. Keras defaults: Glorot-uniform W, zero b. */
 export class Linear extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -49,15 +47,22 @@ export class Linear extends Module {
     positiveInt('Linear', 'outFeatures', outFeatures);
     const seed = o.seed ?? 0;
     const io = { dtype: o.dtype, device: o.device };
-    this.weight = this.addParameter('weight', initTensor(o.kernelInit ?? 'glorotUniform', [outFeatures, inFeatures], deriveSeed(seed, 0), io));
-    this.bias = o.bias === false ? null : this.addParameter('bias', initTensor(o.biasInit ?? 'zeros', [outFeatures], deriveSeed(seed, 1), io));
+    this.addParameter('weight', initTensor(o.kernelInit ?? 'glorotUniform', [outFeatures, inFeatures], deriveSeed(seed, 0), io));
+    if (o.bias !== false) this.addParameter('bias', initTensor(o.biasInit ?? 'zeros', [outFeatures], deriveSeed(seed, 1), io));
+  }
+  get weight(): Tensor {
+    return this.param('weight');
+  }
+  get bias(): Tensor | null {
+    return this.optionalParam('bias');
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new ShapeError(`Linear: expected input [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
     }
     const y = matmulT(x, this.weight, false, true);
-    return this.bias ? add(y, this.bias) : y;
+    const b = this.bias;
+    return b ? add(y, b) : y;
   }
 }
 
@@ -69,8 +74,6 @@ export interface Conv2dLayerOptions extends DenseOptions {
 
 /** 2-D convolution, weight [outC, inC, kh, kw]. Keras defaults: Glorot-uniform kernel, zero bias, valid padding. */
 export class Conv2d extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
   readonly stride: Pair;
   readonly padding: Pair | 'valid' | 'same';
   constructor(
@@ -89,8 +92,14 @@ export class Conv2d extends Module {
     this.padding = o.padding ?? 'valid';
     const seed = o.seed ?? 0;
     const io = { dtype: o.dtype, device: o.device };
-    this.weight = this.addParameter('weight', initTensor(o.kernelInit ?? 'glorotUniform', [outChannels, inChannels, kh, kw], deriveSeed(seed, 0), io));
-    this.bias = o.bias === false ? null : this.addParameter('bias', initTensor(o.biasInit ?? 'zeros', [outChannels], deriveSeed(seed, 1), io));
+    this.addParameter('weight', initTensor(o.kernelInit ?? 'glorotUniform', [outChannels, inChannels, kh, kw], deriveSeed(seed, 0), io));
+    if (o.bias !== false) this.addParameter('bias', initTensor(o.biasInit ?? 'zeros', [outChannels], deriveSeed(seed, 1), io));
+  }
+  get weight(): Tensor {
+    return this.param('weight');
+  }
+  get bias(): Tensor | null {
+    return this.optionalParam('bias');
   }
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
@@ -141,8 +150,6 @@ export interface BatchNormLayerOptions {
  * 0.99, eps 1e-3), passed to g.batchNorm in its PyTorch convention as momentum 1 - 0.99.
  */
 class BatchNorm extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   readonly momentum: number;
@@ -159,10 +166,18 @@ class BatchNorm extends Module {
     this.eps = o.eps ?? 1e-3;
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new ArgumentError(`${op}: momentum must be in [0, 1), got ${this.momentum}`);
     const io = { dtype: o.dtype ?? 'float32', device: o.device };
-    this.weight = this.addParameter('weight', full([numFeatures], 1, io));
-    this.bias = this.addParameter('bias', full([numFeatures], 0, io));
+    this.addParameter('weight', full([numFeatures], 1, io));
+    this.addParameter('bias', full([numFeatures], 0, io));
     this.runningMean = this.addBuffer('running_mean', full([numFeatures], 0, io));
     this.runningVar = this.addBuffer('running_var', full([numFeatures], 1, io));
+  }
+  /** gamma */
+  get weight(): Tensor {
+    return this.param('weight');
+  }
+  /** beta */
+  get bias(): Tensor {
+    return this.param('bias');
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== this.rank || x.shape[1] !== this.numFeatures) {

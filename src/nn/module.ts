@@ -41,6 +41,24 @@ export abstract class Module {
     return t;
   }
 
+  /** The parameter registered as `name` (possibly swapped in by functionalCall). */
+  protected param(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new ArgumentError(`Module: no parameter '${name}'`);
+    return t;
+  }
+
+  protected optionalParam(name: string): Tensor | null {
+    return this.params.get(name) ?? null;
+  }
+
+  /** @internal Replace a registered parameter's tensor, returning the previous one (functionalCall). */
+  swapParameter(name: string, t: Tensor): Tensor {
+    const old = this.param(name);
+    this.params.set(name, t);
+    return old;
+  }
+
   protected addModule<M extends Module>(name: string, m: M): M {
     this.checkName(name);
     this.children.set(name, m);
@@ -152,4 +170,30 @@ export function copyInto(target: Tensor, src: Tensor): void {
     assign(target, fresh);
     fresh.dispose();
   });
+}
+
+/**
+ * Run `fn` with some parameters of `model` replaced by other tensors (by dotted name), restoring
+ * them afterwards: the model as a function of its parameters, for gradcheck, weight perturbations
+ * or penalties that need the loss at other weights.
+ */
+export function functionalCall<T>(model: Module, overrides: Record<string, Tensor>, fn: () => T): T {
+  const owners = new Map(model.namedModules());
+  const swapped: [Module, string, Tensor][] = [];
+  try {
+    for (const [path, t] of Object.entries(overrides)) {
+      const cut = path.lastIndexOf('.');
+      const owner = owners.get(cut < 0 ? '' : path.slice(0, cut));
+      const name = path.slice(cut + 1);
+      const current = owner ? (owner.namedParameters().find(([n]) => n === name)?.[1] ?? null) : null;
+      if (!owner || !current) throw new ArgumentError(`functionalCall: the model has no parameter '${path}'`);
+      if (!shapesEqual(current.shape, t.shape)) {
+        throw new ShapeError(`functionalCall: '${path}' has shape ${fmtShape(current.shape)}, got ${fmtShape(t.shape)}`);
+      }
+      swapped.push([owner, name, owner.swapParameter(name, t)]);
+    }
+    return fn();
+  } finally {
+    for (const [owner, name, old] of swapped.reverse()) owner.swapParameter(name, old);
+  }
 }

@@ -202,7 +202,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const v = await out.scalars.data();
       out.scalars.dispose();
       const loss = v[0]!;
-      const bad = [['loss', loss] as const, ...termNames.map((n, i) => [n, v[1 + i]!] as const)].find(([, x]) => !Number.isFinite(x));
+      // a non-finite term is named before the total it makes non-finite
+      const bad = [...termNames.map((n, i) => [n, v[1 + i]!] as const), ['loss', loss] as const].find(([, x]) => !Number.isFinite(x));
       const gsq = params.length > 0 ? v[1 + termNames.length]! : 0;
       if (bad || !Number.isFinite(gsq)) {
         const where = `step ${state.step} (epoch ${state.epoch + 1}, batch ${b.index + 1})`;
@@ -244,6 +245,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           etaSeconds: rate > 0 ? remainingSamples / rate : Infinity,
         });
       }
+      // Awaiting device reads alone runs as microtasks; yield to the event loop so signals (Ctrl-C) get handled.
+      await new Promise<void>((r) => setImmediate(r));
       if (hooks.shouldStop?.() && state.step < totalSteps) {
         status = 'interrupted';
         break outer;

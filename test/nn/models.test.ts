@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import * as g from '../../src/index.js';
+import { createModel } from '../../src/nn/index.js';
+
+describe('the papers\' models', () => {
+  // Counts derived by hand in docs/models.md.
+  it.each([
+    ['small', [1, 28, 28], 93322],
+    ['small', [3, 32, 32], 122570],
+    ['lenet5', [1, 28, 28], 61706],
+    ['lenet5', [3, 32, 32], 62006],
+    ['resnet', [3, 32, 32], 78042],
+  ] as const)('%s on %j has %i parameters', (name, shape, count) => {
+    const m = createModel(name, { inputShape: shape, classes: 10, seed: 0 });
+    expect(m.numParameters()).toBe(count);
+  });
+
+  it('ResNet-20 (3 blocks per stage) has the 0.27M parameters of He et al. (plus batch norm)', () => {
+    const m = createModel('resnet', { inputShape: [3, 32, 32], classes: 10, seed: 0, blocksPerStage: 3 });
+    expect(m.numParameters()).toBe(272474);
+  });
+
+  it('produce [N, classes] logits', () => {
+    for (const [name, shape] of [['small', [1, 28, 28]], ['lenet5', [1, 28, 28]], ['resnet', [3, 32, 32]]] as const) {
+      const m = createModel(name, { inputShape: shape, classes: 10, seed: 0 }).eval();
+      const y = g.tidy(() => m.forward(g.zeros([2, ...shape])));
+      expect(y.shape).toEqual([2, 10]);
+    }
+  });
+
+  it('the seed fixes the weights', () => {
+    const w = (seed: number): number[] =>
+      createModel('small', { inputShape: [1, 28, 28], classes: 10, seed })
+        .parameters()
+        .flatMap((p) => Array.from(p.dataSync().slice(0, 3)));
+    expect(w(3)).toEqual(w(3));
+    expect(w(3)).not.toEqual(w(4));
+  });
+
+  it('rejects unknown names and bad shapes', () => {
+    expect(() => createModel('vgg', { inputShape: [1, 28, 28], classes: 10, seed: 0 })).toThrow(/unknown model 'vgg'/);
+    expect(() => createModel('small', { inputShape: [1, 6, 6], classes: 10, seed: 0 })).toThrow(g.ShapeError);
+  });
+});
