@@ -5,7 +5,7 @@ import type {
   ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormForwardResult, BinaryOp, DeviceName, RandomParams, ReduceOp,
   Storage, TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
 } from '../backend.js';
-import { addonErrorCode, type NativeAddon } from './addon.js';
+import { addonErrorCode, type AddonMemory, type NativeAddon } from './addon.js';
 import { ARG_CODE, BINARY_CODE, DTYPE_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE, UPDATE_STATES } from './codes.js';
 import { CudaStorage } from './storage.js';
 
@@ -56,7 +56,7 @@ export class CudaBackend implements Backend {
   }
 
   /** Allocator statistics of the native side (live, cached and peak bytes, cudaMalloc count). */
-  memoryInfo(): ReturnType<NativeAddon['memoryInfo']> {
+  memoryInfo(): AddonMemory {
     return this.native('memoryInfo', () => this.addon.memoryInfo());
   }
 
