@@ -1,6 +1,6 @@
 // The real CUDA backend, whenever a device is present: the parity suite over OP_SAMPLES (forward,
-// first and second order against the cpu reference, float32 and float64) and the kernel-level
-// suite. Without a device (or without the built addon) it skips and prints why.
+// first and second order against the cpu reference, float32 and float64), the kernel-level suite
+// and the training comparison. Without a device (or without the built addon) it skips and prints why.
 import { describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import { engine } from '../../src/engine.js';
@@ -9,6 +9,7 @@ import { OP_SAMPLES } from '../helpers/opinfo.js';
 import { parity } from '../helpers/parity.js';
 import { defineKernelSuite } from './kernel-suite.js';
 import { parity64 } from './parity64.js';
+import { defineTrainingSuite } from './training-suite.js';
 
 registerDefaultBackends();
 const probe = await g.initBackend('cuda').then(
@@ -43,3 +44,4 @@ describe.skipIf(!probe.ok)('cuda device: parity with the cpu reference over OP_S
 });
 
 defineKernelSuite('cuda device', probe.ok, () => engine.backend('cuda'));
+defineTrainingSuite('cuda device', probe.ok, 'cuda', async () => {}, 1e-3);
