@@ -16,7 +16,7 @@ import { tensor } from '../ops/creation.js';
 import { add, square } from '../ops/elementwise.js';
 import { concat, reshape } from '../ops/layout.js';
 import { sum } from '../ops/reduce.js';
-import { createOptimizer, type Optimizer, type OptimizerOptions } from '../optim/optimizers.js';
+import { Optimizer, createOptimizer, type OptimizerOptions } from '../optim/optimizers.js';
 import { makeSchedule, type ScheduleSpec } from '../optim/schedule.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
@@ -61,6 +61,7 @@ export interface EpochRecord {
   accuracy: number | null;
   /** Mean of each objective term. */
   terms: Record<string, number>;
+  /** Learning rate of the epoch's last update. */
   lr: number;
   seconds: number;
   samplesPerSecond: number;
@@ -150,12 +151,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const params = named.map(([, p]) => p);
   const names = named.map(([n]) => n);
   const optimizer =
-    'step' in config.optimizer && typeof config.optimizer.step === 'function'
-      ? (config.optimizer as Optimizer)
+    config.optimizer instanceof Optimizer
+      ? config.optimizer
       : (() => {
-          const s = config.optimizer as OptimizerSpec;
-          const { name, schedule, ...rest } = s;
-          return createOptimizer(name, named, { ...rest, schedule: makeSchedule(schedule ?? { kind: 'constant' }, s.lr, totalSteps) });
+          const { name, schedule, ...rest } = config.optimizer;
+          return createOptimizer(name, named, { ...rest, schedule: makeSchedule(schedule ?? { kind: 'constant' }, rest.lr, totalSteps) });
         })();
   const state: TrainState = config.resume
     ? structuredClone(config.resume)
@@ -164,6 +164,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   let status: TrainResult['status'] = 'completed';
   let message: string | undefined;
   let stepsThisRun = 0;
+  let lastLr = optimizer.lr;
   const elapsedNow = (): number => state.elapsed + (performance.now() - t0) / 1000;
 
   model.train();
@@ -215,6 +216,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         break outer;
       }
       optimizer.step(out.grads);
+      lastLr = lr;
       for (const gi of out.grads) gi.dispose();
       p.samples += b.n;
       p.lossSum += loss * b.n;
@@ -257,7 +259,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       loss: p.lossSum / Math.max(1, p.samples),
       accuracy: p.samples > 0 && p.withLogits === p.samples ? p.correct / p.samples : null,
       terms: Object.fromEntries(Object.entries(p.terms).map(([k, s]) => [k, s / Math.max(1, p.samples)])),
-      lr: optimizer.lr,
+      lr: lastLr,
       seconds: p.seconds,
       samplesPerSecond: p.seconds > 0 ? p.samples / p.seconds : 0,
     };

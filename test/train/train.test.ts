@@ -71,6 +71,22 @@ describe('train()', () => {
     expect(r.wallSeconds).toBeGreaterThan(0);
   });
 
+  it('builds the optimizer from a spec whose step schedule spans the run, and logs every objective term', async () => {
+    const objective: Objective = (ctx) => {
+      const r = crossEntropyObjective(ctx);
+      const pen = g.mul(g.sum(g.square(ctx.model.parameters()[0]!)), 1e-3);
+      return { loss: g.add(r.loss, pen), terms: { ce: r.loss, pen }, logits: r.logits };
+    };
+    const r = await train(config(net(2), { epochs: 4, optimizer: { name: 'sgd', lr: 0.1, schedule: { kind: 'step' } }, objective }));
+    // 16 updates: lr 0.1 for updates 0-7, 0.01 for 8-11, 0.001 for 12-15
+    [0.1, 0.1, 0.01, 0.001].forEach((lr, i) => expect(r.curve[i]!.lr).toBeCloseTo(lr, 12));
+    for (const e of r.curve) {
+      expect(Object.keys(e.terms)).toEqual(['ce', 'pen']);
+      expect(e.terms.ce! + e.terms.pen!).toBeCloseTo(e.loss, 6);
+      expect(e.terms.pen).toBeGreaterThan(0);
+    }
+  });
+
   it('the same seed gives the same loss curve twice (cpu)', async () => {
     const a = await train(config(net(3)));
     const b = await train(config(net(3)));
