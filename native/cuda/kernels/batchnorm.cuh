@@ -7,7 +7,10 @@ namespace gr {
 struct BnShape {
   idx_t n, c, s;
   /** Offset of element k (k = b*S + j) of channel ch. */
-  GR_HD idx_t at(idx_t ch, idx_t k) const { return ((k / s) * c + ch) * s + k % s; }
+  GR_HD idx_t at(idx_t ch, idx_t k) const {
+    QR b = divmod(k, s);
+    return (b.q * c + ch) * s + b.r;
+  }
   GR_HD idx_t count() const { return n * s; }
 };
 

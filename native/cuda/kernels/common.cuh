@@ -88,6 +88,25 @@ GR_HD double mul_rn(double a, double b) {
 #endif
 }
 
+/** Quotient and remainder of index arithmetic. */
+struct QR {
+  idx_t q, r;
+};
+
+/**
+ * a / b and a % b for a >= 0, b > 0. 64-bit integer division is emulated on GPUs (dozens of
+ * instructions), so indices that fit in 31 bits take the 32-bit path; the check is one compare.
+ */
+GR_HD QR divmod(idx_t a, idx_t b) {
+  if (((uint64_t)a | (uint64_t)b) < 0x80000000ull) {
+    uint32_t x = (uint32_t)a, y = (uint32_t)b, q = x / y;
+    QR r = {(idx_t)q, (idx_t)(x - q * y)};
+    return r;
+  }
+  QR r = {a / b, a % b};
+  return r;
+}
+
 /** A strided view of up to kMaxDims dims: linear index over `shape` -> element offset. */
 struct Dims {
   int rank;
@@ -97,9 +116,9 @@ struct Dims {
   GR_HD idx_t offset(idx_t i) const {
     idx_t off = 0;
     for (int d = rank - 1; d > 0; --d) {
-      idx_t c = i % shape[d];
-      i /= shape[d];
-      off += c * stride[d];
+      QR qr = divmod(i, shape[d]);
+      i = qr.q;
+      off += qr.r * stride[d];
     }
     return rank > 0 ? off + i * stride[0] : 0;
   }
@@ -114,9 +133,9 @@ template <int N> struct Indexer {
   GR_HD void offsets(idx_t i, idx_t* off) const {
     for (int k = 0; k < N; ++k) off[k] = 0;
     for (int d = rank - 1; d > 0; --d) {
-      idx_t c = i % shape[d];
-      i /= shape[d];
-      for (int k = 0; k < N; ++k) off[k] += c * stride[k][d];
+      QR qr = divmod(i, shape[d]);
+      i = qr.q;
+      for (int k = 0; k < N; ++k) off[k] += qr.r * stride[k][d];
     }
     if (rank > 0)
       for (int k = 0; k < N; ++k) off[k] += i * stride[k][0];

@@ -16,10 +16,8 @@ template <class T> struct Im2colFn {
   T* out;
   GR_HD void operator()(idx_t o) const {
     idx_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-    idx_t l = o % L, t = o / L;
-    idx_t row = t % rows, n = t / rows;
-    idx_t j = row % g.kw, i = (row / g.kw) % g.kh, c = row / (g.kw * g.kh);
-    idx_t yy = l / g.ow, xx = l % g.ow;
+    QR lt = divmod(o, L), rn = divmod(lt.q, rows), ji = divmod(rn.r, g.kw), ic = divmod(ji.q, g.kh), yx = divmod(lt.r, g.ow);
+    idx_t n = rn.q, c = ic.q, i = ic.r, j = ji.r, yy = yx.q, xx = yx.r;
     idx_t hy = yy * g.sh - g.ph + i, wx = xx * g.sw - g.pw + j;
     bool inside = hy >= 0 && hy < g.h && wx >= 0 && wx < g.w;
     out[o] = inside ? x[((n * g.c + c) * g.h + hy) * g.w + wx] : T(0);
@@ -32,9 +30,11 @@ template <class T> struct Im2colFn {
  */
 GR_HD bool window_hit(const Window& g, idx_t h, idx_t w, idx_t i, idx_t j, idx_t* y, idx_t* x) {
   idx_t ty = h + g.ph - i, tx = w + g.pw - j;
-  if (ty < 0 || tx < 0 || ty % g.sh != 0 || tx % g.sw != 0) return false;
-  *y = ty / g.sh;
-  *x = tx / g.sw;
+  if (ty < 0 || tx < 0) return false;
+  QR qy = divmod(ty, g.sh), qx = divmod(tx, g.sw);
+  if (qy.r != 0 || qx.r != 0) return false;
+  *y = qy.q;
+  *x = qx.q;
   return *y < g.oh && *x < g.ow;
 }
 
@@ -44,10 +44,8 @@ template <class T> struct Col2imFn {
   const T* cols;
   T* out;
   GR_HD void operator()(idx_t o) const {
-    idx_t w = o % g.w, t = o / g.w;
-    idx_t h = t % g.h;
-    t /= g.h;
-    idx_t c = t % g.c, n = t / g.c;
+    QR wt = divmod(o, g.w), ht = divmod(wt.q, g.h), cn = divmod(ht.q, g.c);
+    idx_t w = wt.r, h = ht.r, c = cn.r, n = cn.q;
     idx_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
     double s = 0;
     for (idx_t i = 0; i < g.kh; ++i) {

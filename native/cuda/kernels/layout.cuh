@@ -26,8 +26,9 @@ template <class W> struct PadFn {
   GR_HD void operator()(idx_t i) const {
     idx_t rest = i, off = 0;
     for (int d = rank - 1; d >= 0; --d) {
-      idx_t c = rest % oshape[d] - before[d];
-      rest /= oshape[d];
+      QR qr = divmod(rest, oshape[d]);
+      idx_t c = qr.r - before[d];
+      rest = qr.q;
       if (c < 0 || c >= xshape[d]) {
         out[i] = value;
         return;
@@ -44,8 +45,8 @@ template <class W> struct ConcatPartFn {
   const W* x;
   W* out;
   GR_HD void operator()(idx_t i) const {
-    idx_t o = i / chunk;
-    out[o * outChunk + at + (i - o * chunk)] = x[i];
+    QR oq = divmod(i, chunk);
+    out[oq.q * outChunk + at + oq.r] = x[i];
   }
 };
 

@@ -13,8 +13,8 @@ template <class T> struct MaxPoolFn {
   T* out;
   int32_t* idx;
   GR_HD void operator()(idx_t o) const {
-    idx_t xx = o % g.ow, t = o / g.ow;
-    idx_t yy = t % g.oh, p = t / g.oh;
+    QR xt = divmod(o, g.ow), yp = divmod(xt.q, g.oh);
+    idx_t xx = xt.r, yy = yp.r, p = yp.q;
     const T* plane = x + p * g.h * g.w;
     double best = -INFINITY;
     idx_t bi = -1;
@@ -43,7 +43,7 @@ template <class T> struct PoolGatherFn {
   const int32_t* idx;
   T* out;
   GR_HD void operator()(idx_t o) const {
-    idx_t p = o / (g.oh * g.ow);
+    idx_t p = divmod(o, g.oh * g.ow).q;
     int32_t k = idx[o];
     out[o] = k >= 0 ? x[p * g.h * g.w + k] : T(0);
   }
@@ -60,8 +60,8 @@ template <class T> struct PoolScatterFn {
   const int32_t* idx;
   T* out;
   GR_HD void operator()(idx_t o) const {
-    idx_t w = o % g.w, t = o / g.w;
-    idx_t h = t % g.h, p = t / g.h;
+    QR wt = divmod(o, g.w), hp = divmod(wt.q, g.h);
+    idx_t w = wt.r, h = hp.r, p = hp.q;
     idx_t L = g.oh * g.ow, pos = h * g.w + w;
     double s = 0;
     for (idx_t i = 0; i < g.kh; ++i) {
@@ -82,8 +82,8 @@ template <class T> struct AvgPoolFn {
   const T* x;
   T* out;
   GR_HD void operator()(idx_t o) const {
-    idx_t xx = o % g.ow, t = o / g.ow;
-    idx_t yy = t % g.oh, p = t / g.oh;
+    QR xt = divmod(o, g.ow), yp = divmod(xt.q, g.oh);
+    idx_t xx = xt.r, yy = yp.r, p = yp.q;
     const T* plane = x + p * g.h * g.w;
     double s = 0;
     for (idx_t i = 0; i < g.kh; ++i) {
@@ -104,8 +104,8 @@ template <class T> struct AvgPoolBackwardFn {
   const T* gy;
   T* out;
   GR_HD void operator()(idx_t o) const {
-    idx_t w = o % g.w, t = o / g.w;
-    idx_t h = t % g.h, p = t / g.h;
+    QR wt = divmod(o, g.w), hp = divmod(wt.q, g.h);
+    idx_t w = wt.r, h = hp.r, p = hp.q;
     idx_t L = g.oh * g.ow;
     double inv = 1.0 / (double)(g.kh * g.kw);
     double s = 0;

@@ -55,7 +55,10 @@ template <class T> struct ArgReduceFn {
     Acc a = {0.0, 0, 0, 0};
     return a;
   }
-  GR_HD Row row(idx_t seg) const { return (seg / inner) * len * inner + seg % inner; }
+  GR_HD Row row(idx_t seg) const {
+    QR oi = divmod(seg, inner);
+    return oi.q * len * inner + oi.r;
+  }
   GR_HD Acc load(Row b, idx_t k) const {
     double v = (double)x[b + k * inner];
     Acc a = {v, k, is_nan(v) ? 1 : 0, 1};

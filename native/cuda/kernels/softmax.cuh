@@ -74,7 +74,7 @@ template <class T> struct SoftmaxCrossEntropyGradFn : RowMaxSumExp<T> {
   GR_HD Fin finish(idx_t, double m, double s) const { return Fin{m, s}; }
   GR_HD void write(idx_t b, const Fin& f, idx_t k) const {
     double p = (double)this->shifted_exp(b, k, f.max) * (1.0 / f.sum);
-    out[b + k] = Store<T>::from(labels[b / this->cols] == k ? p - 1.0 : p);
+    out[b + k] = Store<T>::from(labels[divmod(b, this->cols).q] == k ? p - 1.0 : p);
   }
   GR_HD void write_row(idx_t, idx_t, const Fin&) const {}
 };
@@ -111,8 +111,8 @@ template <class T> struct OneHotFn {
   const int32_t* labels;
   T* out;
   GR_HD void operator()(idx_t i) const {
-    idx_t r = i / classes, k = i - r * classes;
-    out[i] = labels[r] == k ? T(1) : T(0);
+    QR rk = divmod(i, classes);
+    out[i] = labels[rk.q] == rk.r ? T(1) : T(0);
   }
 };
 
