@@ -99,7 +99,7 @@ export function linePlot(spec: PlotSpec): Scene {
     shapes.push({ kind: 'line', x1: fx(v), y1: m.top + ph, x2: fx(v), y2: m.top + ph + 5, stroke: ink, width: 1 });
     shapes.push({ kind: 'text', x: fx(v), y: m.top + ph + 19, text: tickLabel(v, !!spec.xLog), size: 11, anchor: 'middle', color: ink });
   }
-  shapes.push({ kind: 'text', x: m.left + pw / 2, y: 26, text: spec.title, size: 15, anchor: 'middle', color: ink });
+  shapes.push({ kind: 'text', x: W / 2, y: 26, text: spec.title, size: 15, anchor: 'middle', color: ink });
   shapes.push({ kind: 'text', x: m.left + pw / 2, y: H - 14, text: spec.xLabel, size: 13, anchor: 'middle', color: ink });
   shapes.push({ kind: 'text', x: 20, y: m.top + ph / 2, text: spec.yLabel, size: 13, anchor: 'middle', color: ink, vertical: true });
   spec.series.forEach((s, i) => {

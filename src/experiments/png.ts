@@ -76,9 +76,12 @@ function fontScale(size: number): number {
 }
 
 function drawText(r: Raster, sh: Extract<Shape, { kind: 'text' }>): void {
-  const s = fontScale(sh.size);
+  let s = fontScale(sh.size);
+  // a text wider than the image is set smaller rather than cut
+  const room = (sh.vertical ? r.h : r.w) - 8;
+  while (s > 1 && sh.text.length * (GLYPH_W + 1) * s - s > room) s--;
   const c = rgb(sh.color);
-  const w = textWidth(sh.text, sh.size);
+  const w = sh.text.length * (GLYPH_W + 1) * s - s;
   const start = sh.anchor === 'start' ? 0 : sh.anchor === 'middle' ? -w / 2 : -w;
   // text-space (u along the text, v down from the baseline) to image space
   const put = (u: number, v: number): void => {
