@@ -5,7 +5,7 @@
 // is pointed at Node headers already on the machine instead of downloading them.
 // Flags: --host-only (skip the CUDA addon), --quiet (print only the summary line).
 // Prints one line saying what it built or why it skipped; exits 0 unless a build failed.
-import { existsSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism, homedir } from 'node:os';
@@ -103,7 +103,8 @@ function main() {
   };
   mkdirSync(out, { recursive: true });
   if (!build(Boolean(nvcc))) {
-    // Keep the host test build available even when the CUDA part fails, but still fail the step.
+    // No stale addon may outlive a failed build; keep the host test build, but fail the step.
+    rmSync(join(out, 'Release', 'gradreg_cuda.node'), { force: true });
     const host = nvcc ? build(false) : false;
     say(`CUDA addon build failed (output above)${host ? '; built only the host test build' : ''}`);
     return 1;
