@@ -104,7 +104,7 @@ function main() {
   mkdirSync(out, { recursive: true });
   if (!build(Boolean(nvcc))) {
     // No stale addon may outlive a failed build; keep the host test build, but fail the step.
-    rmSync(join(out, 'Release', 'gradreg_cuda.node'), { force: true });
+    if (nvcc) rmSync(join(out, 'Release', 'gradreg_cuda.node'), { force: true });
     const host = nvcc ? build(false) : false;
     say(`CUDA addon build failed (output above)${host ? '; built only the host test build' : ''}`);
     return 1;
