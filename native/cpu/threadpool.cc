@@ -58,9 +58,10 @@ struct Pool {
     if (b < e) fn(ctx, b, e);
   }
 
-  void worker(int id) {
+  // `seen` is the generation when the worker was created: a job posted before the thread first runs
+  // is still a change it will notice.
+  void worker(int id, uint32_t seen) {
     in_parallel = true;
-    uint32_t seen = gen.load(std::memory_order_acquire);
     for (;;) {
       wait_change(gen, seen);
       seen = gen.load(std::memory_order_acquire);
@@ -87,7 +88,8 @@ struct Pool {
     shutdown();
     threads = t;
     stop = false;
-    for (int i = 1; i < t; i++) workers.emplace_back([this, i] { worker(i); });
+    const uint32_t g0 = gen.load(std::memory_order_acquire);
+    for (int i = 1; i < t; i++) workers.emplace_back([this, i, g0] { worker(i, g0); });
   }
 
   void shutdown() {

@@ -1,0 +1,247 @@
+/**
+ * Kernel-level checks of the native backend against the cpu reference at sizes the op samples do
+ * not reach (multi-threaded paths, padding and strides, many axis patterns), plus Philox streams,
+ * the fused optimizer updates and the buffer pool's bookkeeping.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/backends/cpu/index.js';
+import type { Backend, RandomParams, Storage, TensorRef, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
+import type { NativeBackend } from '../../src/backends/native/backend.js';
+import type { DType, TypedArray } from '../../src/dtype.js';
+import { sizeOf } from '../../src/shape.js';
+import * as g from '../../src/index.js';
+import { nativeBackend, runNative } from './native.js';
+
+const cpu = new CpuBackend();
+
+function values(n: number, seed: number, dtype: DType = 'float32'): TypedArray {
+  const a = dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    a[i] = dtype === 'int32' ? (s % 21) - 10 : (s / 4294967296 - 0.5) * 4;
+  }
+  return a;
+}
+
+type Run = (be: Backend, ref: (shape: number[], seed: number, dtype?: DType) => TensorRef) => Storage | Storage[];
+
+/** Run the same kernel call on both backends with identical inputs; return host copies of the outputs. */
+function both(f: Run): [TypedArray[], TypedArray[]] {
+  const one = (be: Backend): TypedArray[] => {
+    const made: Storage[] = [];
+    const ref = (shape: number[], seed: number, dtype: DType = 'float32'): TensorRef => {
+      const s = be.upload(values(sizeOf(shape), seed, dtype));
+      made.push(s);
+      return { storage: s, shape, dtype };
+    };
+    const out = f(be, ref);
+    const outs = Array.isArray(out) ? out : [out];
+    const host = outs.map((s) => (be.readSync(s) as TypedArray).slice());
+    for (const s of [...made, ...outs]) be.dispose(s);
+    return host;
+  };
+  return [one(nativeBackend_), one(cpu)];
+}
+
+let nativeBackend_: NativeBackend;
+
+function expectClose(got: TypedArray[], want: TypedArray[], tol = 1e-5): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((a, k) => {
+    const b = want[k]!;
+    expect(a.length).toBe(b.length);
+    let scale = 1e-3;
+    for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) scale = Math.max(scale, Math.abs(b[i]!));
+    for (let i = 0; i < b.length; i++) {
+      const ok = Object.is(a[i], b[i]) || Math.abs(a[i]! - b[i]!) <= tol * scale;
+      if (!ok) throw new Error(`output ${k} element ${i}: got ${a[i]} want ${b[i]}`);
+    }
+  });
+}
+
+const geom = (n: number, c: number, h: number, w: number, k: number, s: number, p: number): WindowGeom => ({
+  n, c, h, w, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p,
+  oh: Math.floor((h + 2 * p - k) / s) + 1, ow: Math.floor((w + 2 * p - k) / s) + 1,
+});
+
+describe.runIf(runNative)('native kernels vs the cpu reference', () => {
+  beforeAll(async () => {
+    nativeBackend_ = await nativeBackend();
+  });
+
+  it('elementwise: every unary op, float32 and float64, large enough to thread', () => {
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      for (const op of ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'abs', 'square', 'relu', 'step', 'leakyRelu',
+        'leakyReluGrad', 'sigmoid', 'tanh', 'softplus', 'sign', 'sin', 'cos'] as const) {
+        const [a, b] = both((be, ref) => be.unary(op, ref([70000], 3, dtype), 0.1));
+        expectClose(a, b, dtype === 'float32' ? 1e-6 : 1e-14);
+      }
+    }
+  });
+
+  it('elementwise: binary ops under broadcasting patterns, and scalar forms', () => {
+    const shapes: [number[], number[], number[]][] = [
+      [[10, 32, 26, 26], [10, 32, 26, 26], [10, 32, 26, 26]],
+      [[10, 32, 26, 26], [1, 32, 1, 1], [10, 32, 26, 26]],
+      [[3, 1, 5], [4, 1], [3, 4, 5]],
+      [[7], [6, 7], [6, 7]],
+      [[], [2, 3], [2, 3]],
+    ];
+    for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+      for (const [sa, sb, so] of shapes) {
+        const [a, b] = both((be, ref) => be.binary(op, ref(sa, 1), ref(sb, 2), so));
+        expectClose(a, b, 1e-6);
+      }
+      for (const left of [false, true]) {
+        const [a, b] = both((be, ref) => be.binaryScalar(op, ref([1000], 5), 0.37, left));
+        expectClose(a, b, 1e-6);
+      }
+    }
+  });
+
+  it('int32 elementwise, where, cast and fill follow JavaScript conversions', () => {
+    for (const op of ['add', 'mul', 'div', 'eq', 'maximum'] as const) {
+      const [a, b] = both((be, ref) => be.binary(op, ref([4, 5], 1, 'int32'), ref([5], 2, 'int32'), [4, 5]));
+      expectClose(a, b, 0);
+    }
+    expectClose(...both((be, ref) => be.where(ref([3, 1], 4), ref([3, 4], 5), ref([4], 6), [3, 4])), 0);
+    for (const [from, to] of [['float32', 'int32'], ['float64', 'float32'], ['int32', 'float64'], ['float32', 'float64']] as [DType, DType][]) {
+      expectClose(...both((be, ref) => be.cast(ref([999], 7, from), to)), 0);
+    }
+    for (const dtype of ['float32', 'float64', 'int32'] as DType[]) {
+      expectClose(...both((be) => be.fill(77777, -2.7, dtype)), 0);
+    }
+  });
+
+  it('reductions over every axis pattern of a rank-4 tensor, sum/max/min', () => {
+    const shape = [6, 5, 7, 9];
+    for (const op of ['sum', 'max', 'min'] as const) {
+      for (let mask = 1; mask < 16; mask++) {
+        const axes = [0, 1, 2, 3].filter((d) => mask & (1 << d));
+        expectClose(...both((be, ref) => be.reduce(op, ref(shape, mask), axes)), 1e-6);
+      }
+    }
+    // Large, threaded: the conv bias gradient and a batch-sum of weight gradients.
+    expectClose(...both((be, ref) => be.reduce('sum', ref([50, 32, 26, 26], 9), [0, 2, 3])), 1e-6);
+    expectClose(...both((be, ref) => be.reduce('sum', ref([50, 64, 288], 9), [0])), 1e-6);
+    expectClose(...both((be, ref) => be.reduce('sum', ref([300000], 9), [0])), 1e-6);
+    for (const axis of [0, 1, 2]) {
+      expectClose(...both((be, ref) => be.argReduce('argmax', ref([4, 6, 5], 11), axis)), 0);
+      expectClose(...both((be, ref) => be.argReduce('argmin', ref([4, 6, 5], 11), axis)), 0);
+    }
+  });
+
+  it('layout: permute, expand, slice, pad, concat in float32, float64 and int32', () => {
+    for (const dtype of ['float32', 'float64', 'int32'] as DType[]) {
+      expectClose(...both((be, ref) => be.permute(ref([3, 4, 5, 6], 1, dtype), [2, 0, 3, 1])), 0);
+      expectClose(...both((be, ref) => be.permute(ref([64, 300], 1, dtype), [1, 0])), 0);
+      expectClose(...both((be, ref) => be.expand(ref([3, 1, 5], 2, dtype), [2, 3, 4, 5])), 0);
+      expectClose(...both((be, ref) => be.slice(ref([5, 6, 7], 3, dtype), [1, 2, 3], [3, 2, 4])), 0);
+      expectClose(...both((be, ref) => be.pad(ref([2, 3, 4], 4, dtype), [0, 1, 2], [1, 0, 3], 1.5)), 0);
+      expectClose(...both((be, ref) => be.concat([ref([2, 3, 4], 5, dtype), ref([2, 1, 4], 6, dtype), ref([2, 0, 4], 6, dtype)], 1)), 0);
+    }
+  });
+
+  it('im2col/col2im, pooling and its gather/scatter at model shapes with stride and padding', () => {
+    const geoms = [geom(50, 1, 28, 28, 3, 1, 0), geom(4, 3, 11, 9, 3, 2, 1), geom(2, 2, 8, 8, 5, 1, 2), geom(3, 4, 7, 7, 2, 2, 0)];
+    for (const gm of geoms) {
+      const L = gm.oh * gm.ow;
+      expectClose(...both((be, ref) => be.im2col(ref([gm.n, gm.c, gm.h, gm.w], 1), gm)), 0);
+      expectClose(...both((be, ref) => be.col2im(ref([gm.n, gm.c * gm.kh * gm.kw, L], 2), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPool(ref([gm.n, gm.c, gm.h, gm.w], 3), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPoolBackward(ref([gm.n, gm.c, gm.oh, gm.ow], 4), gm)), 1e-6);
+      if (gm.ph * 2 < gm.kh + 1) {
+        const [a, b] = both((be, ref) => {
+          const r = be.maxPool(ref([gm.n, gm.c, gm.h, gm.w], 5), gm);
+          const idx: TensorRef = { storage: r.idx, shape: [gm.n, gm.c, gm.oh, gm.ow], dtype: 'int32' };
+          const gath = be.poolGather(ref([gm.n, gm.c, gm.h, gm.w], 6), idx, gm);
+          const scat = be.poolScatter(ref([gm.n, gm.c, gm.oh, gm.ow], 7), idx, gm);
+          return [r.out, r.idx, gath, scat];
+        });
+        expectClose(a, b, 1e-6);
+      }
+    }
+  });
+
+  it('batch norm forward/backward and the softmax family', () => {
+    for (const shape of [[50, 16, 32, 32], [7, 3, 5], [20, 10]]) {
+      const c = shape[1]!;
+      const [a, b] = both((be, ref) => {
+        const x = ref(shape, 1);
+        const f = be.batchNormForward(x, ref([c], 2), ref([c], 3), 1e-5);
+        const m: TensorRef = { storage: f.mean, shape: [c], dtype: 'float32' };
+        const v: TensorRef = { storage: f.variance, shape: [c], dtype: 'float32' };
+        const r = be.batchNormBackward(x, ref(shape, 4), m, v, ref([c], 2), 1e-5);
+        return [f.y, f.mean, f.variance, r.dx, r.dgamma, r.dbeta];
+      });
+      expectClose(a, b, 1e-5);
+    }
+    for (const [rows, cols] of [[50, 10], [3000, 7], [2, 5000]]) {
+      const labels = (be: Backend): TensorRef => {
+        const y = new Int32Array(rows).map((_, i) => (i * 7) % cols);
+        return { storage: be.upload(y), shape: [rows], dtype: 'int32' };
+      };
+      expectClose(...both((be, ref) => [be.softmax(ref([rows, cols], 1)), be.logSoftmax(ref([rows, cols], 1))]), 1e-6);
+      expectClose(...both((be, ref) => be.softmaxHvp(ref([rows, cols], 1), ref([rows, cols], 2))), 1e-6);
+      expectClose(...both((be, ref) => [be.crossEntropy(ref([rows, cols], 3), labels(be)), be.softmaxCrossEntropyGrad(ref([rows, cols], 3), labels(be))]), 1e-6);
+      expectClose(...both((be) => be.oneHot(labels(be), cols, 'float32')), 0);
+    }
+  });
+
+  it('Philox random numbers equal the cpu backend (float32 exactly), offsets past 2^32 included', () => {
+    const params: RandomParams[] = [];
+    for (const kind of ['uniform', 'normal', 'bernoulli'] as const) {
+      for (const offset of [0, 12345, 2 ** 32 - 100, 3 * 2 ** 32 + 17]) {
+        params.push({ kind, seedLo: 0xdeadbeef, seedHi: 42, stream: 7, offset, a: kind === 'bernoulli' ? 0.3 : -1, b: 2 });
+      }
+    }
+    for (const p of params) {
+      expectClose(...both((be) => be.random(50000, 'float32', p)), 0);
+      expectClose(...both((be) => be.random(1000, 'float64', p)), 1e-15);
+    }
+  });
+
+  it('fused optimizer updates match the cpu reference over several steps, every rule', () => {
+    for (const rule of ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as UpdateRule[]) {
+      for (const dtype of ['float32', 'float64'] as DType[]) {
+        const n = 70001;
+        const [a, b] = both((be, ref) => {
+          const w = ref([n], 1, dtype).storage;
+          const st = [be.fill(n, 0, dtype), be.fill(n, 0, dtype)];
+          for (let step = 1; step <= 3; step++) {
+            const grad = ref([n], 10 + step, dtype).storage;
+            be.applyUpdate(rule, w, grad, rule === 'sgd' ? [] : rule === 'adam' ? st : [st[0]!], {
+              lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, weightDecay: 1e-4, decoupledDecay: 0.01,
+            });
+          }
+          return [w, ...st];
+        });
+        expectClose(a, b, dtype === 'float32' ? 1e-6 : 1e-13);
+      }
+    }
+  });
+
+  it('the buffer pool returns every byte and reuses blocks across identical steps', () => {
+    const be = nativeBackend_;
+    const before = be.liveBytes();
+    const x = g.randn([50, 1, 28, 28], { device: 'native', seed: 1 });
+    const w = g.randn([32, 1, 3, 3], { device: 'native', seed: 2, requiresGrad: true });
+    const step = (): void => {
+      g.tidy(() => {
+        const y = g.sum(g.relu(g.conv2d(x, w)));
+        g.grad(y, [w]);
+      });
+    };
+    step();
+    const s1 = be.poolStats();
+    step();
+    step();
+    const s2 = be.poolStats();
+    expect(s2.allocations).toBe(s1.allocations);
+    expect(s2.reuses).toBeGreaterThan(s1.reuses);
+    x.dispose();
+    w.dispose();
+    expect(be.liveBytes()).toBe(before);
+  });
+});

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { OP_SAMPLES } from '../helpers/opinfo.js';
+import { parity } from '../helpers/parity.js';
+import { missingReason, nativeBackend, runNative } from './native.js';
+
+describe.runIf(runNative)('native backend parity with the cpu reference (forward, first and second order)', () => {
+  it('the addon is built and loads', () => {
+    expect(missingReason).toBeNull();
+  });
+
+  for (const sample of OP_SAMPLES) {
+    it(sample.name, async () => {
+      await nativeBackend();
+      const r = await parity(sample, 'native');
+      expect(r.forward, 'forward').toBeLessThanOrEqual(1);
+      expect(r.first, 'first order').toBeLessThanOrEqual(1);
+      expect(r.second, 'second order').toBeLessThanOrEqual(1);
+    });
+  }
+});
