@@ -320,7 +320,8 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
 
   describe.skipIf(!enabled)(`${label}: batch norm`, () => {
     it('forward and fused backward over [N, C, *] with channels longer than a block', async () => {
-      for (const shape of [[4, 3, 5, 6], [2, 5], [8, 2, 40], [1, 1, 1]]) {
+      // [2, 3, 100, 100]: few channels of 20000 values each, split across blocks.
+      for (const shape of [[4, 3, 5, 6], [2, 5], [8, 2, 40], [1, 1, 1], [2, 3, 100, 100]]) {
         for (const [dt, tol] of FLOATS) {
           const c = shape[1]!;
           const x = vals(size(shape), 25).map((v) => v * 3 + 1);
@@ -343,7 +344,8 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
 
   describe.skipIf(!enabled)(`${label}: softmax family`, () => {
     it('softmax, logSoftmax, softmaxHvp over short and long rows', async () => {
-      for (const shape of [[5, 7], [3, 1000], [1, 1], [2, 3, 4], [4, 300]]) {
+      // [2, 20000]: few long rows, split across blocks.
+      for (const shape of [[5, 7], [3, 1000], [1, 1], [2, 3, 4], [4, 300], [2, 20_000]]) {
         for (const [dt, tol] of FLOATS) {
           const x = vals(size(shape), 31).map((v) => v * 4);
           await expectSame(devOf(), (b, put) => b.softmax(put(x, shape, dt)), tol, `softmax ${shape}`);
@@ -354,7 +356,7 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
     });
 
     it('crossEntropy, the fused softmax-CE gradient and oneHot', async () => {
-      for (const [n, c] of [[6, 5], [3, 700], [1, 1]]) {
+      for (const [n, c] of [[6, 5], [3, 700], [1, 1], [2, 9000]]) {
         const labels = vals(n, 33, 'positive').map((v) => Math.floor((v - 0.5) / 1.5 * c));
         const z = vals(n * c, 34).map((v) => v * 5);
         for (const [dt, tol] of FLOATS) {

@@ -65,6 +65,27 @@ GR_HD typename F::Acc2 fold_strided2(const F& f, const typename F::Row& row, con
   return a;
 }
 
+/** Fold a segment's chunk partials in chunk order (the second stage of a split). */
+template <class F>
+GR_HD typename F::Acc combine_chunks(const F& f, const typename F::Acc* partial, idx_t seg, idx_t chunks) {
+  typename F::Acc a = f.init();
+  for (idx_t c = 0; c < chunks; ++c) a = f.combine(a, partial[seg * chunks + c]);
+  return a;
+}
+
+template <class F>
+GR_HD typename F::Acc2 combine_chunks2(const F& f, const typename F::Acc2* partial, idx_t seg, idx_t chunks) {
+  typename F::Acc2 a = f.init2();
+  for (idx_t c = 0; c < chunks; ++c) a = f.combine2(a, partial[seg * chunks + c]);
+  return a;
+}
+
+/** Element range [lo, hi) of chunk c of a split segment. */
+GR_HD void chunk_range(idx_t c, idx_t chunkLen, idx_t len, idx_t* lo, idx_t* hi) {
+  *lo = c * chunkLen;
+  *hi = *lo + chunkLen < len ? *lo + chunkLen : len;
+}
+
 /** A pass-through second accumulator for row ops that need only one pass. */
 struct NoAcc {
   int unused;

@@ -55,8 +55,9 @@ __global__ void k_segment_chunks(idx_t nseg, idx_t len, idx_t chunks, idx_t chun
   using Acc = typename F::Acc;
   Acc* sh = reinterpret_cast<Acc*>(gr_smem);
   for (idx_t task = blockIdx.x; task < nseg * chunks; task += gridDim.x) {
-    idx_t s = task / chunks, lo = (task % chunks) * chunkLen, hi = lo + chunkLen < len ? lo + chunkLen : len;
-    sh[threadIdx.x] = fold_strided(f, f.row(s), lo + threadIdx.x, blockDim.x, hi);
+    idx_t lo, hi;
+    chunk_range(task % chunks, chunkLen, len, &lo, &hi);
+    sh[threadIdx.x] = fold_strided(f, f.row(task / chunks), lo + threadIdx.x, blockDim.x, hi);
     __syncthreads();
     block_tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
     if (threadIdx.x == 0) partial[task] = sh[0];
@@ -66,10 +67,43 @@ __global__ void k_segment_chunks(idx_t nseg, idx_t len, idx_t chunks, idx_t chun
 
 /** Split segments, stage 2: a thread per segment combines its partials in chunk order. */
 template <class F> __global__ void k_segment_finish(idx_t nseg, idx_t chunks, F f, const typename F::Acc* partial) {
-  for (idx_t s = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; s < nseg; s += (idx_t)blockDim.x * gridDim.x) {
-    typename F::Acc total = f.init();
-    for (idx_t c = 0; c < chunks; ++c) total = f.combine(total, partial[s * chunks + c]);
-    f.store(s, total);
+  for (idx_t s = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; s < nseg; s += (idx_t)blockDim.x * gridDim.x)
+    f.store(s, combine_chunks(f, partial, s, chunks));
+}
+
+/** Split rows, second pass: every block rebuilds its row's first-pass result from the partials. */
+template <class F>
+__global__ void k_rows_chunks2(idx_t nrows, idx_t len, idx_t chunks, idx_t chunkLen, F f, const typename F::Acc* p1,
+                               typename F::Acc2* p2) {
+  extern __shared__ __align__(16) unsigned char gr_smem[];
+  using Acc2 = typename F::Acc2;
+  Acc2* sh = reinterpret_cast<Acc2*>(gr_smem);
+  for (idx_t task = blockIdx.x; task < nrows * chunks; task += gridDim.x) {
+    idx_t r = task / chunks, lo, hi;
+    chunk_range(task % chunks, chunkLen, len, &lo, &hi);
+    auto a1 = combine_chunks(f, p1, r, chunks);
+    sh[threadIdx.x] = fold_strided2(f, f.row(r), a1, lo + threadIdx.x, blockDim.x, hi);
+    __syncthreads();
+    block_tree(sh, [&](const Acc2& a, const Acc2& b) { return f.combine2(a, b); });
+    if (threadIdx.x == 0) p2[task] = sh[0];
+    __syncthreads();
+  }
+}
+
+/** Split rows, writes: each block finishes its row from the partials and writes its chunk. */
+template <class F>
+__global__ void k_rows_chunk_writes(idx_t nrows, idx_t len, idx_t chunks, idx_t chunkLen, F f, const typename F::Acc* p1,
+                                    const typename F::Acc2* p2) {
+  for (idx_t task = blockIdx.x; task < nrows * chunks; task += gridDim.x) {
+    idx_t r = task / chunks, c = task % chunks, lo, hi;
+    chunk_range(c, chunkLen, len, &lo, &hi);
+    auto row = f.row(r);
+    typename F::Acc2 a2 = f.init2();
+    if constexpr (F::kPasses == 2) a2 = combine_chunks2(f, p2, r, chunks);
+    auto fin = f.finish(row, combine_chunks(f, p1, r, chunks), a2);
+    if constexpr (F::kWrite)
+      for (idx_t k = lo + threadIdx.x; k < hi; k += blockDim.x) f.write(row, fin, k);
+    if (c == 0 && threadIdx.x == 0) f.write_row(r, row, fin);
   }
 }
 
@@ -133,6 +167,21 @@ struct ScratchPool {
   ~ScratchPool() = default;
 };
 
+/** Scratch for one launch, handed back when the launch is enqueued (reuse is stream-ordered). */
+template <class A> struct Scratch {
+  ScratchPool* pool;
+  A* ptr = nullptr;
+  size_t cls = 0;
+  Scratch(ScratchPool* p, idx_t count) : pool(p) {
+    if (count > 0) ptr = static_cast<A*>(pool->acquire((size_t)count * sizeof(A), &cls));
+  }
+  ~Scratch() {
+    if (ptr) pool->release(ptr, cls);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
 struct GpuExec {
   cudaStream_t stream = nullptr;
   ScratchPool* scratch = nullptr;
@@ -166,22 +215,36 @@ struct GpuExec {
     } else if (p.mode == SegmentPlan::kBlockPerSegment) {
       k_segment_per_block<F><<<grid_for(nseg, 1), p.block, p.block * sizeof(Acc), stream>>>(nseg, len, f);
     } else {
-      size_t cls = 0;
-      Acc* partial = static_cast<Acc*>(scratch->acquire((size_t)(nseg * p.chunks) * sizeof(Acc), &cls));
-      k_segment_chunks<F><<<grid_for(nseg * p.chunks, 1), p.block, p.block * sizeof(Acc), stream>>>(nseg, len, p.chunks, p.chunkLen, f, partial);
-      cudaError_t launched = cudaGetLastError();
-      if (launched == cudaSuccess) k_segment_finish<F><<<grid_for(nseg, 256), 256, 0, stream>>>(nseg, p.chunks, f, partial);
-      scratch->release(partial, cls);
-      cuda_check(launched, kernel, "kernel launch");
+      Scratch<Acc> partial(scratch, nseg * p.chunks);
+      k_segment_chunks<F><<<grid_for(nseg * p.chunks, 1), p.block, p.block * sizeof(Acc), stream>>>(nseg, len, p.chunks, p.chunkLen, f, partial.ptr);
+      after(kernel);
+      k_segment_finish<F><<<grid_for(nseg, 256), 256, 0, stream>>>(nseg, p.chunks, f, partial.ptr);
     }
     after(kernel);
   }
 
   template <class F> void rows(const char* kernel, idx_t nrows, idx_t len, const F& f) {
     if (nrows <= 0) return;
-    int block = pick_block(len);
-    size_t acc = sizeof(typename F::Acc) > sizeof(typename F::Acc2) ? sizeof(typename F::Acc) : sizeof(typename F::Acc2);
-    k_rows<F><<<grid_for(nrows, 1), block, block * acc, stream>>>(nrows, len, f);
+    using Acc = typename F::Acc;
+    using Acc2 = typename F::Acc2;
+    SegmentPlan p = plan_segments(nrows, len, true, sms);
+    if (p.mode != SegmentPlan::kSplitSegments) {
+      size_t acc = sizeof(Acc) > sizeof(Acc2) ? sizeof(Acc) : sizeof(Acc2);
+      k_rows<F><<<grid_for(nrows, 1), p.block, p.block * acc, stream>>>(nrows, len, f);
+      after(kernel);
+      return;
+    }
+    // Few long rows: first-pass partials per chunk, second-pass partials per chunk, chunked writes.
+    idx_t tasks = nrows * p.chunks;
+    Scratch<Acc> p1(scratch, tasks);
+    Scratch<Acc2> p2(scratch, F::kPasses == 2 ? tasks : 0);
+    k_segment_chunks<F><<<grid_for(tasks, 1), p.block, p.block * sizeof(Acc), stream>>>(nrows, len, p.chunks, p.chunkLen, f, p1.ptr);
+    after(kernel);
+    if constexpr (F::kPasses == 2) {
+      k_rows_chunks2<F><<<grid_for(tasks, 1), p.block, p.block * sizeof(Acc2), stream>>>(nrows, len, p.chunks, p.chunkLen, f, p1.ptr, p2.ptr);
+      after(kernel);
+    }
+    k_rows_chunk_writes<F><<<grid_for(tasks, 1), p.block, 0, stream>>>(nrows, len, p.chunks, p.chunkLen, f, p1.ptr, p2.ptr);
     after(kernel);
   }
 

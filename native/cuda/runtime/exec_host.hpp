@@ -26,25 +26,28 @@ struct HostExec {
       return;
     }
     std::vector<Acc> sh((size_t)p.block);
-    auto combine = [&](const Acc& a, const Acc& b) { return f.combine(a, b); };
-    for (idx_t s = 0; s < nseg; ++s) {
-      auto row = f.row(s);
-      Acc total = f.init();
-      for (idx_t c = 0; c < p.chunks; ++c) {
-        idx_t lo = c * p.chunkLen, hi = lo + p.chunkLen < len ? lo + p.chunkLen : len;
-        for (int t = 0; t < p.block; ++t) sh[(size_t)t] = fold_strided(f, row, lo + t, p.block, hi);
-        tree(sh, combine);
-        total = p.chunks == 1 ? sh[0] : f.combine(total, sh[0]);
+    if (p.mode == SegmentPlan::kBlockPerSegment) {
+      for (idx_t s = 0; s < nseg; ++s) {
+        for (int t = 0; t < p.block; ++t) sh[(size_t)t] = fold_strided(f, f.row(s), t, p.block, len);
+        tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
+        f.store(s, sh[0]);
       }
-      f.store(s, total);
+      return;
     }
+    std::vector<Acc> partial = chunk_partials(f, nseg, len, p);
+    for (idx_t s = 0; s < nseg; ++s) f.store(s, combine_chunks(f, partial.data(), s, p.chunks));
   }
 
   /** Row ops: up to two block reductions per row, then the row's element writes. */
   template <class F> void rows(const char*, idx_t nrows, idx_t len, const F& f) {
     using Acc = typename F::Acc;
     using Acc2 = typename F::Acc2;
-    int block = pick_block(len);
+    SegmentPlan p = plan_segments(nrows, len, true, kReplaySms);
+    if (p.mode == SegmentPlan::kSplitSegments) {
+      split_rows(nrows, len, f, p);
+      return;
+    }
+    int block = p.block;
     std::vector<Acc> s1((size_t)block);
     std::vector<Acc2> s2((size_t)block);
     for (idx_t r = 0; r < nrows; ++r) {
@@ -103,6 +106,51 @@ struct HostExec {
   }
 
  private:
+  /** Stage 1 of a split: the partial of block (segment s, chunk c) at s * chunks + c. */
+  template <class F>
+  std::vector<typename F::Acc> chunk_partials(const F& f, idx_t nseg, idx_t len, const SegmentPlan& p) {
+    using Acc = typename F::Acc;
+    std::vector<Acc> partial((size_t)(nseg * p.chunks)), sh((size_t)p.block);
+    for (idx_t task = 0; task < nseg * p.chunks; ++task) {
+      idx_t s = task / p.chunks, lo, hi;
+      chunk_range(task % p.chunks, p.chunkLen, len, &lo, &hi);
+      auto row = f.row(s);
+      for (int t = 0; t < p.block; ++t) sh[(size_t)t] = fold_strided(f, row, lo + t, p.block, hi);
+      tree(sh, [&](const Acc& a, const Acc& b) { return f.combine(a, b); });
+      partial[(size_t)task] = sh[0];
+    }
+    return partial;
+  }
+
+  /** Row ops over few long rows, as the GPU splits them: pass partials per chunk, then chunked writes. */
+  template <class F> void split_rows(idx_t nrows, idx_t len, const F& f, const SegmentPlan& p) {
+    using Acc2 = typename F::Acc2;
+    std::vector<typename F::Acc> p1 = chunk_partials(f, nrows, len, p);
+    std::vector<Acc2> p2((size_t)(nrows * p.chunks)), sh((size_t)p.block);
+    if constexpr (F::kPasses == 2) {
+      for (idx_t task = 0; task < nrows * p.chunks; ++task) {
+        idx_t r = task / p.chunks, lo, hi;
+        chunk_range(task % p.chunks, p.chunkLen, len, &lo, &hi);
+        auto row = f.row(r);
+        auto a1 = combine_chunks(f, p1.data(), r, p.chunks);
+        for (int t = 0; t < p.block; ++t) sh[(size_t)t] = fold_strided2(f, row, a1, lo + t, p.block, hi);
+        tree(sh, [&](const Acc2& a, const Acc2& b) { return f.combine2(a, b); });
+        p2[(size_t)task] = sh[0];
+      }
+    }
+    for (idx_t task = 0; task < nrows * p.chunks; ++task) {
+      idx_t r = task / p.chunks, c = task % p.chunks, lo, hi;
+      chunk_range(c, p.chunkLen, len, &lo, &hi);
+      auto row = f.row(r);
+      Acc2 a2 = f.init2();
+      if constexpr (F::kPasses == 2) a2 = combine_chunks2(f, p2.data(), r, p.chunks);
+      auto fin = f.finish(row, combine_chunks(f, p1.data(), r, p.chunks), a2);
+      if constexpr (F::kWrite)
+        for (idx_t k = lo; k < hi; ++k) f.write(row, fin, k);
+      if (c == 0) f.write_row(r, row, fin);
+    }
+  }
+
   /** The block's pairwise combine: step s folds element t + s into t for t < s, s halving. */
   template <class A, class Op> static void tree(std::vector<A>& sh, Op op) {
     for (size_t s = sh.size() / 2; s > 0; s >>= 1)
