@@ -159,8 +159,22 @@ void pack_b(const Operand<T>& B, long j0, long nc, long p0, long kc, int NR, T* 
         for (long k = 0; k < kc; k++, s += B.ld)
           for (int c = 0; c < NR; c++) d[k * NR + c] = s[c];
       } else {
+        // Columns straddle a batch boundary: copy each contiguous run of columns.
+        int segStart[MAX_NR], segLen[MAX_NR], segs = 0;
+        for (int c = 0; c < cols; c++) {
+          if (segs > 0 && ptr[c] == ptr[segStart[segs - 1]] + segLen[segs - 1]) segLen[segs - 1]++;
+          else {
+            segStart[segs] = c;
+            segLen[segs] = 1;
+            segs++;
+          }
+        }
         for (long k = 0; k < kc; k++)
-          for (int c = 0; c < cols; c++) d[k * NR + c] = ptr[c][k * B.ld];
+          for (int q = 0; q < segs; q++) {
+            const T* s = ptr[segStart[q]] + k * B.ld;
+            T* o = d + k * NR + segStart[q];
+            for (int c = 0; c < segLen[q]; c++) o[c] = s[c];
+          }
       }
     } else {
       for (int c = 0; c < cols; c++) {
@@ -190,14 +204,16 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
   const long NC = NC_TARGET / NR * NR;
   const long ncMax = std::min<long>(NC, (n1 - n0 + NR - 1) / NR * NR);
   const long mcMax = std::min<long>(MC, (m1 - m0 + MR - 1) / MR * MR);
-  const long kcMax = std::min<long>(KC, K);
+  // Split K into equal blocks of at most KC: a short last block would pay a full C read-modify-write.
+  const long kBlocks = (K + KC - 1) / KC;
+  const long kcMax = (K + kBlocks - 1) / kBlocks;
   T* Bp = static_cast<T*>(tl_b.get(sizeof(T) * ncMax * kcMax + 64));
   T* Ap = static_cast<T*>(tl_a.get(sizeof(T) * mcMax * kcMax + 64));
   alignas(64) T tile[MAX_MR * MAX_NR];
   for (long jc = n0; jc < n1; jc += NC) {
     const long nc = std::min(NC, n1 - jc);
-    for (long pc = 0; pc < K; pc += KC) {
-      const long kc = std::min(KC, K - pc);
+    for (long pc = 0; pc < K; pc += kcMax) {
+      const long kc = std::min(kcMax, K - pc);
       const int acc = pc > 0;
       pack_b(B, jc, nc, pc, kc, NR, Bp);
       for (long ic = m0; ic < m1; ic += MC) {
@@ -216,11 +232,16 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
               kr.f(kc, ap, bp, c_ptr(C, co, i, j), co.ldc, acc);
             } else {
               kr.f(kc, ap, bp, tile, NR, 0);
-              for (long r = 0; r < mr; r++)
-                for (long c = 0; c < nr; c++) {
-                  T* dst = c_ptr(C, co, i + r, j + c);
-                  *dst = acc ? *dst + tile[r * NR + c] : tile[r * NR + c];
-                }
+              long colOff[MAX_NR];
+              for (long c = 0; c < nr; c++) colOff[c] = c_ptr(C, co, 0, j + c) - C;
+              for (long r = 0; r < mr; r++) {
+                T* row = C + (c_ptr(C, co, i + r, 0) - C);
+                const T* t = tile + r * NR;
+                if (acc)
+                  for (long c = 0; c < nr; c++) row[colOff[c]] += t[c];
+                else
+                  for (long c = 0; c < nr; c++) row[colOff[c]] = t[c];
+              }
             }
           }
         }
@@ -274,21 +295,20 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
   }
   const long nStrips = (N + kr.nr - 1) / kr.nr;
   const long mStrips = (M + kr.mr - 1) / kr.mr;
+  // Parts are claimed dynamically by the pool; each part packs its own panels.
   if (nStrips >= 2L * nt || nStrips >= mStrips) {
-    parallel_for(nt, 1, [&](long b, long e) {
-      for (long t = b; t < e; t++) {
-        long s0 = nStrips * t / nt, s1 = nStrips * (t + 1) / nt;
-        long j0 = s0 * kr.nr, j1 = std::min(N, s1 * kr.nr);
-        if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co);
-      }
+    const long parts = std::min<long>(nStrips, 4L * nt);
+    parallel_for(parts, 1, [&](long b, long e) {
+      long s0 = nStrips * b / parts, s1 = nStrips * e / parts;
+      long j0 = s0 * kr.nr, j1 = std::min(N, s1 * kr.nr);
+      if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co);
     });
   } else {
-    parallel_for(nt, 1, [&](long b, long e) {
-      for (long t = b; t < e; t++) {
-        long s0 = mStrips * t / nt, s1 = mStrips * (t + 1) / nt;
-        long i0 = s0 * kr.mr, i1 = std::min(M, s1 * kr.mr);
-        if (i0 < i1) gemm_block<T>(i0, i1, 0, N, K, A, B, C, co);
-      }
+    const long parts = std::min<long>(mStrips, 4L * nt);
+    parallel_for(parts, 1, [&](long b, long e) {
+      long s0 = mStrips * b / parts, s1 = mStrips * e / parts;
+      long i0 = s0 * kr.mr, i1 = std::min(M, s1 * kr.mr);
+      if (i0 < i1) gemm_block<T>(i0, i1, 0, N, K, A, B, C, co);
     });
   }
 }

@@ -77,9 +77,50 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
   });
 }
 
+// Windows that never touch padding: the first element seeds the max and only a strictly larger
+// value replaces it, which is the reference's "first max wins" (NaN in the first slot sticks, as there).
+template <class T>
+void maxpool_nopad(const T* x, T* out, int32_t* idx, const Geom& g, long b, long e) {
+  const long L = g.oh * g.ow;
+  for (long p = b; p < e; p++) {
+    const T* plane = x + p * g.h * g.w;
+    T* o = out + p * L;
+    int32_t* id = idx + p * L;
+    for (long y = 0; y < g.oh; y++) {
+      const long y0 = y * g.sh;
+      for (long xx = 0; xx < g.ow; xx++) {
+        const long x0 = xx * g.sw;
+        long bi = y0 * g.w + x0;
+        T best = plane[bi];
+        if (g.kh == 2 && g.kw == 2) {
+          const long i1 = bi + 1, i2 = bi + g.w, i3 = bi + g.w + 1;
+          if (plane[i1] > best) { best = plane[i1]; bi = i1; }
+          if (plane[i2] > best) { best = plane[i2]; bi = i2; }
+          if (plane[i3] > best) { best = plane[i3]; bi = i3; }
+        } else {
+          for (long i = 0; i < g.kh; i++) {
+            const long r = (y0 + i) * g.w + x0;
+            for (long j = 0; j < g.kw; j++) {
+              const T v = plane[r + j];
+              if (v > best) { best = v; bi = r + j; }
+            }
+          }
+        }
+        o[y * g.ow + xx] = best;
+        id[y * g.ow + xx] = static_cast<int32_t>(bi);
+      }
+    }
+  }
+}
+
 template <class T>
 void maxpool_t(const T* x, T* out, int32_t* idx, const Geom& g) {
   const long L = g.oh * g.ow;
+  const bool inside = g.ph == 0 && g.pw == 0 && (g.oh - 1) * g.sh + g.kh <= g.h && (g.ow - 1) * g.sw + g.kw <= g.w;
+  if (inside) {
+    parallel_for(g.n * g.c, 16, [&](long b, long e) { maxpool_nopad(x, out, idx, g, b, e); });
+    return;
+  }
   parallel_for(g.n * g.c, 4, [&](long b, long e) {
     for (long p = b; p < e; p++) {
       const T* plane = x + p * g.h * g.w;

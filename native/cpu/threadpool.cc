@@ -1,6 +1,12 @@
-// A persistent pool of num_threads() - 1 workers; the calling thread takes chunk 0. Workers spin
-// briefly after each job (ops come back to back during a training step), then sleep on a futex
-// (std::atomic::wait) so an idle process holds no core.
+// A persistent pool of num_threads() - 1 workers plus the calling thread. A job is split into a few
+// chunks per thread that every thread claims dynamically from one atomic counter, so a worker the
+// OS has descheduled (a shared machine) delays the job by at most one chunk instead of stalling it:
+// the caller simply takes the chunks nobody has claimed. Workers spin briefly after each job (ops
+// come back to back during a training step), then sleep on a futex (std::atomic::wait).
+//
+// The counter packs (job id << 32 | next chunk); claiming is a compare-and-swap that only succeeds
+// while the job is still the one whose descriptor the claimer read, so a late worker can never run
+// a chunk of a newer job with an older job's function.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -36,38 +42,43 @@ int detect_threads() {
 
 long spin_ns() {
   if (const char* e = std::getenv("GRADREG_NATIVE_SPIN_US")) return std::atol(e) * 1000;
-  return 30000;
+  return 50000;
 }
 
 thread_local bool in_parallel = false;
 
+using Fn = void (*)(void*, long, long);
+
 struct Pool {
   int threads = 1;
   std::vector<std::thread> workers;
-  std::atomic<uint32_t> gen{0};
-  std::atomic<int> pending{0};
-  void (*fn)(void*, long, long) = nullptr;
-  void* ctx = nullptr;
-  long n = 0;
-  int parts = 0;
-  bool stop = false;
+  std::atomic<uint32_t> job{0};    // id of the latest job: what sleeping workers wait on
+  std::atomic<uint64_t> next{0};   // (job id << 32) | next unclaimed chunk
+  std::atomic<long> done{0};       // chunks finished in the current job
+  std::atomic<Fn> fn{nullptr};
+  std::atomic<void*> ctx{nullptr};
+  std::atomic<long> n{0};
+  std::atomic<long> chunks{0};
+  std::atomic<bool> stop{false};
   long spin = spin_ns();
 
-  void run_part(int i) {
-    long b = n * i / parts, e = n * (i + 1) / parts;
-    if (b < e) fn(ctx, b, e);
-  }
-
-  // `seen` is the generation when the worker was created: a job posted before the thread first runs
-  // is still a change it will notice.
-  void worker(int id, uint32_t seen) {
-    in_parallel = true;
+  // Claim and run chunks of job `id` until none are left; returns how many this thread ran.
+  void work(uint32_t id) {
+    uint64_t cur = next.load(std::memory_order_acquire);
+    if (static_cast<uint32_t>(cur >> 32) != id) return;
+    const Fn f = fn.load(std::memory_order_relaxed);
+    void* c = ctx.load(std::memory_order_relaxed);
+    const long total = n.load(std::memory_order_relaxed);
+    const long nc = chunks.load(std::memory_order_relaxed);
     for (;;) {
-      wait_change(gen, seen);
-      seen = gen.load(std::memory_order_acquire);
-      if (stop) return;
-      if (id < parts) run_part(id);
-      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) pending.notify_one();
+      if (static_cast<uint32_t>(cur >> 32) != id) return;
+      const long k = static_cast<long>(cur & 0xffffffffu);
+      if (k >= nc) return;
+      if (!next.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      const long b = total * k / nc, e = total * (k + 1) / nc;
+      if (b < e) f(c, b, e);
+      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == nc) done.notify_one();
+      cur = next.load(std::memory_order_acquire);
     }
   }
 
@@ -84,23 +95,51 @@ struct Pool {
     while (a.load(std::memory_order_acquire) == old) a.wait(old, std::memory_order_acquire);
   }
 
+  void worker(uint32_t seen) {
+    in_parallel = true;
+    for (;;) {
+      wait_change(job, seen);
+      seen = job.load(std::memory_order_acquire);
+      if (stop.load(std::memory_order_acquire)) return;
+      work(seen);
+    }
+  }
+
   void start(int t) {
     shutdown();
     threads = t;
-    stop = false;
-    const uint32_t g0 = gen.load(std::memory_order_acquire);
-    for (int i = 1; i < t; i++) workers.emplace_back([this, i, g0] { worker(i, g0); });
+    const uint32_t j0 = job.load(std::memory_order_acquire);
+    for (int i = 1; i < t; i++) workers.emplace_back([this, j0] { worker(j0); });
   }
 
   void shutdown() {
     if (workers.empty()) return;
-    stop = true;
-    pending.store(static_cast<int>(workers.size()), std::memory_order_release);
-    gen.fetch_add(1, std::memory_order_acq_rel);
-    gen.notify_all();
+    stop.store(true, std::memory_order_release);
+    job.fetch_add(1, std::memory_order_acq_rel);
+    job.notify_all();
     for (auto& w : workers) w.join();
     workers.clear();
-    stop = false;
+    stop.store(false, std::memory_order_release);
+  }
+
+  void run(long total, long nc, Fn f, void* c) {
+    const uint32_t id = job.load(std::memory_order_relaxed) + 1;
+    fn.store(f, std::memory_order_relaxed);
+    ctx.store(c, std::memory_order_relaxed);
+    n.store(total, std::memory_order_relaxed);
+    chunks.store(nc, std::memory_order_relaxed);
+    done.store(0, std::memory_order_relaxed);
+    next.store(static_cast<uint64_t>(id) << 32, std::memory_order_release);
+    job.store(id, std::memory_order_release);
+    job.notify_all();
+    in_parallel = true;
+    work(id);
+    in_parallel = false;
+    for (;;) {
+      const long d = done.load(std::memory_order_acquire);
+      if (d >= nc) break;
+      wait_change(done, d);
+    }
   }
 
   ~Pool() { shutdown(); }
@@ -129,28 +168,14 @@ void parallel_for_raw(long n, long grain, void (*fn)(void*, long, long), void* c
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   Pool& p = pool();
-  long maxParts = (n + grain - 1) / grain;
-  int parts = static_cast<int>(maxParts < p.threads ? maxParts : p.threads);
-  if (parts <= 1 || in_parallel) {
+  const long maxChunks = (n + grain - 1) / grain;
+  if (maxChunks <= 1 || p.threads <= 1 || in_parallel) {
     fn(ctx, 0, n);
     return;
   }
-  p.fn = fn;
-  p.ctx = ctx;
-  p.n = n;
-  p.parts = parts;
-  int nw = p.threads - 1;
-  p.pending.store(nw, std::memory_order_release);
-  p.gen.fetch_add(1, std::memory_order_acq_rel);
-  p.gen.notify_all();
-  in_parallel = true;
-  p.run_part(0);
-  in_parallel = false;
-  for (;;) {
-    int left = p.pending.load(std::memory_order_acquire);
-    if (left == 0) break;
-    p.wait_change(p.pending, left);
-  }
+  // A few chunks per thread balance a descheduled worker without fragmenting the work.
+  const long want = 4L * p.threads;
+  p.run(n, maxChunks < want ? maxChunks : want, fn, ctx);
 }
 
 }  // namespace gr
