@@ -10,7 +10,7 @@
 import * as g from '../src/index.js';
 import type { DeviceName, Tensor } from '../src/index.js';
 import { createModel } from '../src/nn/index.js';
-import { makeObjective, type RegularizerName } from '../src/regularizers/index.js';
+import { makeObjective, type RegularizerSpec } from '../src/regularizers/index.js';
 import { createOptimizer } from '../src/optim/index.js';
 
 export const BATCH = 50;
@@ -102,12 +102,21 @@ export function plainStep(reg: 'baseline' | 'db', device: DeviceName): Step {
 
 // ---- nn models x regularizers ----
 
-export function nnStep(model: StepModel, reg: RegularizerName, device: DeviceName): Step {
+/** The regularizers of the step table; 'hsfob-est' is hsfob with one random projection (the estimator). */
+export const STEP_REGS = ['baseline', 'db', 'spectreg', 'fob', 'jac', 'hsfob', 'hsfob-est', 'ni'] as const;
+export type StepReg = (typeof STEP_REGS)[number];
+
+function specOf(reg: StepReg): RegularizerSpec {
+  if (reg === 'hsfob-est') return { name: 'hsfob', lambda: LAMBDA, projections: 1 };
+  return { name: reg, lambda: reg === 'ni' ? 0.1 : LAMBDA };
+}
+
+export function nnStep(model: StepModel, reg: StepReg, device: DeviceName): Step {
   const m = createModel(model, { inputShape: INPUT_SHAPE[model], classes: CLASSES, seed: 1, device });
   const named = m.namedParameters();
   const params = named.map(([, t]) => t);
   const opt = createOptimizer('adam', named, { lr: LR });
-  const objective = makeObjective({ name: reg, lambda: reg === 'ni' ? 0.1 : LAMBDA }, { classes: CLASSES, seed: 1 });
+  const objective = makeObjective(specOf(reg), { classes: CLASSES, seed: 1 });
   const { x, y } = batch(model, device);
   let step = 0;
   return {
@@ -126,11 +135,15 @@ export function nnStep(model: StepModel, reg: RegularizerName, device: DeviceNam
   };
 }
 
-/** Median wall time of `reps` runs after `warmup` runs, in ms, with every run's time. */
-export function timeStep(s: Step, warmup: number, reps: number): { medianMs: number; minMs: number; times: number[] } {
+/**
+ * Median wall time of up to `reps` runs after `warmup` runs, in ms; stops early (after at least 3
+ * runs) once `maxSeconds` have passed.
+ */
+export function timeStep(s: Step, warmup: number, reps: number, maxSeconds = Infinity): { medianMs: number; minMs: number; times: number[] } {
   for (let i = 0; i < warmup; i++) s.run();
   const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  const end = performance.now() + maxSeconds * 1000;
+  for (let i = 0; i < reps && (i < 3 || performance.now() < end); i++) {
     const t0 = performance.now();
     s.run();
     times.push(performance.now() - t0);

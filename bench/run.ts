@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: kernel suites and step suites per backend (benny), the models x regularizers
+ * step table side by side with PyTorch (bench/pytorch/steps.py, when /usr/bin/python3 has torch),
+ * and a single-thread CPU-time comparison that stays meaningful on a busy machine. Writes
+ * bench/results/bench-<time>.json and bench/results/bench-<time>.md and prints the Markdown.
+ *
+ * Every timing carries the load from other processes during its window (cores, from /proc/stat):
+ * on a 2-core machine a second busy process distorts timings badly, PyTorch's spinning OpenMP
+ * threads most of all, so compare ratios taken in the same run and read them with their load.
+ *
+ * Options: --suites kernels,steps,models,cputime  --backends cpu,native  --models small,lenet5,resnet
+ *          --regs baseline,db,...  --max-seconds 8 (per step config)  --wait-idle 0 (s to wait for a
+ *          quiet machine before each measurement)  --no-torch  --quick (small model, baseline+db)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import b from 'benny';
+import * as g from '../src/index.js';
+import type { DeviceName } from '../src/index.js';
+import { registerDefaultBackends } from '../src/backends/registry.js';
+import { engine } from '../src/engine.js';
+import type { NativeBackend } from '../src/backends/native/backend.js';
+import { kernelCases } from './native-kernels.js';
+import { loadAverage, loadBetween, snapshot, waitForQuiet, type Load } from './native-load.js';
+import { nnStep, plainStep, STEP_REGS, timeStep, type StepModel, type StepReg } from './steps.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const quick = flag('quick');
+const suites = arg('suites', 'kernels,steps,models,cputime').split(',');
+const backendsWanted = arg('backends', 'cpu,native').split(',') as DeviceName[];
+const models = arg('models', quick ? 'small' : 'small,lenet5,resnet').split(',') as StepModel[];
+const regs = arg('regs', quick ? 'baseline,db' : STEP_REGS.join(',')).split(',') as StepReg[];
+const maxSeconds = Number(arg('max-seconds', quick ? '4' : '8'));
+const waitIdle = Number(arg('wait-idle', '0'));
+const useTorch = !flag('no-torch');
+const cores = cpus().length;
+
+const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const loadNote = (l: Load): string => `${fmt(l.foreignCores, 1)}`;
+
+async function quiet(): Promise<void> {
+  if (waitIdle > 0) await waitForQuiet(waitIdle, 0.25);
+}
+
+// ---- environment ----
+
+registerDefaultBackends();
+const backends: DeviceName[] = [];
+const skipped: string[] = [];
+for (const d of backendsWanted) {
+  try {
+    await g.initBackend(d);
+    backends.push(d);
+  } catch (e) {
+    skipped.push(`${d}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+const native = backends.includes('native') ? (engine.backend('native') as NativeBackend) : null;
+const cpuInfo = readFileSync('/proc/cpuinfo', 'utf8');
+const model = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1]?.trim() ?? 'unknown';
+const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(cpuInfo)?.[1] ?? NaN);
+const isa = native?.isaInfo().isa ?? 'n/a';
+// Two FMA units per core on AVX-512 server parts (Skylake-SP Gold/Platinum and later), two on AVX2 cores.
+const flopsPerCycle = isa === 'avx512' ? 64 : isa === 'avx2' ? 32 : 8;
+const nominalPeak = (cores * mhz * 1e6 * flopsPerCycle) / 1e9;
+const probedPeak = native?.probePeakGflops(3e7) ?? NaN;
+const env = {
+  date: new Date().toISOString(), cpu: model, cores, mhz, isa, threads: native?.isaInfo().threads ?? 1,
+  nominalPeakGflops: nominalPeak, probedPeakGflops: probedPeak, loadavgAtStart: loadAverage(), skippedBackends: skipped,
+};
+console.log(`bench: ${model}, ${cores} cores at ${mhz} MHz, ${isa}; peak ${fmt(nominalPeak, 0)} GFLOP/s nominal, ${fmt(probedPeak, 0)} probed; load average ${env.loadavgAtStart}`);
+
+// ---- kernel suites (benny) ----
+
+interface KernelRow { suite: string; name: string; backend: DeviceName; ms: number; rate: number; unit: string; load: Load }
+const kernelRows: KernelRow[] = [];
+if (suites.includes('kernels')) {
+  for (const c of kernelCases()) {
+    for (const d of backends) {
+      await quiet();
+      const s = c.setup(d);
+      const a = snapshot();
+      const summary = await b.suite(`${c.suite}: ${c.name} [${d}]`, b.add(c.name, () => { s.run(); }, { minSamples: 5, maxTime: d === 'cpu' ? 2 : 1.5 }));
+      const load = loadBetween(a, snapshot());
+      s.dispose();
+      const r = summary.results[0]!;
+      const ms = r.details.median * 1000;
+      kernelRows.push({ suite: c.suite, name: c.name, backend: d, ms, rate: c.work / (ms / 1000) / 1e9, unit: c.unit, load });
+    }
+  }
+}
+
+// ---- plain small-CNN step suite (benny), cpu vs native ----
+
+interface PlainRow { reg: string; backend: DeviceName; ms: number; load: Load }
+const plainRows: PlainRow[] = [];
+if (suites.includes('steps')) {
+  for (const reg of ['baseline', 'db'] as const) {
+    for (const d of backends) {
+      await quiet();
+      const s = plainStep(reg, d);
+      s.run();
+      const a = snapshot();
+      const summary = await b.suite(`step: small CNN (plain ops) ${reg} [${d}]`, b.add(reg, () => { s.run(); }, { minSamples: 5, maxTime: d === 'cpu' ? 4 : 2 }));
+      plainRows.push({ reg, backend: d, ms: summary.results[0]!.details.median * 1000, load: loadBetween(a, snapshot()) });
+      s.dispose();
+    }
+  }
+}
+
+// ---- models x regularizers: native vs PyTorch ----
+
+function torchPython(): string | null {
+  if (!useTorch) return null;
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+const py = suites.includes('models') || suites.includes('cputime') ? torchPython() : null;
+if ((suites.includes('models') || suites.includes('cputime')) && useTorch && !py) console.log('bench: no python3 with torch (Debian: apt-get install python3-torch); PyTorch columns are empty');
+
+interface TorchResult { median_ms: number; min_ms: number; cpu_ms_per_step: number; foreign_cores: number; own_cores: number; steps: number }
+function runTorch(modelName: string, regList: readonly string[], threads: number): Record<string, TorchResult> {
+  if (!py) return {};
+  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds)], {
+    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    console.log(`bench: PyTorch run failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
+    return {};
+  }
+  return (JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as { results: Record<string, TorchResult> }).results;
+}
+
+interface ModelRow { model: string; reg: string; nativeMs: number; nativeLoad: Load; torchMs: number; torchLoad: number; ratio: number }
+const modelRows: ModelRow[] = [];
+const stepDevice: DeviceName = native ? 'native' : 'cpu';
+if (suites.includes('models')) {
+  for (const m of models) {
+    const mine: Record<string, { ms: number; load: Load }> = {};
+    for (const reg of regs) {
+      await quiet();
+      const s = nnStep(m, reg, stepDevice);
+      const a = snapshot();
+      const t = timeStep(s, 2, 20, maxSeconds);
+      mine[reg] = { ms: t.medianMs, load: loadBetween(a, snapshot()) };
+      s.dispose();
+      console.log(`step ${m}/${reg} [${stepDevice}]: ${fmt(t.medianMs)} ms (other processes: ${loadNote(mine[reg]!.load)} cores)`);
+    }
+    await quiet();
+    const torch = runTorch(m, regs, cores);
+    for (const reg of regs) {
+      const tr = torch[`${m}/${reg}`];
+      const r: ModelRow = {
+        model: m, reg, nativeMs: mine[reg]!.ms, nativeLoad: mine[reg]!.load,
+        torchMs: tr?.median_ms ?? NaN, torchLoad: tr?.foreign_cores ?? NaN, ratio: tr ? mine[reg]!.ms / tr.median_ms : NaN,
+      };
+      modelRows.push(r);
+      if (tr) console.log(`step ${m}/${reg} [torch]: ${fmt(tr.median_ms)} ms (other processes: ${fmt(tr.foreign_cores, 1)} cores); gradreg/torch ${fmt(r.ratio)}`);
+    }
+  }
+}
+
+// ---- single-thread CPU time per step: robust to other processes ----
+
+interface CpuRow { model: string; reg: string; nativeCpuMs: number; torchCpuMs: number; ratio: number }
+const cpuRows: CpuRow[] = [];
+if (suites.includes('cputime') && native) {
+  const m = models[0]!;
+  const cpuRegs = regs.filter((r) => ['baseline', 'db', 'hsfob-est', 'spectreg'].includes(r));
+  native.setThreads(1);
+  const mine: Record<string, number> = {};
+  for (const reg of cpuRegs) {
+    const s = nnStep(m, reg, 'native');
+    s.run();
+    s.run();
+    const u0 = process.cpuUsage();
+    const t = timeStep(s, 0, 20, maxSeconds);
+    const u = process.cpuUsage(u0);
+    mine[reg] = (u.user + u.system) / 1000 / t.times.length;
+    s.dispose();
+  }
+  native.setThreads(cores);
+  const torch = runTorch(m, cpuRegs, 1);
+  for (const reg of cpuRegs) {
+    const tc = torch[`${m}/${reg}`]?.cpu_ms_per_step ?? NaN;
+    cpuRows.push({ model: m, reg, nativeCpuMs: mine[reg]!, torchCpuMs: tc, ratio: mine[reg]! / tc });
+  }
+}
+
+// ---- report ----
+
+const lines: string[] = [];
+lines.push(`# gradreg bench, ${env.date}`, '');
+lines.push(`${model}, ${cores} cores at ${mhz} MHz (${isa} GEMM, ${env.threads} threads). Load average at start: ${env.loadavgAtStart}.`);
+lines.push(`Peak float32: ${fmt(nominalPeak, 0)} GFLOP/s nominal (${cores} cores x ${mhz} MHz x ${flopsPerCycle} flops/cycle), ${fmt(probedPeak, 0)} GFLOP/s probed (FMA chains on every thread, this run).`);
+lines.push('"load" = cores used by other processes during that measurement (from /proc/stat); a timing with load near or above 1 on a 2-core machine is distorted.');
+if (skipped.length) lines.push('', `Skipped backends: ${skipped.join('; ')}`);
+if (kernelRows.length) {
+  const gemm = kernelRows.find((r) => r.suite === 'gemm' && r.backend === 'native');
+  if (gemm) lines.push('', `**GEMM 512^3 (native): ${fmt(gemm.rate, 1)} GFLOP/s = ${fmt((100 * gemm.rate) / nominalPeak, 0)}% of nominal peak, ${fmt((100 * gemm.rate) / probedPeak, 0)}% of probed peak (load ${loadNote(gemm.load)}).**`);
+  lines.push('', '## Kernels (median of benny samples)', '', '| suite | case | backend | ms | rate | load |', '| --- | --- | --- | ---: | ---: | ---: |');
+  for (const r of kernelRows) lines.push(`| ${r.suite} | ${r.name} | ${r.backend} | ${fmt(r.ms, 3)} | ${fmt(r.rate, 2)} ${r.unit} | ${loadNote(r.load)} |`);
+}
+if (plainRows.length) {
+  lines.push('', '## One training step, small CNN in plain ops, batch 50, Adam', '', '| regularizer | backend | ms | load |', '| --- | --- | ---: | ---: |');
+  for (const r of plainRows) lines.push(`| ${r.reg} | ${r.backend} | ${fmt(r.ms)} | ${loadNote(r.load)} |`);
+}
+if (modelRows.length) {
+  lines.push('', `## Models x regularizers: gradreg (${stepDevice}, ${env.threads} threads) vs PyTorch (${cores} threads), batch 50, Adam, lambda 0.01`, '');
+  lines.push('| model | regularizer | gradreg ms | load | PyTorch ms | load | gradreg / PyTorch |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of modelRows) lines.push(`| ${r.model} | ${r.reg} | ${fmt(r.nativeMs)} | ${loadNote(r.nativeLoad)} | ${fmt(r.torchMs)} | ${fmt(r.torchLoad, 1)} | ${fmt(r.ratio)} |`);
+}
+if (cpuRows.length) {
+  lines.push('', '## CPU time per step on one thread (robust to other processes)', '', '| model | regularizer | gradreg cpu ms/step | PyTorch cpu ms/step | ratio |', '| --- | --- | ---: | ---: | ---: |');
+  for (const r of cpuRows) lines.push(`| ${r.model} | ${r.reg} | ${fmt(r.nativeCpuMs)} | ${fmt(r.torchCpuMs)} | ${fmt(r.ratio)} |`);
+}
+const md = lines.join('\n') + '\n';
+const outDir = join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+const stamp = env.date.replace(/[:.]/g, '-');
+writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify({ env, kernels: kernelRows, plainSteps: plainRows, models: modelRows, cpuTime: cpuRows }, null, 1));
+writeFileSync(join(outDir, `bench-${stamp}.md`), md);
+console.log('\n' + md);
+console.log(`bench: wrote bench/results/bench-${stamp}.json and .md`);
