@@ -33,6 +33,7 @@ struct COut {
   long ldc;
   long rowLen, rowStride;  // row batching of C (matches A's)
   long colLen, colStride;  // column batching of C (matches B's)
+  bool trans = false;      // C is written transposed: element (i, j) of the product goes to C(j, i)
 };
 template <class T>
 void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel);
@@ -45,8 +46,8 @@ bool isa_select(int isa);
 const char* isa_name(int isa);
 
 // Kernels compiled in their own translation units with per-file ISA flags.
-void ukr_avx2_6x16(long k, const float* a, const float* b, float* c, long ldc, int acc);
-void ukr_avx512_8x32(long k, const float* a, const float* b, float* c, long ldc, int acc);
+void ukr_avx2_6x16(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
+void ukr_avx512_8x32(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
 double probe_avx2(long iters);
 double probe_avx512(long iters);
 

@@ -13,7 +13,7 @@ namespace gr {
 namespace {
 
 template <class T>
-using UkrFn = void (*)(long, const T*, const T*, T*, long, int);
+using UkrFn = void (*)(long, const T*, const T*, long, T*, long, int);
 
 template <class T>
 struct Kernel {
@@ -28,7 +28,7 @@ constexpr long MC_TARGET = 128;
 constexpr long NC_TARGET = 4096;
 
 template <class T, int MR, int NR>
-void ukr_portable(long K, const T* a, const T* b, T* c, long ldc, int acc) {
+void ukr_portable(long K, const T* a, const T* b, long ldb, T* c, long ldc, int acc) {
   T t[MR][NR] = {};
   for (long k = 0; k < K; k++) {
     for (int r = 0; r < MR; r++) {
@@ -36,7 +36,7 @@ void ukr_portable(long K, const T* a, const T* b, T* c, long ldc, int acc) {
       for (int j = 0; j < NR; j++) t[r][j] += av * b[j];
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
   for (int r = 0; r < MR; r++) {
     T* cr = c + r * ldc;
@@ -190,6 +190,11 @@ void pack_b(const Operand<T>& B, long j0, long nc, long p0, long kc, int NR, T* 
 
 template <class T>
 inline T* c_ptr(T* C, const COut& co, long i, long j) {
+  if (co.trans) {
+    const long t = i;
+    i = j;
+    j = t;
+  }
   long qi = i / co.rowLen, ri = i - qi * co.rowLen;
   long qj = j / co.colLen, rj = j - qj * co.colLen;
   return C + qi * co.rowStride + ri * co.ldc + qj * co.colStride + rj;
@@ -207,7 +212,10 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
   // Split K into equal blocks of at most KC: a short last block would pay a full C read-modify-write.
   const long kBlocks = (K + KC - 1) / KC;
   const long kcMax = (K + kBlocks - 1) / kBlocks;
-  T* Bp = static_cast<T*>(tl_b.get(sizeof(T) * ncMax * kcMax + 64));
+  // With a single block of A rows, a packed B panel would be used once: read untransposed B in
+  // place (the micro-kernel takes B's row stride) and pack only tiles that straddle a batch edge.
+  const bool directB = !B.trans && (m1 - m0) <= MC;
+  T* Bp = static_cast<T*>(tl_b.get(sizeof(T) * (directB ? NR : ncMax) * kcMax + 64));
   T* Ap = static_cast<T*>(tl_a.get(sizeof(T) * mcMax * kcMax + 64));
   alignas(64) T tile[MAX_MR * MAX_NR];
   for (long jc = n0; jc < n1; jc += NC) {
@@ -215,27 +223,37 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
     for (long pc = 0; pc < K; pc += kcMax) {
       const long kc = std::min(kcMax, K - pc);
       const int acc = pc > 0;
-      pack_b(B, jc, nc, pc, kc, NR, Bp);
+      if (!directB) pack_b(B, jc, nc, pc, kc, NR, Bp);
       for (long ic = m0; ic < m1; ic += MC) {
         const long mc = std::min(MC, m1 - ic);
         pack_a(A, ic, mc, pc, kc, MR, Ap);
         for (long jr = 0; jr < nc; jr += NR) {
           const long nr = std::min<long>(NR, nc - jr);
           const long j = jc + jr;
-          const bool colsOk = nr == NR && (j % co.colLen) + NR <= co.colLen;
+          const bool colsOk = !co.trans && nr == NR && (j % co.colLen) + NR <= co.colLen;
+          const T* bp;
+          long ldb = NR;
+          if (!directB) bp = Bp + jr * kc;
+          else if (nr == NR && (j % B.len) + NR <= B.len) {
+            bp = b_ptr(B, pc, j);
+            ldb = B.ld;
+          } else {
+            pack_b(B, j, nr, pc, kc, NR, Bp);
+            bp = Bp;
+          }
           for (long ir = 0; ir < mc; ir += MR) {
             const long mr = std::min<long>(MR, mc - ir);
             const long i = ic + ir;
             const T* ap = Ap + ir * kc;
-            const T* bp = Bp + jr * kc;
             if (colsOk && mr == MR && (i % co.rowLen) + MR <= co.rowLen) {
-              kr.f(kc, ap, bp, c_ptr(C, co, i, j), co.ldc, acc);
+              kr.f(kc, ap, bp, ldb, c_ptr(C, co, i, j), co.ldc, acc);
             } else {
-              kr.f(kc, ap, bp, tile, NR, 0);
-              long colOff[MAX_NR];
-              for (long c = 0; c < nr; c++) colOff[c] = c_ptr(C, co, 0, j + c) - C;
+              kr.f(kc, ap, bp, ldb, tile, NR, 0);
+              long colOff[MAX_NR], rowOff[MAX_MR];
+              for (long c = 0; c < nr; c++) colOff[c] = c_ptr(C, co, i, j + c) - c_ptr(C, co, i, j);
+              for (long r = 0; r < mr; r++) rowOff[r] = c_ptr(C, co, i + r, j) - C;
               for (long r = 0; r < mr; r++) {
-                T* row = C + (c_ptr(C, co, i + r, 0) - C);
+                T* row = C + rowOff[r];
                 const T* t = tile + r * NR;
                 if (acc)
                   for (long c = 0; c < nr; c++) row[colOff[c]] += t[c];
@@ -287,6 +305,15 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
     return;
   }
   const Kernel<T>& kr = kernel<T>();
+  if (!co.trans && N < kr.nr && M >= 2 * N && co.rowLen >= M && co.colLen >= N) {
+    // A product narrower than one micro-tile wastes most of it: compute C^T = op(B)^T op(A)^T.
+    Operand<T> At{B.p, B.ld, !B.trans, B.len, B.stride};
+    Operand<T> Bt{A.p, A.ld, !A.trans, A.len, A.stride};
+    COut ct = co;  // c_ptr swaps (i, j) back before applying C's own layout
+    ct.trans = true;
+    gemm<T>(N, M, K, At, Bt, C, ct, parallel);
+    return;
+  }
   const int nt = parallel ? num_threads() : 1;
   const double flops = 2.0 * M * N * K;
   if (nt <= 1 || flops < 4e5) {

@@ -7,7 +7,7 @@
 
 namespace gr {
 
-void ukr_avx2_6x16(long K, const float* a, const float* b, float* c, long ldc, int acc) {
+void ukr_avx2_6x16(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -15,7 +15,7 @@ void ukr_avx2_6x16(long K, const float* a, const float* b, float* c, long ldc, i
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (long k = 0; k < K; k++) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 t;
 #define GR_ROW(r)                          \
   t = _mm256_broadcast_ss(a + r);          \
@@ -24,7 +24,7 @@ void ukr_avx2_6x16(long K, const float* a, const float* b, float* c, long ldc, i
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5)
 #undef GR_ROW
     a += 6;
-    b += 16;
+    b += ldb;
   }
 #define GR_STORE(r)                                                            \
   {                                                                            \

@@ -7,7 +7,7 @@
 
 namespace gr {
 
-void ukr_avx512_8x32(long K, const float* a, const float* b, float* c, long ldc, int acc) {
+void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -17,7 +17,7 @@ void ukr_avx512_8x32(long K, const float* a, const float* b, float* c, long ldc,
   __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
   __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
   for (long k = 0; k < K; k++) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     __m512 t;
 #define GR_ROW(r)                            \
   t = _mm512_set1_ps(a[r]);                  \
@@ -26,7 +26,7 @@ void ukr_avx512_8x32(long K, const float* a, const float* b, float* c, long ldc,
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5) GR_ROW(6) GR_ROW(7)
 #undef GR_ROW
     a += 8;
-    b += 32;
+    b += ldb;
   }
 #define GR_STORE(r)                                                \
   {                                                                \

@@ -35,12 +35,13 @@ void im2col_t(const T* x, T* out, const Geom& g) {
           for (long y = 0; y < g.oh; y++, o += g.ow) {
             const long hy = y * g.sh - g.ph + i;
             if (hy < 0 || hy >= g.h) {
-              std::memset(o, 0, sizeof(T) * g.ow);
+              for (long xx = 0; xx < g.ow; xx++) o[xx] = T(0);
               continue;
             }
             const T* row = plane + hy * g.w - g.pw + j;
             for (long xx = 0; xx < x0; xx++) o[xx] = T(0);
-            if (g.sw == 1) std::memcpy(o + x0, row + x0, sizeof(T) * (x1 - x0));
+            if (g.sw == 1)
+              for (long xx = x0; xx < x1; xx++) o[xx] = row[xx];
             else
               for (long xx = x0; xx < x1; xx++) o[xx] = row[xx * g.sw];
             for (long xx = x1; xx < g.ow; xx++) o[xx] = T(0);
