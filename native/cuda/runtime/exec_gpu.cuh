@@ -15,8 +15,8 @@
 
 namespace gr {
 
-/** Throw GR_CUDA naming the kernel and the call when `e` is an error. */
-void cuda_check(cudaError_t e, const char* kernel, const char* call);
+/** Throw GR_CUDA (GR_OOM for allocation failures) naming where and which call when `e` is an error. */
+void cuda_check(cudaError_t e, const std::string& where, const char* call);
 
 template <class F> __global__ void k_for_each(idx_t n, F f) {
   for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (idx_t)blockDim.x * gridDim.x) f(i);
@@ -191,8 +191,9 @@ struct GpuExec {
   bool syncEach = false;
 
   void after(const char* kernel) {
-    cuda_check(cudaGetLastError(), kernel, "kernel launch");
-    if (syncEach) cuda_check(cudaStreamSynchronize(stream), kernel, "kernel execution");
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess && syncEach) e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) cuda_check(e, std::string("kernel '") + kernel + "'", syncEach ? "kernel launch or execution" : "kernel launch");
   }
 
   unsigned grid_for(idx_t items, int block) const {

@@ -15,11 +15,10 @@
 
 namespace gr {
 
-void cuda_check(cudaError_t e, const char* kernel, const char* call) {
+void cuda_check(cudaError_t e, const std::string& where, const char* call) {
   if (e == cudaSuccess) return;
   std::string code = e == cudaErrorMemoryAllocation ? "GR_OOM" : "GR_CUDA";
-  fail(code.c_str(), std::string("kernel '") + kernel + "': " + call + " failed: " + cudaGetErrorName(e) + ": " +
-                         cudaGetErrorString(e));
+  fail(code.c_str(), where + ": " + call + " failed: " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
 }
 
 // ---- cuBLAS, opened at run time ----
@@ -160,11 +159,13 @@ struct GpuRead : PendingRead {
   Staging* st;
   size_t bytes;
   int device;
-  GpuRead(Staging* s, size_t b, int d) : st(s), bytes(b), device(d) {}
+  /** "download (last kernel: ...)": an asynchronous fault of earlier work surfaces here. */
+  std::string where;
+  GpuRead(Staging* s, size_t b, int d, std::string w) : st(s), bytes(b), device(d), where(std::move(w)) {}
   void wait() override {
     if (!st) return;
-    GR_CHECK(cudaSetDevice(device), "download");
-    GR_CHECK(cudaEventSynchronize(st->done), "download");
+    GR_CHECK(cudaSetDevice(device), where);
+    GR_CHECK(cudaEventSynchronize(st->done), where);
   }
   void copy_to(void* dst) override {
     if (!st) return;
@@ -215,7 +216,7 @@ class GpuRuntime : public Runtime {
     if (bytes > kDirectCopy) {
       // Too big to stage: copy from pageable memory and wait, so `src` may be released on return.
       GR_CHECK(cudaMemcpyAsync(s.ptr, src, bytes, cudaMemcpyHostToDevice, stream_), "upload");
-      GR_CHECK(cudaStreamSynchronize(stream_), "upload");
+      GR_CHECK(cudaStreamSynchronize(stream_), after_last("upload"));
       return;
     }
     Staging* st = staging(bytes);
@@ -228,12 +229,12 @@ class GpuRuntime : public Runtime {
   std::unique_ptr<PendingRead> download(uint32_t h, size_t bytes) override {
     HandleTable::Slot& s = handles_.get(h, "download");
     if (bytes > s.bytes) fail("GR_ARGUMENT", "download: " + std::to_string(bytes) + " bytes from a buffer of " + std::to_string(s.bytes));
-    if (!bytes) return std::unique_ptr<PendingRead>(new GpuRead(nullptr, 0, device_));
+    if (!bytes) return std::unique_ptr<PendingRead>(new GpuRead(nullptr, 0, device_, ""));
     Staging* st = staging(bytes);
     st->held = true;
     GR_CHECK(cudaMemcpyAsync(st->ptr, s.ptr, bytes, cudaMemcpyDeviceToHost, stream_), "download");
     GR_CHECK(cudaEventRecord(st->done, stream_), "download");
-    return std::unique_ptr<PendingRead>(new GpuRead(st, bytes, device_));
+    return std::unique_ptr<PendingRead>(new GpuRead(st, bytes, device_, after_last("download")));
   }
 
   void launch(const std::string& kernel, const std::vector<uint32_t>& hs, const double* params, size_t count) override {
@@ -244,10 +245,7 @@ class GpuRuntime : public Runtime {
     it->second(exec_, call);
   }
 
-  void synchronize() override {
-    std::string where = "synchronize (last kernel: " + (last_.empty() ? std::string("none") : last_) + ")";
-    cuda_check(cudaStreamSynchronize(stream_), where.c_str(), "cudaStreamSynchronize");
-  }
+  void synchronize() override { GR_CHECK(cudaStreamSynchronize(stream_), after_last("synchronize")); }
 
   std::vector<std::pair<std::string, std::string>> info() override {
     int driver = 0, runtime = 0;
@@ -276,6 +274,11 @@ class GpuRuntime : public Runtime {
   }
 
  private:
+  /** Where a wait happens, naming the last kernel enqueued before it (the likely culprit of a fault). */
+  std::string after_last(const char* what) const {
+    return std::string(what) + " (last kernel: " + (last_.empty() ? std::string("none") : last_) + ")";
+  }
+
   static constexpr size_t kDirectCopy = 64u << 20;
   static constexpr size_t kMaxPinned = 256u << 20;
 
