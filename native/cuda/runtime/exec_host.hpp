@@ -1,6 +1,7 @@
 // The host executor: runs the kernel bodies of kernels/ on the CPU, replaying the GPU's work
-// decomposition (threads of a block striding a segment, the fixed combine tree, GEMM tiles) so
-// that the index arithmetic tested here is the arithmetic the GPU runs.
+// decomposition (threads of a block striding a segment, the fixed combine tree, long segments and
+// rows cut into chunks, GEMM tiles) so that the index arithmetic tested here is the arithmetic the
+// GPU runs.
 #pragma once
 #include <vector>
 
