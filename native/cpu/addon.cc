@@ -115,6 +115,10 @@ KERNEL(Matmul) {
   gr::k_matmul(I(0), ptr(1), ptr(2), ptr(3), P[4] != 0, P[5] != 0, L(6), L(7), L(8), br, ob, ab, bb);
 }
 
+KERNEL(MatmulSum) {
+  gr::k_matmul_sum(I(0), ptr(1), ptr(2), ptr(3), P[4] != 0, P[5] != 0, L(6), L(7), L(8), L(9));
+}
+
 KERNEL(Im2col) { gr::k_im2col(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(MaxPool) { gr::k_maxpool(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
@@ -194,7 +198,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(js, fn) exports.Set(js, Napi::Function::New(env, fn));
   EXPORT("unary", Unary) EXPORT("binary", Binary) EXPORT("binaryScalar", BinaryScalar) EXPORT("where", Where)
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
-  EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("im2col", Im2col)
+  EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
   EXPORT("col2im", Col2im) EXPORT("maxPool", MaxPool) EXPORT("poolGather", PoolGather)
   EXPORT("poolScatter", PoolScatter) EXPORT("avgPool", AvgPool) EXPORT("avgPoolBackward", AvgPoolBackward)
   EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("softmax", Softmax)

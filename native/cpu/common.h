@@ -38,6 +38,12 @@ struct COut {
 template <class T>
 void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel);
 
+// C = sum over q < nb of op(A_q) op(B_q), A_q at A.p + q * sA, B_q at B.p + q * sB: a batched
+// product reduced over its batch without materializing the batch (conv weight gradients).
+template <class T>
+void gemm_batch_sum(long M, long N, long K, long nb, const Operand<T>& A, long sA, const Operand<T>& B, long sB, T* C,
+                    const COut& co);
+
 // Micro-kernel selection (runtime dispatch).
 enum Isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 bool isa_supported(int isa);

@@ -202,7 +202,7 @@ inline T* c_ptr(T* C, const COut& co, long i, long j) {
 
 template <class T>
 void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A, const Operand<T>& B, T* C,
-                const COut& co) {
+                const COut& co, bool accFirst = false) {
   const Kernel<T>& kr = kernel<T>();
   const int MR = kr.mr, NR = kr.nr;
   const long MC = std::max<long>(MR, MC_TARGET / MR * MR);
@@ -222,7 +222,7 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
     const long nc = std::min(NC, n1 - jc);
     for (long pc = 0; pc < K; pc += kcMax) {
       const long kc = std::min(kcMax, K - pc);
-      const int acc = pc > 0;
+      const int acc = pc > 0 || accFirst;
       if (!directB) pack_b(B, jc, nc, pc, kc, NR, Bp);
       for (long ic = m0; ic < m1; ic += MC) {
         const long mc = std::min(MC, m1 - ic);
@@ -340,6 +340,57 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
   }
 }
 
+template <class T>
+void gemm_batch_sum(long M, long N, long K, long nb, const Operand<T>& A, long sA, const Operand<T>& B, long sB, T* C,
+                    const COut& co) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || nb <= 0) {
+    for (long i = 0; i < M; i++)
+      for (long j = 0; j < N; j++) *c_ptr(C, co, i, j) = T(0);
+    return;
+  }
+  const Kernel<T>& kr = kernel<T>();
+  if (!co.trans && N < kr.nr && M >= 2 * N) {
+    Operand<T> At{B.p, B.ld, !B.trans, B.len, B.stride};
+    Operand<T> Bt{A.p, A.ld, !A.trans, A.len, A.stride};
+    COut ct = co;
+    ct.trans = true;
+    gemm_batch_sum<T>(N, M, K, nb, At, sB, Bt, sA, C, ct);
+    return;
+  }
+  // Each part owns a slab of C and runs the whole batch into it, so no two threads touch one output.
+  auto slab = [&](long m0, long m1, long n0, long n1) {
+    for (long q = 0; q < nb; q++) {
+      Operand<T> Aq = A, Bq = B;
+      Aq.p += q * sA;
+      Bq.p += q * sB;
+      gemm_block<T>(m0, m1, n0, n1, K, Aq, Bq, C, co, q > 0);
+    }
+  };
+  const int nt = num_threads();
+  const long nStrips = (N + kr.nr - 1) / kr.nr;
+  const long mStrips = (M + kr.mr - 1) / kr.mr;
+  if (nt <= 1 || 2.0 * M * N * K * nb < 4e5) {
+    slab(0, M, 0, N);
+  } else if (nStrips >= mStrips) {
+    const long parts = std::min<long>(nStrips, 4L * nt);
+    parallel_for(parts, 1, [&](long b, long e) {
+      long j0 = nStrips * b / parts * kr.nr, j1 = std::min(N, nStrips * e / parts * kr.nr);
+      if (j0 < j1) slab(0, M, j0, j1);
+    });
+  } else {
+    const long parts = std::min<long>(mStrips, 4L * nt);
+    parallel_for(parts, 1, [&](long b, long e) {
+      long i0 = mStrips * b / parts * kr.mr, i1 = std::min(M, mStrips * e / parts * kr.mr);
+      if (i0 < i1) slab(i0, i1, 0, N);
+    });
+  }
+}
+
+template void gemm_batch_sum<float>(long, long, long, long, const Operand<float>&, long, const Operand<float>&, long,
+                                    float*, const COut&);
+template void gemm_batch_sum<double>(long, long, long, long, const Operand<double>&, long, const Operand<double>&,
+                                     long, double*, const COut&);
 template void gemm<float>(long, long, long, const Operand<float>&, const Operand<float>&, float*, const COut&, bool);
 template void gemm<double>(long, long, long, const Operand<double>&, const Operand<double>&, double*, const COut&,
                            bool);

@@ -31,6 +31,9 @@ void k_fill_bytes(int esize, void* dst, long n, double v, int dt);
 void k_matmul(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, int br,
               const long* obatch, const long* abatch, const long* bbatch);
 
+// out = sum over nb batch entries of op(a_q) op(b_q), a and b dense batches of matrices.
+void k_matmul_sum(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, long nb);
+
 // ---- conv / pooling / batch norm / softmax / optimizers ----
 struct Geom {
   long n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;

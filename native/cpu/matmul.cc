@@ -71,6 +71,18 @@ void matmul_t(const T* a, const T* b, T* out, bool ta, bool tb, long M, long N, 
 
 }  // namespace
 
+void k_matmul_sum(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, long nb) {
+  const long lda = ta ? M : K, ldb = tb ? K : N;
+  COut co{N, M, 0, N, 0};
+  if (dt == F32)
+    gemm_batch_sum<float>(M, N, K, nb, Operand<float>{static_cast<const float*>(a), lda, ta, M, 0}, M * K,
+                          Operand<float>{static_cast<const float*>(b), ldb, tb, N, 0}, K * N, static_cast<float*>(out), co);
+  else
+    gemm_batch_sum<double>(M, N, K, nb, Operand<double>{static_cast<const double*>(a), lda, ta, M, 0}, M * K,
+                           Operand<double>{static_cast<const double*>(b), ldb, tb, N, 0}, K * N,
+                           static_cast<double*>(out), co);
+}
+
 void k_matmul(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, int br,
               const long* obatch, const long* abatch, const long* bbatch) {
   if (dt == F32)

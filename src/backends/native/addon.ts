@@ -23,6 +23,8 @@ export interface NativeAddon {
   argReduce(): void;
   copy(): void;
   matmul(): void;
+  /** Sum over the batch of a batched matmul (params: dt, a, b, out, transA, transB, M, N, K, batch). */
+  matmulSum(): void;
   im2col(): void;
   col2im(): void;
   maxPool(): void;

@@ -12,7 +12,7 @@ import type {
 } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 import type { Isa, NativeAddon } from './addon.js';
-import { BufferPool, NativeStorage } from './pool.js';
+import { BufferPool, NativeStorage, type LazyProduct } from './pool.js';
 
 const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
 
@@ -32,9 +32,8 @@ const RANDOM = { uniform: 0, normal: 1, bernoulli: 2 } as const;
 /** The kernels index shapes with fixed-size arrays of this many dims. */
 const MAX_RANK = 16;
 
-function ptr(t: TensorRef | Storage): number {
-  const s = ('storage' in t ? t.storage : t) as NativeStorage;
-  return s.ptr;
+function storageOf(t: TensorRef | Storage): NativeStorage {
+  return ('storage' in t ? t.storage : t) as NativeStorage;
 }
 
 function checkRank(op: string, r: number): void {
@@ -83,6 +82,58 @@ export class NativeBackend implements Backend {
     return this.pool.stats();
   }
 
+  // ---- deferred batched products ----
+  //
+  // A conv weight gradient is matmul(g[n], cols[n]^T) over the batch, immediately summed over the
+  // batch by sumTo. A fully batched matmul is therefore recorded, not computed: a batch-sum reduce
+  // of it runs one GEMM that accumulates over the batch (no [n, M, N] intermediate, no reduce pass);
+  // any other use computes it first. Its operands are pinned until then, so they are neither reused
+  // from the pool nor updated in place.
+
+  /** The address of a storage's data, computing a deferred product first. */
+  private ptr(t: TensorRef | Storage): number {
+    const s = storageOf(t);
+    if (s.lazy) this.materialize(s);
+    return s.ptr;
+  }
+
+  private materialize(s: NativeStorage): void {
+    const z = s.lazy!;
+    // Kernel setup may be half written into the parameter block: keep it.
+    const saved = this.P.slice(0, 128);
+    const P = this.P;
+    const a = this.ptr(z.a), b = this.ptr(z.b);
+    P[0] = DT[s.dtype]; P[1] = a; P[2] = b; P[3] = s.ptr; P[4] = z.transA ? 1 : 0; P[5] = z.transB ? 1 : 0;
+    P[6] = z.m; P[7] = z.n; P[8] = z.k; P[9] = 1; P[10] = z.batch; P[11] = z.batch; P[12] = z.batch;
+    this.addon.matmul();
+    this.P.set(saved);
+    this.unpin(s);
+  }
+
+  private unpin(s: NativeStorage): void {
+    const z = s.lazy;
+    if (!z) return;
+    s.lazy = null;
+    for (const o of [z.a, z.b]) {
+      o.readers?.delete(s);
+      if (o.releasePending && (o.readers?.size ?? 0) === 0) {
+        o.releasePending = false;
+        this.pool.recycle(o);
+      }
+    }
+  }
+
+  private defer(out: NativeStorage, z: LazyProduct): void {
+    out.lazy = z;
+    for (const o of [z.a, z.b]) (o.readers ??= new Set()).add(out);
+  }
+
+  /** Before writing `s` in place, compute the deferred products that read it. */
+  private settleReaders(s: NativeStorage): void {
+    if (!s.readers || s.readers.size === 0) return;
+    for (const r of [...s.readers]) this.materialize(r);
+  }
+
   // ---- memory ----
 
   supportsDType(_d: DType): boolean {
@@ -98,13 +149,17 @@ export class NativeBackend implements Backend {
     return s;
   }
   read(s: Storage): Promise<TypedArray> {
+    this.ptr(s);
     return Promise.resolve((s as NativeStorage).data.slice());
   }
   readSync(s: Storage): TypedArray {
+    this.ptr(s);
     return (s as NativeStorage).data;
   }
   dispose(s: Storage): void {
-    this.pool.release(s as NativeStorage);
+    const ns = s as NativeStorage;
+    this.unpin(ns);
+    this.pool.release(ns);
   }
   flush(): void {}
   liveBytes(): number {
@@ -124,7 +179,7 @@ export class NativeBackend implements Backend {
     const n = x.storage.length;
     const out = this.alloc(dtype, n);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = DT[dtype]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n;
+    P[0] = DT[x.dtype]; P[1] = DT[dtype]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n;
     this.addon.cast();
     return out;
   }
@@ -144,7 +199,7 @@ export class NativeBackend implements Backend {
     const n = x.storage.length;
     const out = this.alloc(x.dtype, n);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = UNARY[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n; P[5] = alpha;
+    P[0] = DT[x.dtype]; P[1] = UNARY[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n; P[5] = alpha;
     this.addon.unary();
     return out;
   }
@@ -153,7 +208,7 @@ export class NativeBackend implements Backend {
     checkRank('binary', r);
     const out = this.alloc(a.dtype, sizeOf(outShape));
     const P = this.P;
-    P[0] = DT[a.dtype]; P[1] = BINARY[op]; P[2] = ptr(a); P[3] = ptr(b); P[4] = out.ptr; P[5] = r; P[6] = ra; P[7] = rb;
+    P[0] = DT[a.dtype]; P[1] = BINARY[op]; P[2] = this.ptr(a); P[3] = this.ptr(b); P[4] = out.ptr; P[5] = r; P[6] = ra; P[7] = rb;
     let i = 8;
     for (let d = 0; d < r; d++) P[i++] = outShape[d]!;
     for (let d = 0; d < ra; d++) P[i++] = a.shape[d]!;
@@ -165,7 +220,7 @@ export class NativeBackend implements Backend {
     const n = x.storage.length;
     const out = this.alloc(x.dtype, n);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = BINARY[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = n; P[5] = s; P[6] = scalarLeft ? 1 : 0;
+    P[0] = DT[x.dtype]; P[1] = BINARY[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n; P[5] = s; P[6] = scalarLeft ? 1 : 0;
     this.addon.binaryScalar();
     return out;
   }
@@ -174,7 +229,7 @@ export class NativeBackend implements Backend {
     checkRank('where', r);
     const out = this.alloc(a.dtype, sizeOf(outShape));
     const P = this.P;
-    P[0] = DT[cond.dtype]; P[1] = DT[a.dtype]; P[2] = ptr(cond); P[3] = ptr(a); P[4] = ptr(b); P[5] = out.ptr;
+    P[0] = DT[cond.dtype]; P[1] = DT[a.dtype]; P[2] = this.ptr(cond); P[3] = this.ptr(a); P[4] = this.ptr(b); P[5] = out.ptr;
     P[6] = r; P[7] = cond.shape.length; P[8] = a.shape.length; P[9] = b.shape.length;
     let i = 10;
     for (const s of [outShape, cond.shape, a.shape, b.shape]) for (let d = 0; d < s.length; d++) P[i++] = s[d]!;
@@ -187,11 +242,22 @@ export class NativeBackend implements Backend {
   reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): Storage {
     const r = x.shape.length;
     checkRank('reduce', r);
+    const xs = storageOf(x);
+    const z = xs.lazy;
+    if (z && op === 'sum' && r >= 3 && axes.length === r - 2 && axes.every((a, i) => a === i) && x.shape[r - 2] === z.m && x.shape[r - 1] === z.n) {
+      // sum over the batch of a deferred batched product: one GEMM accumulating over the batch
+      const out = this.alloc(x.dtype, z.m * z.n);
+      const P = this.P;
+      P[0] = DT[x.dtype]; P[1] = this.ptr(z.a); P[2] = this.ptr(z.b); P[3] = out.ptr; P[4] = z.transA ? 1 : 0; P[5] = z.transB ? 1 : 0;
+      P[6] = z.m; P[7] = z.n; P[8] = z.k; P[9] = z.batch;
+      this.addon.matmulSum();
+      return out;
+    }
     let on = 1;
     for (let d = 0; d < r; d++) if (!axes.includes(d)) on *= x.shape[d]!;
     const out = this.alloc(x.dtype, on);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = REDUCE[op]; P[2] = ptr(x); P[3] = out.ptr; P[4] = r;
+    P[0] = DT[x.dtype]; P[1] = REDUCE[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = r;
     for (let d = 0; d < r; d++) {
       P[5 + d] = x.shape[d]!;
       P[5 + r + d] = axes.includes(d) ? 1 : 0;
@@ -205,7 +271,7 @@ export class NativeBackend implements Backend {
     const inner = sizeOf(x.shape.slice(axis + 1));
     const out = this.alloc('int32', outer * inner);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = op === 'argmax' ? 0 : 1; P[2] = ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
+    P[0] = DT[x.dtype]; P[1] = op === 'argmax' ? 0 : 1; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
     this.addon.argReduce();
     return out;
   }
@@ -228,12 +294,12 @@ export class NativeBackend implements Backend {
     const st = stridesOf(x.shape);
     const oshape = perm.map((p) => x.shape[p]!);
     const out = this.alloc(x.dtype, sizeOf(oshape));
-    this.copy(x.dtype, oshape, ptr(x), perm.map((p) => st[p]!), out.ptr, stridesOf(oshape));
+    this.copy(x.dtype, oshape, this.ptr(x), perm.map((p) => st[p]!), out.ptr, stridesOf(oshape));
     return out;
   }
   expand(x: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(x.dtype, sizeOf(outShape));
-    this.copy(x.dtype, outShape, ptr(x), broadcastStrides(x.shape, outShape), out.ptr, stridesOf(outShape));
+    this.copy(x.dtype, outShape, this.ptr(x), broadcastStrides(x.shape, outShape), out.ptr, stridesOf(outShape));
     return out;
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
@@ -242,7 +308,7 @@ export class NativeBackend implements Backend {
     for (let d = 0; d < begin.length; d++) base += begin[d]! * st[d]!;
     const out = this.alloc(x.dtype, sizeOf(size));
     const bpe = x.dtype === 'float64' ? 8 : 4;
-    this.copy(x.dtype, size, ptr(x) + base * bpe, st, out.ptr, stridesOf(size));
+    this.copy(x.dtype, size, this.ptr(x) + base * bpe, st, out.ptr, stridesOf(size));
     return out;
   }
   pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): Storage {
@@ -252,7 +318,7 @@ export class NativeBackend implements Backend {
     let base = 0;
     for (let d = 0; d < before.length; d++) base += before[d]! * ost[d]!;
     const bpe = x.dtype === 'float64' ? 8 : 4;
-    this.copy(x.dtype, x.shape, ptr(x), stridesOf(x.shape), out.ptr + base * bpe, ost);
+    this.copy(x.dtype, x.shape, this.ptr(x), stridesOf(x.shape), out.ptr + base * bpe, ost);
     return out;
   }
   concat(xs: readonly TensorRef[], axis: number): Storage {
@@ -264,7 +330,7 @@ export class NativeBackend implements Backend {
     const bpe = first.dtype === 'float64' ? 8 : 4;
     let off = 0;
     for (const t of xs) {
-      if (sizeOf(t.shape) > 0) this.copy(t.dtype, t.shape, ptr(t), stridesOf(t.shape), out.ptr + off * ost[axis]! * bpe, ost);
+      if (sizeOf(t.shape) > 0) this.copy(t.dtype, t.shape, this.ptr(t), stridesOf(t.shape), out.ptr + off * ost[axis]! * bpe, ost);
       off += t.shape[axis]!;
     }
     return out;
@@ -279,9 +345,15 @@ export class NativeBackend implements Backend {
     const N = outShape[r - 1]!;
     const K = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
     const out = this.alloc(a.dtype, sizeOf(outShape));
-    const P = this.P;
     const br = r - 2;
-    P[0] = DT[a.dtype]; P[1] = ptr(a); P[2] = ptr(b); P[3] = out.ptr; P[4] = transA ? 1 : 0; P[5] = transB ? 1 : 0;
+    const batch = sizeOf(outShape.slice(0, br));
+    if (batch > 1 && a.shape.length === r && b.shape.length === r && a.storage.length === batch * M * K && b.storage.length === batch * K * N) {
+      // Both operands carry the whole batch (no broadcasting): defer, see "deferred batched products".
+      this.defer(out, { a: storageOf(a), b: storageOf(b), transA, transB, m: M, n: N, k: K, batch });
+      return out;
+    }
+    const P = this.P;
+    P[0] = DT[a.dtype]; P[1] = this.ptr(a); P[2] = this.ptr(b); P[3] = out.ptr; P[4] = transA ? 1 : 0; P[5] = transB ? 1 : 0;
     P[6] = M; P[7] = N; P[8] = K; P[9] = br;
     const ao = br - (a.shape.length - 2);
     const bo = br - (b.shape.length - 2);
@@ -303,14 +375,14 @@ export class NativeBackend implements Backend {
   }
   im2col(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.kh * g.kw * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr;
+    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr;
     this.geom(3, g);
     this.addon.im2col();
     return out;
   }
   col2im(cols: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(cols.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[cols.dtype]; this.P[1] = ptr(cols); this.P[2] = out.ptr;
+    this.P[0] = DT[cols.dtype]; this.P[1] = this.ptr(cols); this.P[2] = out.ptr;
     this.geom(3, g);
     this.addon.col2im();
     return out;
@@ -319,35 +391,35 @@ export class NativeBackend implements Backend {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(x.dtype, n);
     const idx = this.alloc('int32', n);
-    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr; this.P[3] = idx.ptr;
+    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr; this.P[3] = idx.ptr;
     this.geom(4, g);
     this.addon.maxPool();
     return { out, idx };
   }
   poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = ptr(idx); this.P[3] = out.ptr;
+    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
     this.geom(4, g);
     this.addon.poolGather();
     return out;
   }
   poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[gy.dtype]; this.P[1] = ptr(gy); this.P[2] = ptr(idx); this.P[3] = out.ptr;
+    this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
     this.geom(4, g);
     this.addon.poolScatter();
     return out;
   }
   avgPool(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = ptr(x); this.P[2] = out.ptr;
+    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr;
     this.geom(3, g);
     this.addon.avgPool();
     return out;
   }
   avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[gy.dtype]; this.P[1] = ptr(gy); this.P[2] = out.ptr;
+    this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = out.ptr;
     this.geom(3, g);
     this.addon.avgPoolBackward();
     return out;
@@ -361,7 +433,7 @@ export class NativeBackend implements Backend {
     const mean = this.alloc(x.dtype, c);
     const variance = this.alloc(x.dtype, c);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = ptr(gamma); P[3] = ptr(beta); P[4] = eps; P[5] = n; P[6] = c; P[7] = s;
+    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gamma); P[3] = this.ptr(beta); P[4] = eps; P[5] = n; P[6] = c; P[7] = s;
     P[8] = y.ptr; P[9] = mean.ptr; P[10] = variance.ptr;
     this.addon.bnForward();
     return { y, mean, variance };
@@ -374,7 +446,7 @@ export class NativeBackend implements Backend {
     const dgamma = this.alloc(x.dtype, c);
     const dbeta = this.alloc(x.dtype, c);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = ptr(gy); P[3] = ptr(mean); P[4] = ptr(variance); P[5] = ptr(gamma);
+    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gy); P[3] = this.ptr(mean); P[4] = this.ptr(variance); P[5] = this.ptr(gamma);
     P[6] = eps; P[7] = n; P[8] = c; P[9] = s; P[10] = dx.ptr; P[11] = dgamma.ptr; P[12] = dbeta.ptr;
     this.addon.bnBackward();
     return { dx, dgamma, dbeta };
@@ -390,7 +462,7 @@ export class NativeBackend implements Backend {
     const [rows, cols] = this.rowsCols(x);
     const out = this.alloc(x.dtype, x.storage.length);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = ptr(x); P[2] = out.ptr; P[3] = rows; P[4] = cols; P[5] = log ? 1 : 0;
+    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = out.ptr; P[3] = rows; P[4] = cols; P[5] = log ? 1 : 0;
     this.addon.softmax();
     return out;
   }
@@ -404,7 +476,7 @@ export class NativeBackend implements Backend {
     const [rows, cols] = this.rowsCols(p);
     const out = this.alloc(p.dtype, p.storage.length);
     const P = this.P;
-    P[0] = DT[p.dtype]; P[1] = ptr(p); P[2] = ptr(v); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    P[0] = DT[p.dtype]; P[1] = this.ptr(p); P[2] = this.ptr(v); P[3] = out.ptr; P[4] = rows; P[5] = cols;
     this.addon.softmaxHvp();
     return out;
   }
@@ -412,7 +484,7 @@ export class NativeBackend implements Backend {
     const [rows, cols] = this.rowsCols(logits);
     const out = this.alloc(logits.dtype, rows);
     const P = this.P;
-    P[0] = DT[logits.dtype]; P[1] = ptr(logits); P[2] = ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    P[0] = DT[logits.dtype]; P[1] = this.ptr(logits); P[2] = this.ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
     this.addon.crossEntropy();
     return out;
   }
@@ -420,7 +492,7 @@ export class NativeBackend implements Backend {
     const [rows, cols] = this.rowsCols(logits);
     const out = this.alloc(logits.dtype, logits.storage.length);
     const P = this.P;
-    P[0] = DT[logits.dtype]; P[1] = ptr(logits); P[2] = ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    P[0] = DT[logits.dtype]; P[1] = this.ptr(logits); P[2] = this.ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
     this.addon.softmaxCeGrad();
     return out;
   }
@@ -428,7 +500,7 @@ export class NativeBackend implements Backend {
     const n = labels.storage.length;
     const out = this.alloc(dtype, n * classes);
     const P = this.P;
-    P[0] = ptr(labels); P[1] = n; P[2] = classes; P[3] = DT[dtype]; P[4] = out.ptr;
+    P[0] = this.ptr(labels); P[1] = n; P[2] = classes; P[3] = DT[dtype]; P[4] = out.ptr;
     this.addon.oneHot();
     return out;
   }
@@ -437,9 +509,10 @@ export class NativeBackend implements Backend {
 
   applyUpdate(rule: UpdateRule, param: Storage, grad: Storage, state: readonly Storage[], p: UpdateParams): void {
     if (param.dtype === 'int32') throw new DTypeError(`applyUpdate: parameters must be float, got int32`);
+    for (const s of [param, ...state]) this.settleReaders(s as NativeStorage);
     const P = this.P;
-    P[0] = DT[param.dtype]; P[1] = RULE[rule]; P[2] = ptr(param); P[3] = ptr(grad);
-    P[4] = state[0] ? ptr(state[0]) : 0; P[5] = state[1] ? ptr(state[1]) : 0; P[6] = param.length;
+    P[0] = DT[param.dtype]; P[1] = RULE[rule]; P[2] = this.ptr(param); P[3] = this.ptr(grad);
+    P[4] = state[0] ? this.ptr(state[0]) : 0; P[5] = state[1] ? this.ptr(state[1]) : 0; P[6] = param.length;
     P[7] = p.lr; P[8] = p.momentum; P[9] = p.beta1; P[10] = p.beta2; P[11] = p.eps; P[12] = p.step;
     P[13] = p.weightDecay; P[14] = p.decoupledDecay;
     this.addon.update();

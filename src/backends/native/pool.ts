@@ -8,7 +8,26 @@ import type { DType, TypedArray } from '../../dtype.js';
 import { HostStorage } from '../cpu/storage.js';
 import type { NativeAddon } from './addon.js';
 
+/** A batched matmul whose result has not been computed yet (see NativeBackend.matmul). */
+export interface LazyProduct {
+  a: NativeStorage;
+  b: NativeStorage;
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+}
+
 export class NativeStorage extends HostStorage {
+  /** Set while this storage holds a deferred product; its operands are pinned meanwhile. */
+  lazy: LazyProduct | null = null;
+  /** Deferred products that read this storage: it may not be reused or written until they are done. */
+  readers: Set<NativeStorage> | null = null;
+  /** Disposed while pinned: goes back to the pool when the last reader lets go. */
+  releasePending = false;
+
   constructor(
     data: TypedArray,
     /** Address of the first element, exact as a double. */
@@ -71,6 +90,15 @@ export class BufferPool {
 
   release(s: NativeStorage): void {
     this.live -= s.data.byteLength;
+    if (s.readers && s.readers.size > 0) {
+      s.releasePending = true;
+      return;
+    }
+    this.recycle(s);
+  }
+
+  /** Return the block of a storage whose bytes were already released from the live count. */
+  recycle(s: NativeStorage): void {
     const b = s.block;
     if (this.cached + b.bytes > MAX_CACHED_BYTES) return;
     let list = this.free.get(b.bytes);
