@@ -11,7 +11,7 @@ import { PRESETS, type PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { planRecords, runSweep } from '../experiments/sweep.js';
 import { StoreLockedError } from '../experiments/store.js';
-import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { UsageError, choiceFlag, intFlag, numFlag, parseFlags } from './args.js';
 
 export const REPRODUCE_USAGE = `Usage: gradreg reproduce <preset> [options]
 
@@ -37,6 +37,9 @@ Options:
   --sizes a,b,...        override the per-class training sizes
   --methods a,b,...      override the methods (regularizer names, modifiers allowed: jac/batched, hsfob/k=1)
   --test-points N        evaluate on the first N test images (0 = all)
+  --dropout P            dropout rate for every run: before the logits layer of the small model, after
+                         F6 of LeNet-5 (the replication presets' own setting otherwise)
+  --weight-decay W       coupled L2 weight decay in the optimizer for every run
   --max-runs N           stop after N new runs (the rest on the next call)
   --report-only          write the tables and plots from the stored results, run nothing
 
@@ -82,6 +85,8 @@ export async function run(argv: string[]): Promise<number> {
     sizes: { type: 'string' },
     methods: { type: 'string' },
     'test-points': { type: 'string' },
+    dropout: { type: 'string' },
+    'weight-decay': { type: 'string' },
     'max-runs': { type: 'string' },
     'report-only': { type: 'boolean' },
   });
@@ -95,7 +100,10 @@ export async function run(argv: string[]): Promise<number> {
     sizes: numList('sizes', v.sizes, true),
     methods: listFlag('methods', v.methods),
     testPoints: v['test-points'] === undefined ? undefined : intFlag('test-points', v['test-points'], 0, 0),
+    dropout: v.dropout === undefined ? undefined : numFlag('dropout', v.dropout, 0),
+    weightDecay: v['weight-decay'] === undefined ? undefined : numFlag('weight-decay', v['weight-decay'], 0),
   };
+  if (opts.dropout !== undefined && !(opts.dropout < 1)) throw new UsageError(`--dropout: expected a rate in [0, 1), got ${opts.dropout}`);
   let plan;
   try {
     plan = def.build(opts);

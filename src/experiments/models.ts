@@ -47,9 +47,23 @@ function lenet5Bn(o: BuildOptions): Module {
   });
 }
 
+/** The same layers with dropout inserted before the last one (the logits layer). */
+function withHeadDropout(m: Module, p: number, seed: number, name: string): Module {
+  if (!(m instanceof Sequential)) throw new ArgumentError(`dropout: the ${name} model has no place for it (only sequential models take --dropout)`);
+  const kids = m.namedChildren();
+  const head = kids[kids.length - 1]!;
+  return new Sequential(Object.fromEntries([...kids.slice(0, -1), ['dropout', new Dropout(p, { seed: deriveSeed(seed, 6), stream: 0 })], head]));
+}
+
+/**
+ * A model by name. `dropout` is the rate after the dense hidden layer for lenet5 (which has that
+ * layer built in); for the small model a dropout layer is inserted before the logits layer.
+ */
 export function buildModel(name: string, o: BuildOptions): Module {
   if (name === 'lenet5-bn') return lenet5Bn(o);
-  return createModel(name, { inputShape: o.inputShape, classes: o.classes, seed: o.seed, dropout: o.dropout });
+  if (name === 'lenet5') return createModel(name, { inputShape: o.inputShape, classes: o.classes, seed: o.seed, dropout: o.dropout });
+  const m = createModel(name, { inputShape: o.inputShape, classes: o.classes, seed: o.seed });
+  return o.dropout ? withHeadDropout(m, o.dropout, o.seed, name) : m;
 }
 
 /** 1 -> hidden... -> 1 with tanh (smooth, so the learned function's slope is well defined everywhere). */

@@ -28,6 +28,10 @@ export interface PresetOptions {
   sizes?: number[];
   methods?: string[];
   testPoints?: number;
+  /** Dropout rate before the logits layer (small) or after F6 (lenet5), for every run. */
+  dropout?: number;
+  /** Coupled L2 weight decay in the optimizer, for every run. */
+  weightDecay?: number;
 }
 
 export interface Plan {
@@ -106,8 +110,8 @@ function imageConfig(b: ImageBase, o: PresetOptions, perClass: number, method: s
     optimizer: b.optimizer,
     lr: b.lr,
     schedule: b.schedule,
-    weightDecay: b.weightDecay,
-    dropout: b.dropout,
+    weightDecay: o.weightDecay ?? b.weightDecay,
+    dropout: o.dropout ?? b.dropout,
     augment: b.augment,
     validation: o.select === 'validation' ? o.valPerClass : 0,
     testPoints: o.testPoints ?? (o.quick ? 1000 : 0),

@@ -77,3 +77,12 @@ describe('the protocol on real data (toy sizes)', () => {
     expect(g.memory().numTensors).toBeLessThan(1000);
   }, 60_000);
 });
+
+describe('dropout and weight decay as options of any run', () => {
+  it('the small model takes a dropout layer before its logits; resnet refuses', () => {
+    const m = buildModel('small', { inputShape: [1, 28, 28], classes: 10, seed: 1, dropout: 0.5 });
+    expect(m.namedChildren().map(([n]) => n).slice(-3)).toEqual(['relu4', 'dropout', 'fc2']);
+    expect(() => buildModel('resnet', { inputShape: [3, 32, 32], classes: 10, seed: 1, dropout: 0.5 })).toThrow(/resnet/);
+    m.dispose();
+  });
+});
