@@ -146,7 +146,7 @@ export function makeObjective(spec: RegularizerSpec, o: ObjectiveOptions): Objec
     } else {
       const v = penaltyOf(spec, f, ctx.x, ctx.y, o.classes, draw, o.lossRows)!;
       logits = v.logits;
-      const data = g.mean(rowsOf(v.logits, ctx.y));
+      const data = g.mean(v.rows ?? rowsOf(v.logits, ctx.y));
       terms[lossName] = data;
       terms[spec.name] = v.penalty;
       loss = g.add(data, g.mul(v.penalty, spec.lambda));

@@ -17,6 +17,8 @@ export interface PenaltyValue {
   penalty: Tensor;
   /** Logits [N, C] of the clean forward the penalty was built on. */
   logits: Tensor;
+  /** The per-sample data loss on those logits, when the penalty needed it. */
+  rows?: Tensor;
 }
 
 export interface JacobianOptions {
@@ -67,11 +69,11 @@ function meanSquares(rows: Tensor): Tensor {
  * L_DG = L + lambda ||grad_x L||_2^2, taken per sample: mean_n ||d l_n / d x_n||^2.
  */
 // penalty = mean_n ||grad_{x_n} l_n||^2, the gradient built with createGraph
-export function doubleBackprop(f: LogitsFn, x: Tensor, y: Tensor, lossRows: LossRows = crossEntropyRows): PenaltyValue & { rows: Tensor } {
+export function doubleBackprop(f: LogitsFn, x: Tensor, y: Tensor, lossRows: LossRows = crossEntropyRows): PenaltyValue {
   return g.withGrad(true, () => doubleBackpropRecorded(f, x, y, lossRows));
 }
 
-function doubleBackpropRecorded(f: LogitsFn, x: Tensor, y: Tensor, lossRows: LossRows): PenaltyValue & { rows: Tensor } {
+function doubleBackpropRecorded(f: LogitsFn, x: Tensor, y: Tensor, lossRows: LossRows): PenaltyValue {
   const xl = g.detach(x);
   xl.requiresGrad = true;
   const z = f(xl);
