@@ -3,12 +3,40 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "kernels.h"
 #include "nditer.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace gr {
 namespace {
+
+// Copy n elements with 16-byte moves; the last move may overlap the previous one (rows here are
+// short: ow is 3 to 30, where a library memcpy call or a vectorized loop's prologue dominates).
+template <class T>
+inline void copy_short(T* d, const T* s, long n) {
+  constexpr long V = 16 / sizeof(T);
+  if (n < V) {
+    for (long i = 0; i < n; i++) d[i] = s[i];
+    return;
+  }
+  long i = 0;
+  for (; i + V <= n; i += V) std::memcpy(d + i, s + i, 16);
+  if (i < n) std::memcpy(d + n - V, s + n - V, 16);
+}
+
+template <class T>
+inline void add_short(T* d, const T* s, long n) {
+  constexpr long V = 16 / sizeof(T);
+  long i = 0;
+  for (; i + V <= n; i += V)
+    for (long k = 0; k < V; k++) d[i + k] += s[i + k];
+  for (; i < n; i++) d[i] += s[i];
+}
 
 // Output columns x whose input column x*sw - pw + j lies inside [0, w).
 inline void valid_cols(const Geom& g, long j, long& x0, long& x1) {
@@ -41,7 +69,7 @@ void im2col_t(const T* x, T* out, const Geom& g) {
             const T* row = plane + hy * g.w - g.pw + j;
             for (long xx = 0; xx < x0; xx++) o[xx] = T(0);
             if (g.sw == 1)
-              for (long xx = x0; xx < x1; xx++) o[xx] = row[xx];
+              copy_short(o + x0, row + x0, x1 - x0);
             else
               for (long xx = x0; xx < x1; xx++) o[xx] = row[xx * g.sw];
             for (long xx = x1; xx < g.ow; xx++) o[xx] = T(0);
@@ -69,7 +97,7 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
             if (hy < 0 || hy >= g.h) continue;
             T* row = plane + hy * g.w - g.pw + j;
             if (g.sw == 1)
-              for (long xx = x0; xx < x1; xx++) row[xx] += o[xx];
+              add_short(row + x0, o + x0, x1 - x0);
             else
               for (long xx = x0; xx < x1; xx++) row[xx * g.sw] += o[xx];
           }
@@ -93,6 +121,38 @@ void maxpool_nopad(const T* x, T* out, int32_t* idx, const Geom& g, long b, long
         const long x0 = xx * g.sw;
         long bi = y0 * g.w + x0;
         T best = plane[bi];
+#if defined(__SSE2__)
+        if constexpr (std::is_same_v<T, float>) {
+          // 2x2 windows with stride 2, four outputs at a time (baseline SSE2); same comparison order
+          // and strict > as the scalar path, so ties and NaNs resolve identically.
+          if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && 2 * xx + 8 <= g.w) {
+            const float* r0 = plane + y0 * g.w + x0;
+            const float* r1 = r0 + g.w;
+            const __m128 a0 = _mm_loadu_ps(r0), a1 = _mm_loadu_ps(r0 + 4);
+            const __m128 b0 = _mm_loadu_ps(r1), b1 = _mm_loadu_ps(r1 + 4);
+            const __m128 e0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128 o0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+            const __m128 e1 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128 o1 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+            const __m128i base = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(bi)), _mm_setr_epi32(0, 2, 4, 6));
+            __m128 m = e0;
+            __m128i vid = base;
+            auto take = [&](__m128 v, int off) {
+              const __m128 gt = _mm_cmpgt_ps(v, m);
+              const __m128i gi = _mm_castps_si128(gt);
+              m = _mm_or_ps(_mm_and_ps(gt, v), _mm_andnot_ps(gt, m));
+              vid = _mm_or_si128(_mm_and_si128(gi, _mm_add_epi32(base, _mm_set1_epi32(off))), _mm_andnot_si128(gi, vid));
+            };
+            take(o0, 1);
+            take(e1, static_cast<int>(g.w));
+            take(o1, static_cast<int>(g.w) + 1);
+            _mm_storeu_ps(reinterpret_cast<float*>(o + y * g.ow + xx), m);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(id + y * g.ow + xx), vid);
+            xx += 3;
+            continue;
+          }
+        }
+#endif
         if (g.kh == 2 && g.kw == 2) {
           const long i1 = bi + 1, i2 = bi + g.w, i3 = bi + g.w + 1;
           if (plane[i1] > best) { best = plane[i1]; bi = i1; }
@@ -341,53 +401,57 @@ void cross_entropy_t(const T* z, const int32_t* y, T* out, long rows, long cols)
   });
 }
 
-template <class T>
-void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) {
+// One rule per instantiation, so each loop is branch-free and vectorizes.
+template <class T, int RULE>
+void update_rule(T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) {
   const double shrink = 1 - p.lr * p.decoupledDecay;
   const double c1 = 1 - std::pow(p.beta1, p.step);
   const double c2 = 1 - std::pow(p.beta2, p.step);
+  const double lr = p.lr, mom = p.momentum, b1 = p.beta1, b2 = p.beta2, eps = p.eps, wd = p.weightDecay;
   parallel_for(n, EW_GRAIN, [&](long b, long e) {
     for (long i = b; i < e; i++) {
       double wi = w[i] * shrink;
-      const double gi = g[i] + p.weightDecay * w[i];
-      switch (rule) {
-        case 0: wi -= p.lr * gi; break;
-        case 1: {
-          const double v = p.momentum * s0[i] - p.lr * gi;
-          s0[i] = static_cast<T>(v);
-          wi += v;
-          break;
-        }
-        case 2: {
-          const double v = p.momentum * s0[i] - p.lr * gi;
-          s0[i] = static_cast<T>(v);
-          wi += p.momentum * v - p.lr * gi;
-          break;
-        }
-        case 3: {
-          const double a = s0[i] + gi * gi;
-          s0[i] = static_cast<T>(a);
-          wi -= (p.lr * gi) / (std::sqrt(a) + p.eps);
-          break;
-        }
-        case 4: {
-          const double a = p.beta2 * s0[i] + (1 - p.beta2) * gi * gi;
-          s0[i] = static_cast<T>(a);
-          wi -= (p.lr * gi) / (std::sqrt(a) + p.eps);
-          break;
-        }
-        case 5: {
-          const double m = p.beta1 * s0[i] + (1 - p.beta1) * gi;
-          const double v = p.beta2 * s1[i] + (1 - p.beta2) * gi * gi;
-          s0[i] = static_cast<T>(m);
-          s1[i] = static_cast<T>(v);
-          wi -= (p.lr * (m / c1)) / (std::sqrt(v / c2) + p.eps);
-          break;
-        }
+      const double gi = g[i] + wd * w[i];
+      if constexpr (RULE == 0) {
+        wi -= lr * gi;
+      } else if constexpr (RULE == 1) {
+        const double v = mom * s0[i] - lr * gi;
+        s0[i] = static_cast<T>(v);
+        wi += v;
+      } else if constexpr (RULE == 2) {
+        const double v = mom * s0[i] - lr * gi;
+        s0[i] = static_cast<T>(v);
+        wi += mom * v - lr * gi;
+      } else if constexpr (RULE == 3) {
+        const double a = s0[i] + gi * gi;
+        s0[i] = static_cast<T>(a);
+        wi -= (lr * gi) / (std::sqrt(a) + eps);
+      } else if constexpr (RULE == 4) {
+        const double a = b2 * s0[i] + (1 - b2) * gi * gi;
+        s0[i] = static_cast<T>(a);
+        wi -= (lr * gi) / (std::sqrt(a) + eps);
+      } else {
+        const double m = b1 * s0[i] + (1 - b1) * gi;
+        const double v = b2 * s1[i] + (1 - b2) * gi * gi;
+        s0[i] = static_cast<T>(m);
+        s1[i] = static_cast<T>(v);
+        wi -= (lr * (m / c1)) / (std::sqrt(v / c2) + eps);
       }
       w[i] = static_cast<T>(wi);
     }
   });
+}
+
+template <class T>
+void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) {
+  switch (rule) {
+    case 0: update_rule<T, 0>(w, g, s0, s1, n, p); break;
+    case 1: update_rule<T, 1>(w, g, s0, s1, n, p); break;
+    case 2: update_rule<T, 2>(w, g, s0, s1, n, p); break;
+    case 3: update_rule<T, 3>(w, g, s0, s1, n, p); break;
+    case 4: update_rule<T, 4>(w, g, s0, s1, n, p); break;
+    default: update_rule<T, 5>(w, g, s0, s1, n, p); break;
+  }
 }
 
 }  // namespace
