@@ -6,8 +6,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "common.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 namespace gr {
 namespace {
@@ -120,6 +125,39 @@ inline const T* b_ptr(const Operand<T>& B, long k, long j) {
   return B.trans ? base + r * B.ld + k : base + k * B.ld + r;
 }
 
+// d[k * W + r] = src[r][k] for r < count, k < kc: the transposing half of packing (rows of A, or
+// columns of a transposed B, contiguous along k). Floats go through 4x4 SSE transposes.
+template <class T>
+inline void pack_transpose(const T* const* src, int count, long kc, int W, T* d) {
+  int r = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r + 4 <= count; r += 4) {
+      const float *s0 = src[r], *s1 = src[r + 1], *s2 = src[r + 2], *s3 = src[r + 3];
+      long k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m128 x0 = _mm_loadu_ps(s0 + k), x1 = _mm_loadu_ps(s1 + k), x2 = _mm_loadu_ps(s2 + k), x3 = _mm_loadu_ps(s3 + k);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(d + k * W + r, x0);
+        _mm_storeu_ps(d + (k + 1) * W + r, x1);
+        _mm_storeu_ps(d + (k + 2) * W + r, x2);
+        _mm_storeu_ps(d + (k + 3) * W + r, x3);
+      }
+      for (; k < kc; k++) {
+        d[k * W + r] = s0[k];
+        d[k * W + r + 1] = s1[k];
+        d[k * W + r + 2] = s2[k];
+        d[k * W + r + 3] = s3[k];
+      }
+    }
+  }
+#endif
+  for (; r < count; r++) {
+    const T* s = src[r];
+    for (long k = 0; k < kc; k++) d[k * W + r] = s[k];
+  }
+}
+
 template <class T>
 void pack_a(const Operand<T>& A, long i0, long mc, long p0, long kc, int MR, T* dst) {
   const T* ptr[MAX_MR];
@@ -128,10 +166,7 @@ void pack_a(const Operand<T>& A, long i0, long mc, long p0, long kc, int MR, T* 
     int rows = static_cast<int>(std::min<long>(MR, mc - ir));
     for (int r = 0; r < rows; r++) ptr[r] = a_ptr(A, i0 + ir + r, p0);
     if (!A.trans) {
-      for (int r = 0; r < rows; r++) {
-        const T* s = ptr[r];
-        for (long k = 0; k < kc; k++) d[k * MR + r] = s[k];
-      }
+      pack_transpose(ptr, rows, kc, MR, d);
     } else if (rows == MR && ptr[MR - 1] == ptr[0] + (MR - 1)) {
       const T* s = ptr[0];
       for (long k = 0; k < kc; k++, s += A.ld)
@@ -177,10 +212,7 @@ void pack_b(const Operand<T>& B, long j0, long nc, long p0, long kc, int NR, T* 
           }
       }
     } else {
-      for (int c = 0; c < cols; c++) {
-        const T* s = ptr[c];
-        for (long k = 0; k < kc; k++) d[k * NR + c] = s[k];
-      }
+      pack_transpose(ptr, cols, kc, NR, d);
     }
     if (cols < NR)
       for (long k = 0; k < kc; k++)
