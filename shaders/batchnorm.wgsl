@@ -5,12 +5,35 @@
 // channels are few, and lets the host bind a huge input window by window.
 
 override WG: u32 = 256u;
-override C: u32 = 1u;
-override S: u32 = 1u;
 
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let lo = a0 * b0;
+  let mid1 = a1 * b0;
+  let mid2 = a0 * b1;
+  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
+  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
+}
+
+// floor(n / d) from the host's magic pair of d.
+fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
+  return select(mulhi(n, ms.x) >> ms.y, n, ms.x == 0u);
+}
+
+// c channels of s values per sample; m_s, m_c: magic pairs for dividing by s and c.
 struct BnParams {
   batches: u32, per_part: u32, parts_here: u32, part_base: u32,
   parts: u32, x_shift: u32, count: f32, eps: f32,
+  c: u32, s: u32, m_s: vec2<u32>,
+  m_c: vec2<u32>, _p0: vec2<u32>,
+}
+
+fn channel_of(i: u32) -> u32 {
+  let q = fdiv(i, P.m_s);
+  return q - fdiv(q, P.m_c) * P.c;
 }
 
 @group(0) @binding(0) var<uniform> P: BnParams;
@@ -51,12 +74,12 @@ fn slice_of(wg: u32, lid: u32) -> Slice {
   sl.step0 = 1u;
   sl.j1 = lid;
   sl.step1 = WG;
-  if (S < WG) {
-    let per = WG / S;
-    sl.j0 = select(lid / S, P.batches, lid >= per * S);
-    sl.j1 = lid % S;
+  if (P.s < WG) {
+    let per = WG / P.s;
+    sl.j0 = select(lid / P.s, P.batches, lid >= per * P.s);
+    sl.j1 = lid % P.s;
     sl.step0 = per;
-    sl.step1 = S;
+    sl.step1 = P.s;
   }
   return sl;
 }
@@ -67,12 +90,12 @@ fn slice_of(wg: u32, lid: u32) -> Slice {
 @compute @workgroup_size(WG)
 fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
-  if (wg >= C * P.parts_here) { return; }
+  if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   var acc = 0.0;
   for (var n = sl.n0 + sl.j0; n < sl.n1; n += sl.step0) {
-    let row = P.x_shift + (n * C + sl.c) * S;
-    for (var s = sl.j1; s < S; s += sl.step1) { acc += sx[row + s]; }
+    let row = P.x_shift + (n * P.c + sl.c) * P.s;
+    for (var s = sl.j1; s < P.s; s += sl.step1) { acc += sx[row + s]; }
   }
   s1[lid] = acc;
   tree1(lid);
@@ -86,13 +109,13 @@ fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(WG)
 fn sq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
-  if (wg >= C * P.parts_here) { return; }
+  if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   let mu = qmean[sl.c];
   var acc = 0.0;
   for (var n = sl.n0 + sl.j0; n < sl.n1; n += sl.step0) {
-    let row = P.x_shift + (n * C + sl.c) * S;
-    for (var s = sl.j1; s < S; s += sl.step1) {
+    let row = P.x_shift + (n * P.c + sl.c) * P.s;
+    for (var s = sl.j1; s < P.s; s += sl.step1) {
       let d = qx[row + s] - mu;
       acc += d * d;
     }
@@ -109,7 +132,7 @@ fn sq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(64)
 fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
-  if (c >= C) { return; }
+  if (c >= P.c) { return; }
   var acc = 0.0;
   for (var p = 0u; p < P.parts; p++) { acc += fpart[c * P.parts + p]; }
   fout[c] = acc / P.count;
@@ -125,12 +148,12 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
 // y = (x - mean) * gamma / sqrt(var + eps) + beta
 @compute @workgroup_size(WG)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let total = P.batches * C * S;
+  let total = P.batches * P.c * P.s;
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }
-    let c = (i / S) % C;
+    let c = channel_of(i);
     let ga = ngamma[c] / sqrt(nvar[c] + P.eps);
     ny[P.x_shift + i] = (nx[P.x_shift + i] - nmean[c]) * ga + nbeta[c];
   }
@@ -146,15 +169,15 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 @compute @workgroup_size(WG)
 fn bwd_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
-  if (wg >= C * P.parts_here) { return; }
+  if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   let mu = bmean[sl.c];
   let inv = 1.0 / sqrt(bvar[sl.c] + P.eps);
   var a = 0.0;
   var b = 0.0;
   for (var n = sl.n0 + sl.j0; n < sl.n1; n += sl.step0) {
-    let row = P.x_shift + (n * C + sl.c) * S;
-    for (var s = sl.j1; s < S; s += sl.step1) {
+    let row = P.x_shift + (n * P.c + sl.c) * P.s;
+    for (var s = sl.j1; s < P.s; s += sl.step1) {
       let g = bgy[row + s];
       a += g;
       b += g * (bx[row + s] - mu) * inv;
@@ -166,7 +189,7 @@ fn bwd_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (lid == 0u) {
     let slot = sl.c * P.parts + P.part_base + sl.part;
     bpart[slot] = s1[0];
-    bpart[C * P.parts + slot] = s2[0];
+    bpart[P.c * P.parts + slot] = s2[0];
   }
 }
 
@@ -182,12 +205,12 @@ fn bwd_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // dx = gamma * invstd / M * (M*gy - sum(gy) - xhat * sum(gy*xhat))
 @compute @workgroup_size(WG)
 fn bwd_dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let total = P.batches * C * S;
+  let total = P.batches * P.c * P.s;
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }
-    let c = (i / S) % C;
+    let c = channel_of(i);
     let inv = 1.0 / sqrt(dx_var[c] + P.eps);
     let f = dx_gamma[c] * inv / P.count;
     let xhat = (dx_x[P.x_shift + i] - dx_mean[c]) * inv;
@@ -203,12 +226,12 @@ fn bwd_dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(64)
 fn finalize_bwd(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
-  if (c >= C) { return; }
+  if (c >= P.c) { return; }
   var a = 0.0;
   var b = 0.0;
   for (var p = 0u; p < P.parts; p++) {
     a += gpart[c * P.parts + p];
-    b += gpart[C * P.parts + c * P.parts + p];
+    b += gpart[P.c * P.parts + c * P.parts + p];
   }
   gsg[c] = a;
   gsgx[c] = b;

@@ -1,47 +1,67 @@
-// im2col and its adjoint col2im for 2-D windows over NCHW images. The window geometry is made of
-// override constants, so every index split divides by constants. col2im is written as a gather
-// (each image pixel sums the columns that read it), so it needs no atomics and is deterministic.
+// im2col and its adjoint col2im for 2-D windows over NCHW images. The geometry is a uniform (one
+// pipeline for every conv layer); index splits multiply by the host's magic numbers (exact for
+// n < 2^31). col2im is written as a gather (each image pixel sums the columns that read it), so
+// it needs no atomics and is deterministic.
 
 override WG: u32 = 256u;
-override C: u32 = 1u;
-override H: u32 = 1u;
-override W: u32 = 1u;
-override KH: u32 = 1u;
-override KW: u32 = 1u;
-override SH: u32 = 1u;
-override SW: u32 = 1u;
-override PH: u32 = 0u;
-override PW: u32 = 0u;
-override OH: u32 = 1u;
-override OW: u32 = 1u;
 
-struct ConvParams { images: u32, x_shift: u32, y_shift: u32, _p0: u32 }
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let lo = a0 * b0;
+  let mid1 = a1 * b0;
+  let mid2 = a0 * b1;
+  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
+  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
+}
+
+// floor(n / d) from the magic pair (m, s) of d; m == 0 means d == 1.
+fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
+  return select(mulhi(n, ms.x) >> ms.y, n, ms.x == 0u);
+}
+
+struct ConvParams {
+  images: u32, x_shift: u32, y_shift: u32, c: u32,
+  h: u32, w: u32, kh: u32, kw: u32,
+  sh: u32, sw: u32, ph: u32, pw: u32,
+  oh: u32, ow: u32, _p0: u32, _p1: u32,
+  // magic pairs for dividing by rows*L, L, kh*kw, kw, ow, w, h, c, sh, sw
+  m_rl: vec2<u32>, m_l: vec2<u32>, m_khkw: vec2<u32>, m_kw: vec2<u32>,
+  m_ow: vec2<u32>, m_w: vec2<u32>, m_h: vec2<u32>, m_c: vec2<u32>,
+  m_sh: vec2<u32>, m_sw: vec2<u32>, _p2: vec2<u32>, _p3: vec2<u32>,
+}
 
 @group(0) @binding(0) var<uniform> P: ConvParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-// cols[n, (c*KH + i)*KW + j, oy*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] (0 outside).
+// cols[n, (c*kh + i)*kw + j, oy*ow + ox] = x[n, c, oy*sh - ph + i, ox*sw - pw + j] (0 outside).
 @compute @workgroup_size(WG)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let L = OH * OW;
-  let ROWS = C * KH * KW;
-  let total = P.images * ROWS * L;
+  let L = P.oh * P.ow;
+  let RL = P.c * P.kh * P.kw * L;
+  let total = P.images * RL;
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }
-    let n = i / (ROWS * L);
-    let r = i % (ROWS * L);
-    let row = r / L;
-    let l = r % L;
-    let c = row / (KH * KW);
-    let ij = row % (KH * KW);
-    let iy = i32((l / OW) * SH + ij / KW) - i32(PH);
-    let ix = i32((l % OW) * SW + ij % KW) - i32(PW);
+    let n = fdiv(i, P.m_rl);
+    let r = i - n * RL;
+    let row = fdiv(r, P.m_l);
+    let l = r - row * L;
+    let c = fdiv(row, P.m_khkw);
+    let ij = row - c * P.kh * P.kw;
+    let a = fdiv(ij, P.m_kw);
+    let b = ij - a * P.kw;
+    let oy = fdiv(l, P.m_ow);
+    let ox = l - oy * P.ow;
+    let iy = i32(oy * P.sh + a) - i32(P.ph);
+    let ix = i32(ox * P.sw + b) - i32(P.pw);
     var v = 0.0;
-    if (iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W)) {
-      v = x[P.x_shift + ((n * C + c) * H + u32(iy)) * W + u32(ix)];
+    if (iy >= 0 && iy < i32(P.h) && ix >= 0 && ix < i32(P.w)) {
+      v = x[P.x_shift + ((n * P.c + c) * P.h + u32(iy)) * P.w + u32(ix)];
     }
     y[P.y_shift + i] = v;
   }
@@ -50,29 +70,31 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 // x[n, c, h, w] = sum over the (i, j) whose window position lands on (h, w).
 @compute @workgroup_size(WG)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let L = OH * OW;
-  let ROWS = C * KH * KW;
-  let total = P.images * C * H * W;
+  let L = P.oh * P.ow;
+  let total = P.images * P.c * P.h * P.w;
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }
-    let w = i % W;
-    let h = (i / W) % H;
-    let nc = i / (W * H);
-    let c = nc % C;
-    let n = nc / C;
-    let base = P.x_shift + n * ROWS * L;
+    let q1 = fdiv(i, P.m_w);
+    let w = i - q1 * P.w;
+    let q2 = fdiv(q1, P.m_h);
+    let h = q1 - q2 * P.h;
+    let n = fdiv(q2, P.m_c);
+    let c = q2 - n * P.c;
+    let base = P.x_shift + n * P.c * P.kh * P.kw * L;
     var s = 0.0;
-    for (var a = 0u; a < KH; a++) {
-      let ty = i32(h + PH) - i32(a);
-      if (ty < 0 || ty % i32(SH) != 0 || ty / i32(SH) >= i32(OH)) { continue; }
-      let oy = u32(ty) / SH;
-      for (var b = 0u; b < KW; b++) {
-        let tx = i32(w + PW) - i32(b);
-        if (tx < 0 || tx % i32(SW) != 0 || tx / i32(SW) >= i32(OW)) { continue; }
-        let ox = u32(tx) / SW;
-        s += x[base + ((c * KH + a) * KW + b) * L + oy * OW + ox];
+    for (var a = 0u; a < P.kh; a++) {
+      let ty = i32(h + P.ph) - i32(a);
+      if (ty < 0) { break; }
+      let oy = fdiv(u32(ty), P.m_sh);
+      if (oy * P.sh != u32(ty) || oy >= P.oh) { continue; }
+      for (var b = 0u; b < P.kw; b++) {
+        let tx = i32(w + P.pw) - i32(b);
+        if (tx < 0) { break; }
+        let ox = fdiv(u32(tx), P.m_sw);
+        if (ox * P.sw != u32(tx) || ox >= P.ow) { continue; }
+        s += x[base + ((c * P.kh + a) * P.kw + b) * L + oy * P.ow + ox];
       }
     }
     y[P.y_shift + i] = s;

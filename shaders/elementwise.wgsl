@@ -4,23 +4,15 @@
 // override, so one source serves both dtypes. Contiguous kernels move vec4s: each invocation
 // handles VPT vec4s spaced WG apart, so consecutive invocations touch consecutive memory (coalesced
 // on GPUs; whole SIMD rows on lavapipe, where lanes are invocations).
-// The strided kernels read inputs through per-dim strides (0 on broadcast dims); the iteration
-// shape's inner dims D1..D7 are override constants so the index decomposition divides by constants.
+// The op is a uniform (a branch every invocation takes the same way), not an override: one
+// pipeline serves every op, which matters where compiling a pipeline costs a second (lavapipe).
+// The strided kernels read inputs through per-dim strides (0 on broadcast dims) and split a flat
+// index into coordinates by multiplying with precomputed magic numbers (exact for n < 2^31).
 
 override WG: u32 = 256u;
 override VPT: u32 = 4u;
-override OP: u32 = 0u;
 override IS_INT: bool = false;
 override COND_INT: bool = false;
-override LEFT: bool = false;
-override R: u32 = 1u;
-override D1: u32 = 1u;
-override D2: u32 = 1u;
-override D3: u32 = 1u;
-override D4: u32 = 1u;
-override D5: u32 = 1u;
-override D6: u32 = 1u;
-override D7: u32 = 1u;
 
 // ---- unary ops (codes match UNARY_CODES in src/backends/webgpu/elementwise.ts) ----
 
@@ -37,10 +29,23 @@ fn log1p_(x: vec4<f32>) -> vec4<f32> {
   return select(log(w) * (x / d), x, d == vec4<f32>(0.0));
 }
 
-fn unary_f(x: vec4<f32>, alpha: f32) -> vec4<f32> {
+// NaN tests on the bits: WGSL lets compilers assume floats are never NaN, so x != x may fold away.
+fn nan4(x: vec4<f32>) -> vec4<bool> {
+  return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+}
+
+fn isnan1(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// Ordered comparisons that are false when either side is NaN, whatever the compiler assumes.
+fn lt4(a: vec4<f32>, b: vec4<f32>) -> vec4<bool> { return (a < b) & !(nan4(a) | nan4(b)); }
+fn gt4(a: vec4<f32>, b: vec4<f32>) -> vec4<bool> { return (a > b) & !(nan4(a) | nan4(b)); }
+
+fn unary_f(op: u32, x: vec4<f32>, alpha: f32) -> vec4<f32> {
   let zero = vec4<f32>(0.0);
   let one = vec4<f32>(1.0);
-  switch OP {
+  switch op {
     case 0u: { return -x; }
     case 1u: { return exp(x); }
     case 2u: { return log(x); }
@@ -49,38 +54,39 @@ fn unary_f(x: vec4<f32>, alpha: f32) -> vec4<f32> {
     case 5u: { return 1.0 / x; }
     case 6u: { return abs(x); }
     case 7u: { return x * x; }
-    case 8u: { return select(zero, x, x > zero); }
-    case 9u: { return select(zero, one, x > zero); }
-    case 10u: { return select(alpha * x, x, x > zero); }
-    case 11u: { return select(vec4<f32>(alpha), one, x > zero); }
+    // relu keeps NaN (x < 0 ? 0 : x), like the cpu reference
+    case 8u: { return select(x, zero, lt4(x, zero)); }
+    case 9u: { return select(zero, one, gt4(x, zero)); }
+    case 10u: { return select(alpha * x, x, gt4(x, zero)); }
+    case 11u: { return select(vec4<f32>(alpha), one, gt4(x, zero)); }
     case 12u: {
       let e = exp(-abs(x));
-      return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= zero);
+      return select(select(e / (1.0 + e), 1.0 / (1.0 + e), x >= zero), x, nan4(x));
     }
     case 13u: {
       // tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|)): no overflow, no cancellation near 0.
       let m = expm1_(-2.0 * abs(x));
       let t = -m / (2.0 + m);
-      return select(select(t, -t, x < zero), x, x != x);
+      return select(select(t, -t, x < zero), x, nan4(x));
     }
     case 14u: {
       let l = log1p_(exp(-abs(x)));
-      return select(l, x + l, x > zero);
+      return select(select(l, x + l, x > zero), x, nan4(x));
     }
-    case 15u: { return select(select(zero, -one, x < zero), one, x > zero); }
+    case 15u: { return select(select(zero, -one, lt4(x, zero)), one, gt4(x, zero)); }
     case 16u: { return sin(x); }
     case 17u: { return cos(x); }
     default: { return x; }
   }
 }
 
-fn unary_i(x: vec4<i32>, alpha: f32) -> vec4<i32> {
-  switch OP {
+fn unary_i(op: u32, x: vec4<i32>, alpha: f32) -> vec4<i32> {
+  switch op {
     case 0u: { return -x; }
     case 6u: { return abs(x); }
     case 7u: { return x * x; }
     case 15u: { return select(select(vec4<i32>(0), vec4<i32>(-1), x < vec4<i32>(0)), vec4<i32>(1), x > vec4<i32>(0)); }
-    default: { return trunc_i32(unary_f(vec4<f32>(x), alpha)); }
+    default: { return trunc_i32(unary_f(op, vec4<f32>(x), alpha)); }
   }
 }
 
@@ -89,7 +95,7 @@ fn trunc_i32(v: vec4<f32>) -> vec4<i32> {
   var out: vec4<i32>;
   for (var k = 0u; k < 4u; k++) {
     let x = trunc(v[k]);
-    if (x != x || abs(x) > 3.0e38) {
+    if (isnan1(x) || abs(x) > 3.0e38) {
       out[k] = 0;
     } else if (abs(x) < 2147483648.0) {
       out[k] = i32(x);
@@ -140,31 +146,45 @@ fn pow_i(a: i32, b: i32) -> i32 {
   return r;
 }
 
-fn binary_f(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+fn binary_f(op: u32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
   let zero = vec4<f32>(0.0);
   let one = vec4<f32>(1.0);
-  switch OP {
+  let nan = nan4(a) | nan4(b);
+  switch op {
     case 0u: { return a + b; }
     case 1u: { return a - b; }
     case 2u: { return a * b; }
     case 3u: { return a / b; }
     case 4u: { return vec4<f32>(pow_f(a.x, b.x), pow_f(a.y, b.y), pow_f(a.z, b.z), pow_f(a.w, b.w)); }
-    case 5u: { return select(b, a, a >= b); }
-    case 6u: { return select(b, a, a <= b); }
-    case 7u: { return select(zero, one, a == b); }
-    case 8u: { return select(zero, one, a != b); }
-    case 9u: { return select(zero, one, a < b); }
-    case 10u: { return select(zero, one, a <= b); }
-    case 11u: { return select(zero, one, a > b); }
-    case 12u: { return select(zero, one, a >= b); }
+    case 5u: { return max_js(a, b, true); }
+    case 6u: { return max_js(a, b, false); }
+    case 7u: { return select(zero, one, (a == b) & !nan); }
+    case 8u: { return select(zero, one, (a != b) | nan); }
+    case 9u: { return select(zero, one, (a < b) & !nan); }
+    case 10u: { return select(zero, one, (a <= b) & !nan); }
+    case 11u: { return select(zero, one, (a > b) & !nan); }
+    case 12u: { return select(zero, one, (a >= b) & !nan); }
     default: { return a; }
   }
 }
 
-fn binary_i(a: vec4<i32>, b: vec4<i32>) -> vec4<i32> {
+// Math.max / Math.min: NaN if either is NaN, and max(-0, 0) = 0, min(-0, 0) = -0.
+fn max_js(a: vec4<f32>, b: vec4<f32>, is_max: bool) -> vec4<f32> {
+  let ab = bitcast<vec4<u32>>(a);
+  let bb = bitcast<vec4<u32>>(b);
+  var r: vec4<f32>;
+  if (is_max) {
+    r = select(select(bitcast<vec4<f32>>(ab & bb), b, b > a), a, a > b);
+  } else {
+    r = select(select(bitcast<vec4<f32>>(ab | bb), b, b < a), a, a < b);
+  }
+  return select(select(r, b, nan4(b)), a, nan4(a));
+}
+
+fn binary_i(op: u32, a: vec4<i32>, b: vec4<i32>) -> vec4<i32> {
   let zero = vec4<i32>(0);
   let one = vec4<i32>(1);
-  switch OP {
+  switch op {
     case 0u: { return a + b; }
     case 1u: { return a - b; }
     case 2u: { return a * b; }
@@ -182,14 +202,14 @@ fn binary_i(a: vec4<i32>, b: vec4<i32>) -> vec4<i32> {
   }
 }
 
-fn binary_bits(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
-  if (IS_INT) { return bitcast<vec4<u32>>(binary_i(bitcast<vec4<i32>>(a), bitcast<vec4<i32>>(b))); }
-  return bitcast<vec4<u32>>(binary_f(bitcast<vec4<f32>>(a), bitcast<vec4<f32>>(b)));
+fn binary_bits(op: u32, a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+  if (IS_INT) { return bitcast<vec4<u32>>(binary_i(op, bitcast<vec4<i32>>(a), bitcast<vec4<i32>>(b))); }
+  return bitcast<vec4<u32>>(binary_f(op, bitcast<vec4<f32>>(a), bitcast<vec4<f32>>(b)));
 }
 
 // ---- contiguous kernels ----
 
-struct UnaryParams { n4: u32, alpha: f32, _p0: u32, _p1: u32 }
+struct UnaryParams { n4: u32, op: u32, alpha: f32, _p0: u32 }
 
 @group(0) @binding(0) var<uniform> PU: UnaryParams;
 @group(0) @binding(1) var<storage, read> ux: array<vec4<u32>>;
@@ -202,15 +222,15 @@ fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let i = (wg * VPT + k) * WG + lid;
     if (i < PU.n4) {
       if (IS_INT) {
-        uy[i] = bitcast<vec4<u32>>(unary_i(bitcast<vec4<i32>>(ux[i]), PU.alpha));
+        uy[i] = bitcast<vec4<u32>>(unary_i(PU.op, bitcast<vec4<i32>>(ux[i]), PU.alpha));
       } else {
-        uy[i] = bitcast<vec4<u32>>(unary_f(bitcast<vec4<f32>>(ux[i]), PU.alpha));
+        uy[i] = bitcast<vec4<u32>>(unary_f(PU.op, bitcast<vec4<f32>>(ux[i]), PU.alpha));
       }
     }
   }
 }
 
-struct BinaryParams { n4: u32, _p0: u32, _p1: u32, _p2: u32 }
+struct BinaryParams { n4: u32, op: u32, _p0: u32, _p1: u32 }
 
 @group(0) @binding(0) var<uniform> PB: BinaryParams;
 @group(0) @binding(1) var<storage, read> ba: array<vec4<u32>>;
@@ -223,12 +243,13 @@ fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PB.n4) {
-      by[i] = binary_bits(ba[i], bb[i]);
+      by[i] = binary_bits(PB.op, ba[i], bb[i]);
     }
   }
 }
 
-struct ScalarParams { n4: u32, s: u32, _p0: u32, _p1: u32 }
+// left: 0 = x op s, 1 = s op x; int_via_float: s is an f32 applied to int32 data (compute in f32, truncate as JS does).
+struct ScalarParams { n4: u32, op: u32, s: u32, left: u32, int_via_float: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> PS: ScalarParams;
 @group(0) @binding(1) var<storage, read> sx: array<vec4<u32>>;
@@ -241,66 +262,74 @@ fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PS.n4) {
-      if (LEFT) { sy[i] = binary_bits(s, sx[i]); } else { sy[i] = binary_bits(sx[i], s); }
-    }
-  }
-}
-
-// A scalar operand that is not an integer, applied to int32 data: compute in f32, truncate as JS does.
-@compute @workgroup_size(WG)
-fn binary_scalar_int_via_float(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
-  let s = vec4<f32>(bitcast<f32>(PS.s));
-  for (var k = 0u; k < VPT; k++) {
-    let i = (wg * VPT + k) * WG + lid;
-    if (i < PS.n4) {
-      let x = vec4<f32>(bitcast<vec4<i32>>(sx[i]));
-      var r: vec4<f32>;
-      if (LEFT) { r = binary_f(s, x); } else { r = binary_f(x, s); }
-      sy[i] = bitcast<vec4<u32>>(trunc_i32(r));
+      if (IS_INT && PS.int_via_float != 0u) {
+        let x = vec4<f32>(bitcast<vec4<i32>>(sx[i]));
+        let sf = bitcast<vec4<f32>>(s);
+        var r: vec4<f32>;
+        if (PS.left != 0u) { r = binary_f(PS.op, sf, x); } else { r = binary_f(PS.op, x, sf); }
+        sy[i] = bitcast<vec4<u32>>(trunc_i32(r));
+      } else if (PS.left != 0u) {
+        sy[i] = binary_bits(PS.op, s, sx[i]);
+      } else {
+        sy[i] = binary_bits(PS.op, sx[i], s);
+      }
     }
   }
 }
 
 // ---- strided (broadcasting) kernels ----
 
-// Offsets of element i of the iteration shape for up to three operands with strides s0, s1, s2.
-fn dim_size(d: u32) -> u32 {
-  switch d {
-    case 1u: { return D1; }
-    case 2u: { return D2; }
-    case 3u: { return D3; }
-    case 4u: { return D4; }
-    case 5u: { return D5; }
-    case 6u: { return D6; }
-    case 7u: { return D7; }
-    default: { return 1u; }
-  }
+// High word of the 64-bit product a*b.
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let lo = a0 * b0;
+  let mid1 = a1 * b0;
+  let mid2 = a0 * b1;
+  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
+  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
 }
 
-fn offsets3(i: u32, s0: array<vec4<u32>, 2>, s1: array<vec4<u32>, 2>, s2: array<vec4<u32>, 2>) -> vec3<u32> {
-  var rem = i;
-  var o = vec3<u32>(0u);
-  for (var d = 7u; d >= 1u; d--) {
-    if (d < R) {
-      let n = dim_size(d);
-      let c = rem % n;
-      rem = rem / n;
-      o += c * vec3<u32>(s0[d / 4u][d % 4u], s1[d / 4u][d % 4u], s2[d / 4u][d % 4u]);
-    }
-  }
-  return o + rem * vec3<u32>(s0[0].x, s1[0].x, s2[0].x);
+// floor(n / d) for n < 2^31 from the host's magic pair (m, s); m == 0 means d == 1.
+fn fast_div(n: u32, m: u32, s: u32) -> u32 {
+  return select(mulhi(n, m) >> s, n, m == 0u);
+}
+
+// An iteration shape of up to 8 dims with each dim's magic divisor.
+struct Dims {
+  size: array<vec4<u32>, 2>,
+  magic: array<vec4<u32>, 2>,
+  shift: array<vec4<u32>, 2>,
 }
 
 struct StridedParams {
   n: u32, out_shift: u32, base0: u32, base1: u32,
-  base2: u32, _p0: u32, _p1: u32, _p2: u32,
+  base2: u32, rank: u32, op: u32, _p0: u32,
+  dims: Dims,
   s0: array<vec4<u32>, 2>,
   s1: array<vec4<u32>, 2>,
   s2: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<uniform> PT: StridedParams;
+
+// Offsets of element i of the iteration shape in the three strided operands.
+fn offsets3(i: u32) -> vec3<u32> {
+  var rem = i;
+  var o = vec3<u32>(0u);
+  for (var j = 1u; j < PT.rank; j++) {
+    let d = PT.rank - j;
+    let v = d / 4u;
+    let c = d % 4u;
+    let q = fast_div(rem, PT.dims.magic[v][c], PT.dims.shift[v][c]);
+    o += (rem - q * PT.dims.size[v][c]) * vec3<u32>(PT.s0[v][c], PT.s1[v][c], PT.s2[v][c]);
+    rem = q;
+  }
+  return o + rem * vec3<u32>(PT.s0[0].x, PT.s1[0].x, PT.s2[0].x);
+}
+
 @group(0) @binding(1) var<storage, read> ta: array<u32>;
 @group(0) @binding(2) var<storage, read> tb: array<u32>;
 @group(0) @binding(3) var<storage, read_write> ty: array<u32>;
@@ -312,18 +341,17 @@ fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   var bv: vec4<u32>;
   for (var k = 0u; k < 4u; k++) {
     let i = min((wg * 4u + k) * WG + lid, PT.n - 1u);
-    let o = offsets3(i, PT.s0, PT.s1, PT.s1);
+    let o = offsets3(i);
     av[k] = ta[PT.base0 + o.x];
     bv[k] = tb[PT.base1 + o.y];
   }
-  let r = binary_bits(av, bv);
+  let r = binary_bits(PT.op, av, bv);
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i < PT.n) { ty[PT.out_shift + i] = r[k]; }
   }
 }
 
-@group(0) @binding(0) var<uniform> PW: StridedParams;
 @group(0) @binding(1) var<storage, read> wc: array<u32>;
 @group(0) @binding(2) var<storage, read> wa: array<u32>;
 @group(0) @binding(3) var<storage, read> wb: array<u32>;
@@ -334,12 +362,12 @@ fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
-    if (i < PW.n) {
-      let o = offsets3(i, PW.s0, PW.s1, PW.s2);
-      let c = wc[PW.base0 + o.x];
+    if (i < PT.n) {
+      let o = offsets3(i);
+      let c = wc[PT.base0 + o.x];
       var on: bool;
       if (COND_INT) { on = c != 0u; } else { on = bitcast<f32>(c) != 0.0; }
-      wy[PW.out_shift + i] = select(wb[PW.base2 + o.z], wa[PW.base1 + o.y], on);
+      wy[PT.out_shift + i] = select(wb[PT.base2 + o.z], wa[PT.base1 + o.y], on);
     }
   }
 }

@@ -22,7 +22,7 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // f32 -> i32 as JavaScript stores a double into an Int32Array: truncate, wrap modulo 2^32, NaN/Inf -> 0.
 fn to_i32(v: f32) -> i32 {
   let x = trunc(v);
-  if (x != x || abs(x) > 3.0e38) { return 0; }
+  if ((bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u || abs(x) > 3.0e38) { return 0; }
   if (abs(x) < 2147483648.0) { return i32(x); }
   let m = x - floor(x / 4294967296.0) * 4294967296.0;
   return bitcast<i32>(u32(m));

@@ -1,49 +1,54 @@
 // Layout kernels on raw 32-bit words (any dtype): a strided gather (permute, expand, slice) and a
-// strided place (concat pieces, the interior of pad). The iteration shape's inner dims D1..D7 are
-// override constants, so decomposing an index into coordinates divides by constants.
+// strided place (concat pieces, the interior of pad). A flat index is split into coordinates by
+// multiplying with the host's magic numbers (exact for n < 2^31), so one pipeline serves every
+// shape.
 
 override WG: u32 = 256u;
-override R: u32 = 1u;
-override D1: u32 = 1u;
-override D2: u32 = 1u;
-override D3: u32 = 1u;
-override D4: u32 = 1u;
-override D5: u32 = 1u;
-override D6: u32 = 1u;
-override D7: u32 = 1u;
 
-fn dim_size(d: u32) -> u32 {
-  switch d {
-    case 1u: { return D1; }
-    case 2u: { return D2; }
-    case 3u: { return D3; }
-    case 4u: { return D4; }
-    case 5u: { return D5; }
-    case 6u: { return D6; }
-    case 7u: { return D7; }
-    default: { return 1u; }
-  }
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let lo = a0 * b0;
+  let mid1 = a1 * b0;
+  let mid2 = a0 * b1;
+  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
+  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
 }
 
-fn strided_offset(i: u32, s: array<vec4<u32>, 2>) -> u32 {
-  var rem = i;
-  var o = 0u;
-  for (var d = 7u; d >= 1u; d--) {
-    if (d < R) {
-      let n = dim_size(d);
-      o += (rem % n) * s[d / 4u][d % 4u];
-      rem = rem / n;
-    }
-  }
-  return o + rem * s[0].x;
+fn fast_div(n: u32, m: u32, s: u32) -> u32 {
+  return select(mulhi(n, m) >> s, n, m == 0u);
+}
+
+struct Dims {
+  size: array<vec4<u32>, 2>,
+  magic: array<vec4<u32>, 2>,
+  shift: array<vec4<u32>, 2>,
 }
 
 struct CopyParams {
-  n: u32, dense_shift: u32, base: u32, _p0: u32,
+  n: u32, dense_shift: u32, base: u32, rank: u32,
+  dims: Dims,
   s: array<vec4<u32>, 2>,
 }
 
-@group(0) @binding(0) var<uniform> PG: CopyParams;
+@group(0) @binding(0) var<uniform> P: CopyParams;
+
+fn strided_offset(i: u32) -> u32 {
+  var rem = i;
+  var o = 0u;
+  for (var j = 1u; j < P.rank; j++) {
+    let d = P.rank - j;
+    let v = d / 4u;
+    let c = d % 4u;
+    let q = fast_div(rem, P.dims.magic[v][c], P.dims.shift[v][c]);
+    o += (rem - q * P.dims.size[v][c]) * P.s[v][c];
+    rem = q;
+  }
+  return o + rem * P.s[0].x;
+}
+
 @group(0) @binding(1) var<storage, read> gx: array<u32>;
 @group(0) @binding(2) var<storage, read_write> gy: array<u32>;
 
@@ -53,11 +58,10 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
-    if (i < PG.n) { gy[PG.dense_shift + i] = gx[PG.base + strided_offset(i, PG.s)]; }
+    if (i < P.n) { gy[P.dense_shift + i] = gx[P.base + strided_offset(i)]; }
   }
 }
 
-@group(0) @binding(0) var<uniform> PP: CopyParams;
 @group(0) @binding(1) var<storage, read> px: array<u32>;
 @group(0) @binding(2) var<storage, read_write> py: array<u32>;
 
@@ -67,6 +71,6 @@ fn place(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let wg = wid.x + wid.y * nwg.x;
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
-    if (i < PP.n) { py[PP.base + strided_offset(i, PP.s)] = px[PP.dense_shift + i]; }
+    if (i < P.n) { py[P.base + strided_offset(i)] = px[P.dense_shift + i]; }
   }
 }

@@ -8,29 +8,30 @@
 // With WY = 1 every A read in the inner loop is uniform across the workgroup, which CPU drivers
 // such as lavapipe turn into one scalar load, and every B read is one vec4 per invocation.
 //
-// FOLD: when A is the same matrix for every batch entry, the batch is folded into the N dimension
+// Fold (flag): when A is the same matrix for every batch entry, the batch is folded into the N dimension
 // (column j is column j % L of batch entry j / L), so many small products become one wide one.
 // Operands are addressed through strides (a_rs, a_ks, b_ks, b_ns, c_ms, c_ns), which covers the
 // transposed operands and lets the host compute C^T = op(B)^T op(A)^T, storing the tile
-// transposed, when that orientation gives more columns to spread over invocations. TRANS_A only
-// chooses the staging order so that consecutive invocations read consecutive addresses.
+// transposed, when that orientation gives more columns to spread over invocations.
 
 override WX: u32 = 32u;
 override WY: u32 = 1u;
 override RM: u32 = 16u;
 override BK: u32 = 32u;
-override TRANS_A: bool = false;
-override FOLD: bool = false;
 
+// flags: bit 0 = A is stored k-major (stage it row-fastest), bit 1 = FOLD.
+// Loop bounds come from uniforms where a constant bound would let the driver's compiler unroll
+// them completely: on lavapipe that made one pipeline take tens of seconds to build.
 struct MatmulParams {
   m: u32, l: u32, k: u32, ncols: u32,
   a_rs: u32, a_ks: u32, b_ks: u32, b_ns: u32,
   c_ms: u32, c_ns: u32, batch_rank: u32, batch_base: u32,
-  win_a: u32, win_b: u32, win_c: u32, _p0: u32,
+  win_a: u32, win_b: u32, win_c: u32, flags: u32,
   bshape: vec4<u32>,
   astride: vec4<u32>,
   bstride: vec4<u32>,
   cstride: vec4<u32>,
+  a_tile: u32, bk: u32, _p0: u32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: MatmulParams;
@@ -45,22 +46,20 @@ var<workgroup> Bs: array<vec4<f32>, BK * WX>;
 fn batch_offsets(b: u32) -> vec3<u32> {
   var rem = b;
   var o = vec3<u32>(0u);
-  for (var d = 3u; d >= 1u; d--) {
-    if (d < P.batch_rank) {
-      let n = P.bshape[d];
-      let c = rem % n;
-      rem = rem / n;
-      o += c * vec3<u32>(P.astride[d], P.bstride[d], P.cstride[d]);
-    }
+  for (var j = 1u; j < P.batch_rank; j++) {
+    let d = P.batch_rank - j;
+    let n = P.bshape[d];
+    let c = rem % n;
+    rem = rem / n;
+    o += c * vec3<u32>(P.astride[d], P.bstride[d], P.cstride[d]);
   }
   return o + rem * vec3<u32>(P.astride[0], P.bstride[0], P.cstride[0]);
 }
 
-// Offsets in B and C of global column j (relative to their windows), or a sentinel when j is
-// past the last column.
+// Offsets in B and C of global column j (relative to their windows), or a sentinel past the end.
 fn column_offsets(j: u32, zb: vec3<u32>) -> vec2<u32> {
   if (j >= P.ncols) { return vec2<u32>(0xffffffffu); }
-  if (FOLD) {
+  if ((P.flags & 2u) != 0u) {
     let bo = batch_offsets(P.batch_base + j / P.l);
     let c = j % P.l;
     return vec2<u32>(bo.y - P.win_b + c * P.b_ns, bo.z - P.win_c + c * P.c_ns);
@@ -76,25 +75,26 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
   let NT = WX * WY;
   let m0 = wid.y * TM;
   let n0 = wid.x * TN;
+  let fold = (P.flags & 2u) != 0u;
+  let a_kmajor = (P.flags & 1u) != 0u;
   var zb = vec3<u32>(0u);
-  if (!FOLD) { zb = batch_offsets(P.batch_base + wid.z); }
+  if (!fold) { zb = batch_offsets(P.batch_base + wid.z); }
   let a_base = zb.x - P.win_a;
 
-  // The columns this invocation stages (TN / NT of them) and the 4 it stores.
+  // The columns this invocation stages (TN / NT <= 4 of them).
   let per = TN / NT;
   var load_off: array<u32, 4>;
   for (var t = 0u; t < per; t++) {
     load_off[t] = column_offsets(n0 + lid + t * NT, zb).x;
   }
 
-  // Function-scope arrays cannot be sized by an override; RM <= 32 and only acc[0 .. RM) is used.
   var acc: array<vec4<f32>, 32>;
   for (var k0 = 0u; k0 < P.k; k0 += BK) {
     // Stage A[m0 .. m0+TM, k0 .. k0+BK] as As[kk * TM + row].
-    for (var e = lid; e < TM * BK; e += NT) {
+    for (var e = lid; e < P.a_tile; e += NT) {
       var row: u32;
       var kk: u32;
-      if (TRANS_A) { row = e % TM; kk = e / TM; } else { kk = e % BK; row = e / BK; }
+      if (a_kmajor) { row = e % TM; kk = e / TM; } else { kk = e % BK; row = e / BK; }
       let m = m0 + row;
       let k = k0 + kk;
       var v = 0.0;
@@ -105,7 +105,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     for (var t = 0u; t < per; t++) {
       let c = lid + t * NT;
       let off = load_off[t];
-      for (var kk = 0u; kk < BK; kk++) {
+      for (var kk = 0u; kk < P.bk; kk++) {
         let k = k0 + kk;
         var v = 0.0;
         if (off != 0xffffffffu && k < P.k) { v = B[off + k * P.b_ks]; }
@@ -114,7 +114,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     }
     workgroupBarrier();
     let arow = lid3.y * RM;
-    for (var kk = 0u; kk < BK; kk++) {
+    let kend = min(P.bk, P.k - k0);
+    for (var kk = 0u; kk < kend; kk++) {
       let bv = Bs[kk * WX + lid3.x];
       let ab = kk * TM + arow;
       for (var i = 0u; i < RM; i++) {

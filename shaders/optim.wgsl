@@ -7,11 +7,10 @@
 //   adam: m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2; w -= lr (m / c1) / (sqrt(v / c2) + eps)
 
 override WG: u32 = 256u;
-// 0 sgd, 1 momentum, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam
-override RULE: u32 = 0u;
 
+// rule: 0 sgd, 1 momentum, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam
 struct OptParams {
-  n: u32, _p0: u32, _p1: u32, _p2: u32,
+  n: u32, rule: u32, _p1: u32, _p2: u32,
   lr: f32, momentum: f32, beta1: f32, beta2: f32,
   eps: f32, weight_decay: f32, shrink: f32, c1: f32,
   c2: f32, _p3: u32, _p4: u32, _p5: u32,
@@ -43,7 +42,7 @@ fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;
   var wi = w0 * P.shrink;
-  switch RULE {
+  switch P.rule {
     case 1u: {
       let v = P.momentum * s0[i] - P.lr * gi;
       s0[i] = v;

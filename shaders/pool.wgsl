@@ -1,56 +1,96 @@
 // 2-D pooling over the planes of NCHW tensors: max-pool with argmax indices, the gather at given
 // indices and its adjoint, average pooling and its adjoint. The adjoints are gathers (each input
-// pixel visits the windows that cover it), so there are no atomics. The geometry is made of
-// override constants.
+// pixel visits the windows that cover it), so there are no atomics. The geometry is a uniform and
+// index splits multiply by the host's magic numbers.
 
 override WG: u32 = 256u;
-override H: u32 = 1u;
-override W: u32 = 1u;
-override KH: u32 = 1u;
-override KW: u32 = 1u;
-override SH: u32 = 1u;
-override SW: u32 = 1u;
-override PH: u32 = 0u;
-override PW: u32 = 0u;
-override OH: u32 = 1u;
-override OW: u32 = 1u;
 
-struct PoolParams { planes: u32, a_shift: u32, b_shift: u32, y_shift: u32 }
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let lo = a0 * b0;
+  let mid1 = a1 * b0;
+  let mid2 = a0 * b1;
+  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
+  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
+}
 
-fn row_of(o: u32) -> i32 { return i32((o / OW) % OH * SH) - i32(PH); }
-fn col_of(o: u32) -> i32 { return i32(o % OW * SW) - i32(PW); }
+fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
+  return select(mulhi(n, ms.x) >> ms.y, n, ms.x == 0u);
+}
+
+struct PoolParams {
+  planes: u32, a_shift: u32, b_shift: u32, y_shift: u32,
+  h: u32, w: u32, kh: u32, kw: u32,
+  sh: u32, sw: u32, ph: u32, pw: u32,
+  oh: u32, ow: u32, _p0: u32, _p1: u32,
+  // magic pairs for dividing by oh*ow, ow, h*w, w, sh, sw
+  m_ohow: vec2<u32>, m_ow: vec2<u32>, m_hw: vec2<u32>, m_w: vec2<u32>,
+  m_sh: vec2<u32>, m_sw: vec2<u32>, _p2: vec2<u32>, _p3: vec2<u32>,
+}
 
 @group(0) @binding(0) var<uniform> P: PoolParams;
+
+// Plane, first window row and first window column of output o.
+fn window_of(o: u32) -> vec3<i32> {
+  let plane = fdiv(o, P.m_ohow);
+  let r = o - plane * P.oh * P.ow;
+  let oy = fdiv(r, P.m_ow);
+  let ox = r - oy * P.ow;
+  return vec3<i32>(i32(plane), i32(oy * P.sh) - i32(P.ph), i32(ox * P.sw) - i32(P.pw));
+}
+
+// Plane and position of input pixel i, as (plane, h, w).
+fn pixel_of(i: u32) -> vec3<u32> {
+  let plane = fdiv(i, P.m_hw);
+  let r = i - plane * P.h * P.w;
+  let h = fdiv(r, P.m_w);
+  return vec3<u32>(plane, h, r - h * P.w);
+}
+
+// Output index of the window (oy, ox) covering input (h, w) through kernel tap (a, b), or -1.
+fn tap(h: u32, w: u32, a: u32, b: u32) -> i32 {
+  let ty = i32(h + P.ph) - i32(a);
+  let tx = i32(w + P.pw) - i32(b);
+  if (ty < 0 || tx < 0) { return -1; }
+  let oy = fdiv(u32(ty), P.m_sh);
+  let ox = fdiv(u32(tx), P.m_sw);
+  if (oy * P.sh != u32(ty) || ox * P.sw != u32(tx) || oy >= P.oh || ox >= P.ow) { return -1; }
+  return i32(oy * P.ow + ox);
+}
+
 @group(0) @binding(1) var<storage, read> mx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> my: array<f32>;
 @group(0) @binding(3) var<storage, read_write> mi: array<i32>;
 
-// Max over each window; idx = h*W + w of the first maximum (a NaN, once taken, stays).
+// Max over each window; idx = h*W + w of the first maximum, where a NaN beats any number (as on the cpu).
 @compute @workgroup_size(WG)
 fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (o >= P.planes * OH * OW) { return; }
-  let base = P.a_shift + (o / (OH * OW)) * H * W;
-  let y0 = row_of(o);
-  let x0 = col_of(o);
+  if (o >= P.planes * P.oh * P.ow) { return; }
+  let win = window_of(o);
+  let base = P.a_shift + u32(win.x) * P.h * P.w;
   var best = 0.0;
   var bi = -1;
-  for (var a = 0u; a < KH; a++) {
-    let iy = y0 + i32(a);
-    if (iy < 0 || iy >= i32(H)) { continue; }
-    for (var b = 0u; b < KW; b++) {
-      let ix = x0 + i32(b);
-      if (ix < 0 || ix >= i32(W)) { continue; }
-      let pos = iy * i32(W) + ix;
+  for (var a = 0u; a < P.kh; a++) {
+    let iy = win.y + i32(a);
+    if (iy < 0 || iy >= i32(P.h)) { continue; }
+    for (var b = 0u; b < P.kw; b++) {
+      let ix = win.z + i32(b);
+      if (ix < 0 || ix >= i32(P.w)) { continue; }
+      let pos = iy * i32(P.w) + ix;
       let v = mx[base + u32(pos)];
-      if (v > best || bi < 0) { best = v; bi = pos; }
+      let vn = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+      let bn = (bitcast<u32>(best) & 0x7fffffffu) > 0x7f800000u;
+      if ((v > best && !vn && !bn) || bi < 0 || (vn && !bn)) { best = v; bi = pos; }
     }
   }
   my[P.y_shift + o] = best;
   mi[P.y_shift + o] = bi;
 }
 
-@group(0) @binding(0) var<uniform> PG: PoolParams;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> gi: array<i32>;
 @group(0) @binding(3) var<storage, read_write> gy: array<f32>;
@@ -59,77 +99,69 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (o >= PG.planes * OH * OW) { return; }
-  let base = PG.a_shift + (o / (OH * OW)) * H * W;
-  gy[PG.y_shift + o] = gx[base + u32(gi[PG.b_shift + o])];
+  if (o >= P.planes * P.oh * P.ow) { return; }
+  let base = P.a_shift + fdiv(o, P.m_ohow) * P.h * P.w;
+  gy[P.y_shift + o] = gx[base + u32(gi[P.b_shift + o])];
 }
 
 // The adjoint of gather: each input pixel sums the window outputs whose index chose it.
 @compute @workgroup_size(WG)
 fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (i >= PG.planes * H * W) { return; }
-  let w = i % W;
-  let h = (i / W) % H;
-  let pos = i32(h * W + w);
-  let obase = (i / (H * W)) * OH * OW;
+  if (i >= P.planes * P.h * P.w) { return; }
+  let px = pixel_of(i);
+  let pos = i32(px.y * P.w + px.z);
+  let obase = px.x * P.oh * P.ow;
   var s = 0.0;
-  for (var a = 0u; a < KH; a++) {
-    let ty = i32(h + PH) - i32(a);
-    if (ty < 0 || ty % i32(SH) != 0 || ty / i32(SH) >= i32(OH)) { continue; }
-    for (var b = 0u; b < KW; b++) {
-      let tx = i32(w + PW) - i32(b);
-      if (tx < 0 || tx % i32(SW) != 0 || tx / i32(SW) >= i32(OW)) { continue; }
-      let o = obase + u32(ty) / SH * OW + u32(tx) / SW;
-      if (gi[PG.b_shift + o] == pos) { s += gx[PG.a_shift + o]; }
+  for (var a = 0u; a < P.kh; a++) {
+    for (var b = 0u; b < P.kw; b++) {
+      let t = tap(px.y, px.z, a, b);
+      if (t >= 0) {
+        let o = obase + u32(t);
+        if (gi[P.b_shift + o] == pos) { s += gx[P.a_shift + o]; }
+      }
     }
   }
-  gy[PG.y_shift + i] = s;
+  gy[P.y_shift + i] = s;
 }
 
-@group(0) @binding(0) var<uniform> PA: PoolParams;
 @group(0) @binding(1) var<storage, read> ax: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ay: array<f32>;
 
-// Average over each window, padding counted as zeros (divisor KH*KW).
+// Average over each window, padding counted as zeros (divisor kh*kw).
 @compute @workgroup_size(WG)
 fn avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (o >= PA.planes * OH * OW) { return; }
-  let base = PA.a_shift + (o / (OH * OW)) * H * W;
-  let y0 = row_of(o);
-  let x0 = col_of(o);
+  if (o >= P.planes * P.oh * P.ow) { return; }
+  let win = window_of(o);
+  let base = P.a_shift + u32(win.x) * P.h * P.w;
   var s = 0.0;
-  for (var a = 0u; a < KH; a++) {
-    let iy = y0 + i32(a);
-    if (iy < 0 || iy >= i32(H)) { continue; }
-    for (var b = 0u; b < KW; b++) {
-      let ix = x0 + i32(b);
-      if (ix < 0 || ix >= i32(W)) { continue; }
-      s += ax[base + u32(iy * i32(W) + ix)];
+  for (var a = 0u; a < P.kh; a++) {
+    let iy = win.y + i32(a);
+    if (iy < 0 || iy >= i32(P.h)) { continue; }
+    for (var b = 0u; b < P.kw; b++) {
+      let ix = win.z + i32(b);
+      if (ix < 0 || ix >= i32(P.w)) { continue; }
+      s += ax[base + u32(iy * i32(P.w) + ix)];
     }
   }
-  ay[PA.y_shift + o] = s * (1.0 / f32(KH * KW));
+  ay[P.y_shift + o] = s * (1.0 / f32(P.kh * P.kw));
 }
 
-// The adjoint of avg_pool: each input pixel sums gy / (KH*KW) over the windows covering it.
+// The adjoint of avg_pool: each input pixel sums gy / (kh*kw) over the windows covering it.
 @compute @workgroup_size(WG)
 fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (i >= PA.planes * H * W) { return; }
-  let w = i % W;
-  let h = (i / W) % H;
-  let obase = PA.a_shift + (i / (H * W)) * OH * OW;
-  let inv = 1.0 / f32(KH * KW);
+  if (i >= P.planes * P.h * P.w) { return; }
+  let px = pixel_of(i);
+  let obase = P.a_shift + px.x * P.oh * P.ow;
+  let inv = 1.0 / f32(P.kh * P.kw);
   var s = 0.0;
-  for (var a = 0u; a < KH; a++) {
-    let ty = i32(h + PH) - i32(a);
-    if (ty < 0 || ty % i32(SH) != 0 || ty / i32(SH) >= i32(OH)) { continue; }
-    for (var b = 0u; b < KW; b++) {
-      let tx = i32(w + PW) - i32(b);
-      if (tx < 0 || tx % i32(SW) != 0 || tx / i32(SW) >= i32(OW)) { continue; }
-      s += ax[obase + u32(ty) / SH * OW + u32(tx) / SW] * inv;
+  for (var a = 0u; a < P.kh; a++) {
+    for (var b = 0u; b < P.kw; b++) {
+      let t = tap(px.y, px.z, a, b);
+      if (t >= 0) { s += ax[obase + u32(t)] * inv; }
     }
   }
-  ay[PA.y_shift + i] = s;
+  ay[P.y_shift + i] = s;
 }

@@ -8,13 +8,12 @@
 // precision for log/cos (Vulkan allows 2^-11 absolute error for cos).
 
 override WG: u32 = 256u;
-// 0 uniform, 1 normal, 2 bernoulli
-override KIND: u32 = 0u;
 
+// kind: 0 uniform, 1 normal, 2 bernoulli
 struct RandomParams {
   n: u32, base: u32, off_lo: u32, off_hi: u32,
   seed_lo: u32, seed_hi: u32, stream: u32, threshold: u32,
-  a: f32, b: f32, one: u32, _p0: u32,
+  a: f32, b: f32, one: u32, kind: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: RandomParams;
@@ -121,7 +120,7 @@ fn random(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let r = philox(vec4<u32>(lo, hi, P.stream, 0u), vec2<u32>(P.seed_lo, P.seed_hi));
   let k0 = r.x >> 8u;
   var v: f32;
-  switch KIND {
+  switch P.kind {
     // b holds high - low, rounded once on the host.
     case 0u: { v = P.a + P.b * ((f32(k0) + 0.5) * (1.0 / 16777216.0)); }
     case 1u: { v = P.a + P.b * sqrt(-2.0 * log_unit(k0)) * cos_unit(r.y >> 8u); }

@@ -5,16 +5,13 @@
 // ones run one invocation per output. max/min propagate NaN as the cpu reference does.
 
 override WG: u32 = 256u;
-// 0 = sum, 1 = max, 2 = min
-override OP: u32 = 0u;
 override IS_INT: bool = false;
-// argReduce: 0 = argmax, 1 = argmin
-override ARG: u32 = 0u;
 
+// op: 0 = sum, 1 = max, 2 = min
 struct ReduceParams {
   outputs: u32, parts: u32, out_shift: u32, in_shift: u32,
   r0: u32, s0: u32, r1: u32, s1: u32,
-  chunk0: u32, kept_rank: u32, _p0: u32, _p1: u32,
+  chunk0: u32, kept_rank: u32, op: u32, _p1: u32,
   kshape: vec4<u32>,
   kstride: vec4<u32>,
 }
@@ -26,12 +23,12 @@ struct ReduceParams {
 var<workgroup> scratch: array<u32, WG>;
 
 fn identity() -> u32 {
-  if (OP == 0u) { return 0u; }
+  if (P.op == 0u) { return 0u; }
   if (IS_INT) {
-    if (OP == 1u) { return 0x80000000u; }
+    if (P.op == 1u) { return 0x80000000u; }
     return 0x7fffffffu;
   }
-  if (OP == 1u) { return 0xff800000u; }
+  if (P.op == 1u) { return 0xff800000u; }
   return 0x7f800000u;
 }
 
@@ -39,15 +36,22 @@ fn combine(a: u32, v: u32) -> u32 {
   if (IS_INT) {
     let ai = bitcast<i32>(a);
     let vi = bitcast<i32>(v);
-    if (OP == 0u) { return bitcast<u32>(ai + vi); }
-    if (OP == 1u) { return select(a, v, vi > ai); }
+    if (P.op == 0u) { return bitcast<u32>(ai + vi); }
+    if (P.op == 1u) { return select(a, v, vi > ai); }
     return select(a, v, vi < ai);
   }
   let af = bitcast<f32>(a);
   let vf = bitcast<f32>(v);
-  if (OP == 0u) { return bitcast<u32>(af + vf); }
-  if (OP == 1u) { return select(a, v, vf > af || vf != vf); }
-  return select(a, v, vf < af || vf != vf);
+  if (P.op == 0u) { return bitcast<u32>(af + vf); }
+  // NaN sticks (tested on the bits: compilers may assume x == x).
+  if (nan_bits(a)) { return a; }
+  if (nan_bits(v)) { return v; }
+  if (P.op == 1u) { return select(a, v, vf > af); }
+  return select(a, v, vf < af);
+}
+
+fn nan_bits(v: u32) -> bool {
+  return (v & 0x7fffffffu) > 0x7f800000u;
 }
 
 fn kept_offset(o: u32) -> u32 {
@@ -117,9 +121,10 @@ fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 // ---- argmax / argmin along one axis of an [outer, len, inner] view ----
 
+// arg: 0 = argmax, 1 = argmin
 struct ArgParams {
   outputs: u32, len: u32, inner: u32, in_shift: u32,
-  out_shift: u32, _p0: u32, _p1: u32, _p2: u32,
+  out_shift: u32, arg: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> PA: ArgParams;
@@ -131,17 +136,16 @@ var<workgroup> best_i: array<u32, WG>;
 
 fn is_nan(v: u32) -> bool {
   if (IS_INT) { return false; }
-  let f = bitcast<f32>(v);
-  return f != f;
+  return nan_bits(v);
 }
 
 // True when v beats b (strictly; ties keep the earlier index).
 fn beats(v: u32, b: u32) -> bool {
   if (IS_INT) {
-    if (ARG == 0u) { return bitcast<i32>(v) > bitcast<i32>(b); }
+    if (PA.arg == 0u) { return bitcast<i32>(v) > bitcast<i32>(b); }
     return bitcast<i32>(v) < bitcast<i32>(b);
   }
-  if (ARG == 0u) { return bitcast<f32>(v) > bitcast<f32>(b); }
+  if (PA.arg == 0u) { return bitcast<f32>(v) > bitcast<f32>(b); }
   return bitcast<f32>(v) < bitcast<f32>(b);
 }
 
@@ -152,11 +156,24 @@ fn arg_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
   var b = ax[base];
   var bi = 0u;
+  // The first extremum wins; a NaN counts as the extremum (the first NaN wins), as on the cpu.
   for (var k = 1u; k < PA.len; k++) {
     let v = ax[base + k * PA.inner];
-    if (beats(v, b)) { b = v; bi = k; }
+    if ((!is_nan(b) && !is_nan(v) && beats(v, b)) || (is_nan(v) && !is_nan(b))) { b = v; bi = k; }
   }
   ay[PA.out_shift + o] = i32(bi);
+}
+
+// Whether candidate (v, vi) wins over (u, ui): NaN first, then the extremum, then the lower index.
+fn wins(v: u32, vi: u32, u: u32, ui: u32) -> bool {
+  if (vi == 0xffffffffu) { return false; }
+  if (ui == 0xffffffffu) { return true; }
+  let vn = is_nan(v);
+  let un = is_nan(u);
+  if (vn || un) { return (vn && !un) || (vn && un && vi < ui); }
+  if (beats(v, u)) { return true; }
+  if (beats(u, v)) { return false; }
+  return vi < ui;
 }
 
 @compute @workgroup_size(WG)
@@ -164,34 +181,21 @@ fn arg_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let o = wid.x + wid.y * nwg.x;
   if (o >= PA.outputs) { return; }
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
-  // NaN never wins (the sequential scan skips it) unless it is the first element, which then stays.
   var b = 0u;
   var bi = 0xffffffffu;
   for (var k = lid; k < PA.len; k += WG) {
     let v = ax[base + k * PA.inner];
-    if (!is_nan(v) && (bi == 0xffffffffu || beats(v, b))) { b = v; bi = k; }
+    if (wins(v, k, b, bi)) { b = v; bi = k; }
   }
   best_v[lid] = b;
   best_i[lid] = bi;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let vi = best_i[lid + s];
-      let ui = best_i[lid];
-      if (vi != 0xffffffffu) {
-        let v = best_v[lid + s];
-        let u = best_v[lid];
-        if (ui == 0xffffffffu || beats(v, u) || (!beats(u, v) && vi < ui)) {
-          best_v[lid] = v;
-          best_i[lid] = vi;
-        }
-      }
+    if (lid < s && wins(best_v[lid + s], best_i[lid + s], best_v[lid], best_i[lid])) {
+      best_v[lid] = best_v[lid + s];
+      best_i[lid] = best_i[lid + s];
     }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    var r = best_i[0];
-    if (r == 0xffffffffu || is_nan(ax[base])) { r = 0u; }
-    ay[PA.out_shift + o] = i32(r);
-  }
+  if (lid == 0u) { ay[PA.out_shift + o] = i32(best_i[0]); }
 }

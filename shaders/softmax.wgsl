@@ -4,10 +4,9 @@
 // long rows one workgroup per row with tree reductions (max, then sum) in workgroup memory.
 
 override WG: u32 = 256u;
-// 0 softmax, 1 log-softmax, 2 softmax-hvp, 3 cross-entropy, 4 softmax-cross-entropy gradient
-override KIND: u32 = 0u;
 
-struct RowParams { rows: u32, cols: u32, a_shift: u32, b_shift: u32, y_shift: u32, _p0: u32, _p1: u32, _p2: u32 }
+// kind: 0 softmax, 1 log-softmax, 2 softmax-hvp, 3 cross-entropy, 4 softmax-cross-entropy gradient
+struct RowParams { rows: u32, cols: u32, a_shift: u32, b_shift: u32, y_shift: u32, kind: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> P: RowParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -15,8 +14,9 @@ struct RowParams { rows: u32, cols: u32, a_shift: u32, b_shift: u32, y_shift: u3
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 fn fmax(p: f32, q: f32) -> f32 {
-  // Math.max: NaN wins.
-  if (p != p || q != q) { return p + q; }
+  // Math.max: NaN wins (tested on the bits: compilers may assume x == x).
+  if ((bitcast<u32>(p) & 0x7fffffffu) > 0x7f800000u) { return p; }
+  if ((bitcast<u32>(q) & 0x7fffffffu) > 0x7f800000u) { return q; }
   return max(p, q);
 }
 
@@ -32,7 +32,7 @@ fn rows_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let n = P.cols;
   let ab = P.a_shift + r * n;
   let yb = P.y_shift + r * n;
-  if (KIND == 2u) {
+  if (P.kind == 2u) {
     let vb = P.b_shift + r * n;
     var d = 0.0;
     for (var j = 0u; j < n; j++) { d += a[ab + j] * bitcast<f32>(b[vb + j]); }
@@ -43,11 +43,11 @@ fn rows_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   for (var j = 0u; j < n; j++) { m = fmax(m, a[ab + j]); }
   var s = 0.0;
   for (var j = 0u; j < n; j++) { s += exp(a[ab + j] - m); }
-  switch KIND {
+  switch P.kind {
     case 0u, 4u: {
       let inv = 1.0 / s;
       for (var j = 0u; j < n; j++) { y[yb + j] = exp(a[ab + j] - m) * inv; }
-      if (KIND == 4u) {
+      if (P.kind == 4u) {
         let t = label(r);
         if (t < n) { y[yb + t] -= 1.0; }
       }
@@ -95,7 +95,7 @@ fn rows_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let n = P.cols;
   let ab = P.a_shift + r * n;
   let yb = P.y_shift + r * n;
-  if (KIND == 2u) {
+  if (P.kind == 2u) {
     let vb = P.b_shift + r * n;
     var d = 0.0;
     for (var j = lid; j < n; j += WG) { d += a[ab + j] * bitcast<f32>(b[vb + j]); }
@@ -109,11 +109,11 @@ fn rows_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   var s = 0.0;
   for (var j = lid; j < n; j += WG) { s += exp(a[ab + j] - m); }
   s = tree_sum(lid, s);
-  switch KIND {
+  switch P.kind {
     case 0u, 4u: {
       let inv = 1.0 / s;
       for (var j = lid; j < n; j += WG) { y[yb + j] = exp(a[ab + j] - m) * inv; }
-      if (KIND == 4u) {
+      if (P.kind == 4u) {
         // Same invocation as wrote y[label] above, so no barrier is needed.
         let t = label(r);
         if (t < n && t % WG == lid) { y[yb + t] -= 1.0; }

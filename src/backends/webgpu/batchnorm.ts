@@ -5,7 +5,7 @@
  */
 import { DeviceError } from '../../errors.js';
 import type { BatchNormBackwardResult, BatchNormForwardResult, Storage, TensorRef } from '../backend.js';
-import { WG, Words } from './launch.js';
+import { magic, WG, Words } from './launch.js';
 import { kernel, type Runtime } from './runtime.js';
 
 const K_SUM = kernel('batchnorm', 'sum_partial', 'rw');
@@ -45,9 +45,14 @@ function plan(rt: Runtime, x: TensorRef): Plan {
   return { N, C, S, perPart, parts, chunks };
 }
 
-function words(p: Plan, ch: Plan['chunks'][number], eps: number): Uint32Array {
-  const partsHere = Math.ceil(ch.count / p.perPart);
-  return new Words().u32(ch.count, p.perPart, partsHere, ch.first / p.perPart, p.parts, ch.shift).f32(p.N * p.S, eps).done();
+/** batchnorm.wgsl's BnParams for one batch window (or, without one, for the finalize kernels). */
+function words(p: Plan, ch: Plan['chunks'][number] | null, eps: number): Uint32Array {
+  const partsHere = ch ? Math.ceil(ch.count / p.perPart) : 0;
+  return new Words()
+    .u32(ch ? ch.count : 0, p.perPart, partsHere, ch ? ch.first / p.perPart : 0, p.parts, ch ? ch.shift : 0)
+    .f32(p.N * p.S, eps)
+    .u32(p.C, p.S, ...magic(p.S), ...magic(p.C), 0, 0)
+    .done();
 }
 
 function partialGroups(rt: Runtime, p: Plan, ch: Plan['chunks'][number]): [number, number, number] {
@@ -60,21 +65,21 @@ function elemGroups(rt: Runtime, p: Plan, ch: Plan['chunks'][number]): [number, 
 
 export function batchNormForward(rt: Runtime, x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
   const p = plan(rt, x);
-  const consts = { WG, C: p.C, S: p.S };
+  const consts = { WG };
   const mean = rt.alloc(p.C, x.dtype);
   const variance = rt.alloc(p.C, x.dtype);
   const y = rt.alloc(x.storage.length, x.dtype);
   const part = rt.alloc(p.C * p.parts, x.dtype);
   const win = (s: Storage, ch: Plan['chunks'][number]) => rt.bind(s, { start: ch.start, length: ch.length });
   for (const ch of p.chunks) rt.dispatch(K_SUM, consts, words(p, ch, eps), [win(x.storage, ch), rt.bind(part)], partialGroups(rt, p, ch));
-  const fin = new Words().u32(0, 0, 0, 0, p.parts, 0).f32(p.N * p.S, eps).done();
-  rt.dispatch(K_FIN, { C: p.C }, fin, [rt.bind(part), rt.bind(mean)], [Math.ceil(p.C / 64), 1, 1]);
+  const fin = words(p, null, eps);
+  rt.dispatch(K_FIN, {}, fin, [rt.bind(part), rt.bind(mean)], [Math.ceil(p.C / 64), 1, 1]);
   for (const ch of p.chunks) {
     rt.dispatch(K_SQ, consts, words(p, ch, eps), [win(x.storage, ch), rt.bind(mean), rt.bind(part)], partialGroups(rt, p, ch));
   }
-  rt.dispatch(K_FIN, { C: p.C }, fin, [rt.bind(part), rt.bind(variance)], [Math.ceil(p.C / 64), 1, 1]);
+  rt.dispatch(K_FIN, {}, fin, [rt.bind(part), rt.bind(variance)], [Math.ceil(p.C / 64), 1, 1]);
   for (const ch of p.chunks) {
-    rt.dispatch(K_NORM, { WG, C: p.C, S: p.S }, words(p, ch, eps),
+    rt.dispatch(K_NORM, consts, words(p, ch, eps),
       [win(x.storage, ch), rt.bind(mean), rt.bind(variance), rt.bind(gamma.storage), rt.bind(beta.storage), win(y, ch)], elemGroups(rt, p, ch));
   }
   rt.release(part);
@@ -85,7 +90,7 @@ export function batchNormBackward(
   rt: Runtime, x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
 ): BatchNormBackwardResult {
   const p = plan(rt, x);
-  const consts = { WG, C: p.C, S: p.S };
+  const consts = { WG };
   const part = rt.alloc(2 * p.C * p.parts, x.dtype);
   const dgamma = rt.alloc(p.C, x.dtype);
   const dbeta = rt.alloc(p.C, x.dtype);
@@ -95,8 +100,8 @@ export function batchNormBackward(
     rt.dispatch(K_BWD, consts, words(p, ch, eps),
       [win(x.storage, ch), win(gy.storage, ch), rt.bind(mean.storage), rt.bind(variance.storage), rt.bind(part)], partialGroups(rt, p, ch));
   }
-  const fin = new Words().u32(0, 0, 0, 0, p.parts, 0).f32(p.N * p.S, eps).done();
-  rt.dispatch(K_FIN_BWD, { C: p.C }, fin, [rt.bind(part), rt.bind(dbeta), rt.bind(dgamma)], [Math.ceil(p.C / 64), 1, 1]);
+  const fin = words(p, null, eps);
+  rt.dispatch(K_FIN_BWD, {}, fin, [rt.bind(part), rt.bind(dbeta), rt.bind(dgamma)], [Math.ceil(p.C / 64), 1, 1]);
   for (const ch of p.chunks) {
     rt.dispatch(K_DX, consts, words(p, ch, eps), [
       win(x.storage, ch), win(gy.storage, ch), rt.bind(mean.storage), rt.bind(variance.storage), rt.bind(gamma.storage),

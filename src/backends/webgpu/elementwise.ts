@@ -2,8 +2,9 @@
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 import { coalesce, rowMajor } from './plan.js';
-import { contiguous, strided, Words } from './launch.js';
+import { contiguous, dimsWords, strided, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+import { fillWords } from './fill.js';
 
 export const UNARY_CODES: Record<UnaryOp, number> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9,
@@ -17,7 +18,6 @@ export const BINARY_CODES: Record<BinaryOp, number> = {
 const K_UNARY = kernel('elementwise', 'unary', 'rw');
 const K_BINARY = kernel('elementwise', 'binary', 'rrw');
 const K_SCALAR = kernel('elementwise', 'binary_scalar', 'rw');
-const K_SCALAR_F = kernel('elementwise', 'binary_scalar_int_via_float', 'rw');
 const K_STRIDED = kernel('elementwise', 'binary_strided', 'rrw');
 const K_WHERE = kernel('elementwise', 'where_strided', 'rrrw');
 
@@ -26,8 +26,8 @@ const f32bits = (v: number): number => new Uint32Array(new Float32Array([v]).buf
 export function unary(rt: Runtime, op: UnaryOp, x: TensorRef, alpha: number): GpuStorage {
   const n = x.storage.length;
   const out = rt.alloc(n, x.dtype);
-  contiguous(rt, K_UNARY, { OP: UNARY_CODES[op], IS_INT: x.dtype === 'int32' }, [x.storage, out], n, (n4) =>
-    new Words().u32(n4).f32(alpha).done(),
+  contiguous(rt, K_UNARY, { IS_INT: x.dtype === 'int32' }, [x.storage, out], n, (n4) =>
+    new Words().u32(n4, UNARY_CODES[op]).f32(alpha).done(),
   );
   return out;
 }
@@ -48,16 +48,17 @@ const FLIP: Partial<Record<BinaryOp, BinaryOp>> = { gt: 'lt', ge: 'le', lt: 'gt'
  * it decides exactly as the float64 reference does: with lo < s < hi the float32 neighbours of s,
  * x > s and x >= s mean x > lo; x < s and x <= s mean x < hi; x == s never holds.
  */
-function exactComparison(op: BinaryOp, s: number, left: boolean): { op: BinaryOp; s: number } {
+function exactComparison(op: BinaryOp, s: number, left: boolean): { op: BinaryOp; s: number } | { constant: number } {
   const o = left ? (FLIP[op] ?? op) : op;
   const f = Math.fround(s);
-  if (Number.isNaN(s) || f === s) return { op: o, s };
+  if (Number.isNaN(s)) return { constant: o === 'ne' ? 1 : 0 };
+  if (f === s) return { op: o, s };
   const lo = f < s ? f : f32Step(f, -1);
   const hi = f > s ? f : f32Step(f, 1);
   switch (o) {
     case 'gt': case 'ge': return { op: 'gt', s: lo };
     case 'lt': case 'le': return { op: 'lt', s: hi };
-    default: return { op: o, s: Number.NaN };
+    default: return { constant: o === 'ne' ? 1 : 0 };
   }
 }
 
@@ -65,21 +66,20 @@ export function binaryScalar(rt: Runtime, op: BinaryOp, x: TensorRef, s: number,
   const n = x.storage.length;
   const out = rt.alloc(n, x.dtype);
   if (x.dtype === 'int32') {
-    if (Number.isInteger(s) && Math.abs(s) <= 2147483647) {
-      contiguous(rt, K_SCALAR, { OP: BINARY_CODES[op], IS_INT: true, LEFT: left }, [x.storage, out], n, (n4) =>
-        new Words().u32(n4).i32(s).done(),
-      );
-    } else {
-      contiguous(rt, K_SCALAR_F, { OP: BINARY_CODES[op], LEFT: left }, [x.storage, out], n, (n4) =>
-        new Words().u32(n4, f32bits(s)).done(),
-      );
-    }
+    const exact = Number.isInteger(s) && Math.abs(s) <= 2147483647;
+    contiguous(rt, K_SCALAR, { IS_INT: true }, [x.storage, out], n, (n4) =>
+      new Words().u32(n4, BINARY_CODES[op], exact ? s | 0 : f32bits(s), left ? 1 : 0, exact ? 0 : 1).done(),
+    );
     return out;
   }
   const cmp = op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge';
   const e = cmp ? exactComparison(op, s, left) : { op, s };
-  contiguous(rt, K_SCALAR, { OP: BINARY_CODES[e.op], IS_INT: false, LEFT: left && !cmp }, [x.storage, out], n, (n4) =>
-    new Words().u32(n4, f32bits(e.s)).done(),
+  if ('constant' in e) {
+    fillWords(rt, out, n, f32bits(e.constant));
+    return out;
+  }
+  contiguous(rt, K_SCALAR, { IS_INT: false }, [x.storage, out], n, (n4) =>
+    new Words().u32(n4, BINARY_CODES[e.op], f32bits(e.s), left && !cmp ? 1 : 0, 0).done(),
   );
   return out;
 }
@@ -90,7 +90,7 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
   const isInt = a.dtype === 'int32';
   const c = coalesce(outShape, [rowMajor(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1 && c.strides[2]![0] === 1) {
-    contiguous(rt, K_BINARY, { OP: BINARY_CODES[op], IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4).done());
+    contiguous(rt, K_BINARY, { IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4, BINARY_CODES[op]).done());
     return out;
   }
   const ops = [
@@ -98,8 +98,9 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
     { strides: c.strides[2]!, base: 0, length: b.storage.length },
     { strides: c.strides[0]!, base: 0, length: n },
   ];
-  strided(rt, K_STRIDED, { OP: BINARY_CODES[op], IS_INT: isInt }, [a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
-    new Words().u32(cnt, ch.bases[2]!, ch.bases[0]!, ch.bases[1]!, 0, 0, 0, 0).vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec([], 2).done(),
+  strided(rt, K_STRIDED, { IS_INT: isInt }, [a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
+    dimsWords(new Words().u32(cnt, ch.bases[2]!, ch.bases[0]!, ch.bases[1]!, 0, ch.shape.length, BINARY_CODES[op], 0), ch.shape)
+      .vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec([], 2).done(),
   );
   return out;
 }
@@ -117,7 +118,7 @@ export function where(rt: Runtime, cond: TensorRef, a: TensorRef, b: TensorRef, 
     { strides: c.strides[0]!, base: 0, length: n },
   ];
   strided(rt, K_WHERE, { COND_INT: cond.dtype === 'int32' }, [cond.storage, a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
-    new Words().u32(cnt, ch.bases[3]!, ch.bases[0]!, ch.bases[1]!, ch.bases[2]!, 0, 0, 0)
+    dimsWords(new Words().u32(cnt, ch.bases[3]!, ch.bases[0]!, ch.bases[1]!, ch.bases[2]!, ch.shape.length, 0, 0), ch.shape)
       .vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec(ch.strides[2]!, 2).done(),
   );
   return out;

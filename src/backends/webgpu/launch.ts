@@ -30,14 +30,33 @@ export function contiguous(
   }
 }
 
-/** Override constants R, D1..D7 describing an iteration shape (D0, the outermost, is not needed). */
-export function shapeConstants(shape: readonly number[]): Constants {
+const magicCache = new Map<number, [number, number]>();
+
+/**
+ * The pair (m, s) with floor(n / d) = mulhi(n, m) >> s for every n < 2^31 (Granlund-Montgomery,
+ * "round up" variant: l = ceil(log2 d), m = ceil(2^(31+l) / d), s = l - 1); (0, 0) for d = 1.
+ */
+export function magic(d: number): [number, number] {
+  let r = magicCache.get(d);
+  if (!r) {
+    if (d <= 1) r = [0, 0];
+    else {
+      const l = 32 - Math.clz32(d - 1);
+      const m = ((1n << BigInt(31 + l)) + BigInt(d) - 1n) / BigInt(d);
+      r = [Number(m), l - 1];
+    }
+    magicCache.set(d, r);
+  }
+  return r;
+}
+
+/** The `Dims` struct of an iteration shape: sizes, magic multipliers and shifts (up to 8 dims). */
+export function dimsWords(w: Words, shape: readonly number[]): Words {
   if (shape.length > MAX_RANK) {
     throw new DeviceError(`webgpu: a strided kernel over ${shape.length} non-mergeable dims (max ${MAX_RANK})`);
   }
-  const c: Constants = { R: shape.length };
-  for (let d = 1; d < MAX_RANK; d++) c[`D${d}`] = shape[d] ?? 1;
-  return c;
+  const m = shape.map((d) => magic(d));
+  return w.vec(shape, 2).vec(m.map((x) => x[0]), 2).vec(m.map((x) => x[1]), 2);
 }
 
 /**
@@ -53,7 +72,7 @@ export function strided(
     for (const d of chunk.shape) n *= d;
     if (n === 0) continue;
     const binds = storages.map((s, j) => rt.bind(s, chunk.windows[j]));
-    rt.dispatch(k, { WG, ...constants, ...shapeConstants(chunk.shape) }, make(chunk, n), binds, rt.grid(Math.ceil(n / (WG * perThread))));
+    rt.dispatch(k, { WG, ...constants }, make(chunk, n), binds, rt.grid(Math.ceil(n / (WG * perThread))));
   }
 }
 

@@ -6,7 +6,7 @@ import type { DType } from '../../dtype.js';
 import type { Storage, TensorRef } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 import { coalesce, rowMajor } from './plan.js';
-import { strided, Words } from './launch.js';
+import { dimsWords, strided, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 
@@ -27,7 +27,7 @@ function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcSt
     { strides: c.strides[0]!, base: 0, length: out.length },
   ];
   strided(rt, K_GATHER, {}, [src, out], c.shape, ops, (ch, cnt) =>
-    new Words().u32(cnt, ch.bases[1]!, ch.bases[0]!, 0).vec(ch.strides[0]!, 2).done(),
+    dimsWords(new Words().u32(cnt, ch.bases[1]!, ch.bases[0]!, ch.shape.length), ch.shape).vec(ch.strides[0]!, 2).done(),
   );
 }
 
@@ -45,7 +45,7 @@ function placeInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, outStr
     { strides: c.strides[1]!, base, length: out.length },
   ];
   strided(rt, K_PLACE, {}, [src, out], c.shape, ops, (ch, cnt) =>
-    new Words().u32(cnt, ch.bases[0]!, ch.bases[1]!, 0).vec(ch.strides[1]!, 2).done(),
+    dimsWords(new Words().u32(cnt, ch.bases[0]!, ch.bases[1]!, ch.shape.length), ch.shape).vec(ch.strides[1]!, 2).done(),
   );
 }
 

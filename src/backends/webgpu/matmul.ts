@@ -125,7 +125,8 @@ function run(rt: Runtime, p: Problem): void {
   const t = pickTile(rt, p.M, cols);
   const TN = 4 * t.WX;
   const TM = t.WY * t.RM;
-  const consts = { WX: t.WX, WY: t.WY, RM: t.RM, BK: t.BK, TRANS_A: p.aRs === 1 && p.aKs !== 1, FOLD: fold };
+  const consts = { WX: t.WX, WY: t.WY, RM: t.RM, BK: t.BK };
+  const flags = (p.aRs === 1 && p.aKs !== 1 ? 1 : 0) | (fold ? 2 : 0);
   if (p.bshape.length > 4) throw new DeviceError(`matmul: batch dims broadcast in more than 4 separate groups ([${p.bshape}])`);
   const fits = [p.A, p.B, p.C].every((s) => s.length <= rt.lim.maxElems);
   if (!fits && p.bshape.length > 1) {
@@ -151,8 +152,9 @@ function run(rt: Runtime, p: Problem): void {
     const ncols = fold ? count * p.L : p.L;
     const w = new Words()
       .u32(p.M, p.L, p.K, ncols, p.aRs, p.aKs, p.bKs, p.bNs, p.cMs, p.cNs, p.bshape.length, first)
-      .u32(wa.start - p.aOff, wb.start, wc.start - p.cOff, 0)
+      .u32(wa.start - p.aOff, wb.start, wc.start - p.cOff, flags)
       .vec(p.bshape, 1).vec(p.astr, 1).vec(p.bstr, 1).vec(p.cstr, 1)
+      .u32(TM * t.BK, t.BK, 0, 0)
       .done();
     const groups: [number, number, number] = [Math.ceil(ncols / TN), Math.ceil(p.M / TM), fold ? 1 : count];
     if (groups[1] > rt.maxGroups) throw new DeviceError(`matmul: ${p.M} rows exceed the device's grid`);

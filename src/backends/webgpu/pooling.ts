@@ -1,9 +1,8 @@
 /** Pooling kernels (shaders/pool.wgsl), split by (n, c) planes to fit the binding size. */
 import type { Storage, TensorRef, WindowGeom } from '../backend.js';
 import { batchChunks } from './plan.js';
-import { WG, Words } from './launch.js';
+import { magic, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
-import { geomConstants } from './conv.js';
 
 const K_MAX = kernel('pool', 'max_pool', 'rww');
 const K_GATHER = kernel('pool', 'gather', 'rrw');
@@ -11,7 +10,12 @@ const K_SCATTER = kernel('pool', 'scatter', 'rrw');
 const K_AVG = kernel('pool', 'avg_pool', 'rw');
 const K_AVG_BWD = kernel('pool', 'avg_pool_backward', 'rw');
 
-const params = (planes: number, a: number, b: number, y: number): Uint32Array => new Words().u32(planes, a, b, y).done();
+/** pool.wgsl's PoolParams for a window of `planes` planes. */
+function params(g: WindowGeom, planes: number, a: number, b: number, y: number): Uint32Array {
+  const w = new Words().u32(planes, a, b, y, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, 0, 0);
+  for (const d of [g.oh * g.ow, g.ow, g.h * g.w, g.w, g.sh, g.sw, 1, 1]) w.u32(...magic(d));
+  return w.done();
+}
 
 export function maxPool(rt: Runtime, x: TensorRef, g: WindowGeom): { out: GpuStorage; idx: GpuStorage } {
   const planes = g.n * g.c;
@@ -21,7 +25,7 @@ export function maxPool(rt: Runtime, x: TensorRef, g: WindowGeom): { out: GpuSto
   const ops = [{ perItem: g.h * g.w, length: x.storage.length }, { perItem: L, length: out.length }];
   for (const c of batchChunks(planes, ops, rt.lim, 'maxPool2d')) {
     if (c.count === 0) continue;
-    rt.dispatch(K_MAX, geomConstants(g, false), params(c.count, c.shifts[0]!, 0, c.shifts[1]!),
+    rt.dispatch(K_MAX, { WG }, params(g, c.count, c.shifts[0]!, 0, c.shifts[1]!),
       [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1]), rt.bind(idx, c.windows[1])], rt.grid(Math.ceil((c.count * L) / WG)));
   }
   return { out, idx };
@@ -40,7 +44,7 @@ function planeKernel(
     const binds = idx
       ? [rt.bind(a, c.windows[0]), rt.bind(idx, c.windows[1]), rt.bind(out, c.windows[2])]
       : [rt.bind(a, c.windows[0]), rt.bind(out, c.windows[2])];
-    rt.dispatch(k, geomConstants(g, false), params(c.count, c.shifts[0]!, c.shifts[1]!, c.shifts[2]!), binds,
+    rt.dispatch(k, { WG }, params(g, c.count, c.shifts[0]!, c.shifts[1]!, c.shifts[2]!), binds,
       rt.grid(Math.ceil((c.count * yPer) / WG)));
   }
   return out;

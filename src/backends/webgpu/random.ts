@@ -24,8 +24,8 @@ export function random(rt: Runtime, length: number, dtype: DType, p: RandomParam
     if (c.length === 0) continue;
     const w = new Words()
       .u32(c.length, c.start, offLo, offHi, p.seedLo, p.seedHi, p.stream, bernoulliThreshold(p.a))
-      .f32(p.a, b).u32(one, 0).done();
-    rt.dispatch(K_RANDOM, { WG, KIND: KINDS[p.kind] }, w, [rt.bind(out, c)], rt.grid(Math.ceil(c.length / WG)));
+      .f32(p.a, b).u32(one, KINDS[p.kind]).done();
+    rt.dispatch(K_RANDOM, { WG }, w, [rt.bind(out, c)], rt.grid(Math.ceil(c.length / WG)));
   }
   return out;
 }

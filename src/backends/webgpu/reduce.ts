@@ -46,10 +46,10 @@ function identityBits(op: ReduceOp, dtype: DType): number {
 }
 
 /** Words of reduce.wgsl's ReduceParams. */
-function params(outputs: number, parts: number, outShift: number, inShift: number, r0: number, s0: number, r1: number, s1: number,
+function params(op: number, outputs: number, parts: number, outShift: number, inShift: number, r0: number, s0: number, r1: number, s1: number,
   chunk0: number, kept: Group[]): Uint32Array {
   return new Words()
-    .u32(outputs, parts, outShift, inShift, r0, s0, r1, s1, chunk0, Math.max(1, kept.length), 0, 0)
+    .u32(outputs, parts, outShift, inShift, r0, s0, r1, s1, chunk0, Math.max(1, kept.length), op, 0)
     .vec(kept.length ? kept.map((g) => g.size) : [1], 1)
     .vec(kept.length ? kept.map((g) => g.stride) : [0], 1)
     .done();
@@ -89,7 +89,8 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
   // One reduced group becomes r0 (invocations stride along it); two become (r0 outer, r1 inner).
   const [r0, s0, r1, s1] = red.length === 1 ? [red[0]!.size, red[0]!.stride, 1, 0] : [red[0]!.size, red[0]!.stride, red[1]!.size, red[1]!.stride];
   const R = r0 * r1;
-  const consts = { WG, OP: OPS[op], IS_INT: x.dtype === 'int32' };
+  const consts = { WG, IS_INT: x.dtype === 'int32' };
+  const code = OPS[op];
   // Split along the outermost kept group when the input does not fit one binding.
   const perOuter = outer.reduced ? 0 : outer.stride;
   const outPer = outer.reduced ? 0 : O / outer.size;
@@ -101,7 +102,7 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
     const outputs = sizeOf(k.map((g) => g.size));
     const binds = (y: GpuStorage, yWin: { start: number; length: number }) => [rt.bind(x.storage, c.windows[0]), rt.bind(y, yWin)];
     if (R <= 32 || (outputs >= 2048 && R <= 1024)) {
-      rt.dispatch(K_THREAD, consts, params(outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, r0, k), binds(out, c.windows[1]!),
+      rt.dispatch(K_THREAD, consts, params(code, outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, r0, k), binds(out, c.windows[1]!),
         rt.grid(Math.ceil(outputs / WG)));
       continue;
     }
@@ -109,14 +110,14 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
     const chunk0 = Math.ceil(r0 / parts);
     const P = Math.ceil(r0 / chunk0);
     if (P === 1) {
-      rt.dispatch(K_WG, consts, params(outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(out, c.windows[1]!),
+      rt.dispatch(K_WG, consts, params(code, outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(out, c.windows[1]!),
         rt.grid(outputs));
       continue;
     }
     const part = rt.alloc(outputs * P, x.dtype);
-    rt.dispatch(K_WG, consts, params(outputs, P, 0, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(part, { start: 0, length: outputs * P }),
+    rt.dispatch(K_WG, consts, params(code, outputs, P, 0, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(part, { start: 0, length: outputs * P }),
       rt.grid(outputs * P));
-    rt.dispatch(K_THREAD, consts, params(outputs, 1, c.shifts[1]!, 0, P, 1, 1, 0, P, [{ size: outputs, stride: P, reduced: false }]),
+    rt.dispatch(K_THREAD, consts, params(code, outputs, 1, c.shifts[1]!, 0, P, 1, 1, 0, P, [{ size: outputs, stride: P, reduced: false }]),
       [rt.bind(part), rt.bind(out, c.windows[1]!)], rt.grid(Math.ceil(outputs / WG)));
     rt.release(part);
   }
@@ -182,11 +183,11 @@ export function argReduce(rt: Runtime, op: ArgReduceOp, x: TensorRef, axis: numb
   const O = outer * inner;
   const out = rt.alloc(O, 'int32');
   if (O === 0) return out;
-  const consts = { WG, ARG: op === 'argmax' ? 0 : 1, IS_INT: x.dtype === 'int32' };
+  const consts = { WG, IS_INT: x.dtype === 'int32' };
   const chunks = batchChunks(outer, [{ perItem: len * inner, length: x.storage.length }, { perItem: inner, length: O }], rt.lim, op);
   for (const c of chunks) {
     const outputs = c.count * inner;
-    const w = new Words().u32(outputs, len, inner, c.shifts[0]!, c.shifts[1]!, 0, 0, 0).done();
+    const w = new Words().u32(outputs, len, inner, c.shifts[0]!, c.shifts[1]!, op === 'argmax' ? 0 : 1, 0, 0).done();
     const binds = [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1])];
     if (len <= 256 || outputs >= 1024) rt.dispatch(K_ARG_T, consts, w, binds, rt.grid(Math.ceil(outputs / WG)));
     else rt.dispatch(K_ARG_WG, consts, w, binds, rt.grid(outputs));

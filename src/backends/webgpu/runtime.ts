@@ -74,7 +74,7 @@ export interface RuntimeStats {
 
 /** Builds the words of a kernel's uniform parameter struct. */
 export class Words {
-  private readonly u = new Uint32Array(64);
+  private readonly u = new Uint32Array(128);
   private readonly f = new Float32Array(this.u.buffer);
   private readonly i = new Int32Array(this.u.buffer);
   private n = 0;
@@ -110,6 +110,8 @@ export class Words {
 export interface OpenOptions {
   /** Replace shader sources (tests use this to check how compile errors are reported). */
   shaderOverride?: Partial<Record<Family, string>>;
+  /** Bind at most this many bytes per storage binding (below the device's limit): tests use it to exercise the splitting. */
+  maxBindingBytes?: number;
 }
 
 function describeAdapter(info: GPUAdapterInfo | undefined): string {
@@ -164,10 +166,11 @@ export class Runtime {
     readonly device: GPUDevice,
     info: GPUAdapterInfo | undefined,
     private readonly sources: Map<Family, string>,
+    maxBindingBytes: number,
   ) {
     const l = device.limits;
     const align = Math.max(1, l.minStorageBufferOffsetAlignment / 4);
-    const maxBind = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    const maxBind = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, maxBindingBytes);
     this.lim = { maxElems: Math.floor(maxBind / 4 / align) * align, align };
     this.maxGroups = l.maxComputeWorkgroupsPerDimension;
     this.description = describeAdapter(info);
@@ -218,7 +221,7 @@ export class Runtime {
     }
     const sources = new Map<Family, string>();
     for (const f of FAMILIES) sources.set(f, opts.shaderOverride?.[f] ?? shaderSource(f));
-    const rt = new Runtime(device, adapter.info, sources);
+    const rt = new Runtime(device, adapter.info, sources, opts.maxBindingBytes ?? Number.POSITIVE_INFINITY);
     await rt.compileModules();
     return rt;
   }
