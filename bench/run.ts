@@ -134,7 +134,7 @@ if ((suites.includes('models') || suites.includes('cputime')) && useTorch && !py
 interface TorchResult { median_ms: number; min_ms: number; cpu_ms_per_step: number; foreign_cores: number; own_cores: number; steps: number }
 function runTorch(modelName: string, regList: readonly string[], threads: number): Record<string, TorchResult> {
   if (!py) return {};
-  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds)], {
+  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds), '--warmup', '1'], {
     encoding: 'utf8', maxBuffer: 16 * 1024 * 1024,
   });
   if (r.status !== 0) {

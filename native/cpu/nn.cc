@@ -223,6 +223,28 @@ void gather_t(const T* x, const int32_t* idx, T* out, const Geom& g) {
 template <class T>
 void scatter_t(const T* gy, const int32_t* idx, T* out, const Geom& g) {
   const long L = g.oh * g.ow, HW = g.h * g.w;
+  const bool tiles = g.ph == 0 && g.pw == 0 && g.sh >= g.kh && g.sw >= g.kw;
+  if (tiles) {
+    // Windows tile the plane without overlap: write each window once (gradient at its argmax, zero
+    // elsewhere) and zero only what no window covers, instead of clearing the plane and scattering.
+    parallel_for(g.n * g.c, 16, [&](long b, long e) {
+      for (long p = b; p < e; p++) {
+        T* plane = out + p * HW;
+        const T* gp = gy + p * L;
+        const int32_t* ip = idx + p * L;
+        for (long y = 0; y < g.oh; y++) {
+          for (long r = y * g.sh; r < y * g.sh + g.sh && r < g.h; r++) {
+            T* row = plane + r * g.w;
+            for (long c = 0; c < g.w; c++) row[c] = T(0);
+          }
+          for (long xx = 0; xx < g.ow; xx++) plane[ip[y * g.ow + xx]] = gp[y * g.ow + xx];
+        }
+        for (long r = g.oh * g.sh; r < g.h; r++)
+          for (long c = 0; c < g.w; c++) plane[r * g.w + c] = T(0);
+      }
+    });
+    return;
+  }
   parallel_for(g.n * g.c, 16, [&](long b, long e) {
     std::memset(out + b * HW, 0, sizeof(T) * (e - b) * HW);
     for (long p = b; p < e; p++)
