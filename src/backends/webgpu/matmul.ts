@@ -19,6 +19,7 @@ import { Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 import type { Storage } from '../backend.js';
+import { permute } from './layout.js';
 
 const K_MATMUL = kernel('matmul', 'matmul', 'rrw');
 
@@ -33,8 +34,8 @@ interface Problem {
   bshape: number[];
   astr: number[]; bstr: number[]; cstr: number[];
   A: Storage; B: Storage; C: Storage;
-  /** Element offsets added to A and C (row blocks). */
-  aOff: number; cOff: number;
+  /** Element offsets added to A, B and C (blocks of one large product). */
+  aOff: number; bOff: number; cOff: number;
 }
 
 interface Tile { WX: number; WY: number; RM: number; BK: number }
@@ -55,7 +56,7 @@ function swapped(p: Problem): Problem {
     aRs: p.bNs, aKs: p.bKs, bKs: p.aKs, bNs: p.aRs,
     cMs: p.cNs, cNs: p.cMs,
     astr: p.bstr, bstr: p.astr,
-    A: p.B, B: p.A,
+    A: p.B, B: p.A, aOff: p.bOff, bOff: p.aOff,
   };
 }
 
@@ -82,12 +83,12 @@ export function matmul(rt: Runtime, a: TensorRef, b: TensorRef, transA: boolean,
     bKs: transB ? 1 : N, bNs: transB ? K : 1,
     cMs: N, cNs: 1,
     bshape: c.shape, cstr: c.strides[0]!, astr: c.strides[1]!, bstr: c.strides[2]!,
-    A: a.storage, B: b.storage, C: out, aOff: 0, cOff: 0,
+    A: a.storage, B: b.storage, C: out, aOff: 0, bOff: 0, cOff: 0,
   };
   const lim = rt.lim.maxElems;
   const oneMatrixTooBig = M * K > lim || K * N > lim || M * N > lim;
   if (nb === 1 && oneMatrixTooBig) {
-    rowBlocks(rt, p);
+    blocks(rt, a, b, transA, transB, out, M, N, K);
     return out;
   }
   if (oneMatrixTooBig) throw new DeviceError(`matmul: a ${M}x${K} @ ${K}x${N} batch entry exceeds the device's binding size`);
@@ -100,16 +101,44 @@ export function matmul(rt: Runtime, a: TensorRef, b: TensorRef, transA: boolean,
   return out;
 }
 
-/** Split rows of a single product whose operands exceed one binding. */
-function rowBlocks(rt: Runtime, p: Problem): void {
-  const lim = rt.lim.maxElems - rt.lim.align;
-  if (p.K * p.L > lim) throw new DeviceError(`matmul: the right operand (${p.K}x${p.L}) exceeds the device's binding size`);
-  if (p.aRs === 1 && p.M * p.K > lim) throw new DeviceError(`matmul: a transposed left operand (${p.K}x${p.M}) exceeds the device's binding size`);
-  const rows = Math.max(1, Math.floor(lim / Math.max(p.K, p.L)));
-  for (let m0 = 0; m0 < p.M; m0 += rows) {
-    const cnt = Math.min(rows, p.M - m0);
-    run(rt, { ...p, M: cnt, aOff: p.aOff + m0 * p.aRs, cOff: p.cOff + m0 * p.cMs });
+/**
+ * A single product with an operand larger than one binding: make the left operand row-major and
+ * the right one column-major (chunked transposes, only when needed), then compute C in blocks of
+ * rows and columns whose operand slices are contiguous and fit.
+ */
+function blocks(rt: Runtime, a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, out: GpuStorage, M: number, N: number, K: number): void {
+  const budget = rt.lim.maxElems - rt.lim.align;
+  let A: Storage = a.storage;
+  let B: Storage = b.storage;
+  let tA = transA;
+  let tB = transB;
+  const temps: GpuStorage[] = [];
+  if (tA && M * K > budget) {
+    A = permute(rt, { storage: A, shape: [K, M], dtype: a.dtype }, [1, 0]);
+    temps.push(A as GpuStorage);
+    tA = false;
   }
+  if (!tB && K * N > budget) {
+    B = permute(rt, { storage: B, shape: [K, N], dtype: b.dtype }, [1, 0]);
+    temps.push(B as GpuStorage);
+    tB = true;
+  }
+  const rows = Math.floor(budget / Math.max(K, N));
+  const cols = K * N <= budget ? N : Math.floor(budget / K);
+  if (rows < 1 || cols < 1) throw new DeviceError(`matmul: one row of a ${M}x${K} @ ${K}x${N} product exceeds the device's binding size`);
+  for (let m0 = 0; m0 < M; m0 += rows) {
+    for (let n0 = 0; n0 < N; n0 += cols) {
+      const aRs = tA ? 1 : K;
+      const bNs = tB ? K : 1;
+      run(rt, {
+        M: Math.min(rows, M - m0), L: Math.min(cols, N - n0), K,
+        aRs, aKs: tA ? M : 1, bKs: tB ? 1 : N, bNs, cMs: N, cNs: 1,
+        bshape: [1], astr: [0], bstr: [0], cstr: [0],
+        A, B, C: out, aOff: m0 * aRs, bOff: n0 * bNs, cOff: m0 * N + n0,
+      });
+    }
+  }
+  for (const t of temps) rt.release(t);
 }
 
 function windowOf(rt: Runtime, s: Storage, start: number, length: number): Window {
@@ -132,9 +161,10 @@ function run(rt: Runtime, p: Problem): void {
   if (!fits && p.bshape.length > 1) {
     throw new DeviceError(`matmul: operands exceed the device's binding size with a broadcast over ${p.bshape.length} batch dims`);
   }
-  const matA = p.M * p.K;
-  const matB = p.K * p.L;
-  const matC = p.M * p.L;
+  // Extent of one batch entry of each operand (its strides may skip, for blocks of a large product).
+  const matA = (p.M - 1) * p.aRs + (p.K - 1) * p.aKs + 1;
+  const matB = (p.K - 1) * p.bKs + (p.L - 1) * p.bNs + 1;
+  const matC = (p.M - 1) * p.cMs + (p.L - 1) * p.cNs + 1;
   // Batch entries per dispatch: the grid (z, or x when folded) and, if needed, the binding windows.
   let per = fold ? Math.max(1, Math.floor((rt.maxGroups * TN) / p.L)) : rt.maxGroups;
   if (!fits) {
@@ -147,12 +177,12 @@ function run(rt: Runtime, p: Problem): void {
   for (let first = 0; first < nb; first += per) {
     const count = Math.min(per, nb - first);
     const wa = fits ? { start: 0, length: p.A.length } : windowOf(rt, p.A, p.aOff + first * p.astr[0]!, (count - 1) * p.astr[0]! + matA);
-    const wb = fits ? { start: 0, length: p.B.length } : windowOf(rt, p.B, first * p.bstr[0]!, (count - 1) * p.bstr[0]! + matB);
+    const wb = fits ? { start: 0, length: p.B.length } : windowOf(rt, p.B, p.bOff + first * p.bstr[0]!, (count - 1) * p.bstr[0]! + matB);
     const wc = fits ? { start: 0, length: p.C.length } : windowOf(rt, p.C, p.cOff + first * p.cstr[0]!, (count - 1) * p.cstr[0]! + matC);
     const ncols = fold ? count * p.L : p.L;
     const w = new Words()
       .u32(p.M, p.L, p.K, ncols, p.aRs, p.aKs, p.bKs, p.bNs, p.cMs, p.cNs, p.bshape.length, first)
-      .u32(wa.start - p.aOff, wb.start, wc.start - p.cOff, flags)
+      .u32(wa.start - p.aOff, wb.start - p.bOff, wc.start - p.cOff, flags)
       .vec(p.bshape, 1).vec(p.astr, 1).vec(p.bstr, 1).vec(p.cstr, 1)
       .u32(TM * t.BK, t.BK, 0, 0)
       .done();

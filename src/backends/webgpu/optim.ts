@@ -17,8 +17,8 @@ export function applyUpdate(rt: Runtime, rule: UpdateRule, param: Storage, grad:
     if (c.length === 0) continue;
     const w = new Words()
       .u32(c.length, RULES[rule], 0, 0)
-      .f32(p.lr, p.momentum, p.beta1, p.beta2, p.eps, p.weightDecay, 1 - p.lr * p.decoupledDecay, c1, c2)
-      .u32(0, 0, 0).done();
+      .f32(p.lr, p.momentum, p.beta1, p.beta2, p.eps, p.weightDecay, 1 - p.lr * p.decoupledDecay, c1, c2, 1 - p.beta1, 1 - p.beta2)
+      .u32(0).done();
     const binds = [grad, param, ...state.slice(0, arity)].map((s) => rt.bind(s, c));
     rt.dispatch(k, { WG }, w, binds, rt.grid(Math.ceil(c.length / WG)));
   }

@@ -14,6 +14,7 @@ import { batchChunks } from './plan.js';
 import { WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
+import { permute } from './layout.js';
 
 const K_WG = kernel('reduce', 'reduce_wg', 'rw');
 const K_THREAD = kernel('reduce', 'reduce_thread', 'rw');
@@ -84,7 +85,7 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
   }
   if (kept.length > 4) throw new DeviceError(`webgpu: reduce over ${JSON.stringify(axes)} of shape [${x.shape}] interleaves too many kept dims`);
   const outer = gs[0]!;
-  if (n > rt.lim.maxElems && outer.reduced) return reduceSplitOuter(rt, op, x, gs, O);
+  if (n > rt.lim.maxElems && (outer.reduced || outer.stride > rt.lim.maxElems - rt.lim.align)) return reduceByWindows(rt, op, x, gs, O);
   const out = rt.alloc(O, x.dtype);
   // One reduced group becomes r0 (invocations stride along it); two become (r0 outer, r1 inner).
   const [r0, s0, r1, s1] = red.length === 1 ? [red[0]!.size, red[0]!.stride, 1, 0] : [red[0]!.size, red[0]!.stride, red[1]!.size, red[1]!.stride];
@@ -143,35 +144,45 @@ function innerRuns(shape: readonly number[], axes: readonly number[], runs: numb
 }
 
 /**
- * The input is larger than one binding and its outermost group is reduced: reduce windows of that
- * group into partial results [Q, O] and reduce those over Q.
+ * The input is larger than one binding and cannot be bound in windows along its outermost kept
+ * group: copy windows of the outermost group into temporaries (copies have no binding limit),
+ * reduce each (recursively, so a window that is still too large is split along its next group),
+ * and combine: reduced outer group -> partial results [Q, O] reduced over Q; kept -> placed.
  */
-function reduceSplitOuter(rt: Runtime, op: ReduceOp, x: TensorRef, gs: Group[], O: number): GpuStorage {
+function reduceByWindows(rt: Runtime, op: ReduceOp, x: TensorRef, gs: Group[], O: number): GpuStorage {
   const outer = gs[0]!;
-  const chunks = batchChunks(outer.size, [{ perItem: outer.stride, length: x.storage.length }], rt.lim, 'reduce');
-  const Q = chunks.length;
-  const partial = rt.alloc(Q * O, x.dtype);
   const inner = gs.slice(1);
   const innerShape = inner.map((g) => g.size);
-  chunks.forEach((c, q) => {
-    const view = { storage: x.storage, shape: [c.count, ...innerShape], dtype: x.dtype };
-    const axes = [0, ...inner.map((g, i) => (g.reduced ? i + 1 : -1)).filter((i) => i >= 0)];
-    const sub = reduceWindow(rt, op, view, axes, c.windows[0]!, c.shifts[0]!);
-    rt.copy(rt.buf(sub), 0, rt.buf(partial), q * O * 4, O * 4);
-    rt.release(sub);
-  });
-  const out = reduce(rt, op, { storage: partial, shape: [Q, O], dtype: x.dtype }, [0]);
-  rt.release(partial);
-  return out;
-}
-
-/** Reduce a window of a storage (which fits one binding) seen as `shape`, starting `shift` elements in. */
-function reduceWindow(rt: Runtime, op: ReduceOp, x: TensorRef, axes: number[], win: { start: number; length: number }, shift: number): GpuStorage {
-  const n = sizeOf(x.shape);
-  const tmp = rt.alloc(n, x.dtype);
-  rt.copy(rt.buf(x.storage), (win.start + shift) * 4, rt.buf(tmp), 0, n * 4);
-  const out = reduce(rt, op, { storage: tmp, shape: x.shape, dtype: x.dtype }, axes);
-  rt.release(tmp);
+  const innerAxes = inner.map((g, i) => (g.reduced ? i + 1 : -1)).filter((i) => i >= 0);
+  const per = Math.max(1, Math.floor((rt.lim.maxElems - rt.lim.align) / outer.stride));
+  const windows: { first: number; count: number }[] = [];
+  for (let first = 0; first < outer.size; first += per) windows.push({ first, count: Math.min(per, outer.size - first) });
+  const sub = (w: { first: number; count: number }, axes: number[]): GpuStorage => {
+    const len = w.count * outer.stride;
+    const tmp = rt.alloc(len, x.dtype);
+    rt.copy(rt.buf(x.storage), w.first * outer.stride * 4, rt.buf(tmp), 0, len * 4);
+    const r = reduce(rt, op, { storage: tmp, shape: [w.count, ...innerShape], dtype: x.dtype }, axes);
+    rt.release(tmp);
+    return r;
+  };
+  if (outer.reduced) {
+    const partial = rt.alloc(windows.length * O, x.dtype);
+    windows.forEach((w, q) => {
+      const r = sub(w, [0, ...innerAxes]);
+      rt.copy(rt.buf(r), 0, rt.buf(partial), q * O * 4, O * 4);
+      rt.release(r);
+    });
+    const out = reduce(rt, op, { storage: partial, shape: [windows.length, O], dtype: x.dtype }, [0]);
+    rt.release(partial);
+    return out;
+  }
+  const out = rt.alloc(O, x.dtype);
+  const perItem = O / outer.size;
+  for (const w of windows) {
+    const r = sub(w, innerAxes);
+    rt.copy(rt.buf(r), 0, rt.buf(out), w.first * perItem * 4, w.count * perItem * 4);
+    rt.release(r);
+  }
   return out;
 }
 
@@ -183,6 +194,16 @@ export function argReduce(rt: Runtime, op: ArgReduceOp, x: TensorRef, axis: numb
   const O = outer * inner;
   const out = rt.alloc(O, 'int32');
   if (O === 0) return out;
+  if (x.storage.length > rt.lim.maxElems && inner > 1 && len * inner > rt.lim.maxElems - rt.lim.align) {
+    // One outer slab does not fit a binding: move the axis last (a chunked copy), then rows fit.
+    const perm = [...shape.keys()].filter((d) => d !== axis);
+    perm.push(axis);
+    const moved = permute(rt, x, perm);
+    rt.release(out);
+    const r = argReduce(rt, op, { storage: moved, shape: perm.map((d) => shape[d]!), dtype: x.dtype }, shape.length - 1);
+    rt.release(moved);
+    return r;
+  }
   const consts = { WG, IS_INT: x.dtype === 'int32' };
   const chunks = batchChunks(outer, [{ perItem: len * inner, length: x.storage.length }, { perItem: inner, length: O }], rt.lim, op);
   for (const c of chunks) {

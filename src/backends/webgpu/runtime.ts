@@ -112,6 +112,8 @@ export interface OpenOptions {
   shaderOverride?: Partial<Record<Family, string>>;
   /** Bind at most this many bytes per storage binding (below the device's limit): tests use it to exercise the splitting. */
   maxBindingBytes?: number;
+  /** Dawn options for a dedicated GPU instance, e.g. ['adapter=...'] (the default instance takes none). */
+  dawnFlags?: string[];
 }
 
 function describeAdapter(info: GPUAdapterInfo | undefined): string {
@@ -195,7 +197,8 @@ export class Runtime {
   static async open(opts: OpenOptions = {}): Promise<Runtime> {
     let adapter: GPUAdapter | null;
     try {
-      adapter = await gpu().requestAdapter({ powerPreference: 'high-performance' });
+      const instance = opts.dawnFlags ? (gpu(), createGpu(opts.dawnFlags)) : gpu();
+      adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
     } catch (e) {
       throw new DeviceError(`webgpu: requesting an adapter failed: ${e instanceof Error ? e.message : String(e)}`);
     }
