@@ -2,6 +2,10 @@
 import type { DeviceName } from './backends/backend.js';
 import { engine, type AutoReport } from './engine.js';
 import { ArgumentError } from './errors.js';
+import { registerDefaultBackends } from './backends/registry.js';
+
+// The optional backends (webgpu, cuda, native) are registered here and loaded only when asked for.
+registerDefaultBackends();
 
 export { Tensor } from './tensor.js';
 export type { GradNode } from './tensor.js';
