@@ -67,3 +67,8 @@ export function registerBackend(name: DeviceName, factory: () => Promise<import(
 export function deviceInfo(name: DeviceName = engine.defaultDevice): string {
   return engine.backend(name, 'deviceInfo').description;
 }
+
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export * as training from './train/index.js';
