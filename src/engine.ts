@@ -79,12 +79,26 @@ class Engine {
     }
   }
 
-  /** Try webgpu, then cuda, then native, then cpu; report which was picked and why others were skipped. */
+  /**
+   * Try webgpu, then cuda, then native, then cpu, and report which was picked and why the others
+   * were skipped. A software GPU (lavapipe) is slower than the native CPU addon, so it is taken only
+   * when neither cuda nor native is available, still ahead of the TypeScript reference.
+   */
   async pickAuto(): Promise<AutoReport> {
     const skipped: AutoReport['skipped'] = [];
+    let softwareGpu: DeviceName | null = null;
     for (const d of this.deviceNames()) {
+      if (d === 'cpu' && softwareGpu) {
+        skipped.push({ device: 'cpu', reason: `the TypeScript reference is slower than ${softwareGpu} on a software adapter` });
+        return { picked: softwareGpu, skipped };
+      }
       try {
-        await this.initBackend(d);
+        const b = await this.initBackend(d);
+        if (b.software && d !== 'cpu' && d !== 'native') {
+          softwareGpu = d;
+          skipped.push({ device: d, reason: `adapter is a software renderer (${b.description}); preferring a native CPU backend` });
+          continue;
+        }
         return { picked: d, skipped };
       } catch (e) {
         skipped.push({ device: d, reason: e instanceof Error ? e.message : String(e) });

@@ -143,6 +143,8 @@ export interface Backend {
   readonly name: DeviceName;
   /** Human-readable description of the device (adapter, GPU name, CPU features). */
   readonly description: string;
+  /** True when the "device" is a CPU emulating one (lavapipe, SwiftShader): `auto` ranks it below native. */
+  readonly software?: boolean;
   supportsDType(d: DType): boolean;
 
   // ---- memory ----
