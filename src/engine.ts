@@ -30,7 +30,7 @@ export interface AutoReport {
   skipped: { device: DeviceName; reason: string }[];
 }
 
-class Engine {
+export class Engine {
   private readonly factories = new Map<DeviceName, BackendFactory>();
   private readonly ready = new Map<DeviceName, Backend>();
   private readonly failures = new Map<DeviceName, string>();
