@@ -38,32 +38,43 @@ struct ConvParams {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 // cols[n, (c*kh + i)*kw + j, oy*ow + ox] = x[n, c, oy*sh - ph + i, ox*sw - pw + j] (0 outside).
+// Each invocation takes 4 consecutive columns: one index split, then steps along the output row.
 @compute @workgroup_size(WG)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let L = P.oh * P.ow;
   let RL = P.c * P.kh * P.kw * L;
   let total = P.images * RL;
-  let wg = wid.x + wid.y * nwg.x;
+  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  if (i0 >= total) { return; }
+  var base = 0u;
+  var iy = 0;
+  var ix = 0;
+  var ox = 0u;
   for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
+    let i = i0 + k;
     if (i >= total) { return; }
-    let n = fdiv(i, P.m_rl);
-    let r = i - n * RL;
-    let row = fdiv(r, P.m_l);
-    let l = r - row * L;
-    let c = fdiv(row, P.m_khkw);
-    let ij = row - c * P.kh * P.kw;
-    let a = fdiv(ij, P.m_kw);
-    let b = ij - a * P.kw;
-    let oy = fdiv(l, P.m_ow);
-    let ox = l - oy * P.ow;
-    let iy = i32(oy * P.sh + a) - i32(P.ph);
-    let ix = i32(ox * P.sw + b) - i32(P.pw);
+    if (k == 0u || ox == P.ow) {
+      let n = fdiv(i, P.m_rl);
+      let r = i - n * RL;
+      let row = fdiv(r, P.m_l);
+      let l = r - row * L;
+      let c = fdiv(row, P.m_khkw);
+      let ij = row - c * P.kh * P.kw;
+      let a = fdiv(ij, P.m_kw);
+      let b = ij - a * P.kw;
+      let oy = fdiv(l, P.m_ow);
+      ox = l - oy * P.ow;
+      iy = i32(oy * P.sh + a) - i32(P.ph);
+      ix = i32(ox * P.sw + b) - i32(P.pw);
+      base = P.x_shift + (n * P.c + c) * P.h * P.w;
+    }
     var v = 0.0;
     if (iy >= 0 && iy < i32(P.h) && ix >= 0 && ix < i32(P.w)) {
-      v = x[P.x_shift + ((n * P.c + c) * P.h + u32(iy)) * P.w + u32(ix)];
+      v = x[base + u32(iy) * P.w + u32(ix)];
     }
     y[P.y_shift + i] = v;
+    ox += 1u;
+    ix += i32(P.sw);
   }
 }
 

@@ -334,21 +334,30 @@ fn offsets3(i: u32) -> vec3<u32> {
 @group(0) @binding(2) var<storage, read> tb: array<u32>;
 @group(0) @binding(3) var<storage, read_write> ty: array<u32>;
 
+// Each invocation takes 4 consecutive elements: one index split, then steps along the last dim.
 @compute @workgroup_size(WG)
 fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  if (i0 >= PT.n) { return; }
+  let last = PT.rank - 1u;
+  let inner = PT.dims.size[last / 4u][last % 4u];
+  let step = vec3<u32>(PT.s0[last / 4u][last % 4u], PT.s1[last / 4u][last % 4u], 0u);
+  var o = offsets3(i0);
+  var c = i0 - fast_div(i0, PT.dims.magic[last / 4u][last % 4u], PT.dims.shift[last / 4u][last % 4u]) * inner;
   var av: vec4<u32>;
   var bv: vec4<u32>;
   for (var k = 0u; k < 4u; k++) {
-    let i = min((wg * 4u + k) * WG + lid, PT.n - 1u);
-    let o = offsets3(i);
+    if (k > 0u) {
+      c += 1u;
+      o += step;
+      if (c == inner) { c = 0u; o = offsets3(min(i0 + k, PT.n - 1u)); }
+    }
     av[k] = ta[PT.base0 + o.x];
     bv[k] = tb[PT.base1 + o.y];
   }
   let r = binary_bits(PT.op, av, bv);
   for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
-    if (i < PT.n) { ty[PT.out_shift + i] = r[k]; }
+    if (i0 + k < PT.n) { ty[PT.out_shift + i0 + k] = r[k]; }
   }
 }
 
@@ -359,15 +368,24 @@ fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  if (i0 >= PT.n) { return; }
+  let last = PT.rank - 1u;
+  let inner = PT.dims.size[last / 4u][last % 4u];
+  let step = vec3<u32>(PT.s0[last / 4u][last % 4u], PT.s1[last / 4u][last % 4u], PT.s2[last / 4u][last % 4u]);
+  var o = offsets3(i0);
+  var c = i0 - fast_div(i0, PT.dims.magic[last / 4u][last % 4u], PT.dims.shift[last / 4u][last % 4u]) * inner;
   for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
-    if (i < PT.n) {
-      let o = offsets3(i);
-      let c = wc[PT.base0 + o.x];
-      var on: bool;
-      if (COND_INT) { on = c != 0u; } else { on = bitcast<f32>(c) != 0.0; }
-      wy[PT.out_shift + i] = select(wb[PT.base2 + o.z], wa[PT.base1 + o.y], on);
+    let i = i0 + k;
+    if (i >= PT.n) { return; }
+    if (k > 0u) {
+      c += 1u;
+      o += step;
+      if (c == inner) { c = 0u; o = offsets3(i); }
     }
+    let cv = wc[PT.base0 + o.x];
+    var on: bool;
+    if (COND_INT) { on = cv != 0u; } else { on = (cv & 0x7fffffffu) != 0u; }
+    wy[PT.out_shift + i] = select(wb[PT.base2 + o.z], wa[PT.base1 + o.y], on);
   }
 }

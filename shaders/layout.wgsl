@@ -52,13 +52,39 @@ fn strided_offset(i: u32) -> u32 {
 @group(0) @binding(1) var<storage, read> gx: array<u32>;
 @group(0) @binding(2) var<storage, read_write> gy: array<u32>;
 
+// Each invocation takes 4 consecutive dense elements: one index split, then steps along the last dim.
+struct Walk { o: u32, c: u32, inner: u32, step: u32 }
+
+fn walk_start(i0: u32) -> Walk {
+  let last = P.rank - 1u;
+  var w: Walk;
+  w.inner = P.dims.size[last / 4u][last % 4u];
+  w.step = P.s[last / 4u][last % 4u];
+  w.o = strided_offset(i0);
+  w.c = i0 - fast_div(i0, P.dims.magic[last / 4u][last % 4u], P.dims.shift[last / 4u][last % 4u]) * w.inner;
+  return w;
+}
+
+fn walk_next(w: ptr<function, Walk>, i: u32) {
+  (*w).c += 1u;
+  (*w).o += (*w).step;
+  if ((*w).c == (*w).inner) {
+    (*w).c = 0u;
+    (*w).o = strided_offset(i);
+  }
+}
+
 // y[dense_shift + i] = x[base + offset(i)]
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  if (i0 >= P.n) { return; }
+  var w = walk_start(i0);
   for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
-    if (i < P.n) { gy[P.dense_shift + i] = gx[P.base + strided_offset(i)]; }
+    let i = i0 + k;
+    if (i >= P.n) { return; }
+    if (k > 0u) { walk_next(&w, i); }
+    gy[P.dense_shift + i] = gx[P.base + w.o];
   }
 }
 
@@ -68,9 +94,13 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 // y[base + offset(i)] = x[dense_shift + i]
 @compute @workgroup_size(WG)
 fn place(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  if (i0 >= P.n) { return; }
+  var w = walk_start(i0);
   for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
-    if (i < P.n) { py[P.base + strided_offset(i)] = px[P.dense_shift + i]; }
+    let i = i0 + k;
+    if (i >= P.n) { return; }
+    if (k > 0u) { walk_next(&w, i); }
+    py[P.base + w.o] = px[P.dense_shift + i];
   }
 }

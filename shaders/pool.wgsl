@@ -25,7 +25,8 @@ struct PoolParams {
   planes: u32, a_shift: u32, b_shift: u32, y_shift: u32,
   h: u32, w: u32, kh: u32, kw: u32,
   sh: u32, sw: u32, ph: u32, pw: u32,
-  oh: u32, ow: u32, _p0: u32, _p1: u32,
+  // tiles = 1: windows tile the image (kernel == stride, no padding), so each pixel has one window
+  oh: u32, ow: u32, tiles: u32, _p1: u32,
   // magic pairs for dividing by oh*ow, ow, h*w, w, sh, sw
   m_ohow: vec2<u32>, m_ow: vec2<u32>, m_hw: vec2<u32>, m_w: vec2<u32>,
   m_sh: vec2<u32>, m_sw: vec2<u32>, _p2: vec2<u32>, _p3: vec2<u32>,
@@ -113,12 +114,21 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let pos = i32(px.y * P.w + px.z);
   let obase = px.x * P.oh * P.ow;
   var s = 0.0;
-  for (var a = 0u; a < P.kh; a++) {
-    for (var b = 0u; b < P.kw; b++) {
-      let t = tap(px.y, px.z, a, b);
-      if (t >= 0) {
-        let o = obase + u32(t);
-        if (gi[P.b_shift + o] == pos) { s += gx[P.a_shift + o]; }
+  if (P.tiles != 0u) {
+    let oy = fdiv(px.y, P.m_sh);
+    let ox = fdiv(px.z, P.m_sw);
+    if (oy < P.oh && ox < P.ow) {
+      let o = obase + oy * P.ow + ox;
+      if (gi[P.b_shift + o] == pos) { s = gx[P.a_shift + o]; }
+    }
+  } else {
+    for (var a = 0u; a < P.kh; a++) {
+      for (var b = 0u; b < P.kw; b++) {
+        let t = tap(px.y, px.z, a, b);
+        if (t >= 0) {
+          let o = obase + u32(t);
+          if (gi[P.b_shift + o] == pos) { s += gx[P.a_shift + o]; }
+        }
       }
     }
   }

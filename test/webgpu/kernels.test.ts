@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { BinaryOp, UnaryOp, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
 import { backend, skipGpu } from './env.js';
 import { cpu, sameAsCpu, values } from './harness.js';
+import { openBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
+
+let tiled: WebGPUBackend | undefined;
 
 const UNARY: [UnaryOp, 'normal' | 'positive'][] = [
   ['neg', 'normal'], ['exp', 'normal'], ['log', 'positive'], ['sqrt', 'positive'], ['rsqrt', 'positive'],
@@ -171,28 +174,34 @@ describe.skipIf(skipGpu)('webgpu kernels vs cpu', () => {
     }
   });
 
-  it('matmul: odd sizes, all transposes, broadcast batch, folded batch, thin outputs, batch 1', async () => {
-    const be = backend();
-    const cases: [number[], number[], boolean, boolean, number[]][] = [
-      [[1, 1], [1, 1], false, false, [1, 1]],
-      [[37, 53], [53, 29], false, false, [37, 29]],
-      [[53, 37], [53, 29], true, false, [37, 29]],
-      [[37, 53], [29, 53], false, true, [37, 29]],
-      [[53, 37], [29, 53], true, true, [37, 29]],
-      [[2, 1, 5, 7], [3, 7, 4], false, false, [2, 3, 5, 4]],
-      [[32, 9], [5, 9, 67], false, false, [5, 32, 67]],
-      [[5, 32, 67], [5, 9, 67], false, true, [5, 32, 9]],
-      [[9, 32], [5, 32, 67], true, false, [5, 9, 67]],
-      [[1, 64, 70], [70, 3], false, false, [1, 64, 3]],
-      [[3, 200], [200, 130], false, false, [3, 130]],
-      [[4, 0], [0, 3], false, false, [4, 3]],
-    ];
-    for (const [as, bs, ta, tb, os] of cases) {
-      const a = values(as.reduce((p, d) => p * d, 1), 21);
-      const b = values(bs.reduce((p, d) => p * d, 1), 22);
-      await sameAsCpu(be, (k, up) => k.matmul(up(a, as), up(b, bs), ta, tb, os), 2e-5, `matmul ${as} ${bs} ${ta} ${tb}`);
-    }
-  });
+  // Both matmul kernels run on every device: the register-blocked one (chosen on CPU drivers such
+  // as lavapipe) and the workgroup-memory tiled one (chosen on GPUs).
+  for (const variant of ['cpu', 'tiled'] as const) {
+    it(`matmul (${variant} kernel): odd sizes, all transposes, broadcast batch, folded batch, thin outputs, batch 1`, async () => {
+      const be = variant === 'cpu' ? backend() : (tiled ??= await openBackend());
+      be.rt.matmulVariant = variant;
+      const cases: [number[], number[], boolean, boolean, number[]][] = [
+        [[1, 1], [1, 1], false, false, [1, 1]],
+        [[37, 53], [53, 29], false, false, [37, 29]],
+        [[53, 37], [53, 29], true, false, [37, 29]],
+        [[37, 53], [29, 53], false, true, [37, 29]],
+        [[53, 37], [29, 53], true, true, [37, 29]],
+        [[2, 1, 5, 7], [3, 7, 4], false, false, [2, 3, 5, 4]],
+        [[32, 9], [5, 9, 67], false, false, [5, 32, 67]],
+        [[5, 32, 67], [5, 9, 67], false, true, [5, 32, 9]],
+        [[9, 32], [5, 32, 67], true, false, [5, 9, 67]],
+        [[1, 64, 70], [70, 3], false, false, [1, 64, 3]],
+        [[3, 200], [200, 130], false, false, [3, 130]],
+        [[70, 33], [33, 300], false, false, [70, 300]],
+        [[4, 0], [0, 3], false, false, [4, 3]],
+      ];
+      for (const [as, bs, ta, tb, os] of cases) {
+        const a = values(as.reduce((p, d) => p * d, 1), 21);
+        const b = values(bs.reduce((p, d) => p * d, 1), 22);
+        await sameAsCpu(be, (k, up) => k.matmul(up(a, as), up(b, bs), ta, tb, os), 2e-5, `matmul ${as} ${bs} ${ta} ${tb}`);
+      }
+    });
+  }
 
   it('im2col / col2im with stride, padding, odd sizes and batch 1', async () => {
     const be = backend();

@@ -142,7 +142,7 @@ describe.skipIf(skipGpu)('webgpu runtime', () => {
     }, 1e-5, 'optim');
   });
 
-  it('splits matmul by batch, folded batch and row blocks when operands exceed the binding size', async () => {
+  it('splits matmul (both kernels) by batch, folded batch and row blocks when operands exceed the binding size', async () => {
     const be = await smallBackend();
     const cases: [number[], number[], boolean, boolean, number[]][] = [
       [[40, 30, 50], [50, 20], false, false, [40, 30, 20]],
@@ -153,10 +153,13 @@ describe.skipIf(skipGpu)('webgpu runtime', () => {
       [[40, 500], [40, 600], true, false, [500, 600]],
       [[300, 70], [600, 70], false, true, [300, 600]],
     ];
-    for (const [as, bs, ta, tb, os] of cases) {
-      const av = values(as.reduce((p, d) => p * d, 1), 52);
-      const bv = values(bs.reduce((p, d) => p * d, 1), 53);
-      await sameAsCpu(be, (k, up) => k.matmul(up(av, as), up(bv, bs), ta, tb, os), 2e-5, `matmul ${as} ${bs}`);
+    for (const variant of ['cpu', 'tiled'] as const) {
+      be.rt.matmulVariant = variant;
+      for (const [as, bs, ta, tb, os] of cases) {
+        const av = values(as.reduce((p, d) => p * d, 1), 52);
+        const bv = values(bs.reduce((p, d) => p * d, 1), 53);
+        await sameAsCpu(be, (k, up) => k.matmul(up(av, as), up(bv, bs), ta, tb, os), 2e-5, `${variant} matmul ${as} ${bs}`);
+      }
     }
   });
 

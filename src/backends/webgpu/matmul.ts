@@ -16,12 +16,13 @@ import type { TensorRef } from '../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 import { coalesce, prod, type Window } from './plan.js';
 import { Words } from './launch.js';
-import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+import { kernel, type Constants, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 import type { Storage } from '../backend.js';
 import { permute } from './layout.js';
 
 const K_MATMUL = kernel('matmul', 'matmul', 'rrw');
+const K_MATMUL_CPU = kernel('matmul', 'matmul_cpu', 'rrw');
 
 /** One product problem in strides: C(m, n) = sum_k A(m, k) B(k, n) per batch entry. */
 interface Problem {
@@ -38,16 +39,25 @@ interface Problem {
   aOff: number; bOff: number; cOff: number;
 }
 
-interface Tile { WX: number; WY: number; RM: number; BK: number }
+/** Which kernel runs: the workgroup-memory tiled one (GPUs) or the register-only one (CPU drivers). */
+export type MatmulVariant = 'tiled' | 'cpu';
 
-function pickTile(rt: Runtime, M: number, cols: number): Tile {
-  const rm = M >= 24 ? 32 : M >= 12 ? 16 : M >= 6 ? 8 : 4;
-  if (rt.cpuDriver) {
-    const WX = cols >= 512 ? 32 : cols >= 128 ? 16 : 8;
-    return { WX, WY: 1, RM: Math.min(rm, 16), BK: 32 };
+interface Tile { variant: MatmulVariant; WX: number; WY: number; RM: number; BK: number; TM: number; TN: number }
+
+/**
+ * Tile shapes. GPUs: 128-invocation workgroups (WX=32, WY=4), each invocation 8 rows x 4 columns,
+ * a 32 x 128 tile with 16-deep K slices staged in workgroup memory (10 KiB), narrower for thin
+ * outputs. CPU drivers: 16 invocations x 8 columns = 128 columns (4 x 8 = 32 for thin outputs),
+ * 8 rows shared by the workgroup; only two pipeline variants each, since every variant costs a
+ * compile (seconds on lavapipe).
+ */
+function pickTile(variant: MatmulVariant, cols: number): Tile {
+  if (variant === 'cpu') {
+    const WX = cols <= 32 ? 4 : 16;
+    return { variant, WX, WY: 1, RM: 8, BK: 1, TM: 8, TN: 8 * WX };
   }
-  const WX = cols >= 256 ? 32 : cols >= 64 ? 16 : 8;
-  return { WX, WY: 4, RM: Math.min(rm, 8), BK: 16 };
+  const WX = cols >= 96 ? 32 : 8;
+  return { variant, WX, WY: 4, RM: 8, BK: 16, TM: 32, TN: 4 * WX };
 }
 
 function swapped(p: Problem): Problem {
@@ -96,7 +106,7 @@ export function matmul(rt: Runtime, a: TensorRef, b: TensorRef, transA: boolean,
   const bBroad = p.bstr.every((s) => s === 0);
   const colsAsIs = aBroad ? N * nb : N;
   const colsSwapped = bBroad ? M * nb : M;
-  if (colsAsIs < 64 && colsSwapped > colsAsIs) p = swapped(p);
+  if (colsAsIs < 128 && colsSwapped > colsAsIs) p = swapped(p);
   run(rt, p);
   return out;
 }
@@ -151,10 +161,10 @@ function run(rt: Runtime, p: Problem): void {
   const nb = prod(p.bshape);
   const fold = nb > 1 && p.astr.every((s) => s === 0);
   const cols = fold ? p.L * nb : p.L;
-  const t = pickTile(rt, p.M, cols);
-  const TN = 4 * t.WX;
-  const TM = t.WY * t.RM;
-  const consts = { WX: t.WX, WY: t.WY, RM: t.RM, BK: t.BK };
+  const t = pickTile(rt.matmulVariant, cols);
+  const TN = t.TN;
+  const TM = t.TM;
+  const consts: Constants = t.variant === 'cpu' ? { WX: t.WX, RM: t.RM } : { WX: t.WX, WY: t.WY, RM: t.RM, BK: t.BK };
   const flags = (p.aRs === 1 && p.aKs !== 1 ? 1 : 0) | (fold ? 2 : 0);
   if (p.bshape.length > 4) throw new DeviceError(`matmul: batch dims broadcast in more than 4 separate groups ([${p.bshape}])`);
   const fits = [p.A, p.B, p.C].every((s) => s.length <= rt.lim.maxElems);
@@ -188,6 +198,6 @@ function run(rt: Runtime, p: Problem): void {
       .done();
     const groups: [number, number, number] = [Math.ceil(ncols / TN), Math.ceil(p.M / TM), fold ? 1 : count];
     if (groups[1] > rt.maxGroups) throw new DeviceError(`matmul: ${p.M} rows exceed the device's grid`);
-    rt.dispatch(K_MATMUL, consts, w, [rt.bind(p.A, wa), rt.bind(p.B, wb), rt.bind(p.C, wc)], groups);
+    rt.dispatch(t.variant === 'cpu' ? K_MATMUL_CPU : K_MATMUL, consts, w, [rt.bind(p.A, wa), rt.bind(p.B, wb), rt.bind(p.C, wc)], groups);
   }
 }

@@ -12,7 +12,8 @@ const K_AVG_BWD = kernel('pool', 'avg_pool_backward', 'rw');
 
 /** pool.wgsl's PoolParams for a window of `planes` planes. */
 function params(g: WindowGeom, planes: number, a: number, b: number, y: number): Uint32Array {
-  const w = new Words().u32(planes, a, b, y, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, 0, 0);
+  const tiles = g.kh === g.sh && g.kw === g.sw && g.ph === 0 && g.pw === 0 ? 1 : 0;
+  const w = new Words().u32(planes, a, b, y, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, tiles, 0);
   for (const d of [g.oh * g.ow, g.ow, g.h * g.w, g.w, g.sh, g.sw, 1, 1]) w.u32(...magic(d));
   return w.done();
 }

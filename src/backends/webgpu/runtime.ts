@@ -28,6 +28,7 @@ const COMPUTE = 0x4;
 const ARENA_BYTES = 1 << 18;
 const SLOT = 256;
 const MAX_DISPATCHES = 1024;
+const PROFILE_SLOTS = 2048;
 
 export class GpuStorage implements Storage {
   readonly device = 'webgpu' as const;
@@ -141,6 +142,8 @@ export class Runtime {
   readonly description: string;
   /** A CPU Vulkan driver (lavapipe / llvmpipe / SwiftShader): kernels pick CPU-friendly shapes. */
   readonly cpuDriver: boolean;
+  /** The matmul kernel: register-only on CPU drivers, workgroup-memory tiled on GPUs (tests switch it). */
+  matmulVariant: 'tiled' | 'cpu';
   fatal: DeviceError | null = null;
 
   private readonly pool: BufferPool;
@@ -159,6 +162,8 @@ export class Runtime {
   private checks: Promise<void>[] = [];
   private readonly lostSignal: Promise<'lost'>;
   private lastKernel = '(none)';
+  /** Per-kernel GPU time collection (timestamp queries), off unless `startProfile` is called. */
+  private profile: { set: GPUQuerySet; names: string[]; results: Map<string, { ms: number; count: number }>; pending: Promise<void>[] } | null = null;
   private live = 0;
   private liveBytesCount = 0;
   private dispatchCount = 0;
@@ -177,6 +182,7 @@ export class Runtime {
     this.maxGroups = l.maxComputeWorkgroupsPerDimension;
     this.description = describeAdapter(info);
     this.cpuDriver = /llvmpipe|lavapipe|swiftshader|cpu/i.test(this.description);
+    this.matmulVariant = this.cpuDriver ? 'cpu' : 'tiled';
     const retire = (b: GPUBuffer): void => {
       if (this.used.has(b)) this.retired.push(b);
       else b.destroy();
@@ -217,8 +223,10 @@ export class Runtime {
     const requiredLimits: Record<string, number> = {};
     for (const k of want) requiredLimits[k] = al[k];
     let device: GPUDevice;
+    // Timestamps (for the optional per-kernel profile) when the adapter has them.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     try {
-      device = await adapter.requestDevice({ requiredLimits, label: 'gradreg' });
+      device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'gradreg' });
     } catch (e) {
       throw new DeviceError(`webgpu: requesting a device failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -373,10 +381,23 @@ export class Runtime {
     ];
     binds.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset, size: b.size } }));
     const group = this.device.createBindGroup({ layout: this.layout(k.access).bgl, entries, label: `gradreg:${k.name}` });
-    const pass = this.computePass();
+    let pass: GPUComputePassEncoder;
+    if (this.profile) {
+      // One pass per dispatch, with timestamps at its start and end.
+      this.endPass();
+      const q = this.profile.names.length * 2;
+      this.profile.names.push(`${k.name} [${groups.join("x")}]`);
+      pass = this.encoder().beginComputePass({ timestampWrites: { querySet: this.profile.set, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+    } else {
+      pass = this.computePass();
+    }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    if (this.profile) {
+      pass.end();
+      if (this.profile.names.length * 2 >= PROFILE_SLOTS) this.flush();
+    }
     for (const b of binds) this.used.add(b.buffer);
     this.lastKernel = k.name;
     this.dispatchCount++;
@@ -398,8 +419,10 @@ export class Runtime {
   flush(): void {
     if (!this.enc) return;
     this.endPass();
+    const afterSubmit = this.profile && this.profile.names.length > 0 ? this.resolveProfile() : null;
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu.buffer, 0, this.arenaUsed);
     this.device.queue.submit([this.enc.finish()]);
+    afterSubmit?.();
     this.submitCount++;
     this.enc = null;
     this.arenaUsed = 0;
@@ -483,6 +506,50 @@ export class Runtime {
     const how = await Promise.race([done, this.lostSignal]);
     if (how === 'lost') throw this.fatal ?? new DeviceError('webgpu: device lost');
     await this.settle();
+  }
+
+  /** Start collecting GPU time per kernel (needs the timestamp-query feature). */
+  startProfile(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.flush();
+    this.profile = { set: this.device.createQuerySet({ type: 'timestamp', count: PROFILE_SLOTS }), names: [], results: new Map(), pending: [] };
+    return true;
+  }
+
+  /** Stop profiling; milliseconds and dispatch counts per kernel since startProfile. */
+  async stopProfile(): Promise<Map<string, { ms: number; count: number }>> {
+    const p = this.profile;
+    if (!p) return new Map();
+    this.flush();
+    this.profile = null;
+    await Promise.all(p.pending);
+    p.set.destroy();
+    return p.results;
+  }
+
+  private resolveProfile(): () => void {
+    const p = this.profile!;
+    const n = p.names.length * 2;
+    const resolve = this.device.createBuffer({ size: n * 8, usage: 0x200 | 0x04 });
+    const read = this.device.createBuffer({ size: n * 8, usage: MAP_READ | COPY_DST });
+    this.enc!.resolveQuerySet(p.set, 0, n, resolve, 0);
+    this.enc!.copyBufferToBuffer(resolve, 0, read, 0, n * 8);
+    const names = p.names.splice(0);
+    return () => p.pending.push(
+      read.mapAsync(MAP_READ).then(() => {
+        const t = new BigUint64Array(read.getMappedRange());
+        names.forEach((name, i) => {
+          const ms = Number(t[2 * i + 1]! - t[2 * i]!) / 1e6;
+          const r = p.results.get(name) ?? { ms: 0, count: 0 };
+          r.ms += ms;
+          r.count++;
+          p.results.set(name, r);
+        });
+        read.unmap();
+        read.destroy();
+        resolve.destroy();
+      }),
+    );
   }
 
   stats(): RuntimeStats {
