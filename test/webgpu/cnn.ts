@@ -36,6 +36,39 @@ export function initCnn(device: g.DeviceName, inChannels = 1, side = 28): Cnn {
   };
 }
 
+/** Shapes of the parameters for inputs of `inChannels` x `side` x `side`. */
+export function cnnShapes(inChannels = 1, side = 28): number[][] {
+  const s1 = Math.floor((side - 2) / 2);
+  const s2 = Math.floor((s1 - 2) / 2);
+  const flat = 64 * (s2 - 2) * (s2 - 2);
+  return [[32, inChannels, 3, 3], [32], [64, 32, 3, 3], [64], [64, 64, 3, 3], [64], [flat, 64], [64], [64, 10], [10]];
+}
+
+/** Deterministic host values for the parameters (He-scaled, biases 0.01), for comparing frameworks. */
+export function cnnHostValues(inChannels = 1, side = 28, seed = 1): Float32Array[] {
+  let s = seed >>> 0 || 1;
+  const next = (): number => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296 - 0.5;
+  };
+  return cnnShapes(inChannels, side).map((shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (shape.length === 1) return new Float32Array(n).fill(0.01);
+    // He-uniform: conv weights [O, I, kh, kw] have fan-in I*kh*kw, dense [in, out] fan-in `in`.
+    const fanIn = shape.length === 4 ? n / shape[0]! : shape[0]!;
+    const bound = Math.sqrt(6 / fanIn);
+    return Float32Array.from({ length: n }, () => next() * 2 * bound);
+  });
+}
+
+export function cnnFromValues(device: g.DeviceName, values: Float32Array[], inChannels = 1, side = 28): Cnn {
+  return {
+    params: cnnShapes(inChannels, side).map((shape, i) => g.tensor(values[i]!, shape, { device, requiresGrad: true })),
+  };
+}
+
 export function forward(m: Cnn, x: Tensor): Tensor {
   const [w1, b1, w2, b2, w3, b3, w4, b4, w5, b5] = m.params as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
   let h = g.maxPool2d(g.relu(g.conv2d(x, w1, b1)), { kernel: 2 });
