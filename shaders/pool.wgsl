@@ -175,3 +175,19 @@ fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   }
   ay[P.y_shift + i] = s;
 }
+
+@group(0) @binding(0) var<uniform> PS: PoolParams;
+@group(0) @binding(1) var<storage, read> sx: array<f32>;
+@group(0) @binding(2) var<storage, read> si: array<i32>;
+@group(0) @binding(3) var<storage, read_write> sy: array<f32>;
+
+// The adjoint of gather when windows tile the image (no two windows share a pixel): each output
+// writes its value at its index; the caller zero-fills the image first. One invocation per window
+// instead of one per pixel.
+@compute @workgroup_size(WG)
+fn scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (o >= PS.planes * PS.oh * PS.ow) { return; }
+  let plane = fdiv(o, PS.m_ohow);
+  sy[PS.y_shift + plane * PS.h * PS.w + u32(si[PS.b_shift + o])] = sx[PS.a_shift + o];
+}

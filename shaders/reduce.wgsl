@@ -110,10 +110,27 @@ fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (o >= P.outputs) { return; }
   let base = P.in_shift + kept_offset(o);
   var acc = identity();
-  for (var a = 0u; a < P.r0; a++) {
-    let row = base + a * P.s0;
-    for (var b = 0u; b < P.r1; b++) {
-      acc = combine(acc, x[row + b * P.s1]);
+  if (P.r1 == 1u) {
+    // One reduced run: four independent chains, so loop overhead and latency are shared.
+    var acc1 = identity();
+    var acc2 = identity();
+    var acc3 = identity();
+    let r4 = P.r0 & ~3u;
+    for (var a = 0u; a < r4; a += 4u) {
+      let row = base + a * P.s0;
+      acc = combine(acc, x[row]);
+      acc1 = combine(acc1, x[row + P.s0]);
+      acc2 = combine(acc2, x[row + 2u * P.s0]);
+      acc3 = combine(acc3, x[row + 3u * P.s0]);
+    }
+    for (var a = r4; a < P.r0; a++) { acc = combine(acc, x[base + a * P.s0]); }
+    acc = combine(combine(acc, acc1), combine(acc2, acc3));
+  } else {
+    for (var a = 0u; a < P.r0; a++) {
+      let row = base + a * P.s0;
+      for (var b = 0u; b < P.r1; b++) {
+        acc = combine(acc, x[row + b * P.s1]);
+      }
     }
   }
   y[P.out_shift + o] = acc;
