@@ -71,11 +71,11 @@ export function batchNormForward(rt: Runtime, x: TensorRef, gamma: TensorRef, be
   const y = rt.alloc(x.storage.length, x.dtype);
   const part = rt.alloc(p.C * p.parts, x.dtype);
   const win = (s: Storage, ch: Plan['chunks'][number]) => rt.bind(s, { start: ch.start, length: ch.length });
-  for (const ch of p.chunks) rt.dispatch(K_SUM, consts, words(p, ch, eps), [win(x.storage, ch), rt.bind(part)], partialGroups(rt, p, ch));
+  for (const ch of p.chunks) rt.dispatch(K_SUM, { WG: rt.treeWG }, words(p, ch, eps), [win(x.storage, ch), rt.bind(part)], partialGroups(rt, p, ch));
   const fin = words(p, null, eps);
   rt.dispatch(K_FIN, {}, fin, [rt.bind(part), rt.bind(mean)], [Math.ceil(p.C / 64), 1, 1]);
   for (const ch of p.chunks) {
-    rt.dispatch(K_SQ, consts, words(p, ch, eps), [win(x.storage, ch), rt.bind(mean), rt.bind(part)], partialGroups(rt, p, ch));
+    rt.dispatch(K_SQ, { WG: rt.treeWG }, words(p, ch, eps), [win(x.storage, ch), rt.bind(mean), rt.bind(part)], partialGroups(rt, p, ch));
   }
   rt.dispatch(K_FIN, {}, fin, [rt.bind(part), rt.bind(variance)], [Math.ceil(p.C / 64), 1, 1]);
   for (const ch of p.chunks) {
@@ -97,7 +97,7 @@ export function batchNormBackward(
   const dx = rt.alloc(x.storage.length, x.dtype);
   const win = (s: Storage, ch: Plan['chunks'][number]) => rt.bind(s, { start: ch.start, length: ch.length });
   for (const ch of p.chunks) {
-    rt.dispatch(K_BWD, consts, words(p, ch, eps),
+    rt.dispatch(K_BWD, { WG: rt.treeWG }, words(p, ch, eps),
       [win(x.storage, ch), win(gy.storage, ch), rt.bind(mean.storage), rt.bind(variance.storage), rt.bind(part)], partialGroups(rt, p, ch));
   }
   const fin = words(p, null, eps);

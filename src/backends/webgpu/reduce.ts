@@ -91,6 +91,7 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
   const [r0, s0, r1, s1] = red.length === 1 ? [red[0]!.size, red[0]!.stride, 1, 0] : [red[0]!.size, red[0]!.stride, red[1]!.size, red[1]!.stride];
   const R = r0 * r1;
   const consts = { WG, IS_INT: x.dtype === 'int32' };
+  const wgConsts = { WG: rt.treeWG, IS_INT: x.dtype === 'int32' };
   const code = OPS[op];
   // Split along the outermost kept group when the input does not fit one binding.
   const perOuter = outer.reduced ? 0 : outer.stride;
@@ -111,12 +112,12 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
     const chunk0 = Math.ceil(r0 / parts);
     const P = Math.ceil(r0 / chunk0);
     if (P === 1) {
-      rt.dispatch(K_WG, consts, params(code, outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(out, c.windows[1]!),
+      rt.dispatch(K_WG, wgConsts, params(code, outputs, 1, c.shifts[1]!, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(out, c.windows[1]!),
         rt.grid(outputs));
       continue;
     }
     const part = rt.alloc(outputs * P, x.dtype);
-    rt.dispatch(K_WG, consts, params(code, outputs, P, 0, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(part, { start: 0, length: outputs * P }),
+    rt.dispatch(K_WG, wgConsts, params(code, outputs, P, 0, c.shifts[0]!, r0, s0, r1, s1, chunk0, k), binds(part, { start: 0, length: outputs * P }),
       rt.grid(outputs * P));
     rt.dispatch(K_THREAD, consts, params(code, outputs, 1, c.shifts[1]!, 0, P, 1, 1, 0, P, [{ size: outputs, stride: P, reduced: false }]),
       [rt.bind(part), rt.bind(out, c.windows[1]!)], rt.grid(Math.ceil(outputs / WG)));
@@ -211,7 +212,7 @@ export function argReduce(rt: Runtime, op: ArgReduceOp, x: TensorRef, axis: numb
     const w = new Words().u32(outputs, len, inner, c.shifts[0]!, c.shifts[1]!, op === 'argmax' ? 0 : 1, 0, 0).done();
     const binds = [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1])];
     if (len <= 256 || outputs >= 1024) rt.dispatch(K_ARG_T, consts, w, binds, rt.grid(Math.ceil(outputs / WG)));
-    else rt.dispatch(K_ARG_WG, consts, w, binds, rt.grid(outputs));
+    else rt.dispatch(K_ARG_WG, { ...consts, WG: rt.treeWG }, w, binds, rt.grid(outputs));
   }
   return out;
 }

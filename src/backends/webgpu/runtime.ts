@@ -142,6 +142,11 @@ export class Runtime {
   readonly description: string;
   /** A CPU Vulkan driver (lavapipe / llvmpipe / SwiftShader): kernels pick CPU-friendly shapes. */
   readonly cpuDriver: boolean;
+  /**
+   * Workgroup size of kernels that reduce in workgroup memory: on a CPU driver every barrier
+   * switches between the workgroup's SIMD rows, so 64 (8 rows of 8 lanes) beats 256 there.
+   */
+  readonly treeWG: number;
   /** The matmul kernel: register-only on CPU drivers, workgroup-memory tiled on GPUs (tests switch it). */
   matmulVariant: 'tiled' | 'cpu';
   fatal: DeviceError | null = null;
@@ -183,6 +188,7 @@ export class Runtime {
     this.description = describeAdapter(info);
     this.cpuDriver = /llvmpipe|lavapipe|swiftshader|cpu/i.test(this.description);
     this.matmulVariant = this.cpuDriver ? 'cpu' : 'tiled';
+    this.treeWG = this.cpuDriver ? 64 : 256;
     const retire = (b: GPUBuffer): void => {
       if (this.used.has(b)) this.retired.push(b);
       else b.destroy();

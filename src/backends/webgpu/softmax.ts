@@ -29,7 +29,7 @@ function rowKernel(rt: Runtime, kind: Kind, a: TensorRef, b: TensorRef | null): 
     const w = new Words().u32(c.count, cols, c.shifts[0]!, b ? c.shifts[1]! : 0, c.shifts[2]!, kind, 0, 0).done();
     const binds = [rt.bind(a.storage, c.windows[0]), rt.bind(bs, b ? c.windows[1] : undefined), rt.bind(out, c.windows[2])];
     if (cols <= THREAD_ROW_MAX) rt.dispatch(K_ROWS_T, { WG }, w, binds, rt.grid(Math.ceil(c.count / WG)));
-    else rt.dispatch(K_ROWS_WG, { WG }, w, binds, rt.grid(c.count));
+    else rt.dispatch(K_ROWS_WG, { WG: rt.treeWG }, w, binds, rt.grid(c.count));
   }
   return out;
 }
