@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include <sys/mman.h>
+
 #include "common.h"
 #include "kernels.h"
 
@@ -34,20 +36,67 @@ gr::Geom geom_at(size_t i) {
                   L(i + 10), L(i + 11)};
 }
 
-void free_storage(Napi::Env, void* p) { std::free(p); }
+// Each block's memory is owned by a small control record: the pool frees a block explicitly when it
+// drops it (detaching the ArrayBuffer first, so no view can reach freed memory), and the GC
+// finalizer frees whatever was not freed that way. V8 is told about the external bytes so that
+// unreachable blocks also create GC pressure.
+struct Block {
+  void* mem;
+  size_t bytes;
+};
+
+// Large blocks are mapped directly, so freeing one always returns its pages to the system: through
+// malloc, a stream of multi-megabyte buffers of varying sizes fragments the heap and the RSS only grows.
+constexpr size_t MAP_MIN = 256 * 1024;
+
+void* block_alloc(size_t bytes) {
+  if (bytes >= MAP_MIN) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  return std::aligned_alloc(64, bytes);
+}
+
+void block_free(void* p, size_t bytes) {
+  if (bytes >= MAP_MIN) munmap(p, bytes);
+  else std::free(p);
+}
+
+void finalize_block(Napi::Env env, void*, Block* b) {
+  if (b->mem) {
+    block_free(b->mem, b->bytes);
+    Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(b->bytes));
+  }
+  delete b;
+}
 
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   size_t bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
   size_t rounded = (bytes + 63) & ~size_t(63);
   if (rounded == 0) rounded = 64;
-  void* p = std::aligned_alloc(64, rounded);
+  void* p = block_alloc(rounded);
   if (!p) {
     Napi::Error::New(info.Env(), "native: out of memory allocating " + std::to_string(bytes) + " bytes")
         .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   P[0] = static_cast<double>(reinterpret_cast<uintptr_t>(p));
-  return Napi::ArrayBuffer::New(info.Env(), p, rounded, free_storage);
+  Block* b = new Block{p, rounded};
+  P[1] = static_cast<double>(reinterpret_cast<uintptr_t>(b));
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(rounded));
+  return Napi::ArrayBuffer::New(info.Env(), p, rounded, finalize_block, b);
+}
+
+// free(arrayBuffer, handle): detach the buffer (its views become empty) and free its memory now;
+// `handle` is the control record alloc() left in params[1].
+void Free(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  Block* b = reinterpret_cast<Block*>(static_cast<uintptr_t>(info[1].As<Napi::Number>().DoubleValue()));
+  if (ab.IsDetached() || !b->mem) return;
+  ab.Detach();
+  block_free(b->mem, b->bytes);
+  b->mem = nullptr;
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -static_cast<int64_t>(b->bytes));
 }
 
 #define KERNEL(name) void name(const Napi::CallbackInfo&)
@@ -195,6 +244,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::ArrayBuffer pb = Napi::ArrayBuffer::New(env, P, PARAMS * sizeof(double));
   exports.Set("params", Napi::Float64Array::New(env, PARAMS, pb, 0));
   exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("free", Napi::Function::New(env, Free));
 #define EXPORT(js, fn) exports.Set(js, Napi::Function::New(env, fn));
   EXPORT("unary", Unary) EXPORT("binary", Binary) EXPORT("binaryScalar", BinaryScalar) EXPORT("where", Where)
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)

@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
   readonly params: Float64Array;
-  /** 64-byte aligned native memory; its address is left in params[0]. */
+  /** 64-byte aligned native memory; its address is left in params[0], its control handle in params[1]. */
   alloc(bytes: number): ArrayBuffer;
+  /** Detach `buf` (its views become empty) and free its memory now. */
+  free(buf: ArrayBuffer, handle: number): void;
   unary(): void;
   binary(): void;
   binaryScalar(): void;

@@ -41,13 +41,19 @@ export class NativeStorage extends HostStorage {
 interface Block {
   readonly buf: ArrayBuffer;
   readonly ptr: number;
+  /** Native control record, for freeing the memory before the GC would. */
+  readonly handle: number;
   readonly bytes: number;
   /** The last typed-array view made over it, reused when the next user wants the same one. */
   view: TypedArray | null;
 }
 
-/** Bytes of cached free blocks above which freed blocks are dropped (left to the GC) instead. */
-const MAX_CACHED_BYTES = 1 << 30;
+/**
+ * Bytes of cached free blocks above which released blocks are freed at once instead: the GC does not
+ * see native memory soon enough to be trusted with it (a double-backprop step through a ResNet
+ * cycles through gigabytes of short-lived im2col buffers).
+ */
+const MAX_CACHED_BYTES = 1024 * 1024 * 1024;
 
 export function sizeClass(bytes: number): number {
   if (bytes <= 64) return 64;
@@ -62,6 +68,7 @@ export class BufferPool {
   live = 0;
   allocations = 0;
   reuses = 0;
+  freed = 0;
 
   constructor(private readonly addon: NativeAddon) {}
 
@@ -69,14 +76,16 @@ export class BufferPool {
     const bpe = dtype === 'float64' ? 8 : 4;
     const bytes = n * bpe;
     const cls = sizeClass(bytes);
-    const list = this.free.get(cls);
-    let block = list?.pop();
+    // The exact class first, then up to four classes above it (at most 1.7x the size): buffer sizes
+    // drift with shapes, and reusing a slightly larger block beats mapping a new one.
+    let block: Block | undefined;
+    for (let c = cls, i = 0; i < 5 && !block; i++, c = sizeClass(c + 1)) block = this.free.get(c)?.pop();
     if (block) {
-      this.cached -= cls;
+      this.cached -= block.bytes;
       this.reuses++;
     } else {
       const buf = this.addon.alloc(cls);
-      block = { buf, ptr: this.addon.params[0]!, bytes: cls, view: null };
+      block = { buf, ptr: this.addon.params[0]!, handle: this.addon.params[1]!, bytes: cls, view: null };
       this.allocations++;
     }
     let view = block.view;
@@ -100,15 +109,19 @@ export class BufferPool {
   /** Return the block of a storage whose bytes were already released from the live count. */
   recycle(s: NativeStorage): void {
     const b = s.block;
-    if (this.cached + b.bytes > MAX_CACHED_BYTES) return;
+    if (this.cached + b.bytes > MAX_CACHED_BYTES) {
+      this.addon.free(b.buf, b.handle);
+      this.freed++;
+      return;
+    }
     let list = this.free.get(b.bytes);
     if (!list) this.free.set(b.bytes, (list = []));
     list.push(b);
     this.cached += b.bytes;
   }
 
-  stats(): { liveBytes: number; cachedBytes: number; allocations: number; reuses: number } {
-    return { liveBytes: this.live, cachedBytes: this.cached, allocations: this.allocations, reuses: this.reuses };
+  stats(): { liveBytes: number; cachedBytes: number; allocations: number; reuses: number; freed: number } {
+    return { liveBytes: this.live, cachedBytes: this.cached, allocations: this.allocations, reuses: this.reuses, freed: this.freed };
   }
 }
 
