@@ -38,7 +38,7 @@ function both(f: Run): [TypedArray[], TypedArray[]] {
     const out = f(be, ref);
     const outs = Array.isArray(out) ? out : [out];
     const host = outs.map((s) => (be.readSync(s) as TypedArray).slice());
-    for (const s of [...made, ...outs]) be.dispose(s);
+    for (const s of new Set([...made, ...outs])) be.dispose(s);
     return host;
   };
   return [one(nativeBackend_), one(cpu)];

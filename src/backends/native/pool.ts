@@ -27,6 +27,8 @@ export class NativeStorage extends HostStorage {
   readers: Set<NativeStorage> | null = null;
   /** Disposed while pinned: goes back to the pool when the last reader lets go. */
   releasePending = false;
+  /** Released once already: a second release must not hand the block out twice. */
+  released = false;
 
   constructor(
     data: TypedArray,
@@ -98,6 +100,8 @@ export class BufferPool {
   }
 
   release(s: NativeStorage): void {
+    if (s.released) return;
+    s.released = true;
     this.live -= s.data.byteLength;
     if (s.readers && s.readers.size > 0) {
       s.releasePending = true;
