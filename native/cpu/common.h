@@ -55,6 +55,8 @@ const char* isa_name(int isa);
 void ukr_avx2_6x16(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
 void ukr_avx512_8x32(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
 double probe_avx2(long iters);
+void nt4x4_avx512(long K, const float* const* a, const float* const* b, float* part);
+void nt4x4_avx2(long K, const float* const* a, const float* const* b, float* part);
 double probe_avx512(long iters);
 
 }  // namespace gr

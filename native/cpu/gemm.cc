@@ -372,6 +372,47 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
   }
 }
 
+// C = sum_q A_q B_q^T with A_q [M, K] and B_q [N, K] both contiguous along k, by dot-product tiles
+// (no packing: with long k the packs would cost as much as the flops). Returns false when no SIMD
+// tile kernel is active.
+bool gemm_nt_batch_sum(long M, long N, long K, long nb, const float* A, long lda, long sA, const float* B, long ldb,
+                       long sB, float* C, long ldc) {
+  const int isa = isa_active();
+  if (isa == ISA_PORTABLE) return false;
+  void (*tile)(long, const float* const*, const float* const*, float*) = isa == ISA_AVX512 ? nt4x4_avx512 : nt4x4_avx2;
+  const int lanes = isa == ISA_AVX512 ? 16 : 8;
+  const long ti = (M + 3) / 4, tj = (N + 3) / 4;
+  const long per = 16L * lanes;
+  float* part = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (ti * tj * per + 16)));
+  std::memset(part, 0, sizeof(float) * ti * tj * per);
+  // Threads split the tile columns; each runs the whole batch over its columns so B_q's rows it
+  // needs stay in its L2 while every row block of A_q passes.
+  parallel_for(tj, 1, [&](long jb0, long jb1) {
+    for (long q = 0; q < nb; q++) {
+      const float* Aq = A + q * sA;
+      const float* Bq = B + q * sB;
+      for (long ib = 0; ib < ti; ib++) {
+        const float* ar[4];
+        for (int r = 0; r < 4; r++) ar[r] = Aq + std::min(ib * 4 + r, M - 1) * lda;
+        for (long jb = jb0; jb < jb1; jb++) {
+          const float* br[4];
+          for (int c = 0; c < 4; c++) br[c] = Bq + std::min(jb * 4 + c, N - 1) * ldb;
+          tile(K, ar, br, part + (ib * tj + jb) * per);
+        }
+      }
+    }
+  });
+  for (long i = 0; i < M; i++)
+    for (long j = 0; j < N; j++) {
+      const float* p = part + ((i / 4) * tj + j / 4) * per + ((i % 4) * 4 + (j % 4)) * lanes;
+      float s = 0;
+      for (int l = 0; l < lanes; l++) s += p[l];
+      C[i * ldc + j] = s;
+    }
+  std::free(part);
+  return true;
+}
+
 template <class T>
 void gemm_batch_sum(long M, long N, long K, long nb, const Operand<T>& A, long sA, const Operand<T>& B, long sB, T* C,
                     const COut& co) {
@@ -380,6 +421,12 @@ void gemm_batch_sum(long M, long N, long K, long nb, const Operand<T>& A, long s
     for (long i = 0; i < M; i++)
       for (long j = 0; j < N; j++) *c_ptr(C, co, i, j) = T(0);
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    const bool plain = !co.trans && A.len >= M && B.len >= N && co.rowLen >= M && co.colLen >= N;
+    if (plain && !A.trans && B.trans && K >= 32 &&
+        gemm_nt_batch_sum(M, N, K, nb, A.p, A.ld, sA, B.p, B.ld, sB, C, co.ldc))
+      return;
   }
   const Kernel<T>& kr = kernel<T>();
   if (!co.trans && N < kr.nr && M >= 2 * N) {

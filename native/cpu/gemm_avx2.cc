@@ -57,3 +57,38 @@ double probe_avx2(long iters) {
 }
 
 }  // namespace gr
+
+namespace gr {
+
+// AVX2 twin of nt4x4_avx512 (see there): 16 ymm partial sums in `part` (16 x 8 floats).
+void nt4x4_avx2(long K, const float* const* a, const float* const* b, float* part) {
+  __m256 acc[16];
+  for (int t = 0; t < 16; t++) acc[t] = _mm256_loadu_ps(part + 8 * t);
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+  const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+  long k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const __m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k), x2 = _mm256_loadu_ps(a2 + k),
+                 x3 = _mm256_loadu_ps(a3 + k);
+    const __m256 y0 = _mm256_loadu_ps(b0 + k), y1 = _mm256_loadu_ps(b1 + k), y2 = _mm256_loadu_ps(b2 + k),
+                 y3 = _mm256_loadu_ps(b3 + k);
+    acc[0] = _mm256_fmadd_ps(x0, y0, acc[0]); acc[1] = _mm256_fmadd_ps(x0, y1, acc[1]);
+    acc[2] = _mm256_fmadd_ps(x0, y2, acc[2]); acc[3] = _mm256_fmadd_ps(x0, y3, acc[3]);
+    acc[4] = _mm256_fmadd_ps(x1, y0, acc[4]); acc[5] = _mm256_fmadd_ps(x1, y1, acc[5]);
+    acc[6] = _mm256_fmadd_ps(x1, y2, acc[6]); acc[7] = _mm256_fmadd_ps(x1, y3, acc[7]);
+    acc[8] = _mm256_fmadd_ps(x2, y0, acc[8]); acc[9] = _mm256_fmadd_ps(x2, y1, acc[9]);
+    acc[10] = _mm256_fmadd_ps(x2, y2, acc[10]); acc[11] = _mm256_fmadd_ps(x2, y3, acc[11]);
+    acc[12] = _mm256_fmadd_ps(x3, y0, acc[12]); acc[13] = _mm256_fmadd_ps(x3, y1, acc[13]);
+    acc[14] = _mm256_fmadd_ps(x3, y2, acc[14]); acc[15] = _mm256_fmadd_ps(x3, y3, acc[15]);
+  }
+  // The tail goes into lane 0..; partial sums are lane-agnostic, so scalar products land in lane 0.
+  alignas(32) float lane[16][8];
+  for (int t = 0; t < 16; t++) _mm256_store_ps(lane[t], acc[t]);
+  for (; k < K; k++)
+    for (int r = 0; r < 4; r++)
+      for (int c = 0; c < 4; c++) lane[r * 4 + c][0] += a[r][k] * b[c][k];
+  for (int t = 0; t < 16; t++)
+    for (int l = 0; l < 8; l++) part[8 * t + l] = lane[t][l];
+}
+
+}  // namespace gr

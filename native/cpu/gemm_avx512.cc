@@ -56,3 +56,42 @@ double probe_avx512(long iters) {
 }
 
 }  // namespace gr
+
+namespace gr {
+
+// Dot-product tile for C += A B^T with both operands contiguous along k (conv weight gradients):
+// 4 rows of A against 4 rows of B, 16 zmm partial sums kept in `part` (16 x 16 floats) across calls,
+// no packing. Rows past the edge are given as duplicates by the caller and their sums ignored.
+void nt4x4_avx512(long K, const float* const* a, const float* const* b, float* part) {
+  __m512 acc[16];
+  for (int t = 0; t < 16; t++) acc[t] = _mm512_loadu_ps(part + 16 * t);
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+  const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+  long k = 0;
+#define GR_NT_STEP(LOAD)                                                                              \
+  {                                                                                                   \
+    const __m512 x0 = LOAD(a0), x1 = LOAD(a1), x2 = LOAD(a2), x3 = LOAD(a3);                          \
+    const __m512 y0 = LOAD(b0), y1 = LOAD(b1), y2 = LOAD(b2), y3 = LOAD(b3);                          \
+    acc[0] = _mm512_fmadd_ps(x0, y0, acc[0]); acc[1] = _mm512_fmadd_ps(x0, y1, acc[1]);               \
+    acc[2] = _mm512_fmadd_ps(x0, y2, acc[2]); acc[3] = _mm512_fmadd_ps(x0, y3, acc[3]);               \
+    acc[4] = _mm512_fmadd_ps(x1, y0, acc[4]); acc[5] = _mm512_fmadd_ps(x1, y1, acc[5]);               \
+    acc[6] = _mm512_fmadd_ps(x1, y2, acc[6]); acc[7] = _mm512_fmadd_ps(x1, y3, acc[7]);               \
+    acc[8] = _mm512_fmadd_ps(x2, y0, acc[8]); acc[9] = _mm512_fmadd_ps(x2, y1, acc[9]);               \
+    acc[10] = _mm512_fmadd_ps(x2, y2, acc[10]); acc[11] = _mm512_fmadd_ps(x2, y3, acc[11]);           \
+    acc[12] = _mm512_fmadd_ps(x3, y0, acc[12]); acc[13] = _mm512_fmadd_ps(x3, y1, acc[13]);           \
+    acc[14] = _mm512_fmadd_ps(x3, y2, acc[14]); acc[15] = _mm512_fmadd_ps(x3, y3, acc[15]);           \
+  }
+#define GR_LOADU(p) _mm512_loadu_ps(p + k)
+  for (; k + 16 <= K; k += 16) GR_NT_STEP(GR_LOADU)
+  if (k < K) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
+#define GR_LOADM(p) _mm512_maskz_loadu_ps(m, p + k)
+    GR_NT_STEP(GR_LOADM)
+#undef GR_LOADM
+  }
+#undef GR_LOADU
+#undef GR_NT_STEP
+  for (int t = 0; t < 16; t++) _mm512_storeu_ps(part + 16 * t, acc[t]);
+}
+
+}  // namespace gr

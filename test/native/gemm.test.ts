@@ -115,6 +115,34 @@ describe.runIf(runNative)('native GEMM vs the cpu reference', () => {
     }
   }
 
+  for (const isa of ['portable', 'avx2', 'avx512'] as Isa[]) {
+    it(`${isa}: a batched product summed over its batch (deferred, fused) and read in full`, () => {
+      if (!isas.includes(isa)) return;
+      expect(be.setIsa(isa)).toBe(true);
+      be.setThreads(2);
+      const shapes: [number, number, number, number][] = [[5, 16, 7, 100], [3, 9, 32, 676], [4, 64, 30, 121], [2, 7, 5, 3], [6, 33, 45, 17]];
+      for (const [nb, m, n, k] of shapes) {
+        for (const ta of [false, true]) for (const tb of [false, true]) {
+          const A = values(nb * m * k, nb + m), B = values(nb * k * n, k + n);
+          const get = (b: CpuBackend | NativeBackend, summed: boolean): Float32Array => {
+            const sa = b.upload(A), sb = b.upload(B);
+            const prod = b.matmul(
+              { storage: sa, shape: ta ? [nb, k, m] : [nb, m, k], dtype: 'float32' },
+              { storage: sb, shape: tb ? [nb, n, k] : [nb, k, n], dtype: 'float32' }, ta, tb, [nb, m, n]);
+            const out = summed ? b.reduce('sum', { storage: prod, shape: [nb, m, n], dtype: 'float32' }, [0]) : prod;
+            const v = Float32Array.from(b.readSync(out) as Float32Array);
+            for (const s of new Set([sa, sb, prod, out])) b.dispose(s);
+            return v;
+          };
+          for (const summed of [true, false]) {
+            const err = maxRelErr(get(be, summed), get(cpu, summed), k * nb);
+            if (!(err <= 1)) throw new Error(`${isa}: [${nb}] ${m}x${k}${ta ? 'T' : ''} @ ${k}x${n}${tb ? 'T' : ''} ${summed ? 'summed' : 'full'}: error ${err.toFixed(2)} x tolerance`);
+          }
+        }
+      }
+    });
+  }
+
   it('the 512x512x512 product matches a float64 reference on sampled entries', () => {
     be.setIsa(initial);
     be.setThreads(be.isaInfo().threads);
