@@ -377,8 +377,12 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
 // tile kernel is active.
 bool gemm_nt_batch_sum(long M, long N, long K, long nb, const float* A, long lda, long sA, const float* B, long ldb,
                        long sB, float* C, long ldc) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("GRADREG_NATIVE_NT");
+    return !(e && e[0] == '0');
+  }();
   const int isa = isa_active();
-  if (isa == ISA_PORTABLE) return false;
+  if (isa == ISA_PORTABLE || !enabled) return false;
   void (*tile)(long, const float* const*, const float* const*, float*) = isa == ISA_AVX512 ? nt4x4_avx512 : nt4x4_avx2;
   const int lanes = isa == ISA_AVX512 ? 16 : 8;
   const long ti = (M + 3) / 4, tj = (N + 3) / 4;
@@ -424,7 +428,7 @@ void gemm_batch_sum(long M, long N, long K, long nb, const Operand<T>& A, long s
   }
   if constexpr (std::is_same_v<T, float>) {
     const bool plain = !co.trans && A.len >= M && B.len >= N && co.rowLen >= M && co.colLen >= N;
-    if (plain && !A.trans && B.trans && K >= 32 &&
+    if (plain && !A.trans && B.trans && K >= 512 &&
         gemm_nt_batch_sum(M, N, K, nb, A.p, A.ld, sA, B.p, B.ld, sB, C, co.ldc))
       return;
   }
