@@ -389,3 +389,36 @@ fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     wy[PT.out_shift + i] = select(wb[PT.base2 + o.z], wa[PT.base1 + o.y], on);
   }
 }
+
+// ---- broadcast of one operand along a single dim (bias add, per-channel scale, row vectors) ----
+// out = x op v[(i / inner) % c] (or v[...] op x when left = 1), x contiguous like out. x and out
+// move as vec4s; the small operand is read once per element (once per vec4 when inner % 4 == 0).
+struct ChannelParams { n4: u32, op: u32, c: u32, inner: u32, m_inner: vec2<u32>, m_c: vec2<u32>, left: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> PC: ChannelParams;
+@group(0) @binding(1) var<storage, read> cx: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> cv: array<u32>;
+@group(0) @binding(3) var<storage, read_write> cy: array<vec4<u32>>;
+
+fn channel_of(i: u32) -> u32 {
+  let q = fast_div(i, PC.m_inner.x, PC.m_inner.y);
+  return q - fast_div(q, PC.m_c.x, PC.m_c.y) * PC.c;
+}
+
+@compute @workgroup_size(WG)
+fn binary_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  for (var k = 0u; k < VPT; k++) {
+    let i4 = (wg * VPT + k) * WG + lid;
+    if (i4 < PC.n4) {
+      let i = i4 * 4u;
+      var v: vec4<u32>;
+      if (PC.inner % 4u == 0u) {
+        v = vec4<u32>(cv[channel_of(i)]);
+      } else {
+        v = vec4<u32>(cv[channel_of(i)], cv[channel_of(i + 1u)], cv[channel_of(i + 2u)], cv[channel_of(i + 3u)]);
+      }
+      if (PC.left != 0u) { cy[i4] = binary_bits(PC.op, v, cx[i4]); } else { cy[i4] = binary_bits(PC.op, cx[i4], v); }
+    }
+  }
+}

@@ -31,6 +31,9 @@ if (gpu === null) {
   console.log(`webgpu tests: no WebGPU adapter (${noAdapterReason})${inCI ? ' - failing because CI=true' : ' - skipping'}`);
 }
 
+/** Suffix for describe() titles: says why the WebGPU tests are skipped when they are. */
+export const skipNote = skipGpu ? ` (skipped: no WebGPU adapter: ${noAdapterReason})` : '';
+
 /** The backend, or a failure naming why there is none (used inside tests, so CI fails loudly). */
 export function backend(): WebGPUBackend {
   if (!gpu) throw new Error(`no WebGPU adapter: ${noAdapterReason}`);

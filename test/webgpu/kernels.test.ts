@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BinaryOp, UnaryOp, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
-import { backend, skipGpu } from './env.js';
+import { backend, skipGpu, skipNote } from './env.js';
 import { cpu, sameAsCpu, values } from './harness.js';
 import { openBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
 
@@ -22,7 +22,7 @@ function geom(n: number, c: number, h: number, w: number, kh: number, kw: number
   return { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
 }
 
-describe.skipIf(skipGpu)('webgpu kernels vs cpu', () => {
+describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('unary ops, 1027 values (not a multiple of the workgroup), float32', async () => {
     const be = backend();
     for (const [op, kind] of UNARY) {
@@ -54,6 +54,13 @@ describe.skipIf(skipGpu)('webgpu kernels vs cpu', () => {
       await sameAsCpu(be, (k, up) => k.binary(op, up(a, [3, 5, 7]), up(b, [3, 5, 7]), [3, 5, 7]), 1e-5, `${op} same`);
       await sameAsCpu(be, (k, up) => k.binary(op, up(a.slice(0, 15), [3, 1, 5]), up(b.slice(0, 4), [4, 1]), [3, 4, 5]), 1e-5, `${op} bcast`);
       await sameAsCpu(be, (k, up) => k.binary(op, up(a, [1, 3, 5, 7]), up(b.slice(0, 3), [1, 3, 1, 1]), [1, 3, 5, 7]), 1e-5, `${op} channel`);
+      const c = values(2 * 8 * 12, 7, pos ? 'positive' : 'normal');
+      await sameAsCpu(be, (k, up) => [
+        k.binary(op, up(c, [2, 8, 12]), up(b.slice(0, 8), [8, 1]), [2, 8, 12]),
+        k.binary(op, up(b.slice(0, 8), [8, 1]), up(c, [2, 8, 12]), [2, 8, 12]),
+        k.binary(op, up(c.slice(0, 30), [5, 6]), up(b.slice(0, 6), [6]), [5, 6]),
+        k.binary(op, up(b.slice(0, 6), [6]), up(c.slice(0, 30), [5, 6]), [5, 6]),
+      ], 1e-5, `${op} one-dim broadcast`);
       await sameAsCpu(be, (k, up) => k.binaryScalar(op, up(a, [105]), 1.5, false), 1e-5, `${op} x,s`);
       await sameAsCpu(be, (k, up) => k.binaryScalar(op, up(a, [105]), 1.5, true), 1e-5, `${op} s,x`);
     }

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { OP_SAMPLES } from '../helpers/opinfo.js';
 import { parity } from '../helpers/parity.js';
-import { skipGpu } from './env.js';
+import { skipGpu, skipNote } from './env.js';
 
-describe.skipIf(skipGpu)('webgpu parity with cpu over OP_SAMPLES (forward, first and second order)', () => {
+describe.skipIf(skipGpu)(`webgpu parity with cpu over OP_SAMPLES (forward, first and second order)${skipNote}`, () => {
   for (const sample of OP_SAMPLES) {
     it(sample.name, async () => {
       const r = await parity(sample, 'webgpu');

@@ -12,13 +12,21 @@ import { kernel } from '../../src/backends/webgpu/runtime.js';
 import { batchChunks, coalesce, linearChunks, planStrided } from '../../src/backends/webgpu/plan.js';
 import { magic } from '../../src/backends/webgpu/launch.js';
 import type { WindowGeom } from '../../src/backends/backend.js';
-import { skipGpu } from './env.js';
+import { gpu, inCI, noAdapterReason, skipGpu, skipNote } from './env.js';
 import { sameAsCpu, values } from './harness.js';
 
 function geom(n: number, c: number, h: number, w: number, k: number, s: number, p: number): WindowGeom {
   const o = (x: number): number => Math.floor((x + 2 * p - k) / s) + 1;
   return { n, c, h, w, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, oh: o(h), ow: o(w) };
 }
+
+describe('webgpu adapter', () => {
+  // In CI (CI=true) a missing adapter fails here with the reason; elsewhere the WebGPU tests skip.
+  it.skipIf(!inCI && gpu === null)(`a WebGPU adapter exists${gpu === null ? ` (none: ${noAdapterReason})` : ''}`, () => {
+    expect(gpu, `no WebGPU adapter: ${noAdapterReason}`).not.toBeNull();
+    expect(gpu!.description).toMatch(/WebGPU/);
+  });
+});
 
 describe('window planner (no device)', () => {
   const lim = { maxElems: 1000, align: 4 };
@@ -70,7 +78,7 @@ describe('window planner (no device)', () => {
   });
 });
 
-describe.skipIf(skipGpu)('webgpu runtime', () => {
+describe.skipIf(skipGpu)(`webgpu runtime${skipNote}`, () => {
   let small: WebGPUBackend | null = null;
   const smallBackend = async (): Promise<WebGPUBackend> => (small ??= await openBackend({ maxBindingBytes: 64 * 1024 }));
 

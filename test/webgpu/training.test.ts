@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import { engine } from '../../src/engine.js';
-import { backend, skipGpu } from './env.js';
+import { backend, skipGpu, skipNote } from './env.js';
 import { initCnn, trainStep } from './cnn.js';
 
-describe.skipIf(skipGpu)('webgpu training loop', () => {
+describe.skipIf(skipGpu)(`webgpu training loop${skipNote}`, () => {
   it('200 double-backprop steps of the small CNN keep live buffers and pool bytes flat', async () => {
     const be = backend();
     const batch = 2;

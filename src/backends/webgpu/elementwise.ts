@@ -2,7 +2,7 @@
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 import { coalesce, rowMajor } from './plan.js';
-import { contiguous, dimsWords, strided, Words } from './launch.js';
+import { contiguous, dimsWords, magic, strided, VPT, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 
@@ -20,6 +20,7 @@ const K_BINARY = kernel('elementwise', 'binary', 'rrw');
 const K_SCALAR = kernel('elementwise', 'binary_scalar', 'rw');
 const K_STRIDED = kernel('elementwise', 'binary_strided', 'rrw');
 const K_WHERE = kernel('elementwise', 'where_strided', 'rrrw');
+const K_CHANNEL = kernel('elementwise', 'binary_channel', 'rrw');
 
 const f32bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
@@ -93,6 +94,7 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
     contiguous(rt, K_BINARY, { IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4, BINARY_CODES[op]).done());
     return out;
   }
+  if (channelBroadcast(rt, op, a, b, n, c, isInt, out)) return out;
   const ops = [
     { strides: c.strides[1]!, base: 0, length: a.storage.length },
     { strides: c.strides[2]!, base: 0, length: b.storage.length },
@@ -103,6 +105,41 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
       .vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec([], 2).done(),
   );
   return out;
+}
+
+/**
+ * One operand has the output's layout and the other varies along a single dim of it (after
+ * coalescing: shape [.., C, inner] with strides [.., 1, 0] or [C] with stride [1]): the fast
+ * path for bias adds, per-channel scales and row vectors.
+ */
+function channelBroadcast(
+  rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, n: number, c: { shape: number[]; strides: number[][] }, isInt: boolean, out: GpuStorage,
+): boolean {
+  if (n > rt.lim.maxElems) return false;
+  const dense = c.strides[0]!;
+  const isDense = (s: number[]): boolean => s.every((v, i) => v === dense[i]);
+  const small = (s: number[]): number => {
+    // the one dim along which s moves with stride 1, every other stride 0; -1 if not that form
+    const moving = s.map((v, i) => (v !== 0 ? i : -1)).filter((i) => i >= 0);
+    return moving.length === 1 && s[moving[0]!] === 1 ? moving[0]! : -1;
+  };
+  let x: TensorRef;
+  let v: TensorRef;
+  let left: boolean;
+  let dim: number;
+  if (isDense(c.strides[1]!) && (dim = small(c.strides[2]!)) >= 0) {
+    x = a; v = b; left = false;
+  } else if (isDense(c.strides[2]!) && (dim = small(c.strides[1]!)) >= 0) {
+    x = b; v = a; left = true;
+  } else {
+    return false;
+  }
+  const C = c.shape[dim]!;
+  const inner = c.shape.slice(dim + 1).reduce((p, d) => p * d, 1);
+  const n4 = Math.ceil(n / 4);
+  const w = new Words().u32(n4, BINARY_CODES[op], C, inner, ...magic(inner), ...magic(C), left ? 1 : 0, 0, 0, 0).done();
+  rt.dispatch(K_CHANNEL, { WG, VPT, IS_INT: isInt }, w, [rt.bind(x.storage), rt.bind(v.storage), rt.bind(out)], rt.grid(Math.ceil(n4 / (WG * VPT))));
+  return true;
 }
 
 export function where(rt: Runtime, cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): GpuStorage {
