@@ -5,6 +5,8 @@
 import { DataError } from '../errors.js';
 import { UsageError } from './args.js';
 import { TRAIN_USAGE, trainCommand } from './train-command.js';
+import { REPRODUCE_USAGE, run as reproduceCommand } from './reproduce.js';
+import { COST_USAGE, run as costCommand } from './cost.js';
 
 export interface Command {
   summary: string;
@@ -14,6 +16,8 @@ export interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   train: { summary: "train one of the papers' models on MNIST, Fashion-MNIST or CIFAR-10", usage: TRAIN_USAGE, run: trainCommand },
+  reproduce: { summary: "run a table or figure of the papers (every method, lambda and seed), resumable", usage: REPRODUCE_USAGE, run: reproduceCommand },
+  cost: { summary: 'time and peak memory of one training step per regularizer, relative to baseline', usage: COST_USAGE, run: costCommand },
 };
 
 function usage(): string {
