@@ -27,10 +27,9 @@ struct ConvParams {
   h: u32, w: u32, kh: u32, kw: u32,
   sh: u32, sw: u32, ph: u32, pw: u32,
   oh: u32, ow: u32, _p0: u32, _p1: u32,
-  // magic pairs for dividing by rows*L, L, kh*kw, kw, ow, w, h, c, sh, sw
-  m_rl: vec2<u32>, m_l: vec2<u32>, m_khkw: vec2<u32>, m_kw: vec2<u32>,
-  m_ow: vec2<u32>, m_w: vec2<u32>, m_h: vec2<u32>, m_c: vec2<u32>,
-  m_sh: vec2<u32>, m_sw: vec2<u32>, _p2: vec2<u32>, _p3: vec2<u32>,
+  // magic pairs for dividing by oh, c*kh*kw, kh*kw, kw, h, c, sh, sw
+  m_oh: vec2<u32>, m_rows: vec2<u32>, m_khkw: vec2<u32>, m_kw: vec2<u32>,
+  m_h: vec2<u32>, m_c: vec2<u32>, m_sh: vec2<u32>, m_sw: vec2<u32>,
 }
 
 @group(0) @binding(0) var<uniform> P: ConvParams;
@@ -38,62 +37,49 @@ struct ConvParams {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 // cols[n, (c*kh + i)*kw + j, oy*ow + ox] = x[n, c, oy*sh - ph + i, ox*sw - pw + j] (0 outside).
-// Each invocation takes 4 consecutive columns: one index split, then steps along the output row.
+// One invocation per output row (n, (c, i, j), oy): the index is split once and the ow columns
+// are walked with the same trip count in every invocation (no divergence between SIMD lanes).
 @compute @workgroup_size(WG)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let L = P.oh * P.ow;
-  let RL = P.c * P.kh * P.kw * L;
-  let total = P.images * RL;
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
-  if (i0 >= total) { return; }
-  var base = 0u;
-  var iy = 0;
-  var ix = 0;
-  var ox = 0u;
-  for (var k = 0u; k < 4u; k++) {
-    let i = i0 + k;
-    if (i >= total) { return; }
-    if (k == 0u || ox == P.ow) {
-      let n = fdiv(i, P.m_rl);
-      let r = i - n * RL;
-      let row = fdiv(r, P.m_l);
-      let l = r - row * L;
-      let c = fdiv(row, P.m_khkw);
-      let ij = row - c * P.kh * P.kw;
-      let a = fdiv(ij, P.m_kw);
-      let b = ij - a * P.kw;
-      let oy = fdiv(l, P.m_ow);
-      ox = l - oy * P.ow;
-      iy = i32(oy * P.sh + a) - i32(P.ph);
-      ix = i32(ox * P.sw + b) - i32(P.pw);
-      base = P.x_shift + (n * P.c + c) * P.h * P.w;
-    }
+  let rows = P.c * P.kh * P.kw;
+  let t = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (t >= P.images * rows * P.oh) { return; }
+  let q = fdiv(t, P.m_oh);
+  let oy = t - q * P.oh;
+  let n = fdiv(q, P.m_rows);
+  let row = q - n * rows;
+  let c = fdiv(row, P.m_khkw);
+  let ij = row - c * P.kh * P.kw;
+  let a = fdiv(ij, P.m_kw);
+  let b = ij - a * P.kw;
+  let iy = i32(oy * P.sh + a) - i32(P.ph);
+  let out = P.y_shift + t * P.ow;
+  let rowOk = iy >= 0 && iy < i32(P.h);
+  let src = P.x_shift + ((n * P.c + c) * P.h + u32(max(iy, 0))) * P.w;
+  var ix = i32(b) - i32(P.pw);
+  for (var ox = 0u; ox < P.ow; ox++) {
     var v = 0.0;
-    if (iy >= 0 && iy < i32(P.h) && ix >= 0 && ix < i32(P.w)) {
-      v = x[base + u32(iy) * P.w + u32(ix)];
-    }
-    y[P.y_shift + i] = v;
-    ox += 1u;
+    if (rowOk && ix >= 0 && ix < i32(P.w)) { v = x[src + u32(ix)]; }
+    y[out + ox] = v;
     ix += i32(P.sw);
   }
 }
 
 // x[n, c, h, w] = sum over the (i, j) whose window position lands on (h, w).
+// One invocation per image row (n, c, h): the kernel rows i that reach it and their output rows
+// are found once; the w loop has the same trip count in every invocation.
 @compute @workgroup_size(WG)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let L = P.oh * P.ow;
-  let total = P.images * P.c * P.h * P.w;
-  let wg = wid.x + wid.y * nwg.x;
-  for (var k = 0u; k < 4u; k++) {
-    let i = (wg * 4u + k) * WG + lid;
-    if (i >= total) { return; }
-    let q1 = fdiv(i, P.m_w);
-    let w = i - q1 * P.w;
-    let q2 = fdiv(q1, P.m_h);
-    let h = q1 - q2 * P.h;
-    let n = fdiv(q2, P.m_c);
-    let c = q2 - n * P.c;
-    let base = P.x_shift + n * P.c * P.kh * P.kw * L;
+  let t = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (t >= P.images * P.c * P.h) { return; }
+  let q = fdiv(t, P.m_h);
+  let h = t - q * P.h;
+  let n = fdiv(q, P.m_c);
+  let c = q - n * P.c;
+  let base = P.x_shift + n * P.c * P.kh * P.kw * L;
+  let out = P.y_shift + t * P.w;
+  for (var w = 0u; w < P.w; w++) {
     var s = 0.0;
     for (var a = 0u; a < P.kh; a++) {
       let ty = i32(h + P.ph) - i32(a);
@@ -108,6 +94,6 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         s += x[base + ((c * P.kh + a) * P.kw + b) * L + oy * P.ow + ox];
       }
     }
-    y[P.y_shift + i] = s;
+    y[out + w] = s;
   }
 }

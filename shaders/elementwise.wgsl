@@ -393,7 +393,8 @@ fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 // ---- broadcast of one operand along a single dim (bias add, per-channel scale, row vectors) ----
 // out = x op v[(i / inner) % c] (or v[...] op x when left = 1), x contiguous like out. x and out
 // move as vec4s; the small operand is read once per element (once per vec4 when inner % 4 == 0).
-struct ChannelParams { n4: u32, op: u32, c: u32, inner: u32, m_inner: vec2<u32>, m_c: vec2<u32>, left: u32, _p0: u32, _p1: u32, _p2: u32 }
+// base: index of the window's first element in the whole tensor (windows split large tensors)
+struct ChannelParams { n4: u32, op: u32, c: u32, inner: u32, m_inner: vec2<u32>, m_c: vec2<u32>, left: u32, base: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> PC: ChannelParams;
 @group(0) @binding(1) var<storage, read> cx: array<vec4<u32>>;
@@ -411,7 +412,7 @@ fn binary_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   for (var k = 0u; k < VPT; k++) {
     let i4 = (wg * VPT + k) * WG + lid;
     if (i4 < PC.n4) {
-      let i = i4 * 4u;
+      let i = PC.base + i4 * 4u;
       var v: vec4<u32>;
       if (PC.inner % 4u == 0u) {
         v = vec4<u32>(cv[channel_of(i)]);

@@ -1,7 +1,7 @@
 /** Elementwise kernels: unary, binary (same shape / scalar / broadcast) and where. */
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
-import { coalesce, rowMajor } from './plan.js';
+import { coalesce, linearChunks, rowMajor } from './plan.js';
 import { contiguous, dimsWords, magic, strided, VPT, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
@@ -115,7 +115,6 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
 function channelBroadcast(
   rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, n: number, c: { shape: number[]; strides: number[][] }, isInt: boolean, out: GpuStorage,
 ): boolean {
-  if (n > rt.lim.maxElems) return false;
   const dense = c.strides[0]!;
   const isDense = (s: number[]): boolean => s.every((v, i) => v === dense[i]);
   const small = (s: number[]): number => {
@@ -136,9 +135,12 @@ function channelBroadcast(
   }
   const C = c.shape[dim]!;
   const inner = c.shape.slice(dim + 1).reduce((p, d) => p * d, 1);
-  const n4 = Math.ceil(n / 4);
-  const w = new Words().u32(n4, BINARY_CODES[op], C, inner, ...magic(inner), ...magic(C), left ? 1 : 0, 0, 0, 0).done();
-  rt.dispatch(K_CHANNEL, { WG, VPT, IS_INT: isInt }, w, [rt.bind(x.storage), rt.bind(v.storage), rt.bind(out)], rt.grid(Math.ceil(n4 / (WG * VPT))));
+  if (v.storage.length > rt.lim.maxElems) return false;
+  for (const ch of linearChunks(n, rt.lim)) {
+    const n4 = Math.ceil(ch.length / 4);
+    const w = new Words().u32(n4, BINARY_CODES[op], C, inner, ...magic(inner), ...magic(C), left ? 1 : 0, ch.start, 0, 0).done();
+    rt.dispatch(K_CHANNEL, { WG, VPT, IS_INT: isInt }, w, [rt.bind(x.storage, ch), rt.bind(v.storage), rt.bind(out, ch)], rt.grid(Math.ceil(n4 / (WG * VPT))));
+  }
   return true;
 }
 
