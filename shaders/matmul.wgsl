@@ -1,12 +1,17 @@
 // Batched matrix product C[b] = op(A[b]) @ op(B[b]) with broadcast batch dims and transposed
 // operands, tiled in workgroup memory with register blocking.
 //
-// A workgroup computes a TM x TN tile of C, TM = WY*RM rows and TN = 4*WX columns: invocation
-// (lx, ly) owns RM rows and 4 adjacent columns, held as RM vec4 accumulators. Each K step stages a
-// BK-deep slice of A (stored k-major, so the RM rows an invocation reads are one broadcast
-// address for the whole row of invocations) and of B (as vec4 columns) in workgroup memory.
-// With WY = 1 every A read in the inner loop is uniform across the workgroup, which CPU drivers
-// such as lavapipe turn into one scalar load, and every B read is one vec4 per invocation.
+// Two kernels: `matmul` for GPUs, tiled in workgroup memory, and `matmul_cpu` for CPU Vulkan
+// drivers (lavapipe), register-blocked without workgroup memory (see its comment below).
+//
+// `matmul`: a workgroup computes a TM x TN tile of C, TM = WY*RM rows and TN = 4*WX columns;
+// invocation (lx, ly) owns RM rows and 4 adjacent columns, held as RM vec4 accumulators (8 x 4 =
+// 32 floats of registers with RM = 8). Each K step stages a BK-deep slice of A, stored k-major so
+// that the RM rows an invocation reads form one broadcast address for its whole row of
+// invocations (no bank conflicts), and a BK-deep slice of B as vec4 columns, so each invocation
+// reads its 4 columns with one 16-byte load; global loads are coalesced (consecutive invocations,
+// consecutive addresses). Per K step an invocation does 4*RM FMAs per (RM + 4) workgroup-memory
+// words read.
 //
 // Fold (flag): when A is the same matrix for every batch entry, the batch is folded into the N dimension
 // (column j is column j % L of batch entry j / L), so many small products become one wide one.
