@@ -164,7 +164,8 @@ export class Runtime {
   private pending = 0;
   private readonly used = new Set<GPUBuffer>();
   private retired: GPUBuffer[] = [];
-  private checks: Promise<void>[] = [];
+  /** Error-scope results of submitted batches not yet seen by a sync point (each removes itself when done). */
+  private readonly checks = new Set<Promise<void>>();
   private readonly lostSignal: Promise<'lost'>;
   private lastKernel = '(none)';
   /** Per-kernel GPU time collection (timestamp queries), off unless `startProfile` is called. */
@@ -445,16 +446,17 @@ export class Runtime {
     d.pushErrorScope('validation');
     d.pushErrorScope('out-of-memory');
     d.pushErrorScope('internal');
-    this.checks.push(
-      Promise.all(pops).then(
-        (errs) => {
-          for (const e of errs) if (e && !this.fatal) this.fatal = this.toDeviceError(e);
-        },
-        (e: unknown) => {
-          this.fatal ??= new DeviceError(`webgpu: error scope failed: ${e instanceof Error ? e.message : String(e)}`);
-        },
-      ),
+    const check: Promise<void> = Promise.all(pops).then(
+      (errs) => {
+        for (const e of errs) if (e && !this.fatal) this.fatal = this.toDeviceError(e);
+        this.checks.delete(check);
+      },
+      (e: unknown) => {
+        this.fatal ??= new DeviceError(`webgpu: error scope failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.checks.delete(check);
+      },
     );
+    this.checks.add(check);
   }
 
   private toDeviceError(e: GPUError): DeviceError {
@@ -466,8 +468,7 @@ export class Runtime {
 
   /** Wait until every error check issued so far has resolved; throw the first error. */
   async settle(): Promise<void> {
-    const checks = this.checks.splice(0);
-    await Promise.all(checks);
+    await Promise.all([...this.checks]);
     this.check();
   }
 
