@@ -31,9 +31,12 @@ function noF64(op: string, ...ds: DType[]): void {
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly description: string;
+  /** A CPU Vulkan driver (lavapipe, SwiftShader) rather than a GPU: `auto` ranks it below native. */
+  readonly software: boolean;
 
   constructor(readonly rt: Runtime) {
     this.description = `WebGPU (Dawn): ${rt.description}`;
+    this.software = rt.cpuDriver;
   }
 
   supportsDType(d: DType): boolean {

@@ -187,7 +187,7 @@ export class Runtime {
     this.lim = { maxElems: Math.floor(maxBind / 4 / align) * align, align };
     this.maxGroups = l.maxComputeWorkgroupsPerDimension;
     this.description = describeAdapter(info);
-    this.cpuDriver = /llvmpipe|lavapipe|swiftshader|cpu/i.test(this.description);
+    this.cpuDriver = (info?.architecture ?? '') === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(this.description);
     this.matmulVariant = this.cpuDriver ? 'cpu' : 'tiled';
     this.treeWG = this.cpuDriver ? 64 : 256;
     const retire = (b: GPUBuffer): void => {
