@@ -5,7 +5,8 @@
  * and CUDA kernels implement exactly this, so a seed gives the same numbers on every device.
  *
  * Mapping of the output words r0, r1 to values:
- *   u(r)      = ((r >>> 8) + 0.5) * 2^-24            in (0, 1), exact in float32
+ *   u(r)      = ((r >>> 8) + 0.5) * 2^-24            in (0, 1), computed in float64; a float32 store
+ *                                                   rounds the top half of the range to 24 bits
  *   uniform   = a + (b - a) * u(r0)
  *   normal    = a + b * sqrt(-2 ln u(r0)) * cos(2 pi u(r1))   (Box-Muller)
  *   bernoulli = u(r0) < a ? 1 : 0
