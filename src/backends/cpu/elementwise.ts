@@ -67,7 +67,8 @@ export function unary(op: UnaryOp, x: TensorRef, alpha: number): TypedArray {
   } else if (op === 'neg') {
     for (let i = 0; i < n; i++) out[i] = -xs[i]!;
   } else if (op === 'square') {
-    for (let i = 0; i < n; i++) { const v = xs[i]!; out[i] = v * v; }
+    if (x.dtype === 'int32') for (let i = 0; i < n; i++) out[i] = Math.imul(xs[i]!, xs[i]!);
+    else for (let i = 0; i < n; i++) { const v = xs[i]!; out[i] = v * v; }
   } else {
     const f = unaryFn(op, alpha);
     for (let i = 0; i < n; i++) out[i] = f(xs[i]!);
@@ -117,6 +118,13 @@ export function binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape
   const B = arr(b);
   const out = alloc(a.dtype, sizeOf(outShape));
   const n = out.length;
+  if (a.dtype === 'int32' && op === 'mul') {
+    // int32 products wrap modulo 2^32 exactly (a float64 product loses bits beyond 2^53).
+    const sa = broadcastStrides(a.shape, outShape);
+    const sb = broadcastStrides(b.shape, outShape);
+    forEachBroadcast2(outShape, sa, sb, (o, i, j) => { out[o] = Math.imul(A[i]!, B[j]!); });
+    return out;
+  }
   if (A.length === n && B.length === n) {
     switch (op) {
       case 'add': for (let i = 0; i < n; i++) out[i] = A[i]! + B[i]!; return out;
@@ -143,6 +151,7 @@ export function binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: 
   const X = arr(x);
   const out = alloc(x.dtype, X.length);
   const n = X.length;
+  if (x.dtype === 'int32' && op === 'mul') { for (let i = 0; i < n; i++) out[i] = Math.imul(X[i]!, s | 0); return out; }
   if (!scalarLeft && op === 'mul') { for (let i = 0; i < n; i++) out[i] = X[i]! * s; return out; }
   if (op === 'add') { for (let i = 0; i < n; i++) out[i] = X[i]! + s; return out; }
   const f = binaryFn(op);

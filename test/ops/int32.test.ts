@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import * as g from '../../src/index.js';
+
+describe('int32 arithmetic on cpu wraps modulo 2^32 like the GPU backends', () => {
+  const a = () => g.tensor([2147483647, 3, -7], [3], { dtype: 'int32' });
+  it('square, mul of tensors, mul by a scalar and broadcast mul', () => {
+    expect(Array.from(g.square(a()).dataSync())).toEqual([1, 9, 49]);
+    expect(Array.from(g.mul(a(), a()).dataSync())).toEqual([1, 9, 49]);
+    expect(Array.from(g.mul(a(), 2147483647).dataSync())).toEqual([1, 2147483645, -2147483641]);
+    const b = g.tensor([2147483647], [1], { dtype: 'int32' });
+    expect(Array.from(g.mul(a(), b).dataSync())).toEqual([1, 2147483645, -2147483641]);
+  });
+});
