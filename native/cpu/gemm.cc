@@ -354,16 +354,21 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
   }
   const long nStrips = (N + kr.nr - 1) / kr.nr;
   const long mStrips = (M + kr.mr - 1) / kr.mr;
-  // Parts are claimed dynamically by the pool; each part packs its own panels.
+  // Parts are claimed dynamically by the pool; each packs its own copy of the other operand, which
+  // costs about 16 / (part width) of the flops, so parts stay >= 256 wide when there are few threads'
+  // worth of columns (up to 4 per thread otherwise, so a descheduled worker delays little).
+  auto partsFor = [&](long strips, long width) {
+    return std::max<long>(1, std::min<long>(strips, std::clamp<long>(width / 256, nt, 4L * nt)));
+  };
   if (nStrips >= 2L * nt || nStrips >= mStrips) {
-    const long parts = std::min<long>(nStrips, 4L * nt);
+    const long parts = partsFor(nStrips, N);
     parallel_for(parts, 1, [&](long b, long e) {
       long s0 = nStrips * b / parts, s1 = nStrips * e / parts;
       long j0 = s0 * kr.nr, j1 = std::min(N, s1 * kr.nr);
       if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co);
     });
   } else {
-    const long parts = std::min<long>(mStrips, 4L * nt);
+    const long parts = partsFor(mStrips, M);
     parallel_for(parts, 1, [&](long b, long e) {
       long s0 = mStrips * b / parts, s1 = mStrips * e / parts;
       long i0 = s0 * kr.mr, i1 = std::min(M, s1 * kr.mr);

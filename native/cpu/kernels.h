@@ -25,7 +25,6 @@ void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, cons
 void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner);
 // Strided copy of an r-d index space: dst[dstOff + i.dst] = src[srcOff + i.src], elements of `esize` bytes.
 void k_copy(int esize, int r, const long* shape, const void* src, const long* sst, void* dst, const long* dstStrides);
-void k_fill_bytes(int esize, void* dst, long n, double v, int dt);
 
 // ---- matmul ----
 void k_matmul(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, int br,

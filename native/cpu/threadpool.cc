@@ -62,7 +62,7 @@ struct Pool {
   std::atomic<bool> stop{false};
   long spin = spin_ns();
 
-  // Claim and run chunks of job `id` until none are left; returns how many this thread ran.
+  // Claim and run chunks of job `id` until none are left.
   void work(uint32_t id) {
     uint64_t cur = next.load(std::memory_order_acquire);
     if (static_cast<uint32_t>(cur >> 32) != id) return;
