@@ -151,7 +151,10 @@ export function binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: 
   const X = arr(x);
   const out = alloc(x.dtype, X.length);
   const n = X.length;
-  if (x.dtype === 'int32' && op === 'mul') { for (let i = 0; i < n; i++) out[i] = Math.imul(X[i]!, s | 0); return out; }
+  if (x.dtype === 'int32' && op === 'mul' && Number.isInteger(s) && Math.abs(s) < 2 ** 31) {
+    for (let i = 0; i < n; i++) out[i] = Math.imul(X[i]!, s);
+    return out;
+  }
   if (!scalarLeft && op === 'mul') { for (let i = 0; i < n; i++) out[i] = X[i]! * s; return out; }
   if (op === 'add') { for (let i = 0; i < n; i++) out[i] = X[i]! + s; return out; }
   const f = binaryFn(op);
