@@ -10,9 +10,7 @@ let registered = false;
 export function registerDefaultBackends(): void {
   if (registered) return;
   registered = true;
-  // Each optional backend adds one line here: engine.registerBackend(name, () => import(...).then(m => m.create()))
   engine.registerBackend('cuda', () => import('./cuda/index.js').then((m) => m.create()));
   engine.registerBackend('native', () => import('./native/index.js').then((m) => m.create()));
   engine.registerBackend('webgpu', () => import('./webgpu/index.js').then((m) => m.create()));
-  void engine;
 }
