@@ -6,22 +6,7 @@
 
 override WG: u32 = 256u;
 
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let lo = a0 * b0;
-  let mid1 = a1 * b0;
-  let mid2 = a0 * b1;
-  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
-}
-
-// floor(n / d) from the host's magic pair of d.
-fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
-  return select(mulhi(n, ms.x) >> ms.y, n, ms.x == 0u);
-}
+// #include magic-div
 
 // c channels of s values per sample; m_s, m_c: magic pairs for dividing by s and c.
 struct BnParams {

@@ -279,23 +279,7 @@ fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 // ---- strided (broadcasting) kernels ----
 
-// High word of the 64-bit product a*b.
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let lo = a0 * b0;
-  let mid1 = a1 * b0;
-  let mid2 = a0 * b1;
-  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
-}
-
-// floor(n / d) for n < 2^31 from the host's magic pair (m, s); m == 0 means d == 1.
-fn fast_div(n: u32, m: u32, s: u32) -> u32 {
-  return select(mulhi(n, m) >> s, n, m == 0u);
-}
+// #include magic-div
 
 // An iteration shape of up to 8 dims with each dim's magic divisor.
 struct Dims {

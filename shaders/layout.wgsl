@@ -5,21 +5,7 @@
 
 override WG: u32 = 256u;
 
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let lo = a0 * b0;
-  let mid1 = a1 * b0;
-  let mid2 = a0 * b1;
-  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
-}
-
-fn fast_div(n: u32, m: u32, s: u32) -> u32 {
-  return select(mulhi(n, m) >> s, n, m == 0u);
-}
+// #include magic-div
 
 struct Dims {
   size: array<vec4<u32>, 2>,

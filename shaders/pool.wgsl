@@ -5,21 +5,7 @@
 
 override WG: u32 = 256u;
 
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let lo = a0 * b0;
-  let mid1 = a1 * b0;
-  let mid2 = a0 * b1;
-  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry;
-}
-
-fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
-  return select(mulhi(n, ms.x) >> ms.y, n, ms.x == 0u);
-}
+// #include magic-div
 
 struct PoolParams {
   planes: u32, a_shift: u32, b_shift: u32, y_shift: u32,
