@@ -3,6 +3,7 @@
  * tests: convolution, pooling, matmul, batch norm. Deliberately naive: one output element at a time,
  * straight from the definitions, sharing no code with the engine.
  */
+import type { WindowGeom } from '../../src/backends/backend.js';
 
 export type Arr = ArrayLike<number>;
 
@@ -56,18 +57,8 @@ export function naiveConv2d(x: Arr, w: Arr, b: Arr | null, s: ConvSpec): { out: 
   return { out, oh, ow };
 }
 
-export interface PoolSpec {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-}
+/** A pooling window: the contract's geometry without the output size, which the oracle derives. */
+export type PoolSpec = Omit<WindowGeom, 'oh' | 'ow'>;
 
 /** Max or average over each window; average divides by kh*kw (padding counts as zeros). */
 export function naivePool(x: Arr, s: PoolSpec, kind: 'max' | 'avg'): { out: number[]; argmax: number[]; oh: number; ow: number } {
