@@ -30,7 +30,8 @@
         "native/cpu/matmul.cc",
         "native/cpu/elementwise.cc",
         "native/cpu/reduce_layout.cc",
-        "native/cpu/nn.cc"
+        "native/cpu/nn.cc",
+        "native/cpu/conv.cc"
       ],
       "ldflags": ["-pthread"]
     }

@@ -1,6 +1,7 @@
 /**
- * Kernel suites, per backend: GEMM 512^3, conv forward and forward+backward at the small CNN's
- * layer shapes, max pooling, batch norm (the ResNet stem's shape) and the softmax-Hessian product.
+ * Kernel suites, per backend: GEMM 512^3, conv forward and forward+backward at the three models'
+ * layer shapes (small CNN, LeNet-5, ResNet), max pooling, batch norm forward, backward and double
+ * backward (the ResNet stem's shape) and the softmax-Hessian product.
  * Each case runs through the public ops (so it includes the per-op overhead a training step pays)
  * and reports GFLOP/s for matmul-shaped work, GB/s of compulsory traffic for memory-bound kernels.
  */
@@ -18,24 +19,26 @@ export interface KernelCase {
 
 const f32 = 4;
 
-function conv(name: string, x: number[], w: number[], backward: boolean): KernelCase {
+function conv(name: string, x: number[], w: number[], backward: boolean, stride = 1, padding = 0): KernelCase {
   const [n, , h, wd] = x as [number, number, number, number];
   const [oc, ic, kh, kw] = w as [number, number, number, number];
-  const L = (h - kh + 1) * (wd - kw + 1);
-  const fwd = 2 * oc * ic * kh * kw * n * L;
+  const oh = Math.floor((h + 2 * padding - kh) / stride) + 1;
+  const ow = Math.floor((wd + 2 * padding - kw) / stride) + 1;
+  const fwd = 2 * oc * ic * kh * kw * n * oh * ow;
+  const geom = stride !== 1 || padding !== 0 ? ` stride ${stride} pad ${padding}` : '';
   return {
     suite: backward ? 'conv forward+backward' : 'conv forward',
-    name,
+    name: `${name} [${x}] * [${w}]${geom}`,
     work: backward ? 3 * fwd : fwd,
     unit: 'GFLOP/s',
     setup(device) {
       const xt = g.randn(x, { device, seed: 1, requiresGrad: backward });
       const wt = g.randn(w, { device, seed: 2, requiresGrad: backward });
-      const gy = g.randn([n, oc, h - kh + 1, wd - kw + 1], { device, seed: 3 });
+      const gy = g.randn([n, oc, oh, ow], { device, seed: 3 });
       return {
         run() {
           g.tidy(() => {
-            const y = g.conv2d(xt, wt);
+            const y = g.conv2d(xt, wt, null, { stride, padding });
             if (backward) g.grad(y, [xt, wt], { gradOutputs: gy });
           });
         },
@@ -46,6 +49,23 @@ function conv(name: string, x: number[], w: number[], backward: boolean): Kernel
     },
   };
 }
+
+/** The convolutions of the three models at batch 50 (name, input, weight, stride, padding). */
+export const CONV_LAYERS: [string, number[], number[], number, number][] = [
+  ['small conv1', [50, 1, 28, 28], [32, 1, 3, 3], 1, 0],
+  ['small conv2', [50, 32, 13, 13], [64, 32, 3, 3], 1, 0],
+  ['small conv3', [50, 64, 5, 5], [64, 64, 3, 3], 1, 0],
+  ['lenet5 C1', [50, 1, 28, 28], [6, 1, 5, 5], 1, 2],
+  ['lenet5 C3', [50, 6, 14, 14], [16, 6, 5, 5], 1, 0],
+  ['lenet5 C5', [50, 16, 5, 5], [120, 16, 5, 5], 1, 0],
+  ['resnet stem', [50, 3, 32, 32], [16, 3, 3, 3], 1, 1],
+  ['resnet layer1', [50, 16, 32, 32], [16, 16, 3, 3], 1, 1],
+  ['resnet layer2 conv1', [50, 16, 32, 32], [32, 16, 3, 3], 2, 1],
+  ['resnet layer2 conv2', [50, 32, 16, 16], [32, 32, 3, 3], 1, 1],
+  ['resnet layer2 shortcut', [50, 16, 32, 32], [32, 16, 1, 1], 2, 0],
+  ['resnet layer3 conv1', [50, 32, 16, 16], [64, 32, 3, 3], 2, 1],
+  ['resnet layer3 conv2', [50, 64, 8, 8], [64, 64, 3, 3], 1, 1],
+];
 
 function withTensors(make: (device: DeviceName) => Tensor[], body: (ts: Tensor[]) => void): KernelCase['setup'] {
   return (device) => {
@@ -70,12 +90,8 @@ export function kernelCases(): KernelCase[] {
         g.noGrad(() => g.matmul(a!, b!));
       }),
     },
-    conv('conv1 [50,1,28,28] * [32,1,3,3]', [50, 1, 28, 28], [32, 1, 3, 3], false),
-    conv('conv2 [50,32,13,13] * [64,32,3,3]', [50, 32, 13, 13], [64, 32, 3, 3], false),
-    conv('conv3 [50,64,5,5] * [64,64,3,3]', [50, 64, 5, 5], [64, 64, 3, 3], false),
-    conv('conv1 [50,1,28,28] * [32,1,3,3]', [50, 1, 28, 28], [32, 1, 3, 3], true),
-    conv('conv2 [50,32,13,13] * [64,32,3,3]', [50, 32, 13, 13], [64, 32, 3, 3], true),
-    conv('conv3 [50,64,5,5] * [64,64,3,3]', [50, 64, 5, 5], [64, 64, 3, 3], true),
+    ...CONV_LAYERS.map(([name, x, w, st, pad]) => conv(name, x, w, false, st, pad)),
+    ...CONV_LAYERS.map(([name, x, w, st, pad]) => conv(name, x, w, true, st, pad)),
     {
       suite: 'pooling', name: 'maxPool2d 2x2 [50,32,26,26] forward', work: 50 * 32 * 26 * 26 * f32 * 1.5, unit: 'GB/s',
       setup: withTensors((d) => [g.randn([50, 32, 26, 26], { device: d, seed: 1 })], ([x]) => {
@@ -100,6 +116,18 @@ export function kernelCases(): KernelCase[] {
         (d) => [g.randn([50, 16, 32, 32], { device: d, seed: 1, requiresGrad: true }), g.ones([16], { device: d, requiresGrad: true }), g.zeros([16], { device: d, requiresGrad: true })],
         ([x, ga, be]) => {
           g.grad(g.sum(g.square(g.batchNorm(x!, ga!, be!, null, null, { training: true }))), [x!, ga!, be!]);
+        },
+      ),
+    },
+    {
+      // The double-backprop pattern: the gradient of ||dL/dx||^2 runs batch norm's second derivative.
+      suite: 'batch norm', name: 'batchNorm [50,16,32,32] double backward (||dL/dx||^2)', work: 50 * 16 * 32 * 32 * f32 * 14, unit: 'GB/s',
+      setup: withTensors(
+        (d) => [g.randn([50, 16, 32, 32], { device: d, seed: 1, requiresGrad: true }), g.ones([16], { device: d, requiresGrad: true }), g.zeros([16], { device: d, requiresGrad: true }), g.randn([50, 16, 32, 32], { device: d, seed: 2 })],
+        ([x, ga, be, r]) => {
+          const L = g.sum(g.mul(r!, g.batchNorm(x!, ga!, be!, null, null, { training: true })));
+          const [gx] = g.grad(L, [x!], { createGraph: true });
+          g.grad(g.sum(g.square(gx!)), [x!, ga!, be!]);
         },
       ),
     },

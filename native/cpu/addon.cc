@@ -170,6 +170,10 @@ KERNEL(MatmulSum) {
 
 KERNEL(Im2col) { gr::k_im2col(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
+// params: dt, in0, in1, out, geometry (12), output channels
+KERNEL(ConvForward) { gr::k_conv_forward(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(ConvBackwardInput) { gr::k_conv_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(ConvBackwardWeight) { gr::k_conv_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(MaxPool) { gr::k_maxpool(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
 KERNEL(PoolGather) { gr::k_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
 KERNEL(PoolScatter) { gr::k_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
@@ -181,6 +185,11 @@ KERNEL(BnForward) {
 }
 KERNEL(BnBackward) {
   gr::k_bn_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
+}
+
+KERNEL(BnDoubleBackward) {
+  gr::k_bn_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
+                           ptr(12), ptr(13));
 }
 
 KERNEL(Softmax) { gr::k_softmax(I(0), ptr(1), ptr(2), L(3), L(4), P[5] != 0); }
@@ -221,6 +230,13 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 
 void SetThreads(const Napi::CallbackInfo& info) { gr::set_num_threads(info[0].As<Napi::Number>().Int32Value()); }
 
+// 0 auto, 1 im2col chunks, 2 implicit GEMM wherever it applies; returns the previous mode.
+Napi::Value SetConvMode(const Napi::CallbackInfo& info) {
+  const int prev = gr::conv_mode();
+  gr::set_conv_mode(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), prev);
+}
+
 // Measured peak of the active ISA's FMA units: independent FMA chains on every thread, in GFLOP/s.
 Napi::Value ProbePeak(const Napi::CallbackInfo& info) {
   const int isa = gr::isa_active();
@@ -249,12 +265,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("unary", Unary) EXPORT("binary", Binary) EXPORT("binaryScalar", BinaryScalar) EXPORT("where", Where)
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
   EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
-  EXPORT("col2im", Col2im) EXPORT("maxPool", MaxPool) EXPORT("poolGather", PoolGather)
+  EXPORT("col2im", Col2im) EXPORT("convForward", ConvForward) EXPORT("convBackwardInput", ConvBackwardInput)
+  EXPORT("convBackwardWeight", ConvBackwardWeight) EXPORT("maxPool", MaxPool) EXPORT("poolGather", PoolGather)
   EXPORT("poolScatter", PoolScatter) EXPORT("avgPool", AvgPool) EXPORT("avgPoolBackward", AvgPoolBackward)
-  EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("softmax", Softmax)
+  EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("bnDoubleBackward", BnDoubleBackward) EXPORT("softmax", Softmax)
   EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)
   EXPORT("oneHot", OneHot) EXPORT("update", Update) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
-  EXPORT("setThreads", SetThreads) EXPORT("probePeak", ProbePeak)
+  EXPORT("setThreads", SetThreads) EXPORT("setConvMode", SetConvMode) EXPORT("probePeak", ProbePeak)
 #undef EXPORT
   return exports;
 }

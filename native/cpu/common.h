@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace gr {
 
@@ -14,8 +15,9 @@ void parallel_for_raw(long n, long grain, void (*fn)(void*, long, long), void* c
 
 template <class F>
 inline void parallel_for(long n, long grain, F&& f) {
-  auto thunk = [](void* c, long b, long e) { (*static_cast<F*>(c))(b, e); };
-  parallel_for_raw(n, grain, thunk, static_cast<void*>(&f));
+  using Fn = std::remove_reference_t<F>;
+  auto thunk = [](void* c, long b, long e) { (*static_cast<Fn*>(c))(b, e); };
+  parallel_for_raw(n, grain, thunk, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 // ---- GEMM ----
@@ -35,8 +37,10 @@ struct COut {
   long colLen, colStride;  // column batching of C (matches B's)
   bool trans = false;      // C is written transposed: element (i, j) of the product goes to C(j, i)
 };
+// C (=|+=) op(A) op(B); `accumulate` adds the product to what C holds.
 template <class T>
-void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel);
+void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel,
+          bool accumulate = false);
 
 // C = sum over q < nb of op(A_q) op(B_q), A_q at A.p + q * sA, B_q at B.p + q * sB: a batched
 // product reduced over its batch without materializing the batch (conv weight gradients).
@@ -54,9 +58,20 @@ const char* isa_name(int isa);
 // Kernels compiled in their own translation units with per-file ISA flags.
 void ukr_avx2_6x16(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
 void ukr_avx512_8x32(long k, const float* a, const float* b, long ldb, float* c, long ldc, int acc);
+// The same micro-kernels reading row k of B at b + koff[k] (implicit-GEMM convolution).
+void ukr_avx2_6x16_off(long k, const float* a, const float* b, const long* koff, float* c, long ldc, int acc);
+void ukr_avx512_8x32_off(long k, const float* a, const float* b, const long* koff, float* c, long ldc, int acc);
 double probe_avx2(long iters);
-void nt4x4_avx512(long K, const float* const* a, const float* const* b, float* part);
-void nt4x4_avx2(long K, const float* const* a, const float* const* b, float* part);
+// part += sum over q < nq of the 4x4 dot products of rows a[r] + q*sa and b[c] + q*sb (length K).
+void nt4x4_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);
+void nt4x4_avx2(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);
+// The same 16 sums from zero, finished: out[r * 4 + c] (no lane partials kept).
+void nt4x4_sum_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* out);
+void nt4x4_sum_avx2(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* out);
+using NtTileFn = void (*)(long, long, const float* const*, long, const float* const*, long, float*);
+// The dot-product tile for the active ISA and its lane count (the finished-sum variant when `sum`),
+// or null when only the portable GEMM runs.
+NtTileFn nt_tile(int* lanes, bool sum = false);
 double probe_avx512(long iters);
 
 }  // namespace gr

@@ -329,9 +329,11 @@ const char* isa_name(int isa) {
 }
 
 template <class T>
-void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel) {
+void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C, const COut& co, bool parallel,
+          bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
+    if (accumulate) return;
     for (long i = 0; i < M; i++)
       for (long j = 0; j < N; j++) *c_ptr(C, co, i, j) = T(0);
     return;
@@ -343,13 +345,13 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
     Operand<T> Bt{A.p, A.ld, !A.trans, A.len, A.stride};
     COut ct = co;  // c_ptr swaps (i, j) back before applying C's own layout
     ct.trans = true;
-    gemm<T>(N, M, K, At, Bt, C, ct, parallel);
+    gemm<T>(N, M, K, At, Bt, C, ct, parallel, accumulate);
     return;
   }
   const int nt = parallel ? num_threads() : 1;
   const double flops = 2.0 * M * N * K;
   if (nt <= 1 || flops < 4e5) {
-    gemm_block<T>(0, M, 0, N, K, A, B, C, co);
+    gemm_block<T>(0, M, 0, N, K, A, B, C, co, accumulate);
     return;
   }
   const long nStrips = (N + kr.nr - 1) / kr.nr;
@@ -365,16 +367,28 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
     parallel_for(parts, 1, [&](long b, long e) {
       long s0 = nStrips * b / parts, s1 = nStrips * e / parts;
       long j0 = s0 * kr.nr, j1 = std::min(N, s1 * kr.nr);
-      if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co);
+      if (j0 < j1) gemm_block<T>(0, M, j0, j1, K, A, B, C, co, accumulate);
     });
   } else {
     const long parts = partsFor(mStrips, M);
     parallel_for(parts, 1, [&](long b, long e) {
       long s0 = mStrips * b / parts, s1 = mStrips * e / parts;
       long i0 = s0 * kr.mr, i1 = std::min(M, s1 * kr.mr);
-      if (i0 < i1) gemm_block<T>(i0, i1, 0, N, K, A, B, C, co);
+      if (i0 < i1) gemm_block<T>(i0, i1, 0, N, K, A, B, C, co, accumulate);
     });
   }
+}
+
+NtTileFn nt_tile(int* lanes, bool sum) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("GRADREG_NATIVE_NT");
+    return !(e && e[0] == '0');
+  }();
+  const int isa = isa_active();
+  if (!enabled || isa == ISA_PORTABLE) return nullptr;
+  *lanes = isa == ISA_AVX512 ? 16 : 8;
+  if (sum) return isa == ISA_AVX512 ? nt4x4_sum_avx512 : nt4x4_sum_avx2;
+  return isa == ISA_AVX512 ? nt4x4_avx512 : nt4x4_avx2;
 }
 
 // C = sum_q A_q B_q^T with A_q [M, K] and B_q [N, K] both contiguous along k, by dot-product tiles
@@ -382,14 +396,9 @@ void gemm(long M, long N, long K, const Operand<T>& A, const Operand<T>& B, T* C
 // tile kernel is active.
 bool gemm_nt_batch_sum(long M, long N, long K, long nb, const float* A, long lda, long sA, const float* B, long ldb,
                        long sB, float* C, long ldc) {
-  static const bool enabled = [] {
-    const char* e = std::getenv("GRADREG_NATIVE_NT");
-    return !(e && e[0] == '0');
-  }();
-  const int isa = isa_active();
-  if (isa == ISA_PORTABLE || !enabled) return false;
-  void (*tile)(long, const float* const*, const float* const*, float*) = isa == ISA_AVX512 ? nt4x4_avx512 : nt4x4_avx2;
-  const int lanes = isa == ISA_AVX512 ? 16 : 8;
+  int lanes = 0;
+  const NtTileFn tile = nt_tile(&lanes);
+  if (!tile) return false;
   const long ti = (M + 3) / 4, tj = (N + 3) / 4;
   const long per = 16L * lanes;
   float* part = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (ti * tj * per + 16)));
@@ -406,7 +415,7 @@ bool gemm_nt_batch_sum(long M, long N, long K, long nb, const float* A, long lda
         for (long jb = jb0; jb < jb1; jb++) {
           const float* br[4];
           for (int c = 0; c < 4; c++) br[c] = Bq + std::min(jb * 4 + c, N - 1) * ldb;
-          tile(K, ar, br, part + (ib * tj + jb) * per);
+          tile(K, 1, ar, 0, br, 0, part + (ib * tj + jb) * per);
         }
       }
     }
@@ -479,8 +488,9 @@ template void gemm_batch_sum<float>(long, long, long, long, const Operand<float>
                                     float*, const COut&);
 template void gemm_batch_sum<double>(long, long, long, long, const Operand<double>&, long, const Operand<double>&,
                                      long, double*, const COut&);
-template void gemm<float>(long, long, long, const Operand<float>&, const Operand<float>&, float*, const COut&, bool);
+template void gemm<float>(long, long, long, const Operand<float>&, const Operand<float>&, float*, const COut&, bool,
+                          bool);
 template void gemm<double>(long, long, long, const Operand<double>&, const Operand<double>&, double*, const COut&,
-                           bool);
+                           bool, bool);
 
 }  // namespace gr

@@ -7,7 +7,11 @@
 
 namespace gr {
 
-void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
+// The micro-kernel body: row k of B is at b + k * ldb, or at b + koff[k] when OFF (implicit-GEMM
+// convolution reads B straight from a padded image; see conv.cc).
+template <bool OFF>
+__attribute__((always_inline)) static inline void ukr_avx512_8x32_body(long K, const float* a, const float* b, long ldb,
+                                                              const long* koff, float* c, long ldc, int acc) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -17,7 +21,8 @@ void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c,
   __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
   __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
   for (long k = 0; k < K; k++) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const float* br = OFF ? b + koff[k] : b;
+    const __m512 b0 = _mm512_loadu_ps(br), b1 = _mm512_loadu_ps(br + 16);
     __m512 t;
 #define GR_ROW(r)                            \
   t = _mm512_set1_ps(a[r]);                  \
@@ -26,7 +31,7 @@ void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c,
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5) GR_ROW(6) GR_ROW(7)
 #undef GR_ROW
     a += 8;
-    b += ldb;
+    if (!OFF) b += ldb;
   }
 #define GR_STORE(r)                                                \
   {                                                                \
@@ -40,6 +45,14 @@ void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c,
   }
   GR_STORE(0) GR_STORE(1) GR_STORE(2) GR_STORE(3) GR_STORE(4) GR_STORE(5) GR_STORE(6) GR_STORE(7)
 #undef GR_STORE
+}
+
+void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
+  ukr_avx512_8x32_body<false>(K, a, b, ldb, nullptr, c, ldc, acc);
+}
+
+void ukr_avx512_8x32_off(long K, const float* a, const float* b, const long* koff, float* c, long ldc, int acc) {
+  ukr_avx512_8x32_body<true>(K, a, b, 0, koff, c, ldc, acc);
 }
 
 double probe_avx512(long iters) {
@@ -59,15 +72,20 @@ double probe_avx512(long iters) {
 
 namespace gr {
 
-// Dot-product tile for C += A B^T with both operands contiguous along k (conv weight gradients):
-// 4 rows of A against 4 rows of B, 16 zmm partial sums kept in `part` (16 x 16 floats) across calls,
-// no packing. Rows past the edge are given as duplicates by the caller and their sums ignored.
-void nt4x4_avx512(long K, const float* const* a, const float* const* b, float* part) {
+// Dot-product tile for C += sum over q < nq of A_q B_q^T with both operands contiguous along k
+// (conv weight gradients): 4 rows of A against 4 rows of B, the q-th pair `sa` and `sb` elements
+// further on; 16 zmm partial sums kept in `part` (16 x 16 floats) across calls, no packing. Rows
+// past the edge are given as duplicates by the caller and their sums ignored.
+// REDUCE: start from zero and write the 16 finished sums to part[0..16) instead of lane partials.
+template <bool REDUCE>
+__attribute__((always_inline)) static inline void nt4x4_avx512_body(long K, long nq, const float* const* a, long sa,
+                                                                     const float* const* b, long sb, float* part) {
   __m512 acc[16];
-  for (int t = 0; t < 16; t++) acc[t] = _mm512_loadu_ps(part + 16 * t);
-  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
-  const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
-  long k = 0;
+  for (int t = 0; t < 16; t++) acc[t] = REDUCE ? _mm512_setzero_ps() : _mm512_loadu_ps(part + 16 * t);
+  for (long q = 0; q < nq; q++) {
+    const float *a0 = a[0] + q * sa, *a1 = a[1] + q * sa, *a2 = a[2] + q * sa, *a3 = a[3] + q * sa;
+    const float *b0 = b[0] + q * sb, *b1 = b[1] + q * sb, *b2 = b[2] + q * sb, *b3 = b[3] + q * sb;
+    long k = 0;
 #define GR_NT_STEP(LOAD)                                                                              \
   {                                                                                                   \
     const __m512 x0 = LOAD(a0), x1 = LOAD(a1), x2 = LOAD(a2), x3 = LOAD(a3);                          \
@@ -82,16 +100,28 @@ void nt4x4_avx512(long K, const float* const* a, const float* const* b, float* p
     acc[14] = _mm512_fmadd_ps(x3, y2, acc[14]); acc[15] = _mm512_fmadd_ps(x3, y3, acc[15]);           \
   }
 #define GR_LOADU(p) _mm512_loadu_ps(p + k)
-  for (; k + 16 <= K; k += 16) GR_NT_STEP(GR_LOADU)
-  if (k < K) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
+    for (; k + 16 <= K; k += 16) GR_NT_STEP(GR_LOADU)
+    if (k < K) {
+      const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
 #define GR_LOADM(p) _mm512_maskz_loadu_ps(m, p + k)
-    GR_NT_STEP(GR_LOADM)
+      GR_NT_STEP(GR_LOADM)
 #undef GR_LOADM
-  }
+    }
 #undef GR_LOADU
+  }
 #undef GR_NT_STEP
-  for (int t = 0; t < 16; t++) _mm512_storeu_ps(part + 16 * t, acc[t]);
+  if (REDUCE)
+    for (int t = 0; t < 16; t++) part[t] = _mm512_reduce_add_ps(acc[t]);
+  else
+    for (int t = 0; t < 16; t++) _mm512_storeu_ps(part + 16 * t, acc[t]);
+}
+
+void nt4x4_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part) {
+  nt4x4_avx512_body<false>(K, nq, a, sa, b, sb, part);
+}
+
+void nt4x4_sum_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* out) {
+  nt4x4_avx512_body<true>(K, nq, a, sa, b, sb, out);
 }
 
 }  // namespace gr

@@ -39,6 +39,15 @@ struct Geom {
 };
 void k_im2col(int dt, const void* x, void* out, const Geom& g);
 void k_col2im(int dt, const void* cols, void* out, const Geom& g);
+// Fused convolution with O output channels (w is [O, C*kh*kw]): y [N, O, oh*ow] = W @ im2col(x);
+// dx = col2im(W^T @ gy); dw = sum_n gy[n] @ im2col(x)[n]^T.
+// Which algorithm the fused convolution uses: 0 auto, 1 always im2col chunks, 2 implicit GEMM
+// wherever it applies (float32, stride 1, padding < kernel size); for tests and benchmarks.
+void set_conv_mode(int mode);
+int conv_mode();
+void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
+void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
+void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
 void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
 void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
 void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
@@ -46,6 +55,8 @@ void k_avgpool(int dt, const void* x, void* out, const Geom& g);
 void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g);
 void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
                   void* y, void* mean, void* var);
+void k_bn_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
+                          const void* gamma, double eps, long n, long c, long s, void* gx, void* gg, void* dgamma);
 void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
                    double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta);
 void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log);

@@ -1,4 +1,4 @@
-// Neural-network kernels: im2col/col2im, pooling, batch norm, the softmax family and the fused
+// Neural-network kernels: pooling, batch norm, the softmax family and the fused
 // optimizer updates. Each parallelizes over independent planes, channels or rows.
 #include <cmath>
 #include <cstring>
@@ -14,97 +14,6 @@
 
 namespace gr {
 namespace {
-
-// Copy n elements with 16-byte moves; the last move may overlap the previous one (rows here are
-// short: ow is 3 to 30, where a library memcpy call or a vectorized loop's prologue dominates).
-template <class T>
-inline void copy_short(T* d, const T* s, long n) {
-  constexpr long V = 16 / sizeof(T);
-  if (n < V) {
-    for (long i = 0; i < n; i++) d[i] = s[i];
-    return;
-  }
-  long i = 0;
-  for (; i + V <= n; i += V) std::memcpy(d + i, s + i, 16);
-  if (i < n) std::memcpy(d + n - V, s + n - V, 16);
-}
-
-template <class T>
-inline void add_short(T* d, const T* s, long n) {
-  constexpr long V = 16 / sizeof(T);
-  long i = 0;
-  for (; i + V <= n; i += V)
-    for (long k = 0; k < V; k++) d[i + k] += s[i + k];
-  for (; i < n; i++) d[i] += s[i];
-}
-
-// Output columns x whose input column x*sw - pw + j lies inside [0, w).
-inline void valid_cols(const Geom& g, long j, long& x0, long& x1) {
-  long lo = g.pw - j;  // need x*sw >= lo
-  x0 = lo <= 0 ? 0 : (lo + g.sw - 1) / g.sw;
-  long hi = g.w + g.pw - j;  // need x*sw < hi
-  x1 = hi <= 0 ? 0 : (hi + g.sw - 1) / g.sw;
-  if (x1 > g.ow) x1 = g.ow;
-  if (x0 > x1) x0 = x1;
-}
-
-template <class T>
-void im2col_t(const T* x, T* out, const Geom& g) {
-  const long L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  parallel_for(g.n * g.c, 1, [&](long b, long e) {
-    for (long nc = b; nc < e; nc++) {
-      const long n = nc / g.c, c = nc - n * g.c;
-      const T* plane = x + nc * g.h * g.w;
-      for (long i = 0; i < g.kh; i++)
-        for (long j = 0; j < g.kw; j++) {
-          T* o = out + (n * rows + (c * g.kh + i) * g.kw + j) * L;
-          long x0, x1;
-          valid_cols(g, j, x0, x1);
-          for (long y = 0; y < g.oh; y++, o += g.ow) {
-            const long hy = y * g.sh - g.ph + i;
-            if (hy < 0 || hy >= g.h) {
-              for (long xx = 0; xx < g.ow; xx++) o[xx] = T(0);
-              continue;
-            }
-            const T* row = plane + hy * g.w - g.pw + j;
-            for (long xx = 0; xx < x0; xx++) o[xx] = T(0);
-            if (g.sw == 1)
-              copy_short(o + x0, row + x0, x1 - x0);
-            else
-              for (long xx = x0; xx < x1; xx++) o[xx] = row[xx * g.sw];
-            for (long xx = x1; xx < g.ow; xx++) o[xx] = T(0);
-          }
-        }
-    }
-  });
-}
-
-template <class T>
-void col2im_t(const T* cols, T* out, const Geom& g) {
-  const long L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  parallel_for(g.n * g.c, 1, [&](long b, long e) {
-    for (long nc = b; nc < e; nc++) {
-      const long n = nc / g.c, c = nc - n * g.c;
-      T* plane = out + nc * g.h * g.w;
-      std::memset(plane, 0, sizeof(T) * g.h * g.w);
-      for (long i = 0; i < g.kh; i++)
-        for (long j = 0; j < g.kw; j++) {
-          const T* o = cols + (n * rows + (c * g.kh + i) * g.kw + j) * L;
-          long x0, x1;
-          valid_cols(g, j, x0, x1);
-          for (long y = 0; y < g.oh; y++, o += g.ow) {
-            const long hy = y * g.sh - g.ph + i;
-            if (hy < 0 || hy >= g.h) continue;
-            T* row = plane + hy * g.w - g.pw + j;
-            if (g.sw == 1)
-              add_short(row + x0, o + x0, x1 - x0);
-            else
-              for (long xx = x0; xx < x1; xx++) row[xx * g.sw] += o[xx];
-          }
-        }
-    }
-  });
-}
 
 // Windows that never touch padding: the first element seeds the max and only a strictly larger
 // value replaces it, which is the reference's "first max wins" (NaN in the first slot sticks, as there).
@@ -300,6 +209,58 @@ void avgpool_backward_t(const T* gy, T* out, const Geom& g) {
   });
 }
 
+// Per-channel sums in double over 8 independent lanes: no serial chain of dependent adds (which
+// would cost an add latency per element), and a layout the compiler vectorizes.
+template <class T>
+inline double lane_sum(const T* p, long n) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int l = 0; l < 8; l++) a[l] += static_cast<double>(p[k + l]);
+  double t = 0;
+  for (; k < n; k++) t += static_cast<double>(p[k]);
+  return t + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+template <class T>
+inline double lane_sqdev(const T* p, long n, double mu) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int l = 0; l < 8; l++) {
+      const double d = static_cast<double>(p[k + l]) - mu;
+      a[l] += d * d;
+    }
+  double t = 0;
+  for (; k < n; k++) {
+    const double d = static_cast<double>(p[k]) - mu;
+    t += d * d;
+  }
+  return t + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+// sg += sum g, sgd += sum g * (x - mu)
+template <class T>
+inline void lane_grad_sums(const T* g, const T* x, long n, double mu, double& sg, double& sgd) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int l = 0; l < 8; l++) {
+      const double gv = static_cast<double>(g[k + l]);
+      a[l] += gv;
+      b[l] += gv * (static_cast<double>(x[k + l]) - mu);
+    }
+  double ta = 0, tb = 0;
+  for (; k < n; k++) {
+    const double gv = static_cast<double>(g[k]);
+    ta += gv;
+    tb += gv * (static_cast<double>(x[k]) - mu);
+  }
+  sg += ta + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+  sgd += tb + ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
+}
+
+// Batch statistics in double (two passes: mean, then squared deviations); the affine map in T.
 template <class T>
 void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
                   T* var) {
@@ -307,33 +268,25 @@ void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n,
   parallel_for(c, 1, [&](long cb, long ce) {
     for (long ch = cb; ch < ce; ch++) {
       double sum = 0;
-      for (long b = 0; b < n; b++) {
-        const T* p = x + (b * c + ch) * s;
-        for (long k = 0; k < s; k++) sum += p[k];
-      }
+      for (long b = 0; b < n; b++) sum += lane_sum(x + (b * c + ch) * s, s);
       const double mu = sum / m;
       double sq = 0;
-      for (long b = 0; b < n; b++) {
-        const T* p = x + (b * c + ch) * s;
-        for (long k = 0; k < s; k++) {
-          const double d = p[k] - mu;
-          sq += d * d;
-        }
-      }
+      for (long b = 0; b < n; b++) sq += lane_sqdev(x + (b * c + ch) * s, s, mu);
       const double v = sq / m;
       mean[ch] = static_cast<T>(mu);
       var[ch] = static_cast<T>(v);
-      const double ga = gamma[ch] * (1.0 / std::sqrt(v + eps));
-      const double be = beta[ch];
+      const T ga = static_cast<T>(gamma[ch] * (1.0 / std::sqrt(v + eps)));
+      const T be = beta[ch], muT = static_cast<T>(mu);
       for (long b = 0; b < n; b++) {
         const T* p = x + (b * c + ch) * s;
         T* q = y + (b * c + ch) * s;
-        for (long k = 0; k < s; k++) q[k] = static_cast<T>((p[k] - mu) * ga + be);
+        for (long k = 0; k < s; k++) q[k] = (p[k] - muT) * ga + be;
       }
     }
   });
 }
 
+// dx = gamma * inv / m * (m * gy - sum gy - xhat * sum(gy * xhat)), xhat = (x - mu) * inv.
 template <class T>
 void bn_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n, long c,
                    long s, T* dx, T* dgamma, T* dbeta) {
@@ -342,23 +295,79 @@ void bn_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T
     for (long ch = cb; ch < ce; ch++) {
       const double mu = mean[ch];
       const double inv = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
-      double sg = 0, sgx = 0;
-      for (long b = 0; b < n; b++) {
-        const T* px = x + (b * c + ch) * s;
-        const T* pg = gy + (b * c + ch) * s;
-        for (long k = 0; k < s; k++) {
-          sg += pg[k];
-          sgx += pg[k] * (px[k] - mu) * inv;
-        }
-      }
+      double sg = 0, sgd = 0;
+      for (long b = 0; b < n; b++) lane_grad_sums(gy + (b * c + ch) * s, x + (b * c + ch) * s, s, mu, sg, sgd);
+      const double sgx = sgd * inv;
       dbeta[ch] = static_cast<T>(sg);
       dgamma[ch] = static_cast<T>(sgx);
       const double f = gamma[ch] * inv / m;
+      // dx = A * gy + B * (x - mu) + C
+      const T A = static_cast<T>(f * m), B = static_cast<T>(-f * inv * sgx), C = static_cast<T>(-f * sg);
+      const T muT = static_cast<T>(mu);
       for (long b = 0; b < n; b++) {
         const T* px = x + (b * c + ch) * s;
         const T* pg = gy + (b * c + ch) * s;
         T* q = dx + (b * c + ch) * s;
-        for (long k = 0; k < s; k++) q[k] = static_cast<T>(f * (m * pg[k] - sg - (px[k] - mu) * inv * sgx));
+        for (long k = 0; k < s; k++) q[k] = A * pg[k] + B * (px[k] - muT) + C;
+      }
+    }
+  });
+}
+
+// The second derivative of bn_backward's dx against a cotangent u (formula in src/backends/backend.ts):
+// one pass for five per-channel sums, one writing gx and gg.
+template <class T>
+void bn_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma, double eps,
+                          long n, long c, long s, T* gx, T* gg, T* dgamma) {
+  const double m = static_cast<double>(n * s);
+  parallel_for(c, 1, [&](long cb, long ce) {
+    for (long ch = cb; ch < ce; ch++) {
+      const double mu = mean[ch];
+      const double inv = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
+      double sg = 0, su = 0, sgd = 0, sud = 0, sug = 0;
+      for (long b = 0; b < n; b++) {
+        const long o = (b * c + ch) * s;
+        double a[5][8] = {};
+        long k = 0;
+        for (; k + 8 <= s; k += 8)
+          for (int l = 0; l < 8; l++) {
+            const double gv = g[o + k + l], uv = u[o + k + l], d = static_cast<double>(x[o + k + l]) - mu;
+            a[0][l] += gv;
+            a[1][l] += uv;
+            a[2][l] += gv * d;
+            a[3][l] += uv * d;
+            a[4][l] += uv * gv;
+          }
+        for (; k < s; k++) {
+          const double gv = g[o + k], uv = u[o + k], d = static_cast<double>(x[o + k]) - mu;
+          sg += gv;
+          su += uv;
+          sgd += gv * d;
+          sud += uv * d;
+          sug += uv * gv;
+        }
+        double t[5];
+        for (int q = 0; q < 5; q++) t[q] = ((a[q][0] + a[q][4]) + (a[q][1] + a[q][5])) + ((a[q][2] + a[q][6]) + (a[q][3] + a[q][7]));
+        sg += t[0];
+        su += t[1];
+        sgd += t[2];
+        sud += t[3];
+        sug += t[4];
+      }
+      const double gm = sg / m, um = su / m, G = sgd * inv / m, U = sud * inv / m, Q = sug / m;
+      const double ga = gamma[ch];
+      dgamma[ch] = static_cast<T>(m * inv * (Q - um * gm - U * G));
+      // gx = cx ((u - um) G + (g - gm) U + xhat r), gg = cg (u - um - xhat U), xhat = (x - mu) inv
+      const T cx = static_cast<T>(-ga * inv * inv), cg = static_cast<T>(ga * inv);
+      const T Gt = static_cast<T>(G), Ut = static_cast<T>(U), umT = static_cast<T>(um), gmT = static_cast<T>(gm);
+      const T rI = static_cast<T>((Q - um * gm - 3 * U * G) * inv), uI = static_cast<T>(U * inv), muT = static_cast<T>(mu);
+      for (long b = 0; b < n; b++) {
+        const long o = (b * c + ch) * s;
+        for (long k = 0; k < s; k++) {
+          const T d = x[o + k] - muT, uv = u[o + k] - umT;
+          gx[o + k] = cx * (uv * Gt + (g[o + k] - gmT) * Ut + d * rI);
+          gg[o + k] = cg * (uv - d * uI);
+        }
       }
     }
   });
@@ -489,8 +498,6 @@ void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdatePara
 #define FO(p) static_cast<float*>(p)
 #define DO(p) static_cast<double*>(p)
 
-void k_im2col(int dt, const void* x, void* out, const Geom& g) { GR_DT(im2col_t(F(x), FO(out), g), im2col_t(D(x), DO(out), g)) }
-void k_col2im(int dt, const void* c, void* out, const Geom& g) { GR_DT(col2im_t(F(c), FO(out), g), col2im_t(D(c), DO(out), g)) }
 void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
   GR_DT(maxpool_t(F(x), FO(out), idx, g), maxpool_t(D(x), DO(out), idx, g))
 }
@@ -508,6 +515,11 @@ void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, do
                   void* y, void* mean, void* var) {
   GR_DT(bn_forward_t(F(x), F(gamma), F(beta), eps, n, c, s, FO(y), FO(mean), FO(var)),
         bn_forward_t(D(x), D(gamma), D(beta), eps, n, c, s, DO(y), DO(mean), DO(var)))
+}
+void k_bn_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
+                          const void* gamma, double eps, long n, long c, long s, void* gx, void* gg, void* dgamma) {
+  GR_DT(bn_double_backward_t(F(x), F(g), F(u), F(mean), F(var), F(gamma), eps, n, c, s, FO(gx), FO(gg), FO(dgamma)),
+        bn_double_backward_t(D(x), D(g), D(u), D(mean), D(var), D(gamma), eps, n, c, s, DO(gx), DO(gg), DO(dgamma)))
 }
 void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
                    double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta) {

@@ -133,6 +133,12 @@ export interface BatchNormForwardResult {
   variance: Storage;
 }
 
+export interface BatchNormDoubleBackwardResult {
+  gx: Storage;
+  gg: Storage;
+  dgamma: Storage;
+}
+
 export interface BatchNormBackwardResult {
   dx: Storage;
   dgamma: Storage;
@@ -204,6 +210,17 @@ export interface Backend {
   /** The adjoint of im2col: [N, C*kh*kw, oh*ow] -> [N, C, H, W], summing overlaps. */
   col2im(cols: TensorRef, g: WindowGeom): Storage;
 
+  // ---- fused convolution: the three partial derivatives of T(x, W, gy) = <conv(x, W), gy> ----
+  // Each equals its composite over im2col/matmul/col2im (`conv-composite.ts`, the test oracle);
+  // backends without a faster kernel use that composite. x [N, C, H, W], w [O, C, kh, kw],
+  // gy [N, O, oh, ow], all of one float dtype.
+  /** y = reshape(W[O, C*kh*kw] @ im2col(x)) -> [N, O, oh, ow] (no bias). */
+  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage;
+  /** The input gradient col2im(W^T @ gy) -> [N, C, H, W]. */
+  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage;
+  /** The weight gradient sum_n gy[n] @ im2col(x)[n]^T -> [O, C, kh, kw]. */
+  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage;
+
   // ---- pooling ----
   /** Max over each window; idx (int32) holds the flat position h*W + w of the max in its plane (first max wins). */
   maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
@@ -228,6 +245,25 @@ export interface Backend {
     gamma: TensorRef,
     eps: number,
   ): BatchNormBackwardResult;
+
+  /**
+   * Optional fused second derivative (`src/ops/batchnorm.ts` derives it): for dx = gamma s P(g) of
+   * batchNormBackward and a cotangent u of dx, the gradients of <u, dx> with respect to x (gx, shaped
+   * like x), g (gg) and gamma (dgamma, [C]). Per channel, with xhat = (x - mean) s and means over
+   * the channel's M values, G = mean(g xhat), U = mean(u xhat), Q = mean(u g):
+   *   gx = -gamma s^2 ((u - mean u) G + (g - mean g) U + xhat (Q - mean u mean g - 3 U G))
+   *   gg = gamma s (u - mean u - xhat U),   dgamma = M s (Q - mean u mean g - U G).
+   * Backends without it get the same formula in recorded ops.
+   */
+  batchNormDoubleBackward?(
+    x: TensorRef,
+    g: TensorRef,
+    u: TensorRef,
+    mean: TensorRef,
+    variance: TensorRef,
+    gamma: TensorRef,
+    eps: number,
+  ): BatchNormDoubleBackwardResult;
 
   // ---- softmax family, over the last axis of a [rows, cols] view ----
   softmax(x: TensorRef): Storage;

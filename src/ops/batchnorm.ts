@@ -1,18 +1,24 @@
 /**
  * Batch normalization over [N, C, *] per channel. Training mode normalizes with batch statistics
  * (biased variance) and updates running statistics; eval mode uses the running statistics.
- * The first-order backward is a fused kernel; when the gradient itself is being recorded
- * (createGraph), the same formula runs in primitive ops, recomputing the statistics from x so that
- * it is differentiable again. The composite formula is the fused kernel's test oracle.
+ * The first-order backward is a fused kernel. When the gradient itself is being recorded
+ * (createGraph, double backprop), the same kernel runs as three recorded ops (dx, dgamma, dbeta)
+ * whose backward rules are the closed-form second derivatives below, written again in recorded
+ * ops (the fused kernel, the normalization and the per-channel inverse deviation), so gradients of
+ * any order stay on the fused kernels. `batchNormBackwardComposite`, the same formula in primitive
+ * ops (differentiated by autograd), is their test oracle and can be selected with
+ * `setBatchNormDoubleBackward('composite')`.
  */
 import { assertFloat } from '../dtype.js';
 import { engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { assign, backendOf, record, sameDType, wrap } from './core.js';
-import { add, mul, rsqrt, sub } from './elementwise.js';
-import { reshape } from './layout.js';
+import { add, mul, neg, rsqrt, square, sub } from './elementwise.js';
+import { broadcastTo, reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
+import { ones, zeros } from './creation.js';
+import type { Backend, Storage } from '../backends/backend.js';
 
 export interface BatchNormOptions {
   training: boolean;
@@ -57,6 +63,154 @@ export function batchNormTrainComposite(x: Tensor, gamma: Tensor, beta: Tensor, 
   const xc = sub(x, mu);
   const invstd = rsqrt(add(mean(mul(xc, xc), ax, true), eps));
   return add(mul(mul(xc, invstd), reshape(gamma, cs)), reshape(beta, cs));
+}
+
+export type BatchNormDoubleBackwardMode = 'fused' | 'closed-form' | 'composite';
+let doubleBackward: BatchNormDoubleBackwardMode = 'fused';
+
+/**
+ * How batchNorm's backward runs when it is itself recorded: 'fused' (the default: the closed-form
+ * second derivatives, as one backend kernel when the backend has it and the second derivative is
+ * not itself recorded), 'closed-form' (always the closed form in recorded ops) or 'composite'
+ * (autograd through batchNormBackwardComposite). Returns the previous setting. For tests and
+ * comparisons.
+ */
+export function setBatchNormDoubleBackward(mode: BatchNormDoubleBackwardMode): BatchNormDoubleBackwardMode {
+  const prev = doubleBackward;
+  doubleBackward = mode;
+  return prev;
+}
+
+/**
+ * One training-mode batch-norm input x with its batch statistics (the values the forward kernel
+ * computed; as functions of x their derivatives are accounted for by the rules below).
+ *
+ * Per channel, over its M values: s = (var + eps)^-1/2, xhat = (x - mean) s, and for a gradient g
+ * P(g) = g - mean(g) - xhat mean(g xhat) (a symmetric projection). The backward of y = gamma xhat +
+ * beta is dx = gamma s P(g), dgamma = sum(g xhat), dbeta = sum(g) (thesis eq. for BN's gradient; Ioffe
+ * and Szegedy 2015, section 3). Differentiating L(x, g, gamma) = <u, dx> + <a, dgamma> + <b, dbeta>:
+ *   dL/dg     = gamma s P(u) + a xhat + b
+ *   dL/dgamma = sum(u s P(g))
+ *   dL/dx     = s P(F) - (gamma s / M) sum(u s P(g)) xhat,   F = a g - gamma s (u G + g U),
+ * with G = mean(g xhat), U = mean(u xhat) (from dxhat_j/dx_i = s (delta_ij - 1/M - xhat_i xhat_j / M)
+ * and ds/dx_i = -s^2 xhat_i / M). Each output below records its share of these terms.
+ */
+class BnInput {
+  readonly c: number;
+  readonly m: number;
+  readonly axes: number[];
+  readonly cs: number[];
+  constructor(
+    readonly be: Backend,
+    readonly x: Tensor,
+    readonly bmean: Tensor,
+    readonly bvar: Tensor,
+    readonly eps: number,
+  ) {
+    this.c = x.shape[1]!;
+    this.m = x.size / this.c;
+    this.axes = axesOf(x);
+    this.cs = chanShape(x);
+  }
+
+  private ones(): Tensor {
+    return ones([this.c], { dtype: this.x.dtype, device: this.x.device });
+  }
+
+  /** The fused backward kernel for gradient g and scale gamma (ones when null): [dx, dgamma, dbeta] storages. */
+  private kernel(g: Tensor, gamma: Tensor | null): [Tensor, Tensor, Tensor] {
+    const ga = gamma ?? this.ones();
+    const r = this.be.batchNormBackward(this.x, g, this.bmean, this.bvar, ga, this.eps);
+    if (!gamma) ga.dispose();
+    const { be, x, c } = this;
+    return [wrap(be, r.dx, x.shape, x.dtype), wrap(be, r.dgamma, [c], x.dtype), wrap(be, r.dbeta, [c], x.dtype)];
+  }
+
+  /** dx = gamma s P(g) (gamma null: ones), recorded. */
+  dx(g: Tensor, gamma: Tensor | null): Tensor {
+    const [dx, dg, db] = this.kernel(g, gamma);
+    dg.dispose();
+    db.dispose();
+    return this.recordDx(dx, g, gamma);
+  }
+
+  /** All three gradients of one kernel call, each recorded. */
+  all(g: Tensor, gamma: Tensor): [Tensor, Tensor, Tensor] {
+    const [dx, dg, db] = this.kernel(g, gamma);
+    const x = this.x;
+    // dgamma = sum(g xhat): d/dg = a xhat, d/dx = s P(a g)
+    record(dg, 'batchNormBackward.dgamma', [x, g], (a) => {
+      const aB = reshape(a, this.cs);
+      return [x.requiresGrad ? this.dx(mul(g, aB), null) : null, g.requiresGrad ? mul(aB, this.xhat()) : null];
+    });
+    // dbeta = sum(g): d/dg = b broadcast
+    record(db, 'batchNormBackward.dbeta', [g], (b) => [broadcastTo(reshape(b, this.cs), g.shape)]);
+    return [this.recordDx(dx, g, gamma), dg, db];
+  }
+
+  private recordDx(dx: Tensor, g: Tensor, gamma: Tensor | null): Tensor {
+    const x = this.x;
+    const inputs = gamma ? [x, g, gamma] : [x, g];
+    return record(dx, 'batchNormBackward.dx', inputs, (u) => {
+      const needX = x.requiresGrad, needGamma = gamma !== null && gamma.requiresGrad;
+      if (!engine.gradEnabled && doubleBackward === 'fused' && this.be.batchNormDoubleBackward) {
+        const ga = gamma ?? this.ones();
+        const r = this.be.batchNormDoubleBackward(x, g, u, this.bmean, this.bvar, ga, this.eps);
+        if (!gamma) ga.dispose();
+        const { be, c } = this;
+        const keep = (st: Storage, want: boolean, shape: readonly number[]): Tensor | null => {
+          if (want) return wrap(be, st, shape, x.dtype);
+          be.dispose(st);
+          return null;
+        };
+        const gx = keep(r.gx, needX, x.shape), gg = keep(r.gg, g.requiresGrad, g.shape);
+        const dgamma = keep(r.dgamma, needGamma, [c]);
+        return gamma ? [gx, gg, dgamma] : [gx, gg];
+      }
+      const gg = needX || needGamma ? reshape(sum(mul(u, this.dx(g, null)), this.axes), [this.c]) : null;
+      let gx: Tensor | null = null;
+      if (needX) {
+        const xh = this.xhat();
+        const s = reshape(this.invStd(), this.cs);
+        const gs = gamma ? mul(reshape(gamma, this.cs), s) : s;
+        const G = mean(mul(g, xh), this.axes, true);
+        const U = mean(mul(u, xh), this.axes, true);
+        const F = neg(mul(gs, add(mul(u, G), mul(g, U))));
+        gx = sub(this.dx(F, null), mul(xh, mul(gs, mul(reshape(gg!, this.cs), 1 / this.m))));
+      }
+      const gg2 = g.requiresGrad ? this.dx(u, gamma) : null;
+      return gamma ? [gx, gg2, needGamma ? gg : null] : [gx, gg2];
+    });
+  }
+
+  /** xhat = (x - mean) s, recorded: d/dx = s P(a). */
+  xhat(): Tensor {
+    const { be, x, c } = this;
+    const one = this.ones();
+    const zero = zeros([c], { dtype: x.dtype, device: x.device });
+    const r = be.batchNormForward(x, one, zero, this.eps);
+    one.dispose();
+    zero.dispose();
+    be.dispose(r.mean);
+    be.dispose(r.variance);
+    const xh = wrap(be, r.y, x.shape, x.dtype);
+    return record(xh, 'batchNorm.xhat', [x], (a) => [this.dx(a, null)]);
+  }
+
+  /** s = (var + eps)^-1/2 per channel [C], recorded: ds/dx_i = -s^2 xhat_i / M. */
+  invStd(): Tensor {
+    const prev = engine.gradEnabled;
+    engine.gradEnabled = false;
+    let s: Tensor;
+    try {
+      s = rsqrt(add(this.bvar, this.eps));
+    } finally {
+      engine.gradEnabled = prev;
+    }
+    return record(s, 'batchNorm.invStd', [this.x], (a) => [
+      mul(this.xhat(), reshape(mul(mul(square(s), a), -1 / this.m), this.cs)),
+    ]);
+  }
 }
 
 export function batchNorm(
@@ -111,7 +265,10 @@ export function batchNorm(
   }
   // dx = gamma invstd / M (M g - sum g - xhat sum(g xhat)), dgamma = sum(g xhat), dbeta = sum g
   record(y, 'batchNorm', [x, gamma, beta], (g) => {
-    if (engine.gradEnabled) return batchNormBackwardComposite(x, g, gamma, eps);
+    if (engine.gradEnabled) {
+      if (doubleBackward === 'composite') return batchNormBackwardComposite(x, g, gamma, eps);
+      return new BnInput(be, x, bmean, bvar, eps).all(g, gamma);
+    }
     const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps);
     return [wrap(be, b.dx, x.shape, x.dtype), wrap(be, b.dgamma, [c], x.dtype), wrap(be, b.dbeta, [c], x.dtype)];
   });

@@ -1,6 +1,12 @@
 /**
- * Convolution as matmul over im2col patches. im2col and col2im are each other's adjoint, so conv2d's
- * backward is matmul + col2im and differentiable to any order with no extra code.
+ * Convolution. Two formulations with equal values and gradients to every order:
+ *
+ * - `conv2d` runs on three primitive ops, the partial derivatives of the trilinear form
+ *   T(x, W, gy) = <conv(x, W), gy>: conv = dT/dgy, convInput = dT/dx, convWeight = dT/dW. The
+ *   backward of each is made of the other two (below), so gradients of gradients stay within the
+ *   trio and each runs as one fused backend kernel that never stores the im2col matrix.
+ * - `conv2dComposite` is matmul over im2col patches, with im2col and col2im each other's adjoint: the
+ *   oracle the trio is tested against.
  */
 import type { WindowGeom } from '../backends/backend.js';
 import { assertFloat } from '../dtype.js';
@@ -74,42 +80,90 @@ export function col2im(cols: Tensor, imageShape: readonly [number, number, numbe
   return col2imG(cols, g);
 }
 
+// ---- the fused trio ----
+
+function needs(t: Tensor): boolean {
+  return t.requiresGrad;
+}
+
+/** y = conv(x, W) [N, O, oh, ow]. */
+function convG(x: Tensor, w: Tensor, g: WindowGeom): Tensor {
+  const be = backendOf('conv2d', x, w);
+  const O = w.shape[0]!;
+  const y = wrap(be, be.conv2d(x, w, g), [g.n, O, g.oh, g.ow], x.dtype);
+  // <conv(x, W), gy> = T(x, W, gy): d/dx = convInput(gy, W), d/dW = convWeight(x, gy).
+  return record(y, 'conv2d', [x, w], (gy) => [needs(x) ? convInputG(gy, w, g) : null, needs(w) ? convWeightG(x, gy, g) : null]);
+}
+
+/** dx = convInput(gy, W) [N, C, H, W]: the adjoint of x -> conv(x, W). */
+function convInputG(gy: Tensor, w: Tensor, g: WindowGeom): Tensor {
+  const be = backendOf('conv2dBackwardInput', gy, w);
+  const y = wrap(be, be.conv2dBackwardInput(gy, w, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  // <u, convInput(gy, W)> = T(u, W, gy): d/dgy = conv(u, W), d/dW = convWeight(u, gy).
+  return record(y, 'conv2dBackwardInput', [gy, w], (u) => [needs(gy) ? convG(u, w, g) : null, needs(w) ? convWeightG(u, gy, g) : null]);
+}
+
+/** dW = convWeight(x, gy) [O, C, kh, kw]: the adjoint of W -> conv(x, W). */
+function convWeightG(x: Tensor, gy: Tensor, g: WindowGeom): Tensor {
+  const be = backendOf('conv2dBackwardWeight', x, gy);
+  const O = gy.shape[1]!;
+  const y = wrap(be, be.conv2dBackwardWeight(x, gy, g), [O, g.c, g.kh, g.kw], x.dtype);
+  // <V, convWeight(x, gy)> = T(x, V, gy): d/dx = convInput(gy, V), d/dgy = conv(x, V).
+  return record(y, 'conv2dBackwardWeight', [x, gy], (v) => [needs(x) ? convInputG(gy, v, g) : null, needs(gy) ? convG(x, v, g) : null]);
+}
+
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair | 'valid' | 'same';
 }
 
-/**
- * 2-D convolution (cross-correlation, as in every framework): x [N, C, H, W], w [outC, C, kh, kw],
- * b [outC]. y = reshape(W[outC, C*kh*kw] @ im2col(x)) + b.
- */
-export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, o: Conv2dOptions = {}): Tensor {
-  backendOf('conv2d', x, w, ...(b ? [b] : []));
-  assertFloat('conv2d', x.dtype);
-  sameDType('conv2d', x, w);
-  if (x.rank !== 4) throw new ShapeError(`conv2d: input must be NCHW (rank 4), got ${fmtShape(x.shape)}`);
-  if (w.rank !== 4) throw new ShapeError(`conv2d: weight must be [outC, inC, kH, kW], got ${fmtShape(w.shape)}`);
+/** Check conv2d's operands and resolve its window geometry. */
+function convGeom(op: string, x: Tensor, w: Tensor, b: Tensor | null | undefined, o: Conv2dOptions): WindowGeom {
+  backendOf(op, x, w, ...(b ? [b] : []));
+  assertFloat(op, x.dtype);
+  sameDType(op, x, w);
+  if (b) sameDType(op, x, b);
+  if (x.rank !== 4) throw new ShapeError(`${op}: input must be NCHW (rank 4), got ${fmtShape(x.shape)}`);
+  if (w.rank !== 4) throw new ShapeError(`${op}: weight must be [outC, inC, kH, kW], got ${fmtShape(w.shape)}`);
   const [outC, inC, kh, kw] = w.shape as [number, number, number, number];
   if (x.shape[1] !== inC) {
     throw new ShapeError(
-      `conv2d: input has ${x.shape[1]} channels but weight expects ${inC} (input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)})`,
+      `${op}: input has ${x.shape[1]} channels but weight expects ${inC} (input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)})`,
     );
   }
   if (b && (b.rank !== 1 || b.shape[0] !== outC)) {
-    throw new ShapeError(`conv2d: bias must have shape [${outC}], got ${fmtShape(b.shape)}`);
+    throw new ShapeError(`${op}: bias must have shape [${outC}], got ${fmtShape(b.shape)}`);
   }
   let padding: Pair = 0;
   if (o.padding === 'same') {
-    if (kh % 2 === 0 || kw % 2 === 0) throw new ArgumentError(`conv2d: padding 'same' needs odd kernel sizes, got ${kh}x${kw}`);
-    const [sh, sw] = pair('conv2d', 'stride', o.stride ?? 1, 1);
+    if (kh % 2 === 0 || kw % 2 === 0) throw new ArgumentError(`${op}: padding 'same' needs odd kernel sizes, got ${kh}x${kw}`);
+    const [sh, sw] = pair(op, 'stride', o.stride ?? 1, 1);
     if (sh !== 1 || sw !== 1) {
-      throw new ArgumentError(`conv2d: padding 'same' needs stride 1, got ${sh},${sw}; give explicit padding for strided convs`);
+      throw new ArgumentError(`${op}: padding 'same' needs stride 1, got ${sh},${sw}; give explicit padding for strided convs`);
     }
     padding = [(kh - 1) / 2, (kw - 1) / 2];
   } else if (o.padding !== undefined && o.padding !== 'valid') padding = o.padding;
-  const g = windowGeom('conv2d', x, { kernel: [kh, kw], stride: o.stride ?? 1, padding });
-  const cols = im2colG(x, g);
-  const y = matmul(reshape(w, [outC, inC * kh * kw]), cols);
-  const out = reshape(y, [g.n, outC, g.oh, g.ow]);
-  return b ? add(out, reshape(b, [1, outC, 1, 1])) : out;
+  return windowGeom(op, x, { kernel: [kh, kw], stride: o.stride ?? 1, padding });
+}
+
+function addBias(out: Tensor, b: Tensor | null | undefined): Tensor {
+  return b ? add(out, reshape(b, [1, b.shape[0]!, 1, 1])) : out;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in every framework): x [N, C, H, W], w [outC, C, kh, kw],
+ * b [outC]. y[n, o] = sum over c, i, j of w[o, c, i, j] x[n, c, oy*sh - ph + i, ox*sw - pw + j] + b[o],
+ * i.e. reshape(W[outC, C*kh*kw] @ im2col(x)) + b, on the fused kernels.
+ */
+export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  const g = convGeom('conv2d', x, w, b, o);
+  return addBias(convG(x, w, g), b);
+}
+
+/** conv2d as matmul over recorded im2col patches: the composite twin the fused trio is tested against. */
+export function conv2dComposite(x: Tensor, w: Tensor, b?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  const g = convGeom('conv2d', x, w, b, o);
+  const [outC, inC, kh, kw] = w.shape as [number, number, number, number];
+  const y = matmul(reshape(w, [outC, inC * kh * kw]), im2colG(x, g));
+  return addBias(reshape(y, [g.n, outC, g.oh, g.ow]), b);
 }

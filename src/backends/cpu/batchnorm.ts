@@ -68,3 +68,40 @@ export function batchNormBackward(
   }
   return { dx, dgamma, dbeta };
 }
+
+/** The fused second derivative of batchNormBackward's dx (formula in src/backends/backend.ts). */
+export function batchNormDoubleBackward(
+  x: TensorRef, gy: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+): { gx: TypedArray; gg: TypedArray; dgamma: TypedArray } {
+  const X = arr(x), GY = arr(gy), U = arr(u), MU = arr(mean), VAR = arr(variance), GA = arr(gamma);
+  const { n, c, s } = dims(x);
+  const m = n * s;
+  const gx = alloc(x.dtype, X.length);
+  const gg = alloc(x.dtype, X.length);
+  const dgamma = alloc(x.dtype, c);
+  for (let ch = 0; ch < c; ch++) {
+    const mu = MU[ch]!;
+    const inv = 1 / Math.sqrt(VAR[ch]! + eps);
+    let sg = 0, su = 0, sgx = 0, sux = 0, sug = 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const g = GY[o + k]!, v = U[o + k]!, xh = (X[o + k]! - mu) * inv;
+        sg += g; su += v; sgx += g * xh; sux += v * xh; sug += v * g;
+      }
+    }
+    const gm = sg / m, um = su / m, G = sgx / m, Uh = sux / m, Q = sug / m;
+    const ga = GA[ch]!;
+    dgamma[ch] = m * inv * (Q - um * gm - Uh * G);
+    const cx = -ga * inv * inv, cg = ga * inv, r = Q - um * gm - 3 * Uh * G;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const g = GY[o + k]!, v = U[o + k]!, xh = (X[o + k]! - mu) * inv;
+        gx[o + k] = cx * ((v - um) * G + (g - gm) * Uh + xh * r);
+        gg[o + k] = cg * (v - um - xh * Uh);
+      }
+    }
+  }
+  return { gx, gg, dgamma };
+}

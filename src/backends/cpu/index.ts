@@ -1,7 +1,7 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocTyped } from '../../dtype.js';
 import type {
-  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp,
+  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormDoubleBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp,
   Storage, TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
 } from '../backend.js';
 import type { Shape } from '../../shape.js';
@@ -12,6 +12,7 @@ import * as red from './reduce.js';
 import * as lay from './layout.js';
 import { matmul } from './matmul.js';
 import { col2im, im2col } from './conv.js';
+import { conv2dBackwardInputComposite, conv2dBackwardWeightComposite, conv2dComposite } from '../conv-composite.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
 import * as sm from './softmax.js';
@@ -116,6 +117,15 @@ export class CpuBackend implements Backend {
   col2im(cols: TensorRef, g: WindowGeom): Storage {
     return this.wrap(col2im(cols, g));
   }
+  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    return conv2dComposite(this, x, w, g);
+  }
+  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    return conv2dBackwardInputComposite(this, gy, w, g);
+  }
+  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
+    return conv2dBackwardWeightComposite(this, x, gy, g);
+  }
 
   maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const r = pool.maxPool(x, g);
@@ -137,6 +147,12 @@ export class CpuBackend implements Backend {
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
     const r = bn.batchNormForward(x, gamma, beta, eps);
     return { y: this.wrap(r.y), mean: this.wrap(r.mean), variance: this.wrap(r.variance) };
+  }
+  batchNormDoubleBackward(
+    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  ): BatchNormDoubleBackwardResult {
+    const r = bn.batchNormDoubleBackward(x, g, u, mean, variance, gamma, eps);
+    return { gx: this.wrap(r.gx), gg: this.wrap(r.gg), dgamma: this.wrap(r.dgamma) };
   }
   batchNormBackward(
     x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,

@@ -29,12 +29,18 @@ export interface NativeAddon {
   matmulSum(): void;
   im2col(): void;
   col2im(): void;
+  /** Fused convolution (params: dt, in0, in1, out, geometry at 4..15, output channels at 16). */
+  convForward(): void;
+  convBackwardInput(): void;
+  convBackwardWeight(): void;
   maxPool(): void;
   poolGather(): void;
   poolScatter(): void;
   avgPool(): void;
   avgPoolBackward(): void;
   bnForward(): void;
+  /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma. */
+  bnDoubleBackward(): void;
   bnBackward(): void;
   softmax(): void;
   softmaxHvp(): void;
@@ -44,6 +50,8 @@ export interface NativeAddon {
   update(): void;
   info(): { isa: Isa; supported: Isa[]; threads: number };
   setIsa(isa: Isa): boolean;
+  /** Fused convolution algorithm: 0 auto, 1 im2col chunks, 2 implicit GEMM where it applies. Returns the previous one. */
+  setConvMode(mode: number): number;
   setThreads(n: number): void;
   /** GFLOP/s of independent FMA chains on every thread (null for the portable kernel). */
   probePeak(iters: number): number | null;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { DType, TypedArray } from '../../dtype.js';
 import { DTypeError, ShapeError } from '../../errors.js';
 import type {
-  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp, Storage,
+  ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormDoubleBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp, Storage,
   TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
 } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
@@ -74,6 +74,15 @@ export class NativeBackend implements Backend {
   }
   setThreads(n: number): void {
     this.addon.setThreads(n);
+  }
+  /**
+   * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM over the padded
+   * image wherever it applies (float32, stride 1, padding < kernel), 'im2col' chunks always, or
+   * 'auto'. Returns the previous setting.
+   */
+  setConvAlgorithm(a: 'auto' | 'im2col' | 'implicit'): 'auto' | 'im2col' | 'implicit' {
+    const modes = ['auto', 'im2col', 'implicit'] as const;
+    return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
     return this.addon.probePeak(iters);
@@ -387,6 +396,27 @@ export class NativeBackend implements Backend {
     this.addon.col2im();
     return out;
   }
+  /** Fused convolution kernels (native/cpu/conv.cc): inputs in0, in1, output, geometry, output channels. */
+  private conv(kernel: 'convForward' | 'convBackwardInput' | 'convBackwardWeight', a: TensorRef, b: TensorRef, outLen: number, g: WindowGeom, O: number): Storage {
+    const out = this.alloc(a.dtype, outLen);
+    const P = this.P;
+    P[0] = DT[a.dtype]; P[1] = this.ptr(a); P[2] = this.ptr(b); P[3] = out.ptr;
+    this.geom(4, g);
+    P[16] = O;
+    this.addon[kernel]();
+    return out;
+  }
+  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    const O = w.shape[0]!;
+    return this.conv('convForward', x, w, g.n * O * g.oh * g.ow, g, O);
+  }
+  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    return this.conv('convBackwardInput', gy, w, g.n * g.c * g.h * g.w, g, w.shape[0]!);
+  }
+  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
+    const O = gy.shape[1]!;
+    return this.conv('convBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
+  }
   maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(x.dtype, n);
@@ -450,6 +480,20 @@ export class NativeBackend implements Backend {
     P[6] = eps; P[7] = n; P[8] = c; P[9] = s; P[10] = dx.ptr; P[11] = dgamma.ptr; P[12] = dbeta.ptr;
     this.addon.bnBackward();
     return { dx, dgamma, dbeta };
+  }
+
+  batchNormDoubleBackward(
+    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  ): BatchNormDoubleBackwardResult {
+    const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
+    const gx = this.alloc(x.dtype, x.storage.length);
+    const gg = this.alloc(x.dtype, x.storage.length);
+    const dgamma = this.alloc(x.dtype, c);
+    const P = this.P;
+    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(g); P[3] = this.ptr(u); P[4] = this.ptr(mean); P[5] = this.ptr(variance);
+    P[6] = this.ptr(gamma); P[7] = eps; P[8] = n; P[9] = c; P[10] = s; P[11] = gx.ptr; P[12] = gg.ptr; P[13] = dgamma.ptr;
+    this.addon.bnDoubleBackward();
+    return { gx, gg, dgamma };
   }
 
   // ---- softmax family ----

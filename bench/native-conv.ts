@@ -1,0 +1,52 @@
+/**
+ * The native fused convolution's algorithms side by side at the three models' layer shapes:
+ * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
+ * GEMM (stride-1 layers only; others fall back to im2col) and the automatic choice. Each figure is
+ * the best of `--reps` timed pairs of calls, so a busy machine shows as lower numbers, not as noise.
+ *
+ *   npx tsx bench/native-conv.ts [--reps 15]
+ */
+import * as g from '../src/index.js';
+import { registerDefaultBackends } from '../src/backends/registry.js';
+import { engine } from '../src/engine.js';
+import type { NativeBackend } from '../src/backends/native/backend.js';
+import { windowGeom } from '../src/ops/conv.js';
+import { CONV_LAYERS } from './native-kernels.js';
+
+const i = process.argv.indexOf('--reps');
+const reps = i >= 0 ? Number(process.argv[i + 1]) : 15;
+registerDefaultBackends();
+await g.initBackend('native');
+const be = engine.backend('native') as NativeBackend;
+const algos = ['im2col', 'implicit', 'auto'] as const;
+console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
+console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
+console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
+for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
+  const x = g.randn(xs, { device: 'native', seed: 1 }), w = g.randn(ws, { device: 'native', seed: 2 });
+  const geo = windowGeom(name, x, { kernel: [ws[2]!, ws[3]!], stride, padding });
+  const gy = g.randn([geo.n, ws[0]!, geo.oh, geo.ow], { device: 'native', seed: 3 });
+  const flops = 2 * geo.n * ws[0]! * geo.c * geo.kh * geo.kw * geo.oh * geo.ow;
+  const best = (f: () => g.Storage): number => {
+    let m = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      be.dispose(f());
+      be.dispose(f());
+      m = Math.min(m, (performance.now() - t0) / 2);
+    }
+    return flops / (m / 1000) / 1e9;
+  };
+  const cells: string[] = [];
+  for (const a of algos) {
+    const prev = be.setConvAlgorithm(a);
+    cells.push(
+      best(() => be.conv2d(x, w, geo)).toFixed(0),
+      best(() => be.conv2dBackwardInput(gy, w, geo)).toFixed(0),
+      best(() => be.conv2dBackwardWeight(x, gy, geo)).toFixed(0),
+    );
+    be.setConvAlgorithm(prev);
+  }
+  console.log(`| ${name} [${xs}] * [${ws}] s${stride} p${padding} | ${cells.join(' | ')} |`);
+  for (const t of [x, w, gy]) t.dispose();
+}

@@ -1,0 +1,617 @@
+// Convolution kernels: im2col/col2im (the adjoint pair the composite convolution is built from) and
+// the fused convolution trio used by the conv2d op: forward y = W @ im2col(x), input gradient
+// col2im(W^T @ gy) and weight gradient sum_n gy[n] @ im2col(x)[n]^T (see src/ops/conv.ts).
+//
+// The fused kernels never materialize the whole batch's columns. Images go in chunks whose columns
+// fit in L2 (a thread-local buffer); each chunk is im2col'ed, multiplied and, for the input
+// gradient, col2im'ed before the next one, so the [N, C*kh*kw, oh*ow] matrix (up to 50x the image
+// size) never travels through memory. With at least as many chunks as threads every thread takes
+// whole chunks and runs the GEMM single-threaded; otherwise chunks run one after another with a
+// threaded GEMM. A 1x1, stride-1, unpadded convolution reads the image as its own columns.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+
+namespace gr {
+namespace {
+
+// Copy n elements with 16-byte moves; the last move may overlap the previous one (rows here are
+// short: ow is 3 to 30, where a library memcpy call or a vectorized loop's prologue dominates).
+template <class T>
+inline void copy_short(T* d, const T* s, long n) {
+  constexpr long V = 16 / sizeof(T);
+  if (n < V) {
+    for (long i = 0; i < n; i++) d[i] = s[i];
+    return;
+  }
+  long i = 0;
+  for (; i + V <= n; i += V) std::memcpy(d + i, s + i, 16);
+  if (i < n) std::memcpy(d + n - V, s + n - V, 16);
+}
+
+template <class T>
+inline void add_short(T* d, const T* s, long n) {
+  constexpr long V = 16 / sizeof(T);
+  long i = 0;
+  for (; i + V <= n; i += V)
+    for (long k = 0; k < V; k++) d[i + k] += s[i + k];
+  for (; i < n; i++) d[i] += s[i];
+}
+
+// Output columns x whose input column x*sw - pw + j lies inside [0, w).
+inline void valid_cols(const Geom& g, long j, long& x0, long& x1) {
+  long lo = g.pw - j;  // need x*sw >= lo
+  x0 = lo <= 0 ? 0 : (lo + g.sw - 1) / g.sw;
+  long hi = g.w + g.pw - j;  // need x*sw < hi
+  x1 = hi <= 0 ? 0 : (hi + g.sw - 1) / g.sw;
+  if (x1 > g.ow) x1 = g.ow;
+  if (x0 > x1) x0 = x1;
+}
+
+// im2col of one plane (channel c of image n) into kh*kw rows of `ld` elements starting at `o`.
+template <class T>
+void im2col_plane(const T* plane, T* o0, const Geom& g, long ld) {
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++) {
+      T* o = o0 + (i * g.kw + j) * ld;
+      long x0, x1;
+      valid_cols(g, j, x0, x1);
+      for (long y = 0; y < g.oh; y++, o += g.ow) {
+        const long hy = y * g.sh - g.ph + i;
+        if (hy < 0 || hy >= g.h) {
+          for (long xx = 0; xx < g.ow; xx++) o[xx] = T(0);
+          continue;
+        }
+        const T* row = plane + hy * g.w - g.pw + j;
+        for (long xx = 0; xx < x0; xx++) o[xx] = T(0);
+        if (g.sw == 1)
+          copy_short(o + x0, row + x0, x1 - x0);
+        else
+          for (long xx = x0; xx < x1; xx++) o[xx] = row[xx * g.sw];
+        for (long xx = x1; xx < g.ow; xx++) o[xx] = T(0);
+      }
+    }
+}
+
+// The adjoint: plane = sum of the kh*kw rows at `o0` (stride `ld`) scattered back (plane zeroed first).
+template <class T>
+void col2im_plane(const T* o0, T* plane, const Geom& g, long ld) {
+  std::memset(plane, 0, sizeof(T) * g.h * g.w);
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++) {
+      const T* o = o0 + (i * g.kw + j) * ld;
+      long x0, x1;
+      valid_cols(g, j, x0, x1);
+      for (long y = 0; y < g.oh; y++, o += g.ow) {
+        const long hy = y * g.sh - g.ph + i;
+        if (hy < 0 || hy >= g.h) continue;
+        T* row = plane + hy * g.w - g.pw + j;
+        if (g.sw == 1)
+          add_short(row + x0, o + x0, x1 - x0);
+        else
+          for (long xx = x0; xx < x1; xx++) row[xx * g.sw] += o[xx];
+      }
+    }
+}
+
+template <class T>
+void im2col_t(const T* x, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, khw = g.kh * g.kw;
+  parallel_for(g.n * g.c, 1, [&](long b, long e) {
+    for (long nc = b; nc < e; nc++) im2col_plane(x + nc * g.h * g.w, out + nc * khw * L, g, L);
+  });
+}
+
+template <class T>
+void col2im_t(const T* cols, T* out, const Geom& g) {
+  const long L = g.oh * g.ow, khw = g.kh * g.kw;
+  parallel_for(g.n * g.c, 1, [&](long b, long e) {
+    for (long nc = b; nc < e; nc++) col2im_plane(cols + nc * khw * L, out + nc * g.h * g.w, g, L);
+  });
+}
+
+// ---- fused convolution ----
+
+// Thread-local, 64-byte aligned column buffer that only grows (separate from the GEMM's packs).
+struct ColBuf {
+  void* p = nullptr;
+  size_t bytes = 0;
+  template <class T>
+  T* get(size_t n) {
+    if (n * sizeof(T) > bytes) {
+      std::free(p);
+      bytes = (n * sizeof(T) + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, bytes);
+    }
+    return static_cast<T*>(p);
+  }
+  ~ColBuf() { std::free(p); }
+};
+thread_local ColBuf tl_cols;
+
+// Bytes of columns one chunk may hold: half of a 2 MiB L2, leaving room for the GEMM's packs.
+long chunk_budget() {
+  static const long b = [] {
+    const char* e = std::getenv("GRADREG_NATIVE_CONV_CHUNK_KB");
+    const long kb = e ? std::atol(e) : 0;
+    return kb > 0 ? kb * 1024 : 1024L * 1024;
+  }();
+  return b;
+}
+
+// Split n images into chunks of at most `maxChunk`, their number a multiple of the thread count when
+// there are more chunks than threads, so that every thread gets the same number.
+void balanced_chunks(long n, long maxChunk, long& chunk, long& chunks) {
+  chunks = (n + maxChunk - 1) / maxChunk;
+  const long nt = num_threads();
+  if (chunks > 1 && nt > 1) chunks = std::min(n, (chunks + nt - 1) / nt * nt);
+  chunk = (n + chunks - 1) / chunks;
+  chunks = (n + chunk - 1) / chunk;
+}
+
+struct Plan {
+  long K, P, ld, O;  // rows and columns of one image's columns, their row stride, output channels
+  long chunk, chunks;
+  bool identity;     // 1x1, stride 1, no padding: the image is its own column matrix
+  bool threadsOverChunks;
+  bool flat;         // one output pixel per image and one chunk: the batch is one [N, K] matrix
+};
+
+template <class T>
+Plan plan_for(const Geom& g, long O) {
+  Plan p{};
+  p.O = O;
+  p.K = g.c * g.kh * g.kw;
+  p.P = g.oh * g.ow;
+  p.identity = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  // Rows a multiple of 256 bytes apart map to few L1 sets when the micro-kernel walks down them.
+  p.ld = !p.identity && (p.P * static_cast<long>(sizeof(T))) % 256 == 0 ? p.P + 64 / static_cast<long>(sizeof(T)) : p.P;
+  const long perImage = std::max<long>(1, p.K * p.ld * static_cast<long>(sizeof(T)));
+  balanced_chunks(std::max<long>(1, g.n), std::max<long>(1, chunk_budget() / perImage), p.chunk, p.chunks);
+  p.threadsOverChunks = p.chunks >= num_threads() && num_threads() > 1;
+  p.flat = p.P == 1 && p.chunks == 1;
+  return p;
+}
+
+// Columns of images [n0, n0 + cn): the image itself for identity convs, else im2col into the buffer.
+template <class T>
+const T* chunk_cols(const T* x, const Geom& g, const Plan& p, long n0, long cn, bool parallel) {
+  if (p.identity) return x + n0 * g.c * g.h * g.w;
+  T* cols = tl_cols.get<T>(cn * p.K * p.ld);
+  const long khw = g.kh * g.kw;
+  auto planes = [&](long b, long e) {
+    for (long qc = b; qc < e; qc++) {
+      const long q = qc / g.c, c = qc - q * g.c;
+      im2col_plane(x + ((n0 + q) * g.c + c) * g.h * g.w, cols + q * p.K * p.ld + c * khw * p.ld, g, p.ld);
+    }
+  };
+  if (parallel) parallel_for(cn * g.c, 1, planes);
+  else planes(0, cn * g.c);
+  return cols;
+}
+
+// Run chunk(c0, parallelInside) for every chunk, threads over chunks or inside them.
+template <class F>
+void for_chunks(const Plan& p, F&& chunk) {
+  if (p.threadsOverChunks) {
+    parallel_for(p.chunks, 1, [&](long b, long e) {
+      for (long c = b; c < e; c++) chunk(c, false);
+    });
+  } else {
+    for (long c = 0; c < p.chunks; c++) chunk(c, true);
+  }
+}
+
+// The rows a chunk of images offers the dot-product tiles: row o of A at a + o * lda and row k of B
+// at b + boff[k], both `len` long; image q of the chunk sa and sb elements further on.
+struct NtRows {
+  const float* a;
+  long lda, sa;
+  const float* b;
+  const long* boff;
+  long sb, len, nq;
+};
+
+// Float weight gradient by dot-product tiles: dW[o, k] = sum over images and pixels of A[o] B[k]
+// (no packing: both operands are contiguous along the pixels, the reduction axis). A 4x4 tile of dW
+// keeps its 16 SIMD sums in registers over every image of a chunk. Between chunks they live either
+// as lane partials (16 vectors a tile, summed once at the end) while those fit in L2, or else as
+// finished sums added into a plain [O, K] accumulator. One accumulator per part of the batch; the
+// parts are added at the end. rows(c, parallel) readies chunk c (in the calling thread's buffers).
+template <class Rows>
+bool weight_grad_nt(long O, long K, long chunks, bool threadsOverChunks, float* dw, Rows&& rows) {
+  int lanes = 0;
+  const NtTileFn laneTile = nt_tile(&lanes), sumTile = nt_tile(&lanes, true);
+  if (!laneTile) return false;
+  const long tj = (K + 3) / 4, tiles = ((O + 3) / 4) * tj;
+  const bool keepLanes = tiles * 16L * lanes * static_cast<long>(sizeof(float)) <= 512L * 1024;
+  const long per = keepLanes ? 16L * lanes : 0, accLen = keepLanes ? tiles * per : O * K;
+  const long parts = threadsOverChunks ? std::min<long>(chunks, 2L * num_threads()) : 1;
+  float* acc0 = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (parts * accLen + 16)));
+  std::memset(acc0, 0, sizeof(float) * parts * accLen);
+  auto run = [&](const NtRows& r, float* acc, long t0, long t1) {
+    alignas(64) float sums[16];
+    for (long t = t0; t < t1; t++) {
+      const long ib = t / tj, jb = t - ib * tj;
+      const float *ar[4], *br[4];
+      for (int i = 0; i < 4; i++) ar[i] = r.a + std::min(ib * 4 + i, O - 1) * r.lda;
+      for (int j = 0; j < 4; j++) br[j] = r.b + r.boff[std::min(jb * 4 + j, K - 1)];
+      if (keepLanes) {
+        laneTile(r.len, r.nq, ar, r.sa, br, r.sb, acc + t * per);
+        continue;
+      }
+      sumTile(r.len, r.nq, ar, r.sa, br, r.sb, sums);
+      for (long i = 0; i < 4 && ib * 4 + i < O; i++)
+        for (long j = 0; j < 4 && jb * 4 + j < K; j++) acc[(ib * 4 + i) * K + jb * 4 + j] += sums[i * 4 + j];
+    }
+  };
+  if (threadsOverChunks) {
+    parallel_for(parts, 1, [&](long b, long e) {
+      for (long pt = b; pt < e; pt++)
+        for (long c = chunks * pt / parts; c < chunks * (pt + 1) / parts; c++) run(rows(c, false), acc0 + pt * accLen, 0, tiles);
+    });
+  } else {
+    for (long c = 0; c < chunks; c++) {
+      const NtRows r = rows(c, true);
+      parallel_for(tiles, 4, [&](long t0, long t1) { run(r, acc0, t0, t1); });
+    }
+  }
+  for (long o = 0; o < O; o++)
+    for (long k = 0; k < K; k++) {
+      float s = 0;
+      if (keepLanes) {
+        const long off = ((o / 4) * tj + k / 4) * per + ((o % 4) * 4 + (k % 4)) * lanes;
+        for (long pt = 0; pt < parts; pt++)
+          for (int l = 0; l < lanes; l++) s += acc0[pt * accLen + off + l];
+      } else {
+        for (long pt = 0; pt < parts; pt++) s += acc0[pt * accLen + o * K + k];
+      }
+      dw[o * K + k] = s;
+    }
+  std::free(acc0);
+  return true;
+}
+
+bool conv_backward_weight_nt(const float* x, const float* gy, float* dw, const Geom& g, const Plan& p) {
+  std::vector<long> boff(static_cast<size_t>(p.K));
+  for (long k = 0; k < p.K; k++) boff[k] = k * p.ld;
+  return weight_grad_nt(p.O, p.K, p.chunks, p.threadsOverChunks, dw, [&](long c, bool par) {
+    const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
+    const float* cols = chunk_cols(x, g, p, n0, cn, par);
+    return NtRows{gy + n0 * p.O * p.P, p.P, p.O * p.P, cols, boff.data(), p.K * p.ld, p.P, cn};
+  });
+}
+
+// ---- implicit GEMM for stride-1 convolutions ----
+//
+// With stride 1, column (c, i, j) of output pixel (oy, ox) is xpad[c, oy + i, ox + j] of the padded
+// image (Hp x Wp). Computing the output on the padded width, at grid position p = oy * Wp + ox, makes
+// it xpad_flat[koff(c, i, j) + p] with koff = c*Hp*Wp + i*Wp + j: every row of the im2col matrix is a
+// contiguous run of the padded image. The micro-kernel reads its B rows there (no im2col), and the
+// kw - 1 grid columns past ow per row are computed and dropped. The input gradient is the same
+// convolution of gy padded by k - 1 - p with the flipped, transposed kernel; the weight gradient
+// dots gy on the grid (zeros past ow) with those same runs of the padded image.
+
+// 0 auto, 1 always im2col, 2 implicit wherever it applies; GRADREG_NATIVE_CONV=auto|im2col|implicit.
+int g_conv_mode = [] {
+  const char* e = std::getenv("GRADREG_NATIVE_CONV");
+  if (e && !std::strcmp(e, "im2col")) return 1;
+  if (e && !std::strcmp(e, "implicit")) return 2;
+  return 0;
+}();
+
+struct OffUkr {
+  int mr = 0, nr = 0;
+  void (*f)(long, const float*, const float*, const long*, float*, long, int) = nullptr;
+};
+
+OffUkr off_ukr() {
+  const int isa = isa_active();
+  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_off};
+  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_off};
+  return {};
+}
+
+// Whether a convolution of geometry g (float) can run as implicit GEMM at all.
+bool implicit_applies(const Geom& g) {
+  if (g_conv_mode == 1 || !off_ukr().f) return false;
+  if (g.sh != 1 || g.sw != 1 || g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
+  return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv already reads the image as its columns
+}
+
+// Whether it should, in auto mode: its GEMM rounds `rows` up to the micro-kernel's rows and the grid
+// (oh x Wp) up to its columns, where the im2col path's GEMM rounds `im2colRows` up and computes
+// only real pixels. Writing and reading the im2col matrix costs about as much as the GEMM, so the
+// implicit path may do up to twice that padded work (measured at the models' layer shapes with
+// bench/native-kernels.ts), and a thread takes whole images.
+bool implicit_ok(const Geom& g, long rows, long im2colRows) {
+  if (!implicit_applies(g)) return false;
+  if (g_conv_mode == 2) return true;
+  if (g.n < num_threads()) return false;
+  const OffUkr kr = off_ukr();
+  auto up = [](double v, int m) { return std::ceil(v / m) * m; };
+  const double L = static_cast<double>(g.oh) * (g.w + 2 * g.pw);
+  const double rowWaste = (up(rows, kr.mr) / rows) / (up(im2colRows, kr.mr) / im2colRows);
+  return rowWaste * (up(L, kr.nr) / (g.oh * g.ow)) <= 2.0;
+}
+
+// The input gradient's geometry: a stride-1 convolution of gy padded by k - 1 - p, producing x's shape.
+Geom transposed_geom(const Geom& g, long O) {
+  return Geom{g.n, O, g.oh, g.ow, g.kh, g.kw, 1, 1, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.h, g.w};
+}
+
+// The weight gradient's dot-product tiles pay off on long rows only (as in the im2col path).
+// Output pixels per image from which the weight gradient uses the dot-product tiles rather than a
+// GEMM over packed, transposed columns (GRADREG_NATIVE_CONV_NT_PIXELS overrides, for tuning).
+long nt_min_pixels() {
+  static const long v = [] {
+    const char* e = std::getenv("GRADREG_NATIVE_CONV_NT_PIXELS");
+    return e ? std::atol(e) : 256L;
+  }();
+  return v;
+}
+
+bool implicit_weight_ok(const Geom& g, long O) {
+  if (!implicit_applies(g)) return false;
+  if (g_conv_mode == 2) return true;
+  // Long rows, a grid not much longer than the output, and grid copies of gy and x (what the
+  // implicit path writes) smaller than the im2col matrix it avoids (not so for one input channel).
+  const long L = g.oh * (g.w + 2 * g.pw), P = g.oh * g.ow;
+  const long gridCopies = O * L + g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw), im2colMatrix = g.c * g.kh * g.kw * P;
+  return P >= nt_min_pixels() && L <= 1.5 * P && gridCopies < im2colMatrix;
+}
+
+struct Grid {
+  long hp, wp, L, plane, slack, K;
+  std::vector<long> koff;
+};
+
+Grid grid_for(const Geom& g, int nr) {
+  Grid r;
+  r.hp = g.h + 2 * g.ph;
+  r.wp = g.w + 2 * g.pw;
+  r.L = g.oh * r.wp;
+  r.plane = g.c * r.hp * r.wp;
+  r.slack = g.kw + nr + 16;  // reads run up to kw + nr - 3 past the padded planes
+  r.K = g.c * g.kh * g.kw;
+  r.koff.resize(static_cast<size_t>(r.K));
+  for (long c = 0; c < g.c; c++)
+    for (long i = 0; i < g.kh; i++)
+      for (long j = 0; j < g.kw; j++) r.koff[(c * g.kh + i) * g.kw + j] = c * r.hp * r.wp + i * r.wp + j;
+  return r;
+}
+
+// The zero-padded image (C x Hp x Wp, then `slack` zeros) of one image of x.
+void pad_image(const float* x, float* xp, const Geom& g, const Grid& gr) {
+  for (long c = 0; c < g.c; c++) {
+    float* d = xp + c * gr.hp * gr.wp;
+    std::memset(d, 0, sizeof(float) * g.ph * gr.wp);
+    for (long h = 0; h < g.h; h++) {
+      float* row = d + (g.ph + h) * gr.wp;
+      for (long j = 0; j < g.pw; j++) row[j] = 0.f;
+      std::memcpy(row + g.pw, x + (c * g.h + h) * g.w, sizeof(float) * g.w);
+      for (long j = g.pw + g.w; j < gr.wp; j++) row[j] = 0.f;
+    }
+    std::memset(d + (g.ph + g.h) * gr.wp, 0, sizeof(float) * (gr.hp - g.ph - g.h) * gr.wp);
+  }
+  std::memset(xp + gr.plane, 0, sizeof(float) * gr.slack);
+}
+
+thread_local ColBuf tl_pad, tl_grid;
+
+// y [N, O, oh, ow] = conv(x, wmat [O, C*kh*kw]) by implicit GEMM, threads over images.
+void implicit_forward(const float* x, const float* wmat, float* y, const Geom& g, long O) {
+  const OffUkr kr = off_ukr();
+  const Grid gr = grid_for(g, kr.nr);
+  const long K = gr.K, Or = (O + kr.mr - 1) / kr.mr * kr.mr, Lr = (gr.L + kr.nr - 1) / kr.nr * kr.nr;
+  // W packed in mr-row strips, k-major within a strip, rows past O zero.
+  std::vector<float> ap(static_cast<size_t>(Or * K));
+  for (long o = 0; o < Or; o++)
+    for (long k = 0; k < K; k++) ap[((o / kr.mr) * K + k) * kr.mr + o % kr.mr] = o < O ? wmat[o * K + k] : 0.f;
+  const long kBlocks = (K + 255) / 256, kcMax = (K + kBlocks - 1) / kBlocks;
+  parallel_for(g.n, 1, [&](long b, long e) {
+    float* xp = tl_pad.get<float>(gr.plane + gr.slack);
+    float* yb = tl_grid.get<float>(Or * Lr);
+    for (long n = b; n < e; n++) {
+      pad_image(x + n * g.c * g.h * g.w, xp, g, gr);
+      for (long pc = 0; pc < K; pc += kcMax) {
+        const long kc = std::min(kcMax, K - pc);
+        for (long jr = 0; jr < gr.L; jr += kr.nr)
+          for (long ir = 0; ir < Or; ir += kr.mr)
+            kr.f(kc, ap.data() + ir * K + pc * kr.mr, xp + jr, gr.koff.data() + pc, yb + ir * Lr + jr, Lr, pc > 0);
+      }
+      for (long o = 0; o < O; o++)
+        for (long oy = 0; oy < g.oh; oy++)
+          std::memcpy(y + ((n * O + o) * g.oh + oy) * g.ow, yb + o * Lr + oy * gr.wp, sizeof(float) * g.ow);
+    }
+  });
+}
+
+// dx = the stride-1 convolution of gy padded by k - 1 - p with W'[c, o, i, j] = W[o, c, kh-1-i, kw-1-j].
+void implicit_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O) {
+  const long khw = g.kh * g.kw;
+  std::vector<float> wt(static_cast<size_t>(g.c * O * khw));
+  for (long o = 0; o < O; o++)
+    for (long c = 0; c < g.c; c++)
+      for (long t = 0; t < khw; t++) wt[(c * O + o) * khw + (khw - 1 - t)] = w[(o * g.c + c) * khw + t];
+  implicit_forward(gy, wt.data(), dx, transposed_geom(g, O), g.c);
+}
+
+// dW[o, k] = sum over images and grid positions of gy_grid[o, p] * xpad[koff[k] + p].
+bool implicit_backward_weight(const float* x, const float* gy, float* dw, const Geom& g, long O) {
+  const Grid gr = grid_for(g, 32);
+  const long sx = gr.plane + gr.slack, sg = O * gr.L;
+  const long perImage = (sx + sg) * static_cast<long>(sizeof(float));
+  long chunk = 1, chunks = 1;
+  balanced_chunks(g.n, std::max<long>(1, chunk_budget() / perImage), chunk, chunks);
+  const bool threadsOverChunks = chunks >= num_threads() && num_threads() > 1;
+  return weight_grad_nt(O, gr.K, chunks, threadsOverChunks, dw, [&](long c, bool par) {
+    const long n0 = c * chunk, cn = std::min(chunk, g.n - n0);
+    float* xp = tl_pad.get<float>(cn * sx);
+    float* gg = tl_grid.get<float>(cn * sg);
+    auto prep = [&](long b, long e) {
+      for (long q = b; q < e; q++) {
+        pad_image(x + (n0 + q) * g.c * g.h * g.w, xp + q * sx, g, gr);
+        for (long o = 0; o < O; o++) {
+          float* d = gg + q * sg + o * gr.L;
+          const float* s = gy + ((n0 + q) * O + o) * g.oh * g.ow;
+          for (long oy = 0; oy < g.oh; oy++) {
+            std::memcpy(d + oy * gr.wp, s + oy * g.ow, sizeof(float) * g.ow);
+            for (long ox = g.ow; ox < gr.wp; ox++) d[oy * gr.wp + ox] = 0.f;
+          }
+        }
+      }
+    };
+    if (par) parallel_for(cn, 1, prep);
+    else prep(0, cn);
+    return NtRows{gg, gr.L, sg, xp, gr.koff.data(), sx, gr.L, cn};
+  });
+}
+
+template <class T>
+void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (implicit_ok(g, O, O)) return implicit_forward(x, w, y, g, O);
+  }
+  const Plan p = plan_for<T>(g, O);
+  if (p.flat) {
+    // y[N, O] = cols[N, K] @ W^T[K, O]
+    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
+    gemm<T>(g.n, O, p.K, Operand<T>{cols, p.K, false, g.n, 0}, Operand<T>{w, p.K, true, O, 0}, y,
+            COut{O, g.n, 0, O, 0}, true);
+    return;
+  }
+  for_chunks(p, [&](long c, bool par) {
+    const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
+    const T* cols = chunk_cols(x, g, p, n0, cn, par);
+    // y[n] = W[O, K] @ cols[n][K, P] for the chunk's images: one GEMM over batched columns.
+    const Operand<T> A{w, p.K, false, O, 0};
+    const Operand<T> B{cols, p.ld, false, p.P, p.K * p.ld};
+    const COut co{p.P, O, 0, p.P, O * p.P};
+    gemm<T>(O, cn * p.P, p.K, A, B, y + n0 * O * p.P, co, par);
+  });
+}
+
+template <class T>
+void conv_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (implicit_applies(g) && implicit_ok(transposed_geom(g, O), g.c, g.c * g.kh * g.kw))
+      return implicit_backward_input(gy, w, dx, g, O);
+  }
+  const Plan p = plan_for<T>(g, O);
+  const long khw = g.kh * g.kw, img = g.c * g.h * g.w;
+  if (p.flat) {
+    // dcols[N, K] = gy[N, O] @ W[O, K], then each plane's kh*kw values go back to the image.
+    T* dcols = tl_cols.get<T>(g.n * p.K);
+    gemm<T>(g.n, p.K, O, Operand<T>{gy, O, false, g.n, 0}, Operand<T>{w, p.K, false, p.K, 0}, dcols,
+            COut{p.K, g.n, 0, p.K, 0}, true);
+    parallel_for(g.n * g.c, 1, [&](long b, long e) {
+      for (long nc = b; nc < e; nc++) col2im_plane(dcols + nc * khw, dx + nc * g.h * g.w, g, 1);
+    });
+    return;
+  }
+  for_chunks(p, [&](long c, bool par) {
+    const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
+    // dcols[n] = W^T[K, O] @ gy[n][O, P]; an identity conv's dcols are dx itself.
+    T* dcols = p.identity ? dx + n0 * img : tl_cols.get<T>(cn * p.K * p.ld);
+    const Operand<T> A{w, p.K, true, p.K, 0};
+    const Operand<T> B{gy + n0 * O * p.P, p.P, false, p.P, O * p.P};
+    const COut co{p.ld, p.K, 0, p.P, p.K * p.ld};
+    gemm<T>(p.K, cn * p.P, O, A, B, dcols, co, par);
+    if (p.identity) return;
+    auto planes = [&](long b, long e) {
+      for (long qc = b; qc < e; qc++) {
+        const long q = qc / g.c, ch = qc - q * g.c;
+        col2im_plane(dcols + q * p.K * p.ld + ch * khw * p.ld, dx + (n0 + q) * img + ch * g.h * g.w, g, p.ld);
+      }
+    };
+    if (par) parallel_for(cn * g.c, 1, planes);
+    else planes(0, cn * g.c);
+  });
+}
+
+template <class T>
+void conv_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long O) {
+  const Plan p = plan_for<T>(g, O);
+  const long OK = O * p.K;
+  if (g.n <= 0) {
+    std::fill(dw, dw + OK, T(0));
+    return;
+  }
+  const COut co{p.K, O, 0, p.K, 0};
+  if (p.flat) {
+    // dW[O, K] = gy^T[O, N] @ cols[N, K]: one GEMM over the batch.
+    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
+    gemm<T>(O, p.K, g.n, Operand<T>{gy, O, true, O, 0}, Operand<T>{cols, p.K, false, p.K, 0}, dw, co, true);
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (implicit_weight_ok(g, O) && implicit_backward_weight(x, gy, dw, g, O)) return;
+    // Long rows: the tiles beat packing a transposed copy of every image's columns (the ResNet's
+    // 256- and 1024-pixel layers: 90-130 vs 70-90 GFLOP/s; at 64-121 pixels the GEMM wins).
+    if (p.P >= nt_min_pixels() && conv_backward_weight_nt(x, gy, dw, g, p)) return;
+  }
+  // dW += gy[n][O, P] @ cols[n][K, P]^T for each image of chunk c.
+  auto chunkInto = [&](long c, T* acc, bool first, bool par) {
+    const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
+    const T* cols = chunk_cols(x, g, p, n0, cn, par);
+    for (long q = 0; q < cn; q++) {
+      const Operand<T> A{gy + (n0 + q) * O * p.P, p.P, false, O, 0};
+      const Operand<T> B{cols + q * p.K * p.ld, p.ld, true, p.K, 0};
+      gemm<T>(O, p.K, p.P, A, B, acc, co, par, !(first && q == 0));
+    }
+  };
+  if (!p.threadsOverChunks) {
+    for (long c = 0; c < p.chunks; c++) chunkInto(c, dw, c == 0, true);
+    return;
+  }
+  // Each part sums its chunks into its own partial; the partials are added at the end.
+  const long parts = std::min<long>(p.chunks, 2L * num_threads());
+  std::vector<T> partial(static_cast<size_t>((parts - 1) * OK));
+  parallel_for(parts, 1, [&](long b, long e) {
+    for (long part = b; part < e; part++) {
+      T* acc = part == 0 ? dw : partial.data() + (part - 1) * OK;
+      const long c0 = p.chunks * part / parts, c1 = p.chunks * (part + 1) / parts;
+      for (long c = c0; c < c1; c++) chunkInto(c, acc, c == c0, false);
+    }
+  });
+  for (long part = 1; part < parts; part++) {
+    const T* s = partial.data() + (part - 1) * OK;
+    for (long i = 0; i < OK; i++) dw[i] += s[i];
+  }
+}
+
+}  // namespace
+
+#define GR_DT(call_f32, call_f64) \
+  if (dt == F32) {                \
+    call_f32;                     \
+  } else {                        \
+    call_f64;                     \
+  }
+#define F(p) static_cast<const float*>(p)
+#define D(p) static_cast<const double*>(p)
+#define FO(p) static_cast<float*>(p)
+#define DO(p) static_cast<double*>(p)
+
+void set_conv_mode(int mode) { g_conv_mode = mode; }
+int conv_mode() { return g_conv_mode; }
+
+void k_im2col(int dt, const void* x, void* out, const Geom& g) { GR_DT(im2col_t(F(x), FO(out), g), im2col_t(D(x), DO(out), g)) }
+void k_col2im(int dt, const void* c, void* out, const Geom& g) { GR_DT(col2im_t(F(c), FO(out), g), col2im_t(D(c), DO(out), g)) }
+void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O) {
+  GR_DT(conv_forward_t(F(x), F(w), FO(y), g, O), conv_forward_t(D(x), D(w), DO(y), g, O))
+}
+void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O) {
+  GR_DT(conv_backward_input_t(F(gy), F(w), FO(dx), g, O), conv_backward_input_t(D(gy), D(w), DO(dx), g, O))
+}
+void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O) {
+  GR_DT(conv_backward_weight_t(F(x), F(gy), FO(dw), g, O), conv_backward_weight_t(D(x), D(gy), DO(dw), g, O))
+}
+
+}  // namespace gr
