@@ -164,7 +164,69 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
-  it('batch norm forward/backward and the softmax family', () => {
+  it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
+    // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
+    // one input channel, one output pixel, batches below and above the thread count.
+    const cases: [number[], number[], [number, number], [number, number]][] = [
+      [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
+      [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
+      [[50, 16, 5, 5], [120, 16, 5, 5], [1, 1], [0, 0]],
+      [[9, 32, 16, 16], [64, 32, 3, 3], [2, 2], [1, 1]],
+      [[7, 6, 14, 13], [16, 6, 5, 5], [1, 1], [2, 1]],
+      [[5, 3, 9, 11], [5, 3, 2, 3], [2, 1], [1, 0]],
+      [[4, 8, 6, 6], [10, 8, 1, 1], [1, 1], [0, 0]],
+      [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
+      [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
+      [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
+    ];
+    const prev = nativeBackend_.setConvAlgorithm('auto');
+    const isa = nativeBackend_.isaInfo();
+    const runOn = (be: Backend, xs: number[], ws: number[], gm: WindowGeom, dt: DType): TypedArray[] => {
+      const made: Storage[] = [];
+      const ref = (shape: number[], seed: number): TensorRef => {
+        const st = be.upload(values(sizeOf(shape), seed, dt));
+        made.push(st);
+        return { storage: st, shape, dtype: dt };
+      };
+      const ys = [gm.n, ws[0]!, gm.oh, gm.ow];
+      const outs = [
+        be.conv2d(ref(xs, 1), ref(ws, 2), gm),
+        be.conv2dBackwardInput(ref(ys, 3), ref(ws, 2), gm),
+        be.conv2dBackwardWeight(ref(xs, 1), ref(ys, 3), gm),
+      ];
+      const host = outs.map((st) => (be.readSync(st) as TypedArray).slice());
+      for (const st of [...made, ...outs]) be.dispose(st);
+      return host;
+    };
+    try {
+      for (const [xs, ws, [sh, sw], [ph, pw]] of cases) {
+        const [n, c, h, w] = xs as [number, number, number, number];
+        const [, , kh, kw] = ws as [number, number, number, number];
+        const gm: WindowGeom = { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
+        for (const dt of ['float32', 'float64'] as const) {
+          const want = runOn(cpu, xs, ws, gm, dt);
+          // Every micro-kernel this CPU runs (the implicit path has AVX-512 and AVX2 variants) x every algorithm.
+          for (const kernel of isa.supported) {
+            expect(nativeBackend_.setIsa(kernel)).toBe(true);
+            for (const algo of ['im2col', 'implicit', 'auto'] as const) {
+              nativeBackend_.setConvAlgorithm(algo);
+              try {
+                expectClose(runOn(nativeBackend_, xs, ws, gm, dt), want, dt === 'float64' ? 1e-12 : 2e-5);
+              } catch (e) {
+                const what = `${kernel} ${algo} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
+                throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      nativeBackend_.setConvAlgorithm(prev);
+      nativeBackend_.setIsa(isa.isa);
+    }
+  });
+
+  it('batch norm forward/backward/double backward and the softmax family', () => {
     for (const shape of [[50, 16, 32, 32], [7, 3, 5], [20, 10]]) {
       const c = shape[1]!;
       const [a, b] = both((be, ref) => {
@@ -173,7 +235,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
         const m: TensorRef = { storage: f.mean, shape: [c], dtype: 'float32' };
         const v: TensorRef = { storage: f.variance, shape: [c], dtype: 'float32' };
         const r = be.batchNormBackward(x, ref(shape, 4), m, v, ref([c], 2), 1e-5);
-        return [f.y, f.mean, f.variance, r.dx, r.dgamma, r.dbeta];
+        const d = be.batchNormDoubleBackward!(x, ref(shape, 4), ref(shape, 5), m, v, ref([c], 2), 1e-5);
+        return [f.y, f.mean, f.variance, r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma];
       });
       expectClose(a, b, 1e-5);
     }
