@@ -162,13 +162,15 @@ function recordBinary(
   return record(y, name, tensorsOf(a, b), (g) => {
     const [ga, gb] = rule(g);
     const out: (Tensor | null)[] = [];
-    if (typeof a !== 'number') out.push(ga && unbroadcast(ga, a));
-    if (typeof b !== 'number') out.push(gb && unbroadcast(gb, b));
+    if (typeof a !== 'number') out.push(ga && a.requiresGrad ? unbroadcast(ga, a) : null);
+    if (typeof b !== 'number') out.push(gb && b.requiresGrad ? unbroadcast(gb, b) : null);
     return out;
   });
 }
 
 const isT = (x: TensorOrNumber): x is Tensor => typeof x !== 'number';
+/** An operand that takes a gradient: a tensor that requires one (constants, masks and labels do not). */
+const wants = (x: TensorOrNumber): x is Tensor => typeof x !== 'number' && x.requiresGrad;
 
 // d(a + b) = (g, g)
 export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
@@ -179,21 +181,21 @@ export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
 // d(a - b) = (g, -g)
 export function sub(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('sub', a, b);
-  return recordBinary(y, 'sub', a, b, (g) => [g, isT(b) ? neg(g) : null]);
+  return recordBinary(y, 'sub', a, b, (g) => [g, wants(b) ? neg(g) : null]);
 }
 
 // d(a b) = (g b, g a)
 export function mul(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('mul', a, b);
-  return recordBinary(y, 'mul', a, b, (g) => [isT(a) ? mul(g, b) : null, isT(b) ? mul(g, a) : null]);
+  return recordBinary(y, 'mul', a, b, (g) => [wants(a) ? mul(g, b) : null, wants(b) ? mul(g, a) : null]);
 }
 
 // d(a / b) = (g / b, -g a / b^2)
 export function div(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('div', a, b);
   return recordBinary(y, 'div', a, b, (g) => [
-    isT(a) ? div(g, b) : null,
-    isT(b) ? neg(div(mul(g, a), square(b))) : null,
+    wants(a) ? div(g, b) : null,
+    wants(b) ? neg(div(mul(g, a), square(b))) : null,
   ]);
 }
 
@@ -203,8 +205,8 @@ export function pow(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   assertFloat('pow', t.dtype);
   const y = binaryRaw('pow', a, b);
   return recordBinary(y, 'pow', a, b, (g) => [
-    isT(a) ? mul(g, mul(b, pow(a, isT(b) ? sub(b, 1) : b - 1))) : null,
-    isT(b) ? mul(g, mul(y, safeLog(a))) : null,
+    wants(a) ? mul(g, mul(b, pow(a, isT(b) ? sub(b, 1) : b - 1))) : null,
+    wants(b) ? mul(g, mul(y, safeLog(a))) : null,
   ]);
 }
 
@@ -218,8 +220,8 @@ function safeLog(a: TensorOrNumber): TensorOrNumber {
 export function maximum(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('maximum', a, b);
   return recordBinary(y, 'maximum', a, b, (g) => [
-    isT(a) ? mul(g, binaryRaw('ge', a, b)) : null,
-    isT(b) ? mul(g, binaryRaw('lt', a, b)) : null,
+    wants(a) ? mul(g, binaryRaw('ge', a, b)) : null,
+    wants(b) ? mul(g, binaryRaw('lt', a, b)) : null,
   ]);
 }
 
@@ -227,8 +229,8 @@ export function maximum(a: TensorOrNumber, b: TensorOrNumber): Tensor {
 export function minimum(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('minimum', a, b);
   return recordBinary(y, 'minimum', a, b, (g) => [
-    isT(a) ? mul(g, binaryRaw('le', a, b)) : null,
-    isT(b) ? mul(g, binaryRaw('gt', a, b)) : null,
+    wants(a) ? mul(g, binaryRaw('le', a, b)) : null,
+    wants(b) ? mul(g, binaryRaw('gt', a, b)) : null,
   ]);
 }
 
@@ -264,6 +266,6 @@ export function where(cond: Tensor, a: TensorOrNumber, b: TensorOrNumber): Tenso
   if (tb !== b) tb.dispose();
   return recordBinary(y, 'where', a, b, (g) => {
     const zero = scalar(0, { dtype: g.dtype, device: g.device });
-    return [isT(a) ? where(cond, g, zero) : null, isT(b) ? where(cond, zero, g) : null];
+    return [wants(a) ? where(cond, g, zero) : null, wants(b) ? where(cond, zero, g) : null];
   });
 }

@@ -29,13 +29,18 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
   return record(y, 'matmul', [a, b], (g) => {
     // C = A B:     dA = g B^T, dB = A^T g;   C = A B^T: dA = g B,   dB = g^T A
     // C = A^T B:   dA = B g^T, dB = A g;     C = A^T B^T: dA = B^T g^T, dB = g^T A^T
-    let ga: Tensor;
-    let gb: Tensor;
-    if (!transA && !transB) { ga = matmulT(g, b, false, true); gb = matmulT(a, g, true, false); }
-    else if (!transA && transB) { ga = matmulT(g, b, false, false); gb = matmulT(g, a, true, false); }
-    else if (transA && !transB) { ga = matmulT(b, g, false, true); gb = matmulT(a, g, false, false); }
-    else { ga = matmulT(b, g, true, true); gb = matmulT(g, a, true, true); }
-    return [shapesEqual(ga.shape, a.shape) ? ga : sumTo(ga, a.shape), shapesEqual(gb.shape, b.shape) ? gb : sumTo(gb, b.shape)];
+    // Only operands that require a gradient get one (the other product is often the larger one).
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    const wa = a.requiresGrad, wb = b.requiresGrad;
+    if (!transA && !transB) { if (wa) ga = matmulT(g, b, false, true); if (wb) gb = matmulT(a, g, true, false); }
+    else if (!transA && transB) { if (wa) ga = matmulT(g, b, false, false); if (wb) gb = matmulT(g, a, true, false); }
+    else if (transA && !transB) { if (wa) ga = matmulT(b, g, false, true); if (wb) gb = matmulT(a, g, false, false); }
+    else { if (wa) ga = matmulT(b, g, true, true); if (wb) gb = matmulT(g, a, true, true); }
+    return [
+      ga && (shapesEqual(ga.shape, a.shape) ? ga : sumTo(ga, a.shape)),
+      gb && (shapesEqual(gb.shape, b.shape) ? gb : sumTo(gb, b.shape)),
+    ];
   });
 }
 
