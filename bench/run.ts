@@ -11,6 +11,9 @@
  * Options: --suites kernels,steps,models,cputime  --backends cpu,native  --models small,lenet5,resnet
  *          --regs baseline,db,...  --max-seconds 8 (per step config)  --wait-idle 0 (s to wait for a
  *          quiet machine before each measurement)  --no-torch  --quick (small model, baseline+db)
+ *          --rounds 3 (models suite: gradreg and PyTorch alternate this many times per model, and the
+ *          table reports the medians and the spread of the per-round ratios: on a shared host the
+ *          machine's speed drifts between two back-to-back measurements)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +45,7 @@ const models = arg('models', quick ? 'small' : 'small,lenet5,resnet').split(',')
 const regs = arg('regs', quick ? 'baseline,db' : STEP_REGS.join(',')).split(',') as StepReg[];
 const maxSeconds = Number(arg('max-seconds', quick ? '4' : '8'));
 const waitIdle = Number(arg('wait-idle', '0'));
+const rounds = Math.max(1, Number(arg('rounds', quick ? '1' : '3')));
 const useTorch = !flag('no-torch');
 const cores = cpus().length;
 
@@ -144,31 +148,52 @@ function runTorch(modelName: string, regList: readonly string[], threads: number
   return (JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as { results: Record<string, TorchResult> }).results;
 }
 
-interface ModelRow { model: string; reg: string; nativeMs: number; nativeLoad: Load; torchMs: number; torchLoad: number; ratio: number }
+interface ModelRow {
+  model: string; reg: string; nativeMs: number; nativeLoad: Load; torchMs: number; torchLoad: number;
+  /** Median of the per-round ratios, and their range. */
+  ratio: number; ratioMin: number; ratioMax: number; rounds: number;
+}
 const modelRows: ModelRow[] = [];
 const stepDevice: DeviceName = native ? 'native' : 'cpu';
+const median = (v: number[]): number => {
+  const s = v.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 if (suites.includes('models')) {
   for (const m of models) {
-    const mine: Record<string, { ms: number; load: Load }> = {};
-    for (const reg of regs) {
+    const mine: Record<string, { ms: number[]; load: Load[] }> = {};
+    const theirs: Record<string, { ms: number[]; load: number[] }> = {};
+    for (let round = 1; round <= rounds; round++) {
+      for (const reg of regs) {
+        await quiet();
+        const s = nnStep(m, reg, stepDevice);
+        const a = snapshot();
+        const t = timeStep(s, 2, 20, maxSeconds);
+        const load = loadBetween(a, snapshot());
+        (mine[reg] ??= { ms: [], load: [] }).ms.push(t.medianMs);
+        mine[reg]!.load.push(load);
+        s.dispose();
+        console.log(`step ${m}/${reg} [${stepDevice}] round ${round}: ${fmt(t.medianMs)} ms (other processes: ${loadNote(load)} cores)`);
+      }
       await quiet();
-      const s = nnStep(m, reg, stepDevice);
-      const a = snapshot();
-      const t = timeStep(s, 2, 20, maxSeconds);
-      mine[reg] = { ms: t.medianMs, load: loadBetween(a, snapshot()) };
-      s.dispose();
-      console.log(`step ${m}/${reg} [${stepDevice}]: ${fmt(t.medianMs)} ms (other processes: ${loadNote(mine[reg]!.load)} cores)`);
+      const torch = runTorch(m, regs, cores);
+      for (const reg of regs) {
+        const tr = torch[`${m}/${reg}`];
+        (theirs[reg] ??= { ms: [], load: [] }).ms.push(tr?.median_ms ?? NaN);
+        theirs[reg]!.load.push(tr?.foreign_cores ?? NaN);
+        if (tr) console.log(`step ${m}/${reg} [torch] round ${round}: ${fmt(tr.median_ms)} ms (other processes: ${fmt(tr.foreign_cores, 1)} cores); gradreg/torch ${fmt(mine[reg]!.ms[round - 1]! / tr.median_ms)}`);
+      }
     }
-    await quiet();
-    const torch = runTorch(m, regs, cores);
     for (const reg of regs) {
-      const tr = torch[`${m}/${reg}`];
-      const r: ModelRow = {
-        model: m, reg, nativeMs: mine[reg]!.ms, nativeLoad: mine[reg]!.load,
-        torchMs: tr?.median_ms ?? NaN, torchLoad: tr?.foreign_cores ?? NaN, ratio: tr ? mine[reg]!.ms / tr.median_ms : NaN,
-      };
-      modelRows.push(r);
-      if (tr) console.log(`step ${m}/${reg} [torch]: ${fmt(tr.median_ms)} ms (other processes: ${fmt(tr.foreign_cores, 1)} cores); gradreg/torch ${fmt(r.ratio)}`);
+      const a = mine[reg]!, b = theirs[reg]!;
+      const ratios = a.ms.map((x, i) => x / b.ms[i]!).filter(Number.isFinite);
+      const worst = a.load.reduce((w, l) => (l.foreignCores > w.foreignCores ? l : w), a.load[0]!);
+      const torchLoads = b.load.filter(Number.isFinite);
+      modelRows.push({
+        model: m, reg, nativeMs: median(a.ms), nativeLoad: worst, torchMs: median(b.ms), torchLoad: torchLoads.length ? Math.max(...torchLoads) : NaN,
+        ratio: median(ratios), ratioMin: ratios.length ? Math.min(...ratios) : NaN, ratioMax: ratios.length ? Math.max(...ratios) : NaN, rounds: ratios.length,
+      });
     }
   }
 }
@@ -220,8 +245,9 @@ if (plainRows.length) {
 }
 if (modelRows.length) {
   lines.push('', `## Models x regularizers: gradreg (${stepDevice}, ${env.threads} threads) vs PyTorch (${cores} threads), batch 50, Adam, lambda 0.01`, '');
-  lines.push('| model | regularizer | gradreg ms | load | PyTorch ms | load | gradreg / PyTorch |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of modelRows) lines.push(`| ${r.model} | ${r.reg} | ${fmt(r.nativeMs)} | ${loadNote(r.nativeLoad)} | ${fmt(r.torchMs)} | ${fmt(r.torchLoad, 1)} | ${fmt(r.ratio)} |`);
+  lines.push(`Each figure is the median over ${rounds} round(s); in each round gradreg then PyTorch time every regularizer (median step of up to ${maxSeconds} s). The ratio is the median of the per-round ratios, with their range; load is the worst round's.`, '');
+  lines.push('| model | regularizer | gradreg ms | load | PyTorch ms | load | gradreg / PyTorch | range |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of modelRows) lines.push(`| ${r.model} | ${r.reg} | ${fmt(r.nativeMs)} | ${loadNote(r.nativeLoad)} | ${fmt(r.torchMs)} | ${fmt(r.torchLoad, 1)} | ${fmt(r.ratio)} | ${fmt(r.ratioMin)}-${fmt(r.ratioMax)} |`);
 }
 if (cpuRows.length) {
   lines.push('', '## CPU time per step on one thread (robust to other processes)', '', '| model | regularizer | gradreg cpu ms/step | PyTorch cpu ms/step | ratio |', '| --- | --- | ---: | ---: | ---: |');

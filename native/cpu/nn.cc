@@ -211,32 +211,27 @@ void avgpool_backward_t(const T* gy, T* out, const Geom& g) {
 
 // Per-channel sums in double over 8 independent lanes: no serial chain of dependent adds (which
 // would cost an add latency per element), and a layout the compiler vectorizes.
+//
+// sum and sum of squares of (x - shift) in one pass; the shift (a sample of the data) keeps the
+// variance E[d^2] - E[d]^2 free of cancellation when the mean is large against the deviation.
 template <class T>
-inline double lane_sum(const T* p, long n) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  long k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int l = 0; l < 8; l++) a[l] += static_cast<double>(p[k + l]);
-  double t = 0;
-  for (; k < n; k++) t += static_cast<double>(p[k]);
-  return t + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-template <class T>
-inline double lane_sqdev(const T* p, long n, double mu) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+inline void lane_sum_sq(const T* p, long n, double shift, double& sum, double& sq) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   long k = 0;
   for (; k + 8 <= n; k += 8)
     for (int l = 0; l < 8; l++) {
-      const double d = static_cast<double>(p[k + l]) - mu;
-      a[l] += d * d;
+      const double d = static_cast<double>(p[k + l]) - shift;
+      a[l] += d;
+      b[l] += d * d;
     }
-  double t = 0;
+  double ta = 0, tb = 0;
   for (; k < n; k++) {
-    const double d = static_cast<double>(p[k]) - mu;
-    t += d * d;
+    const double d = static_cast<double>(p[k]) - shift;
+    ta += d;
+    tb += d * d;
   }
-  return t + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+  sum += ta + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+  sq += tb + ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
 }
 
 // sg += sum g, sgd += sum g * (x - mu)
@@ -260,19 +255,19 @@ inline void lane_grad_sums(const T* g, const T* x, long n, double mu, double& sg
   sgd += tb + ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7]));
 }
 
-// Batch statistics in double (two passes: mean, then squared deviations); the affine map in T.
+// Batch statistics in double, in one pass over shifted values (shift = the channel's first value);
+// the affine map in T.
 template <class T>
 void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
                   T* var) {
   const double m = static_cast<double>(n * s);
   parallel_for(c, 1, [&](long cb, long ce) {
     for (long ch = cb; ch < ce; ch++) {
-      double sum = 0;
-      for (long b = 0; b < n; b++) sum += lane_sum(x + (b * c + ch) * s, s);
-      const double mu = sum / m;
-      double sq = 0;
-      for (long b = 0; b < n; b++) sq += lane_sqdev(x + (b * c + ch) * s, s, mu);
-      const double v = sq / m;
+      const double shift = x[ch * s];
+      double sum = 0, sq = 0;
+      for (long b = 0; b < n; b++) lane_sum_sq(x + (b * c + ch) * s, s, shift, sum, sq);
+      const double dm = sum / m, mu = shift + dm;
+      const double v = std::max(0.0, sq / m - dm * dm);
       mean[ch] = static_cast<T>(mu);
       var[ch] = static_cast<T>(v);
       const T ga = static_cast<T>(gamma[ch] * (1.0 / std::sqrt(v + eps)));
