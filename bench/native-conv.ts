@@ -1,8 +1,9 @@
 /**
  * The native fused convolution's algorithms side by side at the three models' layer shapes:
  * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
- * GEMM (stride-1 layers only; others fall back to im2col) and the automatic choice. Each figure is
- * the best of `--reps` timed pairs of calls, so a busy machine shows as lower numbers, not as noise.
+ * GEMM (the input gradient of strided layers falls back to im2col) and the automatic choice. Each
+ * figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
+ * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
  *
  *   npx tsx bench/native-conv.ts [--reps 15]
  */
@@ -27,26 +28,27 @@ for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
   const geo = windowGeom(name, x, { kernel: [ws[2]!, ws[3]!], stride, padding });
   const gy = g.randn([geo.n, ws[0]!, geo.oh, geo.ow], { device: 'native', seed: 3 });
   const flops = 2 * geo.n * ws[0]! * geo.c * geo.kh * geo.kw * geo.oh * geo.ow;
-  const best = (f: () => g.Storage): number => {
-    let m = Infinity;
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      be.dispose(f());
-      be.dispose(f());
-      m = Math.min(m, (performance.now() - t0) / 2);
-    }
-    return flops / (m / 1000) / 1e9;
-  };
-  const cells: string[] = [];
-  for (const a of algos) {
-    const prev = be.setConvAlgorithm(a);
-    cells.push(
-      best(() => be.conv2d(x, w, geo)).toFixed(0),
-      best(() => be.conv2dBackwardInput(gy, w, geo)).toFixed(0),
-      best(() => be.conv2dBackwardWeight(x, gy, geo)).toFixed(0),
-    );
-    be.setConvAlgorithm(prev);
+  // The algorithms take turns within every repetition, so a drift in the machine's speed hits all alike.
+  const kernels = [
+    () => be.conv2d(x, w, geo),
+    () => be.conv2dBackwardInput(gy, w, geo),
+    () => be.conv2dBackwardWeight(x, gy, geo),
+  ];
+  const best = algos.map(() => kernels.map(() => Infinity));
+  const prev = be.setConvAlgorithm('auto');
+  for (let r = 0; r < reps; r++) {
+    algos.forEach((a, ai) => {
+      be.setConvAlgorithm(a);
+      kernels.forEach((f, ki) => {
+        const t0 = performance.now();
+        be.dispose(f());
+        be.dispose(f());
+        best[ai]![ki] = Math.min(best[ai]![ki]!, (performance.now() - t0) / 2);
+      });
+    });
   }
+  be.setConvAlgorithm(prev);
+  const cells = best.flatMap((row) => row.map((ms) => (flops / (ms / 1000) / 1e9).toFixed(0)));
   console.log(`| ${name} [${xs}] * [${ws}] s${stride} p${padding} | ${cells.join(' | ')} |`);
   for (const t of [x, w, gy]) t.dispose();
 }

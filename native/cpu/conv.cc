@@ -287,7 +287,7 @@ bool conv_backward_weight_nt(const float* x, const float* gy, float* dw, const G
   });
 }
 
-// ---- implicit GEMM for stride-1 convolutions ----
+// ---- implicit GEMM ----
 //
 // With stride 1, column (c, i, j) of output pixel (oy, ox) is xpad[c, oy + i, ox + j] of the padded
 // image (Hp x Wp). Computing the output on the padded width, at grid position p = oy * Wp + ox, makes
@@ -296,6 +296,12 @@ bool conv_backward_weight_nt(const float* x, const float* gy, float* dw, const G
 // kw - 1 grid columns past ow per row are computed and dropped. The input gradient is the same
 // convolution of gy padded by k - 1 - p with the flipped, transposed kernel; the weight gradient
 // dots gy on the grid (zeros past ow) with those same runs of the padded image.
+//
+// A stride (sh, sw) becomes stride 1 by splitting the padded image into its sh x sw phases,
+// X_ab[h, w] = xpad[sh h + a, sw w + b] (each Hq x Wq, Hq = ceil(Hp / sh)): tap (i, j) reads phase
+// (i mod sh, j mod sw) at offset (i div sh, j div sw), so koff(c, i, j) = ((c sh + i mod sh) sw +
+// j mod sw) Hq Wq + (i div sh) Wq + j div sw and the grid is oh x Wq. Forward and weight gradient
+// take strides this way; the input gradient of a strided convolution stays on im2col.
 
 // 0 auto, 1 always im2col, 2 implicit wherever it applies; GRADREG_NATIVE_CONV=auto|im2col|implicit.
 int g_conv_mode = [] {
@@ -320,9 +326,12 @@ OffUkr off_ukr() {
 // Whether a convolution of geometry g (float) can run as implicit GEMM at all.
 bool implicit_applies(const Geom& g) {
   if (g_conv_mode == 1 || !off_ukr().f) return false;
-  if (g.sh != 1 || g.sw != 1 || g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
-  return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv already reads the image as its columns
+  if (g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
+  return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv reads the image (or a subsample) as its columns
 }
+
+// Width of the grid the implicit GEMM computes on: the padded width, or a phase's width.
+long grid_width(const Geom& g) { return (g.w + 2 * g.pw + g.sw - 1) / g.sw; }
 
 // Whether it should, in auto mode: its GEMM rounds `rows` up to the micro-kernel's rows and the grid
 // (oh x Wp) up to its columns, where the im2col path's GEMM rounds `im2colRows` up and computes
@@ -335,9 +344,11 @@ bool implicit_ok(const Geom& g, long rows, long im2colRows) {
   if (g.n < num_threads()) return false;
   const OffUkr kr = off_ukr();
   auto up = [](double v, int m) { return std::ceil(v / m) * m; };
-  const double L = static_cast<double>(g.oh) * (g.w + 2 * g.pw);
+  const double L = static_cast<double>(g.oh) * grid_width(g);
   const double rowWaste = (up(rows, kr.mr) / rows) / (up(im2colRows, kr.mr) / im2colRows);
-  return rowWaste * (up(L, kr.nr) / (g.oh * g.ow)) <= 2.0;
+  // A strided layer's phase split is a gather of its own, so it gets less room (measured: ResNet
+  // layer2 conv1, grid 1.125x the output, gains 30%; layer3 conv1, 1.5x, loses 15%).
+  return rowWaste * (up(L, kr.nr) / (g.oh * g.ow)) <= (g.sh * g.sw == 1 ? 2.0 : 1.25);
 }
 
 // The input gradient's geometry: a stride-1 convolution of gy padded by k - 1 - p, producing x's shape.
@@ -361,44 +372,61 @@ bool implicit_weight_ok(const Geom& g, long O) {
   if (g_conv_mode == 2) return true;
   // Long rows, a grid not much longer than the output, and grid copies of gy and x (what the
   // implicit path writes) smaller than the im2col matrix it avoids (not so for one input channel).
-  const long L = g.oh * (g.w + 2 * g.pw), P = g.oh * g.ow;
+  const long L = g.oh * grid_width(g), P = g.oh * g.ow;
   const long gridCopies = O * L + g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw), im2colMatrix = g.c * g.kh * g.kw * P;
   return P >= nt_min_pixels() && L <= 1.5 * P && gridCopies < im2colMatrix;
 }
 
 struct Grid {
-  long hp, wp, L, plane, slack, K;
+  long hq, wq, L, plane, slack, K;  // phase height and width, grid length, padded-image size
   std::vector<long> koff;
 };
 
 Grid grid_for(const Geom& g, int nr) {
   Grid r;
-  r.hp = g.h + 2 * g.ph;
-  r.wp = g.w + 2 * g.pw;
-  r.L = g.oh * r.wp;
-  r.plane = g.c * r.hp * r.wp;
-  r.slack = g.kw + nr + 16;  // reads run up to kw + nr - 3 past the padded planes
+  r.hq = (g.h + 2 * g.ph + g.sh - 1) / g.sh;
+  r.wq = grid_width(g);
+  r.L = g.oh * r.wq;
+  r.plane = g.c * g.sh * g.sw * r.hq * r.wq;
+  r.slack = g.kw + nr + 16;  // reads run up to kw + nr - 3 past the last phase plane
   r.K = g.c * g.kh * g.kw;
   r.koff.resize(static_cast<size_t>(r.K));
   for (long c = 0; c < g.c; c++)
     for (long i = 0; i < g.kh; i++)
-      for (long j = 0; j < g.kw; j++) r.koff[(c * g.kh + i) * g.kw + j] = c * r.hp * r.wp + i * r.wp + j;
+      for (long j = 0; j < g.kw; j++)
+        r.koff[(c * g.kh + i) * g.kw + j] =
+            ((c * g.sh + i % g.sh) * g.sw + j % g.sw) * r.hq * r.wq + (i / g.sh) * r.wq + j / g.sw;
   return r;
 }
 
-// The zero-padded image (C x Hp x Wp, then `slack` zeros) of one image of x.
+// The zero-padded image of one image of x, split into its phases (C x sh x sw planes of Hq x Wq),
+// then `slack` zeros.
 void pad_image(const float* x, float* xp, const Geom& g, const Grid& gr) {
-  for (long c = 0; c < g.c; c++) {
-    float* d = xp + c * gr.hp * gr.wp;
-    std::memset(d, 0, sizeof(float) * g.ph * gr.wp);
-    for (long h = 0; h < g.h; h++) {
-      float* row = d + (g.ph + h) * gr.wp;
-      for (long j = 0; j < g.pw; j++) row[j] = 0.f;
-      std::memcpy(row + g.pw, x + (c * g.h + h) * g.w, sizeof(float) * g.w);
-      for (long j = g.pw + g.w; j < gr.wp; j++) row[j] = 0.f;
-    }
-    std::memset(d + (g.ph + g.h) * gr.wp, 0, sizeof(float) * (gr.hp - g.ph - g.h) * gr.wp);
-  }
+  const long hw = gr.hq * gr.wq;
+  for (long c = 0; c < g.c; c++)
+    for (long a = 0; a < g.sh; a++)
+      for (long b = 0; b < g.sw; b++) {
+        float* d = xp + ((c * g.sh + a) * g.sw + b) * hw;
+        for (long hq = 0; hq < gr.hq; hq++) {
+          float* row = d + hq * gr.wq;
+          const long h = hq * g.sh + a - g.ph;  // source row of x
+          if (h < 0 || h >= g.h) {
+            std::memset(row, 0, sizeof(float) * gr.wq);
+            continue;
+          }
+          const float* src = x + (c * g.h + h) * g.w;
+          if (g.sw == 1) {
+            for (long j = 0; j < g.pw; j++) row[j] = 0.f;
+            std::memcpy(row + g.pw, src, sizeof(float) * g.w);
+            for (long j = g.pw + g.w; j < gr.wq; j++) row[j] = 0.f;
+          } else {
+            for (long wq = 0; wq < gr.wq; wq++) {
+              const long w = wq * g.sw + b - g.pw;
+              row[wq] = w >= 0 && w < g.w ? src[w] : 0.f;
+            }
+          }
+        }
+      }
   std::memset(xp + gr.plane, 0, sizeof(float) * gr.slack);
 }
 
@@ -427,7 +455,7 @@ void implicit_forward(const float* x, const float* wmat, float* y, const Geom& g
       }
       for (long o = 0; o < O; o++)
         for (long oy = 0; oy < g.oh; oy++)
-          std::memcpy(y + ((n * O + o) * g.oh + oy) * g.ow, yb + o * Lr + oy * gr.wp, sizeof(float) * g.ow);
+          std::memcpy(y + ((n * O + o) * g.oh + oy) * g.ow, yb + o * Lr + oy * gr.wq, sizeof(float) * g.ow);
     }
   });
 }
@@ -461,8 +489,8 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
           float* d = gg + q * sg + o * gr.L;
           const float* s = gy + ((n0 + q) * O + o) * g.oh * g.ow;
           for (long oy = 0; oy < g.oh; oy++) {
-            std::memcpy(d + oy * gr.wp, s + oy * g.ow, sizeof(float) * g.ow);
-            for (long ox = g.ow; ox < gr.wp; ox++) d[oy * gr.wp + ox] = 0.f;
+            std::memcpy(d + oy * gr.wq, s + oy * g.ow, sizeof(float) * g.ow);
+            for (long ox = g.ow; ox < gr.wq; ox++) d[oy * gr.wq + ox] = 0.f;
           }
         }
       }
@@ -500,7 +528,7 @@ void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
-    if (implicit_applies(g) && implicit_ok(transposed_geom(g, O), g.c, g.c * g.kh * g.kw))
+    if (implicit_applies(g) && g.sh == 1 && g.sw == 1 && implicit_ok(transposed_geom(g, O), g.c, g.c * g.kh * g.kw))
       return implicit_backward_input(gy, w, dx, g, O);
   }
   const Plan p = plan_for<T>(g, O);
