@@ -211,7 +211,15 @@ void where_t(const TC* c, const long* sc, const T* a, const long* sa, const T* b
       const TC* pc = c + off[1];
       const T* pa = a + off[2];
       const T* pb = b + off[3];
-      for (long i = 0; i < len; i++) o[i] = pc[i * in[1]] != TC(0) ? pa[i * in[2]] : pb[i * in[3]];
+      if (in[1] == 1 && in[2] == 1 && in[3] == 0) {
+        // A mask over a dense tensor with a scalar other branch (relu's backward): vectorizable.
+        const T bv = *pb;
+        for (long i = 0; i < len; i++) o[i] = pc[i] != TC(0) ? pa[i] : bv;
+      } else if (in[1] == 1 && in[2] == 1 && in[3] == 1) {
+        for (long i = 0; i < len; i++) o[i] = pc[i] != TC(0) ? pa[i] : pb[i];
+      } else {
+        for (long i = 0; i < len; i++) o[i] = pc[i * in[1]] != TC(0) ? pa[i * in[2]] : pb[i * in[3]];
+      }
     });
   });
 }

@@ -71,10 +71,12 @@ export function square(x: Tensor): Tensor {
   return record(y, 'square', [x], (g) => [mul(g, mul(x, 2))]);
 }
 
-// d relu(x) = g [x > 0]
+// d relu(x) = g [x > 0] = where(y, g, 0): y = relu(x) is nonzero exactly where x > 0 (and where x
+// is NaN, which passes the gradient as PyTorch's threshold_backward does). One pass over y and g,
+// no mask tensor; the rule is itself a where, so its own derivative in g is again where(y, ., 0).
 export function relu(x: Tensor): Tensor {
   const y = floatUnary('relu', x);
-  return record(y, 'relu', [x], (g) => [mul(g, unaryRaw('step', x))]);
+  return record(y, 'relu', [x], (g) => [where(y, g, 0)]);
 }
 
 // d leakyRelu(x) = g (x > 0 ? 1 : alpha)
