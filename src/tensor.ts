@@ -8,8 +8,12 @@ import { sizeOf, type Shape } from './shape.js';
 export interface GradNode {
   readonly name: string;
   readonly inputs: readonly Tensor[];
-  /** Written with differentiable ops, so running it with recording on builds a graph of the gradient. */
-  readonly backward: (gy: Tensor) => (Tensor | null)[];
+  /**
+   * Written with differentiable ops, so running it with recording on builds a graph of the gradient.
+   * `needs[i]` says whether this grad() call uses the gradient of input i (it leads to a requested
+   * input); a rule may return null for the others instead of computing them.
+   */
+  readonly backward: (gy: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
 }
 
 /**

@@ -70,9 +70,9 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
   return order;
 }
 
-function runBackward(node: GradNode, g: Tensor, createGraph: boolean): (Tensor | null)[] {
+function runBackward(node: GradNode, g: Tensor, createGraph: boolean, needs: readonly boolean[]): (Tensor | null)[] {
   try {
-    return createGraph ? node.backward(g) : tidy(() => node.backward(g));
+    return createGraph ? node.backward(g, needs) : tidy(() => node.backward(g, needs));
   } catch (e) {
     if (e instanceof DisposedError) {
       throw new DisposedError(
@@ -161,7 +161,7 @@ export function grad(
       const g = grads.get(t);
       const node = t.node;
       if (!g || !node || !node.inputs.some((c) => leadsToInput.has(c))) continue;
-      const inGrads = runBackward(node, g, createGraph);
+      const inGrads = runBackward(node, g, createGraph, node.inputs.map((c) => leadsToInput.has(c)));
       if (inGrads.length !== node.inputs.length) {
         throw new ArgumentError(`grad: backward of '${node.name}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }

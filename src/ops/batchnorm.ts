@@ -139,9 +139,9 @@ class BnInput {
     const [dx, dg, db] = this.kernel(g, gamma);
     const x = this.x;
     // dgamma = sum(g xhat): d/dg = a xhat, d/dx = s P(a g)
-    record(dg, 'batchNormBackward.dgamma', [x, g], (a) => {
+    record(dg, 'batchNormBackward.dgamma', [x, g], (a, need) => {
       const aB = reshape(a, this.cs);
-      return [x.requiresGrad ? this.dx(mul(g, aB), null) : null, g.requiresGrad ? mul(aB, this.xhat()) : null];
+      return [need[0] ? this.dx(mul(g, aB), null) : null, need[1] ? mul(aB, this.xhat()) : null];
     });
     // dbeta = sum(g): d/dg = b broadcast
     record(db, 'batchNormBackward.dbeta', [g], (b) => [broadcastTo(reshape(b, this.cs), g.shape)]);
@@ -151,8 +151,8 @@ class BnInput {
   private recordDx(dx: Tensor, g: Tensor, gamma: Tensor | null): Tensor {
     const x = this.x;
     const inputs = gamma ? [x, g, gamma] : [x, g];
-    return record(dx, 'batchNormBackward.dx', inputs, (u) => {
-      const needX = x.requiresGrad, needGamma = gamma !== null && gamma.requiresGrad;
+    return record(dx, 'batchNormBackward.dx', inputs, (u, need) => {
+      const needX = need[0]!, needG = need[1]!, needGamma = gamma !== null && need[2]!;
       if (!engine.gradEnabled && doubleBackward === 'fused' && this.be.batchNormDoubleBackward) {
         const ga = gamma ?? this.ones();
         const r = this.be.batchNormDoubleBackward(x, g, u, this.bmean, this.bvar, ga, this.eps);
@@ -163,7 +163,7 @@ class BnInput {
           be.dispose(st);
           return null;
         };
-        const gx = keep(r.gx, needX, x.shape), gg = keep(r.gg, g.requiresGrad, g.shape);
+        const gx = keep(r.gx, needX, x.shape), gg = keep(r.gg, needG, g.shape);
         const dgamma = keep(r.dgamma, needGamma, [c]);
         return gamma ? [gx, gg, dgamma] : [gx, gg];
       }
@@ -178,7 +178,7 @@ class BnInput {
         const F = neg(mul(gs, add(mul(u, G), mul(g, U))));
         gx = sub(this.dx(F, null), mul(xh, mul(gs, mul(reshape(gg!, this.cs), 1 / this.m))));
       }
-      const gg2 = g.requiresGrad ? this.dx(u, gamma) : null;
+      const gg2 = needG ? this.dx(u, gamma) : null;
       return gamma ? [gx, gg2, needGamma ? gg : null] : [gx, gg2];
     });
   }

@@ -4,7 +4,8 @@
  * - `conv2d` runs on three primitive ops, the partial derivatives of the trilinear form
  *   T(x, W, gy) = <conv(x, W), gy>: conv = dT/dgy, convInput = dT/dx, convWeight = dT/dW. The
  *   backward of each is made of the other two (below), so gradients of gradients stay within the
- *   trio and each runs as one fused backend kernel that never stores the im2col matrix.
+ *   trio and each runs as one fused backend kernel that never stores the im2col matrix. A rule
+ *   computes only the gradients the grad() call uses (a vjp in x skips the weight gradient).
  * - `conv2dComposite` is matmul over im2col patches, with im2col and col2im each other's adjoint: the
  *   oracle the trio is tested against.
  */
@@ -82,17 +83,13 @@ export function col2im(cols: Tensor, imageShape: readonly [number, number, numbe
 
 // ---- the fused trio ----
 
-function needs(t: Tensor): boolean {
-  return t.requiresGrad;
-}
-
 /** y = conv(x, W) [N, O, oh, ow]. */
 function convG(x: Tensor, w: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('conv2d', x, w);
   const O = w.shape[0]!;
   const y = wrap(be, be.conv2d(x, w, g), [g.n, O, g.oh, g.ow], x.dtype);
   // <conv(x, W), gy> = T(x, W, gy): d/dx = convInput(gy, W), d/dW = convWeight(x, gy).
-  return record(y, 'conv2d', [x, w], (gy) => [needs(x) ? convInputG(gy, w, g) : null, needs(w) ? convWeightG(x, gy, g) : null]);
+  return record(y, 'conv2d', [x, w], (gy, need) => [need[0] ? convInputG(gy, w, g) : null, need[1] ? convWeightG(x, gy, g) : null]);
 }
 
 /** dx = convInput(gy, W) [N, C, H, W]: the adjoint of x -> conv(x, W). */
@@ -100,7 +97,7 @@ function convInputG(gy: Tensor, w: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('conv2dBackwardInput', gy, w);
   const y = wrap(be, be.conv2dBackwardInput(gy, w, g), [g.n, g.c, g.h, g.w], gy.dtype);
   // <u, convInput(gy, W)> = T(u, W, gy): d/dgy = conv(u, W), d/dW = convWeight(u, gy).
-  return record(y, 'conv2dBackwardInput', [gy, w], (u) => [needs(gy) ? convG(u, w, g) : null, needs(w) ? convWeightG(u, gy, g) : null]);
+  return record(y, 'conv2dBackwardInput', [gy, w], (u, need) => [need[0] ? convG(u, w, g) : null, need[1] ? convWeightG(u, gy, g) : null]);
 }
 
 /** dW = convWeight(x, gy) [O, C, kh, kw]: the adjoint of W -> conv(x, W). */
@@ -109,7 +106,7 @@ function convWeightG(x: Tensor, gy: Tensor, g: WindowGeom): Tensor {
   const O = gy.shape[1]!;
   const y = wrap(be, be.conv2dBackwardWeight(x, gy, g), [O, g.c, g.kh, g.kw], x.dtype);
   // <V, convWeight(x, gy)> = T(x, V, gy): d/dx = convInput(gy, V), d/dgy = conv(x, V).
-  return record(y, 'conv2dBackwardWeight', [x, gy], (v) => [needs(x) ? convInputG(gy, v, g) : null, needs(gy) ? convG(x, v, g) : null]);
+  return record(y, 'conv2dBackwardWeight', [x, gy], (v, need) => [need[0] ? convInputG(gy, v, g) : null, need[1] ? convG(x, v, g) : null]);
 }
 
 export interface Conv2dOptions {

@@ -153,26 +153,29 @@ function tensorsOf(a: TensorOrNumber, b: TensorOrNumber): Tensor[] {
   return r;
 }
 
-/** Record a binary op; `rule` returns the full-shape gradients (before unbroadcasting) for a and b. */
+/**
+ * Record a binary op; `rule` returns the full-shape gradients (before unbroadcasting) for a and b,
+ * told which of them this grad() call needs (never a number, a constant, a mask or labels).
+ */
 function recordBinary(
   y: Tensor,
   name: string,
   a: TensorOrNumber,
   b: TensorOrNumber,
-  rule: (g: Tensor) => [Tensor | null, Tensor | null],
+  rule: (g: Tensor, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null],
 ): Tensor {
-  return record(y, name, tensorsOf(a, b), (g) => {
-    const [ga, gb] = rule(g);
+  return record(y, name, tensorsOf(a, b), (g, need) => {
+    const needA = typeof a !== 'number' && need[0]!;
+    const needB = typeof b !== 'number' && need[typeof a !== 'number' ? 1 : 0]!;
+    const [ga, gb] = rule(g, needA, needB);
     const out: (Tensor | null)[] = [];
-    if (typeof a !== 'number') out.push(ga && a.requiresGrad ? unbroadcast(ga, a) : null);
-    if (typeof b !== 'number') out.push(gb && b.requiresGrad ? unbroadcast(gb, b) : null);
+    if (typeof a !== 'number') out.push(ga && needA ? unbroadcast(ga, a) : null);
+    if (typeof b !== 'number') out.push(gb && needB ? unbroadcast(gb, b) : null);
     return out;
   });
 }
 
 const isT = (x: TensorOrNumber): x is Tensor => typeof x !== 'number';
-/** An operand that takes a gradient: a tensor that requires one (constants, masks and labels do not). */
-const wants = (x: TensorOrNumber): x is Tensor => typeof x !== 'number' && x.requiresGrad;
 
 // d(a + b) = (g, g)
 export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
@@ -183,21 +186,21 @@ export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
 // d(a - b) = (g, -g)
 export function sub(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('sub', a, b);
-  return recordBinary(y, 'sub', a, b, (g) => [g, wants(b) ? neg(g) : null]);
+  return recordBinary(y, 'sub', a, b, (g, _na, nb) => [g, nb ? neg(g) : null]);
 }
 
 // d(a b) = (g b, g a)
 export function mul(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('mul', a, b);
-  return recordBinary(y, 'mul', a, b, (g) => [wants(a) ? mul(g, b) : null, wants(b) ? mul(g, a) : null]);
+  return recordBinary(y, 'mul', a, b, (g, na, nb) => [na ? mul(g, b) : null, nb ? mul(g, a) : null]);
 }
 
 // d(a / b) = (g / b, -g a / b^2)
 export function div(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('div', a, b);
-  return recordBinary(y, 'div', a, b, (g) => [
-    wants(a) ? div(g, b) : null,
-    wants(b) ? neg(div(mul(g, a), square(b))) : null,
+  return recordBinary(y, 'div', a, b, (g, na, nb) => [
+    na ? div(g, b) : null,
+    nb && isT(b) ? neg(div(mul(g, a), square(b))) : null,
   ]);
 }
 
@@ -206,9 +209,9 @@ export function pow(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const t = isT(a) ? a : (b as Tensor);
   assertFloat('pow', t.dtype);
   const y = binaryRaw('pow', a, b);
-  return recordBinary(y, 'pow', a, b, (g) => [
-    wants(a) ? mul(g, mul(b, pow(a, isT(b) ? sub(b, 1) : b - 1))) : null,
-    wants(b) ? mul(g, mul(y, safeLog(a))) : null,
+  return recordBinary(y, 'pow', a, b, (g, na, nb) => [
+    na ? mul(g, mul(b, pow(a, isT(b) ? sub(b, 1) : b - 1))) : null,
+    nb ? mul(g, mul(y, safeLog(a))) : null,
   ]);
 }
 
@@ -221,18 +224,18 @@ function safeLog(a: TensorOrNumber): TensorOrNumber {
 // d max(a, b) = (g [a >= b], g [a < b]): ties go to a
 export function maximum(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('maximum', a, b);
-  return recordBinary(y, 'maximum', a, b, (g) => [
-    wants(a) ? mul(g, binaryRaw('ge', a, b)) : null,
-    wants(b) ? mul(g, binaryRaw('lt', a, b)) : null,
+  return recordBinary(y, 'maximum', a, b, (g, na, nb) => [
+    na ? mul(g, binaryRaw('ge', a, b)) : null,
+    nb ? mul(g, binaryRaw('lt', a, b)) : null,
   ]);
 }
 
 // d min(a, b) = (g [a <= b], g [a > b]): ties go to a
 export function minimum(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   const y = binaryRaw('minimum', a, b);
-  return recordBinary(y, 'minimum', a, b, (g) => [
-    wants(a) ? mul(g, binaryRaw('le', a, b)) : null,
-    wants(b) ? mul(g, binaryRaw('gt', a, b)) : null,
+  return recordBinary(y, 'minimum', a, b, (g, na, nb) => [
+    na ? mul(g, binaryRaw('le', a, b)) : null,
+    nb ? mul(g, binaryRaw('gt', a, b)) : null,
   ]);
 }
 
@@ -266,8 +269,8 @@ export function where(cond: Tensor, a: TensorOrNumber, b: TensorOrNumber): Tenso
   const y = wrap(be, be.where(cond, ta, tb, shape), shape, ta.dtype);
   if (ta !== a) ta.dispose();
   if (tb !== b) tb.dispose();
-  return recordBinary(y, 'where', a, b, (g) => {
+  return recordBinary(y, 'where', a, b, (g, na, nb) => {
     const zero = scalar(0, { dtype: g.dtype, device: g.device });
-    return [wants(a) ? where(cond, g, zero) : null, wants(b) ? where(cond, zero, g) : null];
+    return [na ? where(cond, g, zero) : null, nb ? where(cond, zero, g) : null];
   });
 }

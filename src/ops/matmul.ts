@@ -26,13 +26,13 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, m, n];
   const y = wrap(be, be.matmul(a, b, transA, transB, shape), shape, a.dtype);
-  return record(y, 'matmul', [a, b], (g) => {
+  return record(y, 'matmul', [a, b], (g, need) => {
     // C = A B:     dA = g B^T, dB = A^T g;   C = A B^T: dA = g B,   dB = g^T A
     // C = A^T B:   dA = B g^T, dB = A g;     C = A^T B^T: dA = B^T g^T, dB = g^T A^T
-    // Only operands that require a gradient get one (the other product is often the larger one).
+    // Only the operands this grad() call needs get a gradient (the other product is often the larger one).
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
-    const wa = a.requiresGrad, wb = b.requiresGrad;
+    const wa = need[0]!, wb = need[1]!;
     if (!transA && !transB) { if (wa) ga = matmulT(g, b, false, true); if (wb) gb = matmulT(a, g, true, false); }
     else if (!transA && transB) { if (wa) ga = matmulT(g, b, false, false); if (wb) gb = matmulT(g, a, true, false); }
     else if (transA && !transB) { if (wa) ga = matmulT(b, g, false, true); if (wb) gb = matmulT(a, g, false, false); }

@@ -81,6 +81,43 @@ describe('conv2d: the fused trio equals conv2dComposite to second order (float64
     });
   });
 
+  it('runs only the kernels of the gradients a grad() call asks for', async () => {
+    const { engine } = await import('../../src/engine.js');
+    const be = engine.backend('cpu') as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const calls: Record<string, number> = {};
+    const names = ['conv2dBackwardInput', 'conv2dBackwardWeight', 'matmul'];
+    const saved = names.map((k) => be[k]!);
+    names.forEach((k, i) => {
+      be[k] = (...a: unknown[]) => {
+        calls[k] = (calls[k] ?? 0) + 1;
+        return saved[i]!.apply(be, a);
+      };
+    });
+    try {
+      g.tidy(() => {
+        const x = f64([2, 2, 4, 4], 21), w = f64([3, 2, 3, 3], 22), a = f64([4, 5], 23), b = f64([5, 3], 24);
+        for (const t of [x, w, a, b]) t.requiresGrad = true;
+        const y = g.conv2d(x, w, null, { padding: 1 });
+        const z = g.matmul(a, b);
+        const count = (out: Tensor, inputs: Tensor[]): Record<string, number> => {
+          for (const k of names) calls[k] = 0;
+          g.grad(g.sum(out), inputs, { retainGraph: true });
+          return out === y ? { dx: calls.conv2dBackwardInput!, dw: calls.conv2dBackwardWeight! } : { matmul: calls.matmul! };
+        };
+        // The input gradient only (a vjp in x, as every input-gradient penalty takes): no weight gradient.
+        expect(count(y, [x])).toEqual({ dx: 1, dw: 0 });
+        expect(count(y, [w])).toEqual({ dx: 0, dw: 1 });
+        expect(count(y, [x, w])).toEqual({ dx: 1, dw: 1 });
+        expect(count(z, [a])).toEqual({ matmul: 1 });
+        expect(count(z, [a, b])).toEqual({ matmul: 2 });
+      });
+    } finally {
+      names.forEach((k, i) => {
+        be[k] = saved[i]!;
+      });
+    }
+  });
+
   it('computes no input gradient for an input that does not need one', () => {
     g.tidy(() => {
       const x = f64([2, 2, 4, 4], 8);
