@@ -44,7 +44,7 @@ inline double unary_fn(double x, double alpha) {
     case U_RECIP: return 1.0 / x;
     case U_ABS: return std::fabs(x);
     case U_SQUARE: return x * x;
-    case U_RELU: return x > 0 ? x : 0.0;
+    case U_RELU: return x < 0 ? 0.0 : x;
     case U_STEP: return x > 0 ? 1.0 : 0.0;
     case U_LEAKY: return x > 0 ? x : alpha * x;
     case U_LEAKYGRAD: return x > 0 ? 1.0 : alpha;
@@ -68,8 +68,10 @@ void unary_t(const T* x, T* out, long n, double alpha) {
     if constexpr (std::is_same_v<T, float>) {
       // Exact in float for these; the compiler vectorizes them.
       if constexpr (OP == U_RELU) {
-        for (long i = b; i < e; i++) out[i] = x[i] > 0.f ? x[i] : 0.f;
+        // x < 0 ? 0 : x keeps NaN (and -0), like the cpu reference and the WGSL kernel.
+        for (long i = b; i < e; i++) out[i] = x[i] < 0.f ? 0.f : x[i];
         return;
+
       } else if constexpr (OP == U_STEP) {
         for (long i = b; i < e; i++) out[i] = x[i] > 0.f ? 1.f : 0.f;
         return;
@@ -211,14 +213,25 @@ void where_t(const TC* c, const long* sc, const T* a, const long* sa, const T* b
       const TC* pc = c + off[1];
       const T* pa = a + off[2];
       const T* pb = b + off[3];
+      // Both branches are loaded unconditionally so the choice compiles to a blend, not a branch
+      // (a random mask, such as relu's, would mispredict half the time).
       if (in[1] == 1 && in[2] == 1 && in[3] == 0) {
-        // A mask over a dense tensor with a scalar other branch (relu's backward): vectorizable.
+        // A mask over a dense tensor with a scalar other branch (relu's backward).
         const T bv = *pb;
-        for (long i = 0; i < len; i++) o[i] = pc[i] != TC(0) ? pa[i] : bv;
+        for (long i = 0; i < len; i++) {
+          const T av = pa[i];
+          o[i] = pc[i] != TC(0) ? av : bv;
+        }
       } else if (in[1] == 1 && in[2] == 1 && in[3] == 1) {
-        for (long i = 0; i < len; i++) o[i] = pc[i] != TC(0) ? pa[i] : pb[i];
+        for (long i = 0; i < len; i++) {
+          const T av = pa[i], bv = pb[i];
+          o[i] = pc[i] != TC(0) ? av : bv;
+        }
       } else {
-        for (long i = 0; i < len; i++) o[i] = pc[i * in[1]] != TC(0) ? pa[i * in[2]] : pb[i * in[3]];
+        for (long i = 0; i < len; i++) {
+          const T av = pa[i * in[2]], bv = pb[i * in[3]];
+          o[i] = pc[i * in[1]] != TC(0) ? av : bv;
+        }
       }
     });
   });

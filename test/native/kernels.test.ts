@@ -80,6 +80,23 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
+  it('elementwise: NaN, -0 and +0 through relu, step, where and the comparisons exactly as the reference', () => {
+    const special = [NaN, -0, 0, 1.5, -2, Infinity, -Infinity, NaN];
+    for (const dtype of ['float32', 'float64'] as DType[]) {
+      const make = (be: Backend): TensorRef => ({ storage: be.upload(dtype === 'float32' ? new Float32Array(special) : new Float64Array(special)), shape: [special.length], dtype });
+      const [a, b] = both((be) => {
+        const x = make(be), gr = make(be);
+        const zero: TensorRef = { storage: be.upload(dtype === 'float32' ? new Float32Array([0]) : new Float64Array([0])), shape: [], dtype };
+        const y = be.unary('relu', x, 0);
+        const yRef: TensorRef = { storage: y, shape: x.shape, dtype };
+        const outs = [y, be.unary('step', x, 0), be.where(yRef, gr, zero, x.shape), be.binary('gt', x, gr, x.shape), be.binary('maximum', x, gr, x.shape)];
+        for (const t of [x, gr, zero]) be.dispose(t.storage);
+        return outs;
+      });
+      expectClose(a, b, 0);
+    }
+  });
+
   it('elementwise: binary ops under broadcasting patterns, and scalar forms', () => {
     const shapes: [number[], number[], number[]][] = [
       [[10, 32, 26, 26], [10, 32, 26, 26], [10, 32, 26, 26]],
