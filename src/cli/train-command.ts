@@ -41,6 +41,8 @@ Train one of the papers' models and write DIR/result.json and DIR/checkpoint.saf
   --decoupled-weight-decay X   w <- (1 - lr*X) w each step
   --dropout P         lenet5 dropout after the dense hidden layer (default 0.5)
   --blocks N          resnet residual blocks per stage (default 1, the thesis's)
+  --shortcut-bn       resnet: batch norm after the projection shortcuts (He's option B;
+                      default: a plain 1x1 conv, as Keras's resnet_v1)
   --augment           CIFAR augmentation: 4-pixel pad + random crop, horizontal flip
   --eval-every K      also evaluate on the test set every K epochs (default: at the end)
   --eval-batch B      evaluation batch size (default 200)
@@ -72,6 +74,7 @@ const FLAGS: FlagSpec = {
   'decoupled-weight-decay': { type: 'string' },
   dropout: { type: 'string' },
   blocks: { type: 'string' },
+  'shortcut-bn': { type: 'boolean' },
   augment: { type: 'boolean' },
   'eval-every': { type: 'string' },
   'eval-batch': { type: 'string' },
@@ -102,6 +105,7 @@ export interface RunConfig {
   decoupledWeightDecay: number;
   dropout: number;
   blocks: number;
+  shortcutBatchNorm: boolean;
   augment: boolean;
   evalEvery: number;
   evalBatch: number;
@@ -134,6 +138,7 @@ function parseConfig(v: Record<string, string | boolean | undefined>): RunConfig
     decoupledWeightDecay: numFlag('decoupled-weight-decay', v['decoupled-weight-decay'], 0),
     dropout,
     blocks: intFlag('blocks', v.blocks, 1),
+    shortcutBatchNorm: v['shortcut-bn'] === true,
     augment: v.augment === true,
     evalEvery: intFlag('eval-every', v['eval-every'], 0, 0),
     evalBatch: intFlag('eval-batch', v['eval-batch'], 200),
@@ -209,6 +214,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     device: dev.picked,
     dropout: cfg.dropout,
     blocksPerStage: cfg.blocks,
+    shortcutBatchNorm: cfg.shortcutBatchNorm,
   });
   const totalSteps = Math.ceil(trainSet.count / cfg.batch) * cfg.epochs;
   const optimizer = createOptimizer(cfg.optimizer, model.namedParameters(), {

@@ -302,13 +302,20 @@ export interface BasicBlockOptions extends ParamOptions {
   kernelInit?: InitName;
   bnMomentum?: number;
   bnEps?: number;
+  /**
+   * Batch norm after the 1x1 projection shortcut (He et al.'s option B as in torchvision). Default
+   * false: Keras's resnet_v1, the thesis's implementation, projects with a plain strided 1x1 conv
+   * (`batch_normalization=False`), as does the PyTorch anchor.
+   */
+  shortcutBatchNorm?: boolean;
 }
 
 /**
  * The residual basic block (He et al. 2016; Keras's resnet_v1 layer pair):
  *   out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
- * with 3x3 convs (the first strided), and shortcut = x, or a strided 1x1 conv + batch norm when the
- * shape changes. Convs feeding batch norm carry no bias (the norm's beta replaces it).
+ * with 3x3 convs (the first strided), and shortcut = x, or a strided 1x1 conv (plus batch norm with
+ * `shortcutBatchNorm`) when the shape changes. Convs carry no bias: batch norm's beta replaces it,
+ * and the projection is bias-free like the anchor's.
  */
 export class BasicBlock extends Module {
   readonly conv1: Conv2d;
@@ -339,7 +346,7 @@ export class BasicBlock extends Module {
             'shortcut',
             new Sequential([
               new Conv2d(inChannels, outChannels, 1, { ...conv, stride, seed: deriveSeed(seed, 2) }),
-              new BatchNorm2d(outChannels, bn),
+              ...(o.shortcutBatchNorm ? [new BatchNorm2d(outChannels, bn)] : []),
             ]),
           );
   }

@@ -36,6 +36,8 @@ export interface ModelOptions {
   dropout?: number;
   /** resnet: residual blocks per stage (default 1, the thesis's architecture). */
   blocksPerStage?: number;
+  /** resnet: batch norm after the projection shortcuts (default false, as Keras's resnet_v1). */
+  shortcutBatchNorm?: boolean;
 }
 
 function convOut(op: string, size: number, k: number, stride: number, pad: number): number {
@@ -91,7 +93,9 @@ export class ResNet extends Module {
     const stage = (k: number, inC: number, outC: number, stride: number): Sequential =>
       new Sequential(
         Array.from({ length: n }, (_, i) =>
-          new BasicBlock(i === 0 ? inC : outC, outC, { ...io, stride: i === 0 ? stride : 1, seed: deriveSeed(o.seed, k, i) }),
+          new BasicBlock(i === 0 ? inC : outC, outC, {
+            ...io, stride: i === 0 ? stride : 1, seed: deriveSeed(o.seed, k, i), shortcutBatchNorm: o.shortcutBatchNorm,
+          }),
         ),
       );
     this.layer1 = this.addModule('layer1', stage(1, 16, 16, 1));
