@@ -46,6 +46,8 @@ const regs = arg('regs', quick ? 'baseline,db' : STEP_REGS.join(',')).split(',')
 const maxSeconds = Number(arg('max-seconds', quick ? '4' : '8'));
 const waitIdle = Number(arg('wait-idle', '0'));
 const rounds = Math.max(1, Number(arg('rounds', quick ? '1' : '3')));
+/** Untimed steps before timing each (model, regularizer), the same for gradreg and PyTorch (the anchor's 3). */
+const WARMUP = 3;
 const useTorch = !flag('no-torch');
 const cores = cpus().length;
 
@@ -138,7 +140,7 @@ if ((suites.includes('models') || suites.includes('cputime')) && useTorch && !py
 interface TorchResult { median_ms: number; min_ms: number; cpu_ms_per_step: number; foreign_cores: number; own_cores: number; steps: number }
 function runTorch(modelName: string, regList: readonly string[], threads: number): Record<string, TorchResult> {
   if (!py) return {};
-  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds), '--warmup', '1'], {
+  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds), '--warmup', String(WARMUP)], {
     encoding: 'utf8', maxBuffer: 16 * 1024 * 1024,
   });
   if (r.status !== 0) {
@@ -169,7 +171,7 @@ if (suites.includes('models')) {
         await quiet();
         const s = nnStep(m, reg, stepDevice);
         const a = snapshot();
-        const t = timeStep(s, 2, 20, maxSeconds);
+        const t = timeStep(s, WARMUP, 20, maxSeconds);
         const load = loadBetween(a, snapshot());
         (mine[reg] ??= { ms: [], load: [] }).ms.push(t.medianMs);
         mine[reg]!.load.push(load);
