@@ -166,6 +166,13 @@ if (suites.includes('models')) {
   for (const m of models) {
     const mine: Record<string, { ms: number[]; load: Load[] }> = {};
     const theirs: Record<string, { ms: number[]; load: number[] }> = {};
+    {
+      // Untimed plain steps first, as PyTorch's side does (--process-warmup): the first timed
+      // configuration of a fresh process should not pay for pool growth and first-touch pages.
+      const w = nnStep(m, 'baseline', stepDevice);
+      timeStep(w, 0, 1000, 2);
+      w.dispose();
+    }
     for (let round = 1; round <= rounds; round++) {
       for (const reg of regs) {
         await quiet();

@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--max-seconds", type=float, default=10.0, help="stop timing a config after this long (>= 3 steps)")
+    ap.add_argument("--process-warmup", type=float, default=2.0, help="seconds of untimed baseline steps per model first")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(args.threads)
@@ -133,6 +134,20 @@ def main():
         pass
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
     for model_name in args.models.split(","):
+        # A fresh process runs its first configuration slower for a while even after a few warm-up
+        # steps (allocator growth, oneDNN primitive caches): run this model's plain steps for
+        # --process-warmup seconds first, so the first timed configuration is not charged for it.
+        torch.manual_seed(1234)
+        wm = model_of(model_name, torch.nn).train()
+        wopt = torch.optim.Adam(wm.parameters(), lr=LR)
+        wx = torch.rand((BATCH,) + INPUT[model_name])
+        wy = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)])
+        t_warm = time.perf_counter() + args.process_warmup
+        while time.perf_counter() < t_warm:
+            wopt.zero_grad(set_to_none=True)
+            objective(wm, "baseline", wx, wy, torch).backward()
+            wopt.step()
+        del wm, wopt
         for reg in args.regs.split(","):
             torch.manual_seed(1234)
             model = model_of(model_name, torch.nn).train()
