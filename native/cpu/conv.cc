@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "dtype_dispatch.h"
 
 namespace gr {
 namespace {
@@ -637,16 +638,6 @@ void conv_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long 
 
 }  // namespace
 
-#define GR_DT(call_f32, call_f64) \
-  if (dt == F32) {                \
-    call_f32;                     \
-  } else {                        \
-    call_f64;                     \
-  }
-#define F(p) static_cast<const float*>(p)
-#define D(p) static_cast<const double*>(p)
-#define FO(p) static_cast<float*>(p)
-#define DO(p) static_cast<double*>(p)
 
 void set_conv_mode(int mode) { g_conv_mode = mode; }
 int conv_mode() { return g_conv_mode; }

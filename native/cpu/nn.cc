@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels.h"
+#include "dtype_dispatch.h"
 #include "nditer.h"
 
 #if defined(__SSE2__)
@@ -482,16 +483,6 @@ void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdatePara
 
 }  // namespace
 
-#define GR_DT(call_f32, call_f64) \
-  if (dt == F32) {                \
-    call_f32;                     \
-  } else {                        \
-    call_f64;                     \
-  }
-#define F(p) static_cast<const float*>(p)
-#define D(p) static_cast<const double*>(p)
-#define FO(p) static_cast<float*>(p)
-#define DO(p) static_cast<double*>(p)
 
 void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
   GR_DT(maxpool_t(F(x), FO(out), idx, g), maxpool_t(D(x), DO(out), idx, g))

@@ -38,3 +38,19 @@ export function conv2dBackwardWeightComposite(be: Backend, x: TensorRef, gy: Ten
   be.dispose(prod);
   return dw;
 }
+
+/**
+ * The three contract methods as composites, for a backend without dedicated kernels to take as class
+ * fields (`readonly conv2d = compositeConvKernels.conv2d`); `this` is the backend they run on.
+ */
+export const compositeConvKernels = {
+  conv2d(this: Backend, x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    return conv2dComposite(this, x, w, g);
+  },
+  conv2dBackwardInput(this: Backend, gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
+    return conv2dBackwardInputComposite(this, gy, w, g);
+  },
+  conv2dBackwardWeight(this: Backend, x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
+    return conv2dBackwardWeightComposite(this, x, gy, g);
+  },
+};

@@ -12,7 +12,7 @@ import * as red from './reduce.js';
 import * as lay from './layout.js';
 import { matmul } from './matmul.js';
 import { col2im, im2col } from './conv.js';
-import { conv2dBackwardInputComposite, conv2dBackwardWeightComposite, conv2dComposite } from '../conv-composite.js';
+import { compositeConvKernels } from '../conv-composite.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
 import * as sm from './softmax.js';
@@ -117,15 +117,10 @@ export class CpuBackend implements Backend {
   col2im(cols: TensorRef, g: WindowGeom): Storage {
     return this.wrap(col2im(cols, g));
   }
-  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dComposite(this, x, w, g);
-  }
-  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardInputComposite(this, gy, w, g);
-  }
-  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardWeightComposite(this, x, gy, g);
-  }
+  // Convolution: the composite over this backend's own im2col/matmul/col2im/reduce kernels.
+  readonly conv2d = compositeConvKernels.conv2d;
+  readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
+  readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
   maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const r = pool.maxPool(x, g);

@@ -8,7 +8,7 @@ import type {
 import { addonErrorCode, type AddonMemory, type NativeAddon } from './addon.js';
 import { ARG_CODE, BINARY_CODE, DTYPE_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE, UPDATE_STATES } from './codes.js';
 import { CudaStorage } from './storage.js';
-import { conv2dBackwardInputComposite, conv2dBackwardWeightComposite, conv2dComposite } from '../conv-composite.js';
+import { compositeConvKernels } from '../conv-composite.js';
 
 type Ref = TensorRef | Storage;
 
@@ -192,16 +192,10 @@ export class CudaBackend implements Backend {
     const out = this.alloc(g.n * g.c * g.h * g.w, cols.dtype);
     return this.run('col2im', [out, cols], new Params().dtype(cols.dtype).geom(g));
   }
-  // No dedicated kernels yet: the composite over this backend's im2col/matmul/col2im/reduce.
-  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dComposite(this, x, w, g);
-  }
-  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardInputComposite(this, gy, w, g);
-  }
-  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardWeightComposite(this, x, gy, g);
-  }
+  // Convolution: the composite over this backend's own im2col/matmul/col2im/reduce kernels.
+  readonly conv2d = compositeConvKernels.conv2d;
+  readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
+  readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
   // ---- pooling ----
 

@@ -21,7 +21,7 @@ import * as bn from './batchnorm.js';
 import * as sm from './softmax.js';
 import { random } from './random.js';
 import { applyUpdate } from './optim.js';
-import { conv2dBackwardInputComposite, conv2dBackwardWeightComposite, conv2dComposite } from '../conv-composite.js';
+import { compositeConvKernels } from '../conv-composite.js';
 
 function noF64(op: string, ...ds: DType[]): void {
   for (const d of ds) {
@@ -148,16 +148,10 @@ export class WebGPUBackend implements Backend {
     noF64('col2im', cols.dtype);
     return cv.col2im(this.rt, cols, g);
   }
-  // No dedicated kernels yet: the composite over this backend's im2col/matmul/col2im/reduce.
-  conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dComposite(this, x, w, g);
-  }
-  conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardInputComposite(this, gy, w, g);
-  }
-  conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
-    return conv2dBackwardWeightComposite(this, x, gy, g);
-  }
+  // Convolution: the composite over this backend's own im2col/matmul/col2im/reduce kernels.
+  readonly conv2d = compositeConvKernels.conv2d;
+  readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
+  readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
   maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     noF64('maxPool2d', x.dtype);
