@@ -232,6 +232,7 @@ bool weight_grad_nt(long O, long K, long chunks, bool threadsOverChunks, float* 
   const long tj = (K + 3) / 4, tiles = ((O + 3) / 4) * tj;
   const bool keepLanes = tiles * 16L * lanes * static_cast<long>(sizeof(float)) <= 512L * 1024;
   const long per = keepLanes ? 16L * lanes : 0, accLen = keepLanes ? tiles * per : O * K;
+  // Two accumulators per thread (claimed dynamically, so a descheduled thread delays at most one).
   const long parts = threadsOverChunks ? std::min<long>(chunks, 2L * num_threads()) : 1;
   float* acc0 = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (parts * accLen + 16)));
   std::memset(acc0, 0, sizeof(float) * parts * accLen);
@@ -283,18 +284,21 @@ bool weight_grad_nt(long O, long K, long chunks, bool threadsOverChunks, float* 
       parallel_for(tiles, 4, [&](long t0, long t1) { run(r, acc0, t0, t1); });
     }
   }
-  for (long o = 0; o < O; o++)
-    for (long k = 0; k < K; k++) {
-      float s = 0;
-      if (keepLanes) {
-        const long off = ((k / 4) * ti + o / 4) * per + ((o % 4) * 4 + (k % 4)) * lanes;
-        for (long pt = 0; pt < parts; pt++)
-          for (int l = 0; l < lanes; l++) s += acc0[pt * accLen + off + l];
-      } else {
-        for (long pt = 0; pt < parts; pt++) s += acc0[pt * accLen + o * K + k];
+  // The final sums read parts x lanes values per output: threads split the output rows.
+  parallel_for(O, 1, [&](long o0, long o1) {
+    for (long o = o0; o < o1; o++)
+      for (long k = 0; k < K; k++) {
+        float s = 0;
+        if (keepLanes) {
+          const long off = ((k / 4) * ti + o / 4) * per + ((o % 4) * 4 + (k % 4)) * lanes;
+          for (long pt = 0; pt < parts; pt++)
+            for (int l = 0; l < lanes; l++) s += acc0[pt * accLen + off + l];
+        } else {
+          for (long pt = 0; pt < parts; pt++) s += acc0[pt * accLen + o * K + k];
+        }
+        dw[o * K + k] = s;
       }
-      dw[o * K + k] = s;
-    }
+  });
   std::free(acc0);
   return true;
 }
@@ -630,10 +634,12 @@ void conv_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long 
       for (long c = c0; c < c1; c++) chunkInto(c, acc, c == c0, false);
     }
   });
-  for (long part = 1; part < parts; part++) {
-    const T* s = partial.data() + (part - 1) * OK;
-    for (long i = 0; i < OK; i++) dw[i] += s[i];
-  }
+  parallel_for(OK, 4096, [&](long i0, long i1) {
+    for (long part = 1; part < parts; part++) {
+      const T* s = partial.data() + (part - 1) * OK;
+      for (long i = i0; i < i1; i++) dw[i] += s[i];
+    }
+  });
 }
 
 }  // namespace
