@@ -1,7 +1,8 @@
 /**
  * The native fused convolution's algorithms side by side at the three models' layer shapes:
  * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
- * GEMM (the input gradient of strided layers falls back to im2col) and the automatic choice. Each
+ * GEMM, direct convolution (both: the input gradient of strided layers falls back to im2col; the
+ * weight gradient has no direct form) and the automatic choice. Each
  * figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
  * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
  *
@@ -19,7 +20,7 @@ const reps = i >= 0 ? Number(process.argv[i + 1]) : 15;
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
-const algos = ['im2col', 'implicit', 'auto'] as const;
+const algos = ['im2col', 'implicit', 'direct', 'auto'] as const;
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);

@@ -61,6 +61,10 @@ void ukr_avx512_8x32(long k, const float* a, const float* b, long ldb, float* c,
 // The same micro-kernels reading row k of B at b + koff[k] (implicit-GEMM convolution).
 void ukr_avx2_6x16_off(long k, const float* a, const float* b, const long* koff, float* c, long ldc, int acc);
 void ukr_avx512_8x32_off(long k, const float* a, const float* b, const long* koff, float* c, long ldc, int acc);
+// ... and reading the MR A values of step k at a + koff[k] (direct convolution: pixels x output channels).
+void ukr_avx2_6x16_aoff(long k, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc, int acc);
+void ukr_avx512_8x32_aoff(long k, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc,
+                          int acc);
 double probe_avx2(long iters);
 // part += sum over q < nq of the 4x4 dot products of rows a[r] + q*sa and b[c] + q*sb (length K).
 void nt4x4_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);

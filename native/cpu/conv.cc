@@ -329,11 +329,13 @@ bool conv_backward_weight_nt(const float* x, const float* gy, float* dw, const G
 // j mod sw) Hq Wq + (i div sh) Wq + j div sw and the grid is oh x Wq. Forward and weight gradient
 // take strides this way; the input gradient of a strided convolution stays on im2col.
 
-// 0 auto, 1 always im2col, 2 implicit wherever it applies; GRADREG_NATIVE_CONV=auto|im2col|implicit.
+// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies;
+// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct.
 int g_conv_mode = [] {
   const char* e = std::getenv("GRADREG_NATIVE_CONV");
   if (e && !std::strcmp(e, "im2col")) return 1;
   if (e && !std::strcmp(e, "implicit")) return 2;
+  if (e && !std::strcmp(e, "direct")) return 3;
   return 0;
 }();
 
@@ -486,6 +488,99 @@ void implicit_forward(const float* x, const float* wmat, float* y, const Geom& g
   });
 }
 
+// ---- direct convolution: pixels x output channels ----
+//
+// The same padded (phase-split) image and koff table, with the operands' roles swapped: the
+// micro-kernel broadcasts MR consecutive grid pixels, read at xpad + koff[k] + p (the A values of
+// step k), against NR output channels of the packed, transposed weights (B, rows of O). A tile is MR
+// pixels of one output row, so no grid column past ow is computed (beyond rounding ow up to MR)
+// however small the map: on 8x8 and 16x16 maps with 32 or more channels this beats the
+// pixel-vectorized implicit GEMM, whose 32-pixel strips run over the padding columns.
+
+struct AoffUkr {
+  int mr = 0, nr = 0;
+  void (*f)(long, const float*, const long*, const float*, long, float*, long, int) = nullptr;
+};
+
+AoffUkr aoff_ukr() {
+  const int isa = isa_active();
+  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_aoff};
+  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_aoff};
+  return {};
+}
+
+// Work done per useful multiply-add, rounding included: direct rounds the output channels up to NR
+// and each output row up to MR pixels; implicit rounds the channels up to its MR and computes the
+// whole oh x Wq grid rounded up to its NR.
+double direct_waste(const Geom& g, long rows) {
+  const AoffUkr kr = aoff_ukr();
+  auto up = [](double v, int m) { return std::ceil(v / m) * m; };
+  return (up(rows, kr.nr) / rows) * (up(g.ow, kr.mr) / g.ow);
+}
+double implicit_waste(const Geom& g, long rows) {
+  const OffUkr kr = off_ukr();
+  auto up = [](double v, int m) { return std::ceil(v / m) * m; };
+  return (up(rows, kr.mr) / rows) * (up(static_cast<double>(g.oh) * grid_width(g), kr.nr) / (g.oh * g.ow));
+}
+
+// Whether a convolution of geometry g with `rows` output channels runs as direct convolution: forced
+// (mode 3) wherever the padded-image path applies, or in auto mode for stride-1 layers where it
+// rounds up less work than the implicit GEMM (ties go to implicit; measured with bench/native-conv.ts:
+// ResNet layer3 conv2, 8x8 with 64 channels, 143 vs 109 GFLOP/s forward, 141 vs 110 input gradient).
+bool direct_ok(const Geom& g, long rows) {
+  if (!aoff_ukr().f || !implicit_applies(g)) return false;
+  if (g_conv_mode == 3) return true;
+  if (g_conv_mode != 0 || g.n < num_threads()) return false;
+  // Strided layers split into phases by a scalar gather, which the direct tiles do not win back
+  // (measured: ResNet layer3 conv1 104 vs 114 GFLOP/s on im2col).
+  if (g.sh != 1 || g.sw != 1) return false;
+  return direct_waste(g, rows) < implicit_waste(g, rows) && direct_waste(g, rows) <= 1.25;
+}
+
+// y [N, O, oh, ow] = conv(x, wmat [O, C*kh*kw]) by direct convolution, threads over images.
+void direct_forward(const float* x, const float* wmat, float* y, const Geom& g, long O) {
+  const AoffUkr kr = aoff_ukr();
+  const Grid gr = grid_for(g, std::max(kr.mr, kr.nr));
+  const long K = gr.K, Or = (O + kr.nr - 1) / kr.nr * kr.nr, mn = static_cast<long>(kr.mr) * kr.nr;
+  // W^T packed: row k holds the Or output channels' weights of column k (zero past O).
+  std::vector<float> wt(static_cast<size_t>(K * Or), 0.f);
+  for (long o = 0; o < O; o++)
+    for (long k = 0; k < K; k++) wt[k * Or + o] = wmat[o * K + k];
+  const long kBlocks = (K + 255) / 256, kcMax = (K + kBlocks - 1) / kBlocks;
+  const long perRow = (g.ow + kr.mr - 1) / kr.mr, tiles = g.oh * perRow;
+  parallel_for(g.n, 1, [&](long b, long e) {
+    float* xp = tl_pad.get<float>(gr.plane + gr.slack);
+    float* acc = tl_grid.get<float>(tiles * mn);
+    for (long n = b; n < e; n++) {
+      pad_image(x + n * g.c * g.h * g.w, xp, g, gr);
+      for (long jc = 0; jc < Or; jc += kr.nr) {
+        for (long pc = 0; pc < K; pc += kcMax) {
+          const long kc = std::min(kcMax, K - pc);
+          for (long t = 0; t < tiles; t++) {
+            const long oy = t / perRow, ox0 = (t - oy * perRow) * kr.mr;
+            kr.f(kc, xp + oy * gr.wq + ox0, gr.koff.data() + pc, wt.data() + pc * Or + jc, Or, acc + t * mn, kr.nr, pc > 0);
+          }
+        }
+        // acc holds [tile][pixel][channel]: write each channel's rows of y.
+        for (long q = 0; q < kr.nr && jc + q < O; q++) {
+          float* yo = y + (n * O + jc + q) * g.oh * g.ow;
+          for (long t = 0; t < tiles; t++) {
+            const long oy = t / perRow, ox0 = (t - oy * perRow) * kr.mr;
+            const float* a = acc + t * mn + q;
+            for (long r = 0; r < kr.mr && ox0 + r < g.ow; r++) yo[oy * g.ow + ox0 + r] = a[r * kr.nr];
+          }
+        }
+      }
+    }
+  });
+}
+
+// The padded-image forward: direct or implicit, whichever direct_ok picks.
+void padded_forward(const float* x, const float* wmat, float* y, const Geom& g, long O) {
+  if (direct_ok(g, O)) direct_forward(x, wmat, y, g, O);
+  else implicit_forward(x, wmat, y, g, O);
+}
+
 // dx = the stride-1 convolution of gy padded by k - 1 - p with W'[c, o, i, j] = W[o, c, kh-1-i, kw-1-j].
 void implicit_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O) {
   const long khw = g.kh * g.kw;
@@ -493,7 +588,7 @@ void implicit_backward_input(const float* gy, const float* w, float* dx, const G
   for (long o = 0; o < O; o++)
     for (long c = 0; c < g.c; c++)
       for (long t = 0; t < khw; t++) wt[(c * O + o) * khw + (khw - 1 - t)] = w[(o * g.c + c) * khw + t];
-  implicit_forward(gy, wt.data(), dx, transposed_geom(g, O), g.c);
+  padded_forward(gy, wt.data(), dx, transposed_geom(g, O), g.c);
 }
 
 // dW[o, k] = sum over images and grid positions of gy_grid[o, p] * xpad[koff[k] + p].
@@ -530,7 +625,7 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 template <class T>
 void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
-    if (implicit_ok(g, O, O)) return implicit_forward(x, w, y, g, O);
+    if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
   if (p.flat) {
@@ -554,8 +649,10 @@ void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
-    if (implicit_applies(g) && g.sh == 1 && g.sw == 1 && implicit_ok(transposed_geom(g, O), g.c, g.c * g.kh * g.kw))
-      return implicit_backward_input(gy, w, dx, g, O);
+    if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
+      const Geom t = transposed_geom(g, O);
+      if (direct_ok(t, g.c) || implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
+    }
   }
   const Plan p = plan_for<T>(g, O);
   const long khw = g.kh * g.kw, img = g.c * g.h * g.w;

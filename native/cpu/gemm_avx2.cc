@@ -7,9 +7,11 @@
 
 namespace gr {
 
-// The micro-kernel body: row k of B is at b + k * ldb, or at b + koff[k] when OFF (implicit-GEMM
-// convolution reads B straight from a padded image; see conv.cc).
-template <bool OFF>
+// The micro-kernel body. MODE 0: A packed (MR values a k), row k of B at b + k * ldb. MODE 1 (implicit
+// GEMM): row k of B at b + koff[k], straight from a padded image. MODE 2 (direct convolution): the MR
+// A values of step k are the consecutive floats at a + koff[k] (pixels of the padded image), B is
+// packed weights with row stride ldb. See conv.cc.
+template <int MODE>
 __attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, const float* a, const float* b, long ldb,
                                                               const long* koff, float* c, long ldc, int acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
@@ -19,17 +21,18 @@ __attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, con
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (long k = 0; k < K; k++) {
-    const float* br = OFF ? b + koff[k] : b;
+    const float* br = MODE == 1 ? b + koff[k] : b;
+    const float* ar = MODE == 2 ? a + koff[k] : a;
     const __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8);
     __m256 t;
 #define GR_ROW(r)                          \
-  t = _mm256_broadcast_ss(a + r);          \
+  t = _mm256_broadcast_ss(ar + r);         \
   c##r##0 = _mm256_fmadd_ps(t, b0, c##r##0); \
   c##r##1 = _mm256_fmadd_ps(t, b1, c##r##1);
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5)
 #undef GR_ROW
-    a += 6;
-    if (!OFF) b += ldb;
+    if (MODE != 2) a += 6;
+    if (MODE != 1) b += ldb;
   }
 #define GR_STORE(r)                                                            \
   {                                                                            \
@@ -46,11 +49,15 @@ __attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, con
 }
 
 void ukr_avx2_6x16(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
-  ukr_avx2_6x16_body<false>(K, a, b, ldb, nullptr, c, ldc, acc);
+  ukr_avx2_6x16_body<0>(K, a, b, ldb, nullptr, c, ldc, acc);
 }
 
 void ukr_avx2_6x16_off(long K, const float* a, const float* b, const long* koff, float* c, long ldc, int acc) {
-  ukr_avx2_6x16_body<true>(K, a, b, 0, koff, c, ldc, acc);
+  ukr_avx2_6x16_body<1>(K, a, b, 0, koff, c, ldc, acc);
+}
+
+void ukr_avx2_6x16_aoff(long K, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc, int acc) {
+  ukr_avx2_6x16_body<2>(K, a, b, ldb, koff, c, ldc, acc);
 }
 
 // Peak probe: 12 independent FMA chains, no memory traffic. Returns the flops performed.

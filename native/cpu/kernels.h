@@ -41,8 +41,9 @@ void k_im2col(int dt, const void* x, void* out, const Geom& g);
 void k_col2im(int dt, const void* cols, void* out, const Geom& g);
 // Fused convolution with O output channels (w is [O, C*kh*kw]): y [N, O, oh*ow] = W @ im2col(x);
 // dx = col2im(W^T @ gy); dw = sum_n gy[n] @ im2col(x)[n]^T.
-// Which algorithm the fused convolution uses: 0 auto, 1 always im2col chunks, 2 implicit GEMM
-// wherever it applies (float32, stride 1, padding < kernel size); for tests and benchmarks.
+// Which algorithm the fused convolution uses: 0 auto, 1 always im2col chunks, 2 implicit GEMM or 3
+// direct convolution wherever they apply (float32, padding < kernel size, not 1x1); for tests and
+// benchmarks.
 void set_conv_mode(int mode);
 int conv_mode();
 void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O);

@@ -222,10 +222,10 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
         const gm: WindowGeom = { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
         for (const dt of ['float32', 'float64'] as const) {
           const want = runOn(cpu, xs, ws, gm, dt);
-          // Every micro-kernel this CPU runs (the implicit path has AVX-512 and AVX2 variants) x every algorithm.
+          // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'auto'] as const) {
               nativeBackend_.setConvAlgorithm(algo);
               try {
                 expectClose(runOn(nativeBackend_, xs, ws, gm, dt), want, dt === 'float64' ? 1e-12 : 2e-5);

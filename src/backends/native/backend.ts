@@ -49,6 +49,8 @@ function cpuModel(): string {
   }
 }
 
+export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct';
+
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly description: string;
@@ -76,12 +78,13 @@ export class NativeBackend implements Backend {
     this.addon.setThreads(n);
   }
   /**
-   * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM over the padded
-   * image wherever it applies (float32, stride 1, padding < kernel), 'im2col' chunks always, or
-   * 'auto'. Returns the previous setting.
+   * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM (pixels along
+   * the vector) or 'direct' convolution (output channels along the vector) over the padded image
+   * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
+   * convolution stays on im2col), 'im2col' chunks always, or 'auto'. Returns the previous setting.
    */
-  setConvAlgorithm(a: 'auto' | 'im2col' | 'implicit'): 'auto' | 'im2col' | 'implicit' {
-    const modes = ['auto', 'im2col', 'implicit'] as const;
+  setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
+    const modes = ['auto', 'im2col', 'implicit', 'direct'] as const;
     return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
