@@ -65,6 +65,9 @@ void ukr_avx512_8x32_off(long k, const float* a, const float* b, const long* kof
 void ukr_avx2_6x16_aoff(long k, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc, int acc);
 void ukr_avx512_8x32_aoff(long k, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc,
                           int acc);
+// ... and reading A's row r at arows[r][0..k) (direct weight gradient: taps x output channels over pixels).
+void ukr_avx2_6x16_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
+void ukr_avx512_8x32_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
 double probe_avx2(long iters);
 // part += sum over q < nq of the 4x4 dot products of rows a[r] + q*sa and b[c] + q*sb (length K).
 void nt4x4_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);

@@ -10,9 +10,10 @@ namespace gr {
 // The micro-kernel body. MODE 0: A packed (MR values a k), row k of B at b + k * ldb. MODE 1 (implicit
 // GEMM): row k of B at b + koff[k], straight from a padded image. MODE 2 (direct convolution): the MR
 // A values of step k are the consecutive floats at a + koff[k] (pixels of the padded image), B is
-// packed weights with row stride ldb. See conv.cc.
+// packed weights with row stride ldb. MODE 3 (direct weight gradient): the A value of row r at step k
+// is arows[r][k] (runs of the padded image), B row k at b + k * ldb. See conv.cc.
 template <int MODE>
-__attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, const float* a, const float* b, long ldb,
+__attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, const float* a, const float* const* arows, const float* b, long ldb,
                                                               const long* koff, float* c, long ldc, int acc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -20,18 +21,20 @@ __attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, con
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  const float* rw[6];
+  for (int r = 0; r < 6; r++) rw[r] = MODE == 3 ? arows[r] : nullptr;
   for (long k = 0; k < K; k++) {
     const float* br = MODE == 1 ? b + koff[k] : b;
     const float* ar = MODE == 2 ? a + koff[k] : a;
     const __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8);
     __m256 t;
 #define GR_ROW(r)                          \
-  t = _mm256_broadcast_ss(ar + r);         \
+  t = _mm256_broadcast_ss(MODE == 3 ? rw[r] + k : ar + r); \
   c##r##0 = _mm256_fmadd_ps(t, b0, c##r##0); \
   c##r##1 = _mm256_fmadd_ps(t, b1, c##r##1);
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5)
 #undef GR_ROW
-    if (MODE != 2) a += 6;
+    if (MODE < 2) a += 6;
     if (MODE != 1) b += ldb;
   }
 #define GR_STORE(r)                                                            \
@@ -49,15 +52,19 @@ __attribute__((always_inline)) static inline void ukr_avx2_6x16_body(long K, con
 }
 
 void ukr_avx2_6x16(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
-  ukr_avx2_6x16_body<0>(K, a, b, ldb, nullptr, c, ldc, acc);
+  ukr_avx2_6x16_body<0>(K, a, nullptr, b, ldb, nullptr, c, ldc, acc);
 }
 
 void ukr_avx2_6x16_off(long K, const float* a, const float* b, const long* koff, float* c, long ldc, int acc) {
-  ukr_avx2_6x16_body<1>(K, a, b, 0, koff, c, ldc, acc);
+  ukr_avx2_6x16_body<1>(K, a, nullptr, b, 0, koff, c, ldc, acc);
 }
 
 void ukr_avx2_6x16_aoff(long K, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc, int acc) {
-  ukr_avx2_6x16_body<2>(K, a, b, ldb, koff, c, ldc, acc);
+  ukr_avx2_6x16_body<2>(K, a, nullptr, b, ldb, koff, c, ldc, acc);
+}
+
+void ukr_avx2_6x16_rows(long K, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc) {
+  ukr_avx2_6x16_body<3>(K, nullptr, arows, b, ldb, nullptr, c, ldc, acc);
 }
 
 // Peak probe: 12 independent FMA chains, no memory traffic. Returns the flops performed.

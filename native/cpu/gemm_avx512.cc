@@ -10,9 +10,10 @@ namespace gr {
 // The micro-kernel body. MODE 0: A packed (MR values a k), row k of B at b + k * ldb. MODE 1 (implicit
 // GEMM): row k of B at b + koff[k], straight from a padded image. MODE 2 (direct convolution): the MR
 // A values of step k are the consecutive floats at a + koff[k] (pixels of the padded image), B is
-// packed weights with row stride ldb. See conv.cc.
+// packed weights with row stride ldb. MODE 3 (direct weight gradient): the A value of row r at step k
+// is arows[r][k] (runs of the padded image), B row k at b + k * ldb. See conv.cc.
 template <int MODE>
-__attribute__((always_inline)) static inline void ukr_avx512_8x32_body(long K, const float* a, const float* b, long ldb,
+__attribute__((always_inline)) static inline void ukr_avx512_8x32_body(long K, const float* a, const float* const* arows, const float* b, long ldb,
                                                               const long* koff, float* c, long ldc, int acc) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -22,18 +23,20 @@ __attribute__((always_inline)) static inline void ukr_avx512_8x32_body(long K, c
   __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
   __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
   __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+  const float* rw[8];
+  for (int r = 0; r < 8; r++) rw[r] = MODE == 3 ? arows[r] : nullptr;
   for (long k = 0; k < K; k++) {
     const float* br = MODE == 1 ? b + koff[k] : b;
     const float* ar = MODE == 2 ? a + koff[k] : a;
     const __m512 b0 = _mm512_loadu_ps(br), b1 = _mm512_loadu_ps(br + 16);
     __m512 t;
 #define GR_ROW(r)                            \
-  t = _mm512_set1_ps(ar[r]);                 \
+  t = _mm512_set1_ps(MODE == 3 ? rw[r][k] : ar[r]); \
   c##r##0 = _mm512_fmadd_ps(t, b0, c##r##0); \
   c##r##1 = _mm512_fmadd_ps(t, b1, c##r##1);
     GR_ROW(0) GR_ROW(1) GR_ROW(2) GR_ROW(3) GR_ROW(4) GR_ROW(5) GR_ROW(6) GR_ROW(7)
 #undef GR_ROW
-    if (MODE != 2) a += 8;
+    if (MODE < 2) a += 8;
     if (MODE != 1) b += ldb;
   }
 #define GR_STORE(r)                                                \
@@ -51,15 +54,19 @@ __attribute__((always_inline)) static inline void ukr_avx512_8x32_body(long K, c
 }
 
 void ukr_avx512_8x32(long K, const float* a, const float* b, long ldb, float* c, long ldc, int acc) {
-  ukr_avx512_8x32_body<0>(K, a, b, ldb, nullptr, c, ldc, acc);
+  ukr_avx512_8x32_body<0>(K, a, nullptr, b, ldb, nullptr, c, ldc, acc);
 }
 
 void ukr_avx512_8x32_off(long K, const float* a, const float* b, const long* koff, float* c, long ldc, int acc) {
-  ukr_avx512_8x32_body<1>(K, a, b, 0, koff, c, ldc, acc);
+  ukr_avx512_8x32_body<1>(K, a, nullptr, b, 0, koff, c, ldc, acc);
 }
 
 void ukr_avx512_8x32_aoff(long K, const float* a, const long* koff, const float* b, long ldb, float* c, long ldc, int acc) {
-  ukr_avx512_8x32_body<2>(K, a, b, ldb, koff, c, ldc, acc);
+  ukr_avx512_8x32_body<2>(K, a, nullptr, b, ldb, koff, c, ldc, acc);
+}
+
+void ukr_avx512_8x32_rows(long K, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc) {
+  ukr_avx512_8x32_body<3>(K, nullptr, arows, b, ldb, nullptr, c, ldc, acc);
 }
 
 double probe_avx512(long iters) {
