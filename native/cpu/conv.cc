@@ -8,6 +8,13 @@
 // size) never travels through memory. With at least as many chunks as threads every thread takes
 // whole chunks and runs the GEMM single-threaded; otherwise chunks run one after another with a
 // threaded GEMM. A 1x1, stride-1, unpadded convolution reads the image as its own columns.
+//
+// Most layers skip the columns altogether and read the zero-padded image (split into stride phases)
+// through a table of tap offsets: the implicit GEMM (pixels along the SIMD vector), the direct
+// convolution (output channels along the vector) and the direct weight gradient (output channels
+// of the transposed gradient along the vector); long weight gradients can also use dot-product
+// tiles. `auto` picks per layer (conv_forward_t, conv_backward_input_t, conv_backward_weight_t at
+// the end of the file); `setConvMode` forces one for tests and bench/native-conv.ts.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
