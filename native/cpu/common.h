@@ -2,6 +2,7 @@
 // kernel-family entry points that addon.cc binds to JavaScript.
 #pragma once
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <type_traits>
 
@@ -19,6 +20,22 @@ inline void parallel_for(long n, long grain, F&& f) {
   auto thunk = [](void* c, long b, long e) { (*static_cast<Fn*>(c))(b, e); };
   parallel_for_raw(n, grain, thunk, const_cast<void*>(static_cast<const void*>(&f)));
 }
+
+// A 64-byte aligned buffer that only grows; kernels keep thread_local ones for packs and columns.
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  template <class T>
+  T* get(size_t n) {
+    if (n * sizeof(T) > bytes) {
+      std::free(p);
+      bytes = (n * sizeof(T) + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, bytes);
+    }
+    return static_cast<T*>(p);
+  }
+  ~Scratch() { std::free(p); }
+};
 
 // ---- GEMM ----
 // A logical matrix whose rows (A) or columns (B) may be grouped into batches of `len` entries,

@@ -125,22 +125,8 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
 
 // ---- fused convolution ----
 
-// Thread-local, 64-byte aligned column buffer that only grows (separate from the GEMM's packs).
-struct ColBuf {
-  void* p = nullptr;
-  size_t bytes = 0;
-  template <class T>
-  T* get(size_t n) {
-    if (n * sizeof(T) > bytes) {
-      std::free(p);
-      bytes = (n * sizeof(T) + 4095) & ~size_t(4095);
-      p = std::aligned_alloc(64, bytes);
-    }
-    return static_cast<T*>(p);
-  }
-  ~ColBuf() { std::free(p); }
-};
-thread_local ColBuf tl_cols;
+// Thread-local column buffer (separate from the GEMM's packs).
+thread_local Scratch tl_cols;
 
 // Bytes of columns one chunk may hold: half of a 2 MiB L2, leaving room for the GEMM's packs.
 long chunk_budget() {
@@ -465,7 +451,7 @@ void pad_image(const float* x, float* xp, const Geom& g, const Grid& gr) {
   std::memset(xp + gr.plane, 0, sizeof(float) * gr.slack);
 }
 
-thread_local ColBuf tl_pad, tl_grid;
+thread_local Scratch tl_pad, tl_grid;
 
 // y [N, O, oh, ow] = conv(x, wmat [O, C*kh*kw]) by implicit GEMM, threads over images.
 void implicit_forward(const float* x, const float* wmat, float* y, const Geom& g, long O) {

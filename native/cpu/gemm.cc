@@ -95,20 +95,7 @@ const Kernel<double>& kernel<double>() {
   return g_kd;
 }
 
-// Thread-local, 64-byte aligned packing buffers that only grow.
-struct Scratch {
-  void* p = nullptr;
-  size_t bytes = 0;
-  void* get(size_t n) {
-    if (n > bytes) {
-      std::free(p);
-      bytes = (n + 4095) & ~size_t(4095);
-      p = std::aligned_alloc(64, bytes);
-    }
-    return p;
-  }
-  ~Scratch() { std::free(p); }
-};
+// Thread-local packing buffers (see Scratch in common.h).
 thread_local Scratch tl_a, tl_b;
 
 template <class T>
@@ -247,8 +234,8 @@ void gemm_block(long m0, long m1, long n0, long n1, long K, const Operand<T>& A,
   // With a single block of A rows, a packed B panel would be used once: read untransposed B in
   // place (the micro-kernel takes B's row stride) and pack only tiles that straddle a batch edge.
   const bool directB = !B.trans && (m1 - m0) <= MC;
-  T* Bp = static_cast<T*>(tl_b.get(sizeof(T) * (directB ? NR : ncMax) * kcMax + 64));
-  T* Ap = static_cast<T*>(tl_a.get(sizeof(T) * mcMax * kcMax + 64));
+  T* Bp = tl_b.get<T>((directB ? NR : ncMax) * kcMax + 64 / sizeof(T));
+  T* Ap = tl_a.get<T>(mcMax * kcMax + 64 / sizeof(T));
   alignas(64) T tile[MAX_MR * MAX_NR];
   for (long jc = n0; jc < n1; jc += NC) {
     const long nc = std::min(NC, n1 - jc);
