@@ -102,6 +102,24 @@ def objective(model, reg, x, y, torch):
     return rows_ce.mean() + LAM * pen
 
 
+def step_of(model_name, reg, torch):
+    """One training step of a fresh model (seed 1234) on a fixed batch, as a closure."""
+    torch.manual_seed(1234)
+    model = model_of(model_name, torch.nn).train()
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    x = torch.rand((BATCH,) + INPUT[model_name])
+    y = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)])
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = objective(model, reg, x, y, torch)
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    return step
+
+
 def snapshot():
     with open("/proc/stat") as f:
         v = [int(t) for t in f.readline().split()[1:]]
@@ -137,31 +155,13 @@ def main():
         # A fresh process runs its first configuration slower for a while even after a few warm-up
         # steps (allocator growth, oneDNN primitive caches): run this model's plain steps for
         # --process-warmup seconds first, so the first timed configuration is not charged for it.
-        torch.manual_seed(1234)
-        wm = model_of(model_name, torch.nn).train()
-        wopt = torch.optim.Adam(wm.parameters(), lr=LR)
-        wx = torch.rand((BATCH,) + INPUT[model_name])
-        wy = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)])
         t_warm = time.perf_counter() + args.process_warmup
+        warm = step_of(model_name, "baseline", torch)
         while time.perf_counter() < t_warm:
-            wopt.zero_grad(set_to_none=True)
-            objective(wm, "baseline", wx, wy, torch).backward()
-            wopt.step()
-        del wm, wopt
+            warm()
+        del warm
         for reg in args.regs.split(","):
-            torch.manual_seed(1234)
-            model = model_of(model_name, torch.nn).train()
-            opt = torch.optim.Adam(model.parameters(), lr=LR)
-            x = torch.rand((BATCH,) + INPUT[model_name])
-            y = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)])
-
-            def step():
-                opt.zero_grad(set_to_none=True)
-                loss = objective(model, reg, x, y, torch)
-                loss.backward()
-                opt.step()
-                return float(loss)
-
+            step = step_of(model_name, reg, torch)
             for _ in range(args.warmup):
                 step()
             times = []
