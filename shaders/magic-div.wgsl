@@ -1,5 +1,6 @@
 // Integer division by a host-computed magic pair, shared by the kernel families that split flat
-// indices (spliced in where a family says `// #include magic-div`). Exact for n < 2^31.
+// indices (spliced in where a family says `// #include magic-div`). Exact for n < 2^31. Its 32x32
+// high product also serves the Philox kernel.
 
 // High word of the 64-bit product a*b.
 fn mulhi(a: u32, b: u32) -> u32 {

@@ -19,17 +19,11 @@ struct RandomParams {
 @group(0) @binding(0) var<uniform> P: RandomParams;
 @group(0) @binding(1) var<storage, read_write> y: array<u32>;
 
+// #include magic-div
+
 // (high, low) 32-bit words of the 64-bit product a*b.
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let lo = a0 * b0;
-  let mid1 = a1 * b0;
-  let mid2 = a0 * b1;
-  let carry = ((lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return vec2<u32>(a1 * b1 + (mid1 >> 16u) + (mid2 >> 16u) + carry, a * b);
+  return vec2<u32>(mulhi(a, b), a * b);
 }
 
 fn philox(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
