@@ -41,17 +41,21 @@ export interface OpSample {
   gradcheck?: { eps?: number; atol?: number; rtol?: number };
 }
 
-/** Deterministic host values for an input spec (the same on every backend). */
-export function sampleValues(spec: InputSpec, seed: number): Float64Array | Int32Array {
-  const n = spec.shape.reduce((a, b) => a * b, 1);
+/** xorshift32 from a hashed seed: a deterministic stream of values in [0, 1) for test inputs. */
+export function xorshift(seed: number): () => number {
   let s = (seed * 2654435761) >>> 0 || 1;
-  const next = (): number => {
-    // xorshift32, deterministic across runs
+  return () => {
     s ^= s << 13; s >>>= 0;
     s ^= s >>> 17;
     s ^= s << 5; s >>>= 0;
     return s / 4294967296;
   };
+}
+
+/** Deterministic host values for an input spec (the same on every backend). */
+export function sampleValues(spec: InputSpec, seed: number): Float64Array | Int32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const next = xorshift(seed);
   if (spec.kind === 'labels') {
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = Math.floor(next() * (spec.classes ?? 10));

@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { Backend, Storage, TensorRef } from '../../src/backends/backend.js';
 import { CpuBackend } from '../../src/backends/cpu/index.js';
 import type { TypedArray } from '../../src/dtype.js';
+import { xorshift } from '../helpers/opinfo.js';
 
 export const cpu = new CpuBackend();
 
@@ -74,13 +75,7 @@ export async function sameAsCpu(gpu: Backend, run: KernelRun, tol = 1e-5, what =
 
 /** Deterministic pseudo-random values (xorshift), normal-ish in [-2, 2]. */
 export function values(n: number, seed = 1, kind: 'normal' | 'positive' | 'int' | 'distinct' = 'normal'): number[] {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
+  const next = xorshift(seed);
   const out = new Array<number>(n);
   if (kind === 'distinct') {
     const perm = Array.from({ length: n }, (_, i) => i);
