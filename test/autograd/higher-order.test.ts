@@ -3,7 +3,7 @@
  * sigmoid, tanh, softmax, logSoftmax, max-pool) are where engines that close over raw values
  * return wrong second derivatives; here each is differentiated repeatedly through the public API.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 
@@ -19,8 +19,9 @@ function nthDerivative(f: (x: Tensor) => Tensor, x: Tensor, k: number): Tensor {
 }
 
 function expectClose(got: number[], want: number[], tol = 1e-12): void {
+  expect(got).toHaveLength(want.length);
   got.forEach((v, i) => {
-    if (!(Math.abs(v - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)))) throw new Error(`element ${i}: got ${v}, want ${want[i]}`);
+    expect(Math.abs(v - want[i]!), `element ${i}: got ${v}, want ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!)));
   });
 }
 
