@@ -26,7 +26,7 @@ export { crossEntropy, mse, binaryCrossEntropy, oneHot, type Reduction } from '.
 export { dropout, gaussianNoise, type DropoutOptions } from './ops/random.js';
 export { assign } from './ops/core.js';
 export { grad, type GradOptions } from './autograd/grad.js';
-export { vjp, jvp, hvp, valueAndGrad, type TransformOptions } from './autograd/functional.js';
+export { vjp, jvp, hvp, valueAndGrad, type TransformOptions, type VjpOptions } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckReport } from './autograd/gradcheck.js';
 
 export type { AutoReport };

@@ -14,6 +14,13 @@ export interface GradNode {
    * input); a rule may return null for the others instead of computing them.
    */
   readonly backward: (gy: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
+  /**
+   * The same rule for K cotangents at once (a batched vjp, `grad(..., { batched: true })`): `gy` has
+   * shape [K, ...output shape] and each returned gradient [K, ...input shape]. The saved forward
+   * tensors are shared by all K (broadcast along the leading axis, never copied). Nodes without one
+   * run `backward` once per cotangent (correct, K times the dispatches).
+   */
+  readonly batched?: (gy: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
 }
 
 /**

@@ -24,17 +24,33 @@ export interface TransformOptions {
   createGraph?: boolean;
 }
 
+export interface VjpOptions extends TransformOptions {
+  /**
+   * u holds K cotangents along a new leading axis, [K, ...output shape]; each gradient comes back as
+   * [K, ...input shape], row j = J^T u_j. One forward and one backward pass: every backward rule
+   * runs on the K-batched cotangent with the forward's tensors shared (see grad()'s `batched`).
+   */
+  batched?: boolean;
+}
+
 /**
  * Vector-Jacobian product: value = f(xs), grads = J^T u (u defaults to ones).
  * With createGraph, xs themselves are differentiated (no detaching), so nested transforms compose.
+ * With `batched`, u is a stack of K cotangents and grads are stacks of the K products.
  */
-export function vjp(f: Fn, xs: readonly Tensor[], u?: Tensor, o: TransformOptions = {}): { value: Tensor; grads: Tensor[] } {
+export function vjp(f: Fn, xs: readonly Tensor[], u?: Tensor, o: VjpOptions = {}): { value: Tensor; grads: Tensor[] } {
+  if (o.batched && !u) throw new ArgumentError('vjp: batched needs the cotangents u, a [K, ...output shape] tensor, got none');
   const leaves = o.createGraph ? xs.map(ensureTracked) : asLeaves(xs);
   const value = f(...leaves);
-  if (u && !shapesEqual(u.shape, value.shape)) {
-    throw new ShapeError(`vjp: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`);
+  const want = o.batched ? [u!.shape[0] ?? 0, ...value.shape] : value.shape;
+  if (u && (!shapesEqual(u.shape, want) || (o.batched && u.rank === 0))) {
+    throw new ShapeError(
+      o.batched
+        ? `vjp: batched cotangents must have shape [K, ${value.shape.join(', ')}] for output ${fmtShape(value.shape)}, got ${fmtShape(u.shape)}`
+        : `vjp: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`,
+    );
   }
-  const grads = grad(value, leaves, { gradOutputs: u ? [u] : undefined, createGraph: o.createGraph ?? false });
+  const grads = grad(value, leaves, { gradOutputs: u ? [u] : undefined, createGraph: o.createGraph ?? false, batched: o.batched ?? false });
   return { value, grads };
 }
 

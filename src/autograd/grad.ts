@@ -9,7 +9,8 @@ import { shapesEqual } from '../shape.js';
 import type { GradNode } from '../tensor.js';
 import { Tensor } from '../tensor.js';
 import { add } from '../ops/elementwise.js';
-import { full, zerosLike } from '../ops/creation.js';
+import { full, zeros, zerosLike } from '../ops/creation.js';
+import { concat, reshape, slice } from '../ops/layout.js';
 import { tidy, withGrad } from '../scope.js';
 import { view } from '../ops/core.js';
 
@@ -22,6 +23,14 @@ export interface GradOptions {
   retainGraph?: boolean;
   /** Return null (instead of zeros) for inputs the outputs do not depend on. */
   unusedAsNull?: boolean;
+  /**
+   * A batched vjp: every gradOutputs entry carries K cotangents along a new leading axis
+   * ([K, ...output shape]) and each returned gradient is [K, ...input shape], row j being the vjp of
+   * cotangent j. One backward pass over the recorded forward: each rule runs on the K-batched
+   * cotangent with the forward's saved tensors shared (broadcast along K, never copied). With
+   * createGraph the result is differentiable like any other gradient.
+   */
+  batched?: boolean;
 }
 
 /**
@@ -70,9 +79,32 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
   return order;
 }
 
-function runBackward(node: GradNode, g: Tensor, createGraph: boolean, needs: readonly boolean[]): (Tensor | null)[] {
+/**
+ * @internal How often a batched grad() ran a node's rule once per cotangent (no batched rule), by
+ * op name: tests check that the papers' models never do.
+ */
+export const batchedFallbacks = new Map<string, number>();
+
+/**
+ * A node's rule on a K-batched cotangent g [K, ...]: its own batched rule, or else its ordinary rule
+ * once per cotangent, stacked (the same saved tensors serve every slice).
+ */
+function batchedBackward(node: GradNode, g: Tensor, needs: readonly boolean[]): (Tensor | null)[] {
+  if (node.batched) return node.batched(g, needs);
+  batchedFallbacks.set(node.name, (batchedFallbacks.get(node.name) ?? 0) + 1);
+  const k = g.shape[0]!;
+  const rest = g.shape.slice(1);
+  const per = Array.from({ length: k }, (_, j) => node.backward(reshape(slice(g, [j, ...rest.map(() => 0)], [1, ...rest]), rest), needs));
+  return node.inputs.map((x, i) => {
+    if (per.every((r) => !r[i])) return null;
+    return concat(per.map((r) => reshape(r[i] ?? zerosLike(x), [1, ...x.shape])), 0);
+  });
+}
+
+function runBackward(node: GradNode, g: Tensor, createGraph: boolean, needs: readonly boolean[], batched: boolean): (Tensor | null)[] {
+  const rule = batched ? (): (Tensor | null)[] => batchedBackward(node, g, needs) : (): (Tensor | null)[] => node.backward(g, needs);
   try {
-    return createGraph ? node.backward(g, needs) : tidy(() => node.backward(g, needs));
+    return createGraph ? rule() : tidy(rule);
   } catch (e) {
     if (e instanceof DisposedError) {
       throw new DisposedError(
@@ -94,6 +126,7 @@ export function grad(
   const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
   const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
   const createGraph = opts.createGraph ?? false;
+  const batched = opts.batched ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
   if (outs.length === 0) throw new ArgumentError('grad: needs at least one output');
   for (const t of [...outs, ...ins]) t.live('grad');
@@ -104,6 +137,22 @@ export function grad(
   if (opts.gradOutputs !== undefined && seeds.length !== outs.length) {
     throw new ArgumentError(`grad: got ${seeds.length} gradOutputs for ${outs.length} outputs`);
   }
+  // batched: K cotangents per output along a leading axis, the same K for all
+  let k = 0;
+  if (batched) {
+    if (seeds.length !== outs.length || seeds.some((s) => !s)) {
+      throw new ArgumentError('grad: batched needs gradOutputs, one [K, ...output shape] tensor per output, got none for some output');
+    }
+    k = seeds[0]!.shape[0] ?? 0;
+    seeds.forEach((s, i) => {
+      const want = [k, ...outs[i]!.shape];
+      if (s!.rank === 0 || !shapesEqual(s!.shape, want)) {
+        throw new ShapeError(`grad: batched gradOutputs[${i}] must have shape ${fmtShape(want)} (K cotangents of output ${fmtShape(outs[i]!.shape)}), got ${fmtShape(s!.shape)}`);
+      }
+    });
+    if (k < 1) throw new ShapeError('grad: batched gradOutputs need K >= 1 cotangents along the leading axis, got 0');
+  }
+  const shapeOf = (t: Tensor): readonly number[] => (batched ? [k, ...t.shape] : t.shape);
 
   const order = topoOrder(outs);
   const inputSet = new Set(ins);
@@ -127,9 +176,9 @@ export function grad(
       if (!createGraph && !userSeeds.has(g)) g.dispose();
     };
     const accumulate = (t: Tensor, g: Tensor): void => {
-      if (!shapesEqual(g.shape, t.shape)) {
+      if (!shapesEqual(g.shape, shapeOf(t))) {
         throw new ShapeError(
-          `grad: backward of '${t.node?.name ?? 'leaf'}' produced a gradient of shape ${fmtShape(g.shape)} for a tensor of shape ${fmtShape(t.shape)}`,
+          `grad: backward of '${t.node?.name ?? 'leaf'}' produced a gradient of shape ${fmtShape(g.shape)} for a tensor of shape ${fmtShape(t.shape)}${batched ? ` (batched: expected ${fmtShape(shapeOf(t))})` : ''}`,
         );
       }
       const prev = grads.get(t);
@@ -147,7 +196,7 @@ export function grad(
       const s = seeds[i];
       if (s) {
         s.live('grad');
-        if (!shapesEqual(s.shape, o.shape)) {
+        if (!shapesEqual(s.shape, shapeOf(o))) {
           throw new ShapeError(`grad: gradOutputs[${i}] has shape ${fmtShape(s.shape)} but output ${i} has shape ${fmtShape(o.shape)}`);
         }
         userSeeds.add(s);
@@ -161,7 +210,7 @@ export function grad(
       const g = grads.get(t);
       const node = t.node;
       if (!g || !node || !node.inputs.some((c) => leadsToInput.has(c))) continue;
-      const inGrads = runBackward(node, g, createGraph, node.inputs.map((c) => leadsToInput.has(c)));
+      const inGrads = runBackward(node, g, createGraph, node.inputs.map((c) => leadsToInput.has(c)), batched);
       if (inGrads.length !== node.inputs.length) {
         throw new ArgumentError(`grad: backward of '${node.name}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }
@@ -179,7 +228,8 @@ export function grad(
     return ins.map((t) => {
       const g = grads.get(t);
       if (g) return userSeeds.has(g) ? view(g, g.shape) : g;
-      return opts.unusedAsNull ? null : zerosLike(t);
+      if (opts.unusedAsNull) return null;
+      return batched ? zeros([k, ...t.shape], { dtype: t.dtype, device: t.device }) : zerosLike(t);
     });
   };
   // Without createGraph, every temporary of the pass is freed; only the returned gradients survive.

@@ -213,6 +213,27 @@ class BnInput {
   }
 }
 
+/**
+ * The backward for K cotangents g [K, N, C, *] at once, statistics per cotangent: for each k,
+ * dx_k = gamma s P(g_k) with P(g) = g - mean(g) - xhat mean(g xhat) over that cotangent's (N, *)
+ * values, dgamma_k = sum(g_k xhat), dbeta_k = sum(g_k) (the rule above). xhat [N, C, *] and s [C]
+ * are computed once and broadcast along K; both are recorded functions of x (batchNorm.xhat,
+ * batchNorm.invStd), so the result differentiates to any order in x, gamma and g.
+ */
+function batchNormBatched(bn: BnInput, g: Tensor, gamma: Tensor, need: readonly boolean[]): (Tensor | null)[] {
+  const k = g.shape[0]!;
+  const axes = bn.axes.map((a) => a + 1);
+  const xh = bn.xhat();
+  const dbeta = sum(g, axes, true);
+  const dgamma = sum(mul(g, xh), axes, true);
+  let dx: Tensor | null = null;
+  if (need[0]) {
+    const gs = mul(reshape(gamma, bn.cs), reshape(bn.invStd(), bn.cs));
+    dx = mul(gs, sub(sub(g, mul(dbeta, 1 / bn.m)), mul(xh, mul(dgamma, 1 / bn.m))));
+  }
+  return [dx, need[1] ? reshape(dgamma, [k, bn.c]) : null, need[2] ? reshape(dbeta, [k, bn.c]) : null];
+}
+
 export function batchNorm(
   x: Tensor,
   gamma: Tensor,
@@ -264,14 +285,20 @@ export function batchNorm(
     }
   }
   // dx = gamma invstd / M (M g - sum g - xhat sum(g xhat)), dgamma = sum(g xhat), dbeta = sum g
-  record(y, 'batchNorm', [x, gamma, beta], (g) => {
-    if (engine.gradEnabled) {
-      if (doubleBackward === 'composite') return batchNormBackwardComposite(x, g, gamma, eps);
-      return new BnInput(be, x, bmean, bvar, eps).all(g, gamma);
-    }
-    const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps);
-    return [wrap(be, b.dx, x.shape, x.dtype), wrap(be, b.dgamma, [c], x.dtype), wrap(be, b.dbeta, [c], x.dtype)];
-  });
+  record(
+    y,
+    'batchNorm',
+    [x, gamma, beta],
+    (g) => {
+      if (engine.gradEnabled) {
+        if (doubleBackward === 'composite') return batchNormBackwardComposite(x, g, gamma, eps);
+        return new BnInput(be, x, bmean, bvar, eps).all(g, gamma);
+      }
+      const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps);
+      return [wrap(be, b.dx, x.shape, x.dtype), wrap(be, b.dgamma, [c], x.dtype), wrap(be, b.dbeta, [c], x.dtype)];
+    },
+    (g, need) => batchNormBatched(new BnInput(be, x, bmean, bvar, eps), g, gamma, need),
+  );
   if (!y.requiresGrad) {
     bmean.dispose();
     bvar.dispose();

@@ -15,7 +15,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap } from './core.js';
 import { add } from './elementwise.js';
-import { reshape } from './layout.js';
+import { concat, reshape, slice } from './layout.js';
 import { matmul } from './matmul.js';
 
 export type Pair = number | readonly [number, number];
@@ -89,7 +89,35 @@ function convG(x: Tensor, w: Tensor, g: WindowGeom): Tensor {
   const O = w.shape[0]!;
   const y = wrap(be, be.conv2d(x, w, g), [g.n, O, g.oh, g.ow], x.dtype);
   // <conv(x, W), gy> = T(x, W, gy): d/dx = convInput(gy, W), d/dW = convWeight(x, gy).
-  return record(y, 'conv2d', [x, w], (gy, need) => [need[0] ? convInputG(gy, w, g) : null, need[1] ? convWeightG(x, gy, g) : null]);
+  return record(
+    y,
+    'conv2d',
+    [x, w],
+    (gy, need) => [need[0] ? convInputG(gy, w, g) : null, need[1] ? convWeightG(x, gy, g) : null],
+    (gy, need) => [need[0] ? convInputBatched(gy, w, g) : null, need[1] ? convWeightBatched(x, gy, g) : null],
+  );
+}
+
+/**
+ * K cotangents gy [K, N, O, oh, ow] at once: the input gradient folds K into the batch (one
+ * convInput over K*N images, W shared), so the GEMMs are K times taller.
+ */
+function convInputBatched(gy: Tensor, w: Tensor, g: WindowGeom): Tensor {
+  const k = gy.shape[0]!;
+  const dx = convInputG(reshape(gy, [k * g.n, ...gy.shape.slice(2)]), w, { ...g, n: k * g.n });
+  return reshape(dx, [k, g.n, g.c, g.h, g.w]);
+}
+
+/** Per-cotangent weight gradients [K, O, C, kh, kw]: one convWeight per cotangent over the shared x. */
+function convWeightBatched(x: Tensor, gy: Tensor, g: WindowGeom): Tensor {
+  const k = gy.shape[0]!;
+  const rest = gy.shape.slice(1);
+  const per = Array.from({ length: k }, (_, j) => {
+    const gj = reshape(slice(gy, [j, 0, 0, 0, 0], [1, ...rest]), rest);
+    const dw = convWeightG(x, gj, g);
+    return reshape(dw, [1, ...dw.shape]);
+  });
+  return k === 1 ? per[0]! : concat(per, 0);
 }
 
 /** dx = convInput(gy, W) [N, C, H, W]: the adjoint of x -> conv(x, W). */

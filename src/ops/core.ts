@@ -53,9 +53,9 @@ export function needsGrad(...inputs: Tensor[]): boolean {
  * Attach a backward rule to `out` when any input is tracked and grad mode is on. The rule gets
  * the gradient of `out` and returns one gradient (or null for "no gradient") per input.
  */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+export function record(out: Tensor, name: string, inputs: Tensor[], backward: GradNode['backward'], batched?: GradNode['batched']): Tensor {
   if (needsGrad(...inputs)) {
-    out.node = { name, inputs, backward };
+    out.node = batched ? { name, inputs, backward, batched } : { name, inputs, backward };
     out.requiresGrad = true;
   }
   return out;

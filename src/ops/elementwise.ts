@@ -10,7 +10,7 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap, type TensorOrNumber } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo, sumToBatched } from './reduce.js';
 import { scalar } from './creation.js';
 
 function unaryRaw(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
@@ -23,52 +23,61 @@ function floatUnary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   return unaryRaw(op, x, alpha);
 }
 
+/**
+ * Record a unary elementwise op whose rule maps g to the input's gradient with elementwise ops on
+ * tensors of the output's shape: by broadcasting, the same rule serves a K-batched g [K, ...].
+ */
+function recordUnary(y: Tensor, name: string, x: Tensor, rule: (g: Tensor) => Tensor): Tensor {
+  const r = (g: Tensor): Tensor[] => [rule(g)];
+  return record(y, name, [x], r, r);
+}
+
 // d(-x) = -g
 export function neg(x: Tensor): Tensor {
   const y = unaryRaw('neg', x);
-  return record(y, 'neg', [x], (g) => [neg(g)]);
+  return recordUnary(y, 'neg', x, (g) => neg(g));
 }
 
 // d exp(x) = g * exp(x)
 export function exp(x: Tensor): Tensor {
   const y = floatUnary('exp', x);
-  return record(y, 'exp', [x], (g) => [mul(g, y)]);
+  return recordUnary(y, 'exp', x, (g) => mul(g, y));
 }
 
 // d log(x) = g / x
 export function log(x: Tensor): Tensor {
   const y = floatUnary('log', x);
-  return record(y, 'log', [x], (g) => [div(g, x)]);
+  return recordUnary(y, 'log', x, (g) => div(g, x));
 }
 
 // d sqrt(x) = g / (2 sqrt(x))
 export function sqrt(x: Tensor): Tensor {
   const y = floatUnary('sqrt', x);
-  return record(y, 'sqrt', [x], (g) => [div(g, mul(y, 2))]);
+  return recordUnary(y, 'sqrt', x, (g) => div(g, mul(y, 2)));
 }
 
 // d x^{-1/2} = -1/2 g x^{-3/2} = -1/2 g y^3
 export function rsqrt(x: Tensor): Tensor {
   const y = floatUnary('rsqrt', x);
-  return record(y, 'rsqrt', [x], (g) => [mul(g, mul(mul(square(y), y), -0.5))]);
+  return recordUnary(y, 'rsqrt', x, (g) => mul(g, mul(mul(square(y), y), -0.5)));
 }
 
 // d (1/x) = -g / x^2 = -g y^2
 export function reciprocal(x: Tensor): Tensor {
   const y = floatUnary('reciprocal', x);
-  return record(y, 'reciprocal', [x], (g) => [neg(mul(g, square(y)))]);
+  return recordUnary(y, 'reciprocal', x, (g) => neg(mul(g, square(y))));
 }
 
 // d |x| = g sign(x)
 export function abs(x: Tensor): Tensor {
   const y = unaryRaw('abs', x);
-  return record(y, 'abs', [x], (g) => [mul(g, sign(x))]);
+  return recordUnary(y, 'abs', x, (g) => mul(g, sign(x)));
 }
 
 // d x^2 = 2 g x
 export function square(x: Tensor): Tensor {
   const y = unaryRaw('square', x);
-  return record(y, 'square', [x], (g) => [mul(g, mul(x, 2))]);
+  return recordUnary(y, 'square', x, (g) => mul(g, mul(x, 2)));
 }
 
 // d relu(x) = g [x > 0] = where(y, g, 0): y = relu(x) is nonzero exactly where x > 0 (and where x
@@ -76,43 +85,43 @@ export function square(x: Tensor): Tensor {
 // no mask tensor; the rule is itself a where, so its own derivative in g is again where(y, ., 0).
 export function relu(x: Tensor): Tensor {
   const y = floatUnary('relu', x);
-  return record(y, 'relu', [x], (g) => [where(y, g, 0)]);
+  return recordUnary(y, 'relu', x, (g) => where(y, g, 0));
 }
 
 // d leakyRelu(x) = g (x > 0 ? 1 : alpha)
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   const y = floatUnary('leakyRelu', x, alpha);
-  return record(y, 'leakyRelu', [x], (g) => [mul(g, unaryRaw('leakyReluGrad', x, alpha))]);
+  return recordUnary(y, 'leakyRelu', x, (g) => mul(g, unaryRaw('leakyReluGrad', x, alpha)));
 }
 
 // d sigmoid(x) = g s (1 - s)
 export function sigmoid(x: Tensor): Tensor {
   const y = floatUnary('sigmoid', x);
-  return record(y, 'sigmoid', [x], (g) => [mul(g, mul(y, sub(1, y)))]);
+  return recordUnary(y, 'sigmoid', x, (g) => mul(g, mul(y, sub(1, y))));
 }
 
 // d tanh(x) = g (1 - t^2)
 export function tanh(x: Tensor): Tensor {
   const y = floatUnary('tanh', x);
-  return record(y, 'tanh', [x], (g) => [mul(g, sub(1, square(y)))]);
+  return recordUnary(y, 'tanh', x, (g) => mul(g, sub(1, square(y))));
 }
 
 // d softplus(x) = g sigmoid(x)
 export function softplus(x: Tensor): Tensor {
   const y = floatUnary('softplus', x);
-  return record(y, 'softplus', [x], (g) => [mul(g, sigmoid(x))]);
+  return recordUnary(y, 'softplus', x, (g) => mul(g, sigmoid(x)));
 }
 
 // d sin(x) = g cos(x)
 export function sin(x: Tensor): Tensor {
   const y = floatUnary('sin', x);
-  return record(y, 'sin', [x], (g) => [mul(g, cos(x))]);
+  return recordUnary(y, 'sin', x, (g) => mul(g, cos(x)));
 }
 
 // d cos(x) = -g sin(x)
 export function cos(x: Tensor): Tensor {
   const y = floatUnary('cos', x);
-  return record(y, 'cos', [x], (g) => [neg(mul(g, sin(x)))]);
+  return recordUnary(y, 'cos', x, (g) => neg(mul(g, sin(x))));
 }
 
 /** Sign of x (-1, 0, 1); its gradient is zero almost everywhere, so it records nothing. */
@@ -164,15 +173,20 @@ function recordBinary(
   b: TensorOrNumber,
   rule: (g: Tensor, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null],
 ): Tensor {
-  return record(y, name, tensorsOf(a, b), (g, need) => {
+  // The rules are elementwise with NumPy broadcasting, so a K-batched g [K, ...] runs through them
+  // unchanged; only the unbroadcast keeps the K axis (sumToBatched).
+  const backward = (batched: boolean) => (g: Tensor, need: readonly boolean[]): (Tensor | null)[] => {
     const needA = typeof a !== 'number' && need[0]!;
     const needB = typeof b !== 'number' && need[typeof a !== 'number' ? 1 : 0]!;
     const [ga, gb] = rule(g, needA, needB);
+    const down = (gx: Tensor, x: Tensor): Tensor =>
+      batched ? (shapesEqual(gx.shape.slice(1), x.shape) ? gx : sumToBatched(gx, x.shape)) : unbroadcast(gx, x)!;
     const out: (Tensor | null)[] = [];
-    if (typeof a !== 'number') out.push(ga && needA ? unbroadcast(ga, a) : null);
-    if (typeof b !== 'number') out.push(gb && needB ? unbroadcast(gb, b) : null);
+    if (typeof a !== 'number') out.push(ga && needA ? down(ga, a) : null);
+    if (typeof b !== 'number') out.push(gb && needB ? down(gb, b) : null);
     return out;
-  });
+  };
+  return record(y, name, tensorsOf(a, b), backward(false), backward(true));
 }
 
 const isT = (x: TensorOrNumber): x is Tensor => typeof x !== 'number';

@@ -8,7 +8,7 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes, checkShape, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, view, wrap } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo, sumToBatched } from './reduce.js';
 
 /** Same values under a new shape (no copy); one dim may be -1. */
 // d reshape(x) = reshape(g, x.shape)
@@ -29,7 +29,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(s)} elements)`);
   }
   const y = view(x, s);
-  return record(y, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  return record(y, 'reshape', [x], (g) => [reshape(g, x.shape)], (g) => [reshape(g, [g.shape[0]!, ...x.shape])]);
 }
 
 /** Keep dim 0 (batch), flatten the rest: [N, ...] -> [N, prod(...)]. */
@@ -64,7 +64,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const y = wrap(be, be.permute(x, perm), shape, x.dtype);
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
-  return record(y, 'permute', [x], (g) => [permute(g, inv)]);
+  return record(y, 'permute', [x], (g) => [permute(g, inv)], (g) => [permute(g, [0, ...inv.map((p) => p + 1)])]);
 }
 
 /** Reverse the dims (the matrix transpose for rank 2), or permute by `perm`. */
@@ -82,7 +82,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   if (shapesEqual(x.shape, shape)) return reshape(x, shape);
   if (x.size === sizeOf(shape)) return reshape(x, shape);
   const y = wrap(be, be.expand(x, shape), shape, x.dtype);
-  return record(y, 'broadcastTo', [x], (g) => [sumTo(g, x.shape)]);
+  return record(y, 'broadcastTo', [x], (g) => [sumTo(g, x.shape)], (g) => [sumToBatched(g, x.shape)]);
 }
 
 /** x[begin : begin + size] along each dim; a size of -1 means "to the end". */
@@ -100,7 +100,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   }
   const y = wrap(be, be.slice(x, begin, sz), sz, x.dtype);
   const after = x.shape.map((d, i) => d - begin[i]! - sz[i]!);
-  return record(y, 'slice', [x], (g) => [padRaw(g, begin, after, 0)]);
+  return record(y, 'slice', [x], (g) => [padRaw(g, begin, after, 0)], (g) => [padRaw(g, [0, ...begin], [0, ...after], 0)]);
 }
 
 function padRaw(x: Tensor, before: readonly number[], after: readonly number[], value: number): Tensor {
@@ -114,7 +114,7 @@ function padRaw(x: Tensor, before: readonly number[], after: readonly number[], 
   const y = wrap(be, be.pad(x, before, after, value), shape, x.dtype);
   const sz = [...x.shape];
   // d pad(x) = slice(g) back to x's window
-  return record(y, 'pad', [x], (g) => [slice(g, before, sz)]);
+  return record(y, 'pad', [x], (g) => [slice(g, before, sz)], (g) => [slice(g, [0, ...before], [g.shape[0]!, ...sz])]);
 }
 
 /** Pad each dim d with paddings[d] = [before, after] entries of `value`. */
@@ -141,14 +141,16 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const shape = [...first.shape];
   shape[a] = xs.reduce((s, t) => s + t.shape[a]!, 0);
   const y = wrap(be, be.concat(xs, a), shape, first.dtype);
-  return record(y, 'concat', [...xs], (g) => {
+  // batched: the same slices one axis further in, with the K axis whole
+  const slices = (g: Tensor, lead: number[]): Tensor[] => {
     let off = 0;
     return xs.map((t) => {
       const begin = t.shape.map((_, i) => (i === a ? off : 0));
       off += t.shape[a]!;
-      return slice(g, begin, t.shape);
+      return slice(g, [...lead.map(() => 0), ...begin], [...lead, ...t.shape]);
     });
-  });
+  };
+  return record(y, 'concat', [...xs], (g) => slices(g, []), (g) => slices(g, [g.shape[0]!]));
 }
 
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
@@ -166,7 +168,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
   const from = x.dtype;
   // d cast(x) = cast(g, x.dtype)
-  return record(y, 'cast', [x], (g) => [cast(g, from)]);
+  return record(y, 'cast', [x], (g) => [cast(g, from)], (g) => [cast(g, from)]);
 }
 
 /** The same values with no gradient history (a constant for autograd). */

@@ -3,7 +3,8 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo, sumToBatched } from './reduce.js';
+import { reshape } from './layout.js';
 
 /**
  * Batched matrix product with optional transposes of the last two dims of either operand:
@@ -26,22 +27,30 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, m, n];
   const y = wrap(be, be.matmul(a, b, transA, transB, shape), shape, a.dtype);
-  return record(y, 'matmul', [a, b], (g, need) => {
+  const rule = (g: Tensor, need: readonly boolean[], batched: boolean): (Tensor | null)[] => {
     // C = A B:     dA = g B^T, dB = A^T g;   C = A B^T: dA = g B,   dB = g^T A
     // C = A^T B:   dA = B g^T, dB = A g;     C = A^T B^T: dA = B^T g^T, dB = g^T A^T
     // Only the operands this grad() call needs get a gradient (the other product is often the larger one).
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
-    const wa = need[0]!, wb = need[1]!;
+    let wa = need[0]!;
+    const wb = need[1]!;
+    if (batched && wa && !transA && a.rank === 2 && b.rank === 2) {
+      // K cotangents g [K, M, N] for a 2-D A: fold K into the rows, one GEMM K times taller
+      const k = g.shape[0]!;
+      ga = reshape(matmulT(reshape(g, [k * m, n]), b, false, !transB), [k, m, ka]);
+      wa = false;
+    }
     if (!transA && !transB) { if (wa) ga = matmulT(g, b, false, true); if (wb) gb = matmulT(a, g, true, false); }
     else if (!transA && transB) { if (wa) ga = matmulT(g, b, false, false); if (wb) gb = matmulT(g, a, true, false); }
     else if (transA && !transB) { if (wa) ga = matmulT(b, g, false, true); if (wb) gb = matmulT(a, g, false, false); }
     else { if (wa) ga = matmulT(b, g, true, true); if (wb) gb = matmulT(g, a, true, true); }
-    return [
-      ga && (shapesEqual(ga.shape, a.shape) ? ga : sumTo(ga, a.shape)),
-      gb && (shapesEqual(gb.shape, b.shape) ? gb : sumTo(gb, b.shape)),
-    ];
-  });
+    // batched, the rules' products broadcast the saved operand along K; the unbroadcast keeps K
+    const down = (gx: Tensor, x: Tensor): Tensor =>
+      batched ? (shapesEqual(gx.shape.slice(1), x.shape) ? gx : sumToBatched(gx, x.shape)) : shapesEqual(gx.shape, x.shape) ? gx : sumTo(gx, x.shape);
+    return [ga && down(ga, a), gb && down(gb, b)];
+  };
+  return record(y, 'matmul', [a, b], (g, need) => rule(g, need, false), (g, need) => rule(g, need, true));
 }
 
 /** a[..., M, K] @ b[..., K, N] with batch broadcasting. */

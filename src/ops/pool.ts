@@ -6,6 +6,9 @@ import type { Tensor } from '../tensor.js';
 import { backendOf, record, wrap } from './core.js';
 import { windowGeom, type Pair } from './conv.js';
 import { mean } from './reduce.js';
+import { broadcastTo, concat, pad, reshape, slice } from './layout.js';
+import { mul } from './elementwise.js';
+import { ones } from './creation.js';
 
 export interface PoolOptions {
   kernel: Pair;
@@ -37,6 +40,33 @@ function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   return record(y, 'maxPoolScatter', [gy], (gx) => [gather(gx, idx, g)]);
 }
 
+/**
+ * scatter for K cotangents gy [K, N, C, oh, ow] with the one set of argmax indices. Windows that
+ * tile the map (stride = kernel, no padding) each own their input pixels, so the scatter is the
+ * nearest-neighbour upsampling of gy times the argmax mask (scatter of ones, computed once, [N, C,
+ * H, W], broadcast along K); it is then linear in gy with a constant mask, to any order. Other
+ * windows may share pixels: one scatter per cotangent.
+ */
+function scatterBatched(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
+  const k = gy.shape[0]!;
+  if (g.kh !== g.sh || g.kw !== g.sw || g.ph !== 0 || g.pw !== 0) {
+    const per = Array.from({ length: k }, (_, j) => {
+      const gj = reshape(slice(gy, [j, 0, 0, 0, 0], [1, g.n, g.c, g.oh, g.ow]), [g.n, g.c, g.oh, g.ow]);
+      return reshape(scatter(gj, idx, g), [1, g.n, g.c, g.h, g.w]);
+    });
+    return concat(per, 0);
+  }
+  const one = ones([g.n, g.c, g.oh, g.ow], { dtype: gy.dtype, device: gy.device });
+  const be = backendOf('maxPoolScatter', one, idx);
+  const mask = wrap(be, be.poolScatter(one, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  one.dispose();
+  const up7 = broadcastTo(reshape(gy, [k, g.n, g.c, g.oh, 1, g.ow, 1]), [k, g.n, g.c, g.oh, g.kh, g.ow, g.kw]);
+  let up = reshape(up7, [k, g.n, g.c, g.oh * g.kh, g.ow * g.kw]);
+  if (g.oh * g.kh < g.h || g.ow * g.kw < g.w) up = pad(up, [[0, 0], [0, 0], [0, 0], [0, g.h - g.oh * g.kh], [0, g.w - g.ow * g.kw]]);
+  // mask stays alive: the product's own rule (d/d up = g * mask) refers to it
+  return mul(up, mask);
+}
+
 /** Max pooling returning the output and the int32 argmax positions (h*W + w within each plane). */
 export function maxPool2dWithIndices(x: Tensor, o: PoolOptions): { out: Tensor; indices: Tensor } {
   const g = geom('maxPool2d', x, o);
@@ -45,7 +75,7 @@ export function maxPool2dWithIndices(x: Tensor, o: PoolOptions): { out: Tensor; 
   const indices = wrap(be, r.idx, [g.n, g.c, g.oh, g.ow], 'int32');
   const out = wrap(be, r.out, [g.n, g.c, g.oh, g.ow], x.dtype);
   // d maxPool(x) = scatter(g) to the argmax positions
-  record(out, 'maxPool2d', [x], (gy) => [scatter(gy, indices, g)]);
+  record(out, 'maxPool2d', [x], (gy) => [scatter(gy, indices, g)], (gy) => [scatterBatched(gy, indices, g)]);
   return { out, indices };
 }
 
@@ -68,7 +98,12 @@ export function maxPoolGather(x: Tensor, indices: Tensor, o: PoolOptions): Tenso
 function avgPoolG(x: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('avgPool2d', x);
   const y = wrap(be, be.avgPool(x, g), [g.n, g.c, g.oh, g.ow], x.dtype);
-  return record(y, 'avgPool2d', [x], (gy) => [avgPoolBackwardG(gy, g)]);
+  // batched: K folded into the batch of the (parameter-free) backward window sum
+  return record(y, 'avgPool2d', [x], (gy) => [avgPoolBackwardG(gy, g)], (gy) => {
+    const k = gy.shape[0]!;
+    const dx = avgPoolBackwardG(reshape(gy, [k * g.n, g.c, g.oh, g.ow]), { ...g, n: k * g.n });
+    return [reshape(dx, [k, g.n, g.c, g.h, g.w])];
+  });
 }
 
 function avgPoolBackwardG(gy: Tensor, g: WindowGeom): Tensor {

@@ -23,7 +23,13 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepDims: boolean): 
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normAxes('sum', axes, x.rank);
   const y = reduceRaw('sum', x, ax, keepDims);
-  return record(y, 'sum', [x], (g) => [broadcastTo(reshape(g, reducedShape(x.shape, ax)), x.shape)]);
+  return record(
+    y,
+    'sum',
+    [x],
+    (g) => [broadcastTo(reshape(g, reducedShape(x.shape, ax)), x.shape)],
+    (g) => [broadcastTo(reshape(g, [g.shape[0]!, ...reducedShape(x.shape, ax)]), [g.shape[0]!, ...x.shape])],
+  );
 }
 
 // d mean(x) = broadcast(g) / count
@@ -91,7 +97,28 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   const s = wrap(be, be.reduce('sum', x, axes), reducedShape(x.shape, axes), x.dtype);
   const y = view(s, shape);
   s.dispose();
-  return record(y, 'sumTo', [x], (g) => [broadcastTo(g, x.shape)]);
+  return record(y, 'sumTo', [x], (g) => [broadcastTo(g, x.shape)], (g) => [broadcastBatched(g, x.shape)]);
+}
+
+/**
+ * sumTo for a K-batched gradient (a batched vjp's leading cotangent axis): x [K, ...s] summed down
+ * to [K, ...shape], where `shape` broadcasts to s; the K axis is never summed.
+ */
+export function sumToBatched(x: Tensor, shape: Shape): Tensor {
+  const k = x.shape[0]!;
+  const lead = x.rank - 1 - shape.length;
+  if (lead < 0) throw new ShapeError(`sumToBatched: cannot sum shape ${fmtShape(x.shape)} down to [K, ...${fmtShape(shape)}]`);
+  const padded = [k, ...new Array<number>(lead).fill(1), ...shape];
+  const s = sumTo(x, padded);
+  return lead === 0 ? s : reshape(s, [k, ...shape]);
+}
+
+/** broadcastTo for a K-batched tensor: x [K, ...s] to [K, ...shape], s broadcasting to shape. */
+export function broadcastBatched(x: Tensor, shape: Shape): Tensor {
+  const k = x.shape[0]!;
+  const lead = shape.length - (x.rank - 1);
+  const r = lead === 0 ? x : reshape(x, [k, ...new Array<number>(lead).fill(1), ...x.shape.slice(1)]);
+  return broadcastTo(r, [k, ...shape]);
 }
 
 /** Biased (population) variance over `axes`. */

@@ -46,21 +46,24 @@ export function softmaxHvp(p: Tensor, v: Tensor): Tensor {
 
 /** The softmax-Hessian product in primitive ops: the composite twin of softmaxHvp. */
 export function softmaxHvpComposite(p: Tensor, v: Tensor): Tensor {
-  return sub(mul(p, v), mul(p, sum(mul(p, v), p.rank - 1, true)));
+  const pv = mul(p, v);
+  return sub(pv, mul(p, sum(pv, pv.rank - 1, true)));
 }
 
 function softmaxLast(z: Tensor): Tensor {
   const be = backendOf('softmax', z);
   const p = wrap(be, be.softmax(z), z.shape, z.dtype);
   // d softmax(z) = J_p g = p*g - p*(p.g)
-  return record(p, 'softmax', [z], (g) => [softmaxHvp(p, g)]);
+  // batched: the composite product, p broadcast along K (one copy of p)
+  return record(p, 'softmax', [z], (g) => [softmaxHvp(p, g)], (g) => [softmaxHvpComposite(p, g)]);
 }
 
 function logSoftmaxLast(z: Tensor): Tensor {
   const be = backendOf('logSoftmax', z);
   const y = wrap(be, be.logSoftmax(z), z.shape, z.dtype);
   // d logSoftmax(z) = g - softmax(z) * sum(g)
-  return record(y, 'logSoftmax', [z], (g) => [sub(g, mul(softmaxLast(z), sum(g, z.rank - 1, true)))]);
+  const rule = (g: Tensor): Tensor[] => [sub(g, mul(softmaxLast(z), sum(g, g.rank - 1, true)))];
+  return record(y, 'logSoftmax', [z], rule, rule);
 }
 
 export function softmax(z: Tensor, axis = -1): Tensor {

@@ -9,11 +9,14 @@
  * Two ways to push K cotangents:
  * - 'loop': one forward, then K vjps (K backward passes through the same graph) - what a PyTorch
  *   user writes with autograd.grad in a loop;
- * - 'batched': the batch replicated K times and one vjp whose cotangent stacks the K blocks, so
- *   every GEMM is K times taller and the number of kernel dispatches does not grow with K.
- * Both give the same rows for a network that treats samples independently. Batch norm in training
- * mode sees the same statistics on the replicated batch (copies do not change mean or biased
- * variance); a dropout layer draws a different mask per copy.
+ * - 'batched': one forward, then one batched vjp (grad's `batched`: the K cotangents stacked along
+ *   a leading axis flow through every backward rule at once, the forward's tensors shared), so the
+ *   convolutions' and dense layers' input-gradient GEMMs are K times taller and the outer backward
+ *   runs once through the one forward graph.
+ * Both give the same rows to rounding, batch norm included (its batched rule keeps the statistics
+ * per cotangent) and dropout too (one mask, drawn by the one forward). An earlier 'batched'
+ * replicated the batch K times instead; batch norm in training mode then mixed the K cotangents in
+ * its statistics backward (test/regularizers/batched.test.ts shows the difference).
  */
 import * as g from '../index.js';
 import type { Tensor } from '../index.js';
@@ -60,13 +63,12 @@ function pullbackRecorded(f: LogitsFn, x: Tensor, head: Head, cotangents: readon
     });
     return { rows: k === 1 ? rows[0]! : g.concat(rows, 0), logits: z };
   }
-  const xr = tracked(k === 1 ? x : g.concat(new Array<Tensor>(k).fill(x), 0));
-  const zr = f(xr);
-  const c = zr.shape[1]!;
-  const z = k === 1 ? zr : g.slice(zr, [0, 0], [n, c]);
-  const h = head === 'probs' ? g.softmax(zr, -1) : zr;
-  const u = k === 1 ? cotangents[0]!(z, 0) : g.concat(cotangents.map((cot, j) => cot(z, j)), 0);
-  const [r] = g.grad(h, [xr], { gradOutputs: [u], createGraph: true });
+  const xl = tracked(x);
+  const z = f(xl);
+  const c = z.shape[1]!;
+  const h = head === 'probs' ? g.softmax(z, -1) : z;
+  const u = g.concat(cotangents.map((cot, j) => g.reshape(cot(z, j), [1, n, c])), 0);
+  const [r] = g.grad(h, [xl], { gradOutputs: [u], createGraph: true, batched: true });
   return { rows: g.reshape(r!, [k, n, d]), logits: z };
 }
 
