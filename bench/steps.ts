@@ -10,7 +10,7 @@
 import * as g from '../src/index.js';
 import type { DeviceName, Tensor } from '../src/index.js';
 import { createModel } from '../src/nn/index.js';
-import { makeObjective, type RegularizerSpec } from '../src/regularizers/index.js';
+import { makeObjective, parseRegularizer, type RegularizerSpec } from '../src/regularizers/index.js';
 import { createOptimizer } from '../src/optim/index.js';
 
 export const BATCH = 50;
@@ -104,11 +104,14 @@ export function plainStep(reg: 'baseline' | 'db', device: DeviceName): Step {
 
 /** The regularizers of the step table; 'hsfob-est' is hsfob with one random projection (the estimator). */
 export const STEP_REGS = ['baseline', 'db', 'spectreg', 'fob', 'jac', 'hsfob', 'hsfob-est', 'ni'] as const;
-export type StepReg = (typeof STEP_REGS)[number];
+/** The exact penalties with their pull mode spelled out: 'fob' alone is the backend's default mode. */
+export const MODE_REGS = ['fob/loop', 'fob/batched', 'jac/loop', 'jac/batched', 'hsfob/loop', 'hsfob/batched'] as const;
+export type StepReg = (typeof STEP_REGS)[number] | (typeof MODE_REGS)[number];
 
 function specOf(reg: StepReg): RegularizerSpec {
   if (reg === 'hsfob-est') return { name: 'hsfob', lambda: LAMBDA, projections: 1 };
-  return { name: reg, lambda: reg === 'ni' ? 0.1 : LAMBDA };
+  if (reg.includes('/')) return parseRegularizer(reg, LAMBDA);
+  return { name: reg as RegularizerSpec['name'], lambda: reg === 'ni' ? 0.1 : LAMBDA };
 }
 
 export function nnStep(model: StepModel, reg: StepReg, device: DeviceName): Step {

@@ -1,14 +1,12 @@
 /** Pooling. Max-pool output is a gather at the argmax indices; gather and scatter are each other's adjoint. */
-import type { WindowGeom } from '../backends/backend.js';
+import type { Backend, Storage, WindowGeom } from '../backends/backend.js';
 import { assertFloat } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, wrap } from './core.js';
 import { windowGeom, type Pair } from './conv.js';
 import { mean } from './reduce.js';
-import { broadcastTo, concat, pad, reshape, slice } from './layout.js';
-import { mul } from './elementwise.js';
-import { ones } from './creation.js';
+import { reshape } from './layout.js';
 
 export interface PoolOptions {
   kernel: Pair;
@@ -41,30 +39,37 @@ function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
 }
 
 /**
- * scatter for K cotangents gy [K, N, C, oh, ow] with the one set of argmax indices. Windows that
- * tile the map (stride = kernel, no padding) each own their input pixels, so the scatter is the
- * nearest-neighbour upsampling of gy times the argmax mask (scatter of ones, computed once, [N, C,
- * H, W], broadcast along K); it is then linear in gy with a constant mask, to any order. Other
- * windows may share pixels: one scatter per cotangent.
+ * scatter and gather for K cotangents with the one set of argmax indices (shared, never
+ * replicated): gy [K, N, C, oh, ow] -> [K, N, C, H, W], one scatter kernel per cotangent block,
+ * and back. The backends' kernels read indices plane by plane in step with their input, so folding
+ * K into the batch would need the indices copied K times; a composite (nearest upsampling of gy
+ * times the argmax mask) measured 7x the kernels' CPU time on the small CNN (a strided expand and
+ * its 7-D reduce). The two are recorded as one op each, each the other's adjoint, so the outer
+ * backward is K gathers, not K slices padded back to full size and summed.
  */
+function perBlock(op: string, x: Tensor, idx: Tensor, inShape: number[], outShape: number[], kernel: (be: Backend, xj: Tensor) => Storage): Tensor {
+  const be = backendOf(op, x, idx);
+  const k = x.shape[0]!;
+  const parts = Array.from({ length: k }, (_, j) => {
+    const xj = wrap(be, be.slice(x, [j, 0, 0, 0, 0], [1, ...inShape]), inShape, x.dtype);
+    const out = wrap(be, kernel(be, xj), [1, ...outShape], x.dtype);
+    xj.dispose();
+    return out;
+  });
+  if (k === 1) return parts[0]!;
+  const y = wrap(be, be.concat(parts, 0), [k, ...outShape], x.dtype);
+  for (const p of parts) p.dispose();
+  return y;
+}
+
 function scatterBatched(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
-  const k = gy.shape[0]!;
-  if (g.kh !== g.sh || g.kw !== g.sw || g.ph !== 0 || g.pw !== 0) {
-    const per = Array.from({ length: k }, (_, j) => {
-      const gj = reshape(slice(gy, [j, 0, 0, 0, 0], [1, g.n, g.c, g.oh, g.ow]), [g.n, g.c, g.oh, g.ow]);
-      return reshape(scatter(gj, idx, g), [1, g.n, g.c, g.h, g.w]);
-    });
-    return concat(per, 0);
-  }
-  const one = ones([g.n, g.c, g.oh, g.ow], { dtype: gy.dtype, device: gy.device });
-  const be = backendOf('maxPoolScatter', one, idx);
-  const mask = wrap(be, be.poolScatter(one, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
-  one.dispose();
-  const up7 = broadcastTo(reshape(gy, [k, g.n, g.c, g.oh, 1, g.ow, 1]), [k, g.n, g.c, g.oh, g.kh, g.ow, g.kw]);
-  let up = reshape(up7, [k, g.n, g.c, g.oh * g.kh, g.ow * g.kw]);
-  if (g.oh * g.kh < g.h || g.ow * g.kw < g.w) up = pad(up, [[0, 0], [0, 0], [0, 0], [0, g.h - g.oh * g.kh], [0, g.w - g.ow * g.kw]]);
-  // mask stays alive: the product's own rule (d/d up = g * mask) refers to it
-  return mul(up, mask);
+  const y = perBlock('maxPoolScatter', gy, idx, [g.n, g.c, g.oh, g.ow], [g.n, g.c, g.h, g.w], (be, gj) => be.poolScatter(gj, idx, g));
+  return record(y, 'maxPoolScatter', [gy], (gx) => [gatherBatched(gx, idx, g)]);
+}
+
+function gatherBatched(x: Tensor, idx: Tensor, g: WindowGeom): Tensor {
+  const y = perBlock('maxPoolGather', x, idx, [g.n, g.c, g.h, g.w], [g.n, g.c, g.oh, g.ow], (be, xj) => be.poolGather(xj, idx, g));
+  return record(y, 'maxPoolGather', [x], (gy) => [scatterBatched(gy, idx, g)]);
 }
 
 /** Max pooling returning the output and the int32 argmax positions (h*W + w within each plane). */

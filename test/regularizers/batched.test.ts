@@ -176,9 +176,9 @@ describe('the batched vjp itself', () => {
     // the forward the C cotangents go through is held once (the replicated form held C copies)
     expect(batched.forward).toBe(single);
     expect(loop.forward).toBe(single);
-    // the backward graph: the same K-sized gradients as the loop's K passes, plus the composite
-    // pooling rule's upsampled cotangent (measured 1.5x on this model)
-    expect(batched.total - batched.forward).toBeLessThanOrEqual(1.6 * (loop.total - loop.forward));
+    // the backward graph: the same K-sized gradients as the loop's K passes, give or take the
+    // batched rules' own intermediates (the stacked cotangents, the pooling blocks' concat)
+    expect(batched.total - batched.forward).toBeLessThanOrEqual(1.25 * (loop.total - loop.forward));
     model.dispose();
   });
 });
