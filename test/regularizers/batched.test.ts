@@ -10,6 +10,7 @@ import type { Tensor } from '../../src/index.js';
 import * as R from '../../src/regularizers/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { batchedFallbacks } from '../../src/autograd/grad.js';
+import { setBatchNormDoubleBackward } from '../../src/ops/batchnorm.js';
 import { host, labels, t64, values } from './fixtures.js';
 
 const C = 5;
@@ -69,6 +70,30 @@ describe('batched vjp equals the loop of vjps (float64, 1e-10)', () => {
       // every op of the model's forward ran its batched rule, none once per cotangent
       expect(Object.fromEntries(batchedFallbacks)).toEqual({});
       model.dispose();
+    });
+  }
+
+  for (const bnMode of ['closed-form', 'composite'] as const) {
+    it(`the ResNet with batch norm's double backward '${bnMode}': fob and hsfob-db1 batched equal loop`, () => {
+      const [, shape, n] = MODELS[2]!;
+      const prev = setBatchNormDoubleBackward(bnMode);
+      try {
+        const model = createModel('resnet', { inputShape: shape, classes: C, seed: 3, dtype: 'float64' });
+        const params = model.parameters();
+        const x = t64(values(n * shape[0] * shape[1] * shape[2], 19, 1), [n, ...shape]);
+        const y = labels(Array.from({ length: n }, (_, i) => i % C));
+        for (const [, fn] of [PENALTIES[1]!, PENALTIES[3]!]) {
+          g.tidy(() => {
+            const a = fn((xx) => model.forward(xx), x, y, 'loop');
+            const b = fn((xx) => model.forward(xx), x, y, 'batched');
+            expect(relDiff(host(a), host(b))).toBeLessThanOrEqual(1e-10);
+            expect(relDiff(hostAll(g.grad(a, [...params])), hostAll(g.grad(b, [...params])))).toBeLessThanOrEqual(1e-10);
+          });
+        }
+        model.dispose();
+      } finally {
+        setBatchNormDoubleBackward(prev);
+      }
     });
   }
 
