@@ -70,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   const rows = await measureCost({ model, batch, reps, variants, inputShape: shape, classes: 10, log });
   const md = costMarkdown(rows, `Cost of one training step: ${model} model, ${shape.join('x')} inputs, batch ${batch}, on ${picked}`, [
     `Device: ${picked} (${deviceInfo(picked)}). Median of ${reps} steps after one warm-up; lambda 0.01; Adam.`,
-    'Exact Jacobian penalties: /loop = C separate vjps through one forward, /batched = one vjp through the batch replicated C times, /k=K = K random projections.',
+    'Exact Jacobian penalties: /loop = C separate vjps through one forward, /batched = one batched vjp (the C cotangents stacked, through the same one forward), /k=K = K random projections.',
     'Peak memory: the live-byte count sampled after every backend call; "step memory" excludes what was live before the step.',
   ]);
   process.stdout.write(md);

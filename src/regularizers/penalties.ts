@@ -24,7 +24,7 @@ export interface PenaltyValue {
 export interface JacobianOptions {
   /** Number of classes C (the width of the logits). */
   classes: number;
-  /** How the cotangents are pushed back (default DEFAULT_PULL_MODE). */
+  /** How the cotangents are pushed back (default: defaultPullMode of the input's device). */
   mode?: PullMode;
   /** Stochastic estimate with k random projections instead of the exact value (C vjps). */
   projections?: number;
@@ -33,12 +33,20 @@ export interface JacobianOptions {
 }
 
 /**
- * 'loop' by default: for the small model at batch 50 it measured 2.6x (TypeScript cpu) and 2.7x
- * (native cpu) faster than 'batched', whose replicated forward costs K forwards and whose outer
- * backward differentiates K copies of the forward graph; `gradreg cost` measures both on the
- * current backend.
+ * The pull mode when none is given, per backend. On the CPU backends 'loop' stays the default: the
+ * batched vjp measured within +-5% of the loop in CPU time on the small CNN and the ResNet (native,
+ * batch 50, under load; bench/native-results.md has the per-kernel profile): the K-times-taller
+ * convolution GEMMs gain little on a CPU whose GEMMs are already at peak at batch 50, and the
+ * per-cotangent blocks of pooling and batch norm add slicing and stacking copies. On the GPU
+ * backends 'batched' (one dispatch per op instead of K, K-times-larger kernels); not yet measured
+ * on a GPU (scripts/gpu-check.sh times both).
  */
-export const DEFAULT_PULL_MODE: PullMode = 'loop';
+export const DEFAULT_PULL_MODES: Readonly<Record<string, PullMode>> = { cpu: 'loop', native: 'loop', webgpu: 'batched', cuda: 'batched' };
+
+/** The default pull mode for tensors on `device`. */
+export function defaultPullMode(device: string): PullMode {
+  return DEFAULT_PULL_MODES[device] ?? 'loop';
+}
 
 export const crossEntropyRows: LossRows = (z, y) => g.crossEntropy(z, y, 'none');
 
@@ -85,7 +93,7 @@ function doubleBackpropRecorded(f: LogitsFn, x: Tensor, y: Tensor, lossRows: Los
 }
 
 function jacobianNorm(op: string, head: Head, f: LogitsFn, x: Tensor, o: JacobianOptions): PenaltyValue {
-  const mode = o.mode ?? DEFAULT_PULL_MODE;
+  const mode = o.mode ?? defaultPullMode(x.device);
   const n = x.shape[0]!;
   if (o.projections === undefined) {
     const { rows, logits } = pullback(f, x, head, allClasses(o.classes), mode);
@@ -135,7 +143,7 @@ export function spectReg(f: LogitsFn, x: Tensor, o: SpectRegOptions): PenaltyVal
   const k = o.projections ?? 1;
   checkProjections('spectreg', k);
   const n = x.shape[0]!;
-  const mode = o.mode ?? DEFAULT_PULL_MODE;
+  const mode = o.mode ?? defaultPullMode(x.device);
   let classes = 0;
   let draws: Tensor | null = null;
   const cots: Cotangent[] = Array.from({ length: k }, (_, j) => (z: Tensor) => {
@@ -198,7 +206,7 @@ export interface HessianTraceValue extends PenaltyValue {
  * with cotangent p - y, the gradient of cross-entropy in the logits).
  */
 function hessianScaled(f: LogitsFn, x: Tensor, y: Tensor | null, o: JacobianOptions): HessianTraceValue {
-  const mode = o.mode ?? DEFAULT_PULL_MODE;
+  const mode = o.mode ?? defaultPullMode(x.device);
   const n = x.shape[0]!;
   const extra = y ? [lossCotangent(y)] : [];
   const exact = o.projections === undefined;
