@@ -8,7 +8,12 @@ import { registerDefaultBackends } from '../backends/registry.js';
 import { DeviceError, deviceInfo, setBackend, type DeviceName } from '../index.js';
 import { costCsv, costMarkdown, defaultVariants, measureCost } from '../experiments/cost.js';
 import { MODEL_NAMES } from '../nn/index.js';
-import { parseRegularizer } from '../regularizers/index.js';
+import { defaultPullMode, parseRegularizer } from '../regularizers/index.js';
+import * as g from '../index.js';
+import { ESTIMATOR_FAMILIES, accuracyCsv, accuracyMarkdown, accuracyPlot, estimatorVariant, measureAccuracy, type AccuracyRow, type VariantTime } from '../experiments/accuracy.js';
+import { linePlot } from '../experiments/plot.js';
+import { sceneToPng } from '../experiments/png.js';
+import { toSvg } from '../experiments/scene.js';
 import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
 
 export const COST_USAGE = `Usage: gradreg cost --model small|resnet|lenet5 [options]
@@ -24,10 +29,19 @@ Options:
   --input mnist|cifar input shape 1x28x28 or 3x32x32 (default: cifar for resnet, mnist otherwise)
   --only a,b,...      regularizers to measure (modifiers allowed: jac/loop, jac/batched, hsfob/k=1);
                       default: all of them, each exact Jacobian penalty as /loop, /batched and /k
-  --out DIR           also write cost.md and cost.csv there
+  --accuracy yes|no   also measure each stochastic estimator's penalty gradient against the exact
+                      one (default: yes unless --only is given); its variants are timed too
+  --ks 1,2,4,8        projections k of the estimators (default 1,2,4,8)
+  --draws N           independent draws per estimator (default 8)
+  --out DIR           also write cost.md, cost.csv, accuracy.csv and accuracy.svg/png there
 
 Peak memory is the backend's live-byte count sampled after every backend call during the step.
-"step memory" is the peak minus what was live before the step (parameters, optimizer state, batch).`;
+"step memory" is the peak minus what was live before the step (parameters, optimizer state, batch).
+
+Estimator accuracy: for jac, fob (= spectreg with Gaussian projections) and hsfob with k random
+projections, and the spherical spectreg, the gradient of the estimated penalty with respect to all
+weights against the gradient of the exact penalty (C vjps) on the same batch and weights: cosine
+similarity and relative error ||g_est - g_exact|| / ||g_exact||, mean +- sd over --draws draws.`;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -42,6 +56,9 @@ export async function run(argv: string[]): Promise<number> {
     input: { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string' },
+    accuracy: { type: 'string' },
+    ks: { type: 'string' },
+    draws: { type: 'string' },
   });
   if (v.model === undefined) throw new UsageError("--model is required (small, resnet or lenet5; see 'gradreg cost --help')");
   const model = choiceFlag('model', v.model, MODEL_NAMES, 'small');
@@ -49,6 +66,9 @@ export async function run(argv: string[]): Promise<number> {
   const batch = intFlag('batch', v.batch, 50);
   const reps = intFlag('reps', v.reps, 3);
   const variants = typeof v.only === 'string' ? v.only.split(',').map((s) => s.trim()).filter(Boolean) : defaultVariants();
+  const accuracy = choiceFlag('accuracy', v.accuracy, ['yes', 'no'] as const, typeof v.only === 'string' ? 'no' : 'yes') === 'yes';
+  const draws = intFlag('draws', v.draws, 8, 2);
+  const ks = typeof v.ks === 'string' ? v.ks.split(',').map((s) => intFlag('ks', s.trim(), 1)) : [1, 2, 4, 8];
   for (const s of variants) {
     try {
       parseRegularizer(s, 0.01);
@@ -67,18 +87,47 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const shape = input === 'cifar' ? ([3, 32, 32] as const) : ([1, 28, 28] as const);
-  const rows = await measureCost({ model, batch, reps, variants, inputShape: shape, classes: 10, log });
+  const exactVariant = (f: 'jac' | 'fob' | 'hsfob'): string => `${f}/${defaultPullMode(picked)}`;
+  const estimators = ESTIMATOR_FAMILIES.flatMap((f) => ks.map((k) => estimatorVariant(f, k)));
+  const timed = accuracy ? [...new Set([...variants, ...(['jac', 'fob', 'hsfob'] as const).map(exactVariant), ...estimators])] : variants;
+  const rows = await measureCost({ model, batch, reps, variants: timed, inputShape: shape, classes: 10, log });
   const md = costMarkdown(rows, `Cost of one training step: ${model} model, ${shape.join('x')} inputs, batch ${batch}, on ${picked}`, [
     `Device: ${picked} (${deviceInfo(picked)}). Median of ${reps} steps after one warm-up; lambda 0.01; Adam.`,
     'Exact Jacobian penalties: /loop = C separate vjps through one forward, /batched = one batched vjp (the C cotangents stacked, through the same one forward), /k=K = K random projections.',
     'Peak memory: the live-byte count sampled after every backend call; "step memory" excludes what was live before the step.',
   ]);
   process.stdout.write(md);
+  let accMd = '';
+  let acc: AccuracyRow[] = [];
+  const times = new Map<string, VariantTime>(rows.map((r) => [r.variant, { ms: r.ms, timeRatio: r.timeRatio }]));
+  for (const f of ['jac', 'fob', 'hsfob'] as const) {
+    const t = times.get(exactVariant(f));
+    if (t) times.set(`exact:${f}`, t);
+  }
+  if (accuracy) {
+    const x = g.keep(g.randn([batch, ...shape], { seed: 1 }));
+    try {
+      acc = await measureAccuracy({ model, inputShape: shape, classes: 10, x, families: ESTIMATOR_FAMILIES, ks, draws, log });
+    } finally {
+      x.dispose();
+    }
+    accMd = accuracyMarkdown(acc, times, exactVariant, `Estimator accuracy: ${model} model, batch ${batch}, on ${picked}`, [
+      `Gradient of each estimated penalty with respect to all weights against the exact penalty's (C = 10 vjps) on the same batch and weights; mean +- sd over ${draws} draws. Step times from the table above (median of ${reps}).`,
+      'fob/k and spectreg (Gaussian projections) are one estimator (the same draws); spectreg/sph is compared with the exact fob penalty / C.',
+    ]);
+    process.stdout.write(`\n${accMd}`);
+  }
   if (typeof v.out === 'string') {
     fs.mkdirSync(v.out, { recursive: true });
-    fs.writeFileSync(path.join(v.out, 'cost.md'), md);
+    fs.writeFileSync(path.join(v.out, 'cost.md'), accMd ? `${md}\n${accMd}` : md);
     fs.writeFileSync(path.join(v.out, 'cost.csv'), costCsv(rows));
-    log(`wrote ${path.join(v.out, 'cost.md')} and cost.csv`);
+    if (accuracy) {
+      fs.writeFileSync(path.join(v.out, 'accuracy.csv'), accuracyCsv(acc, times));
+      const scene = linePlot(accuracyPlot(acc, times, `Estimator accuracy vs cost: ${model}, batch ${batch}, ${picked}`));
+      fs.writeFileSync(path.join(v.out, 'accuracy.svg'), toSvg(scene));
+      fs.writeFileSync(path.join(v.out, 'accuracy.png'), sceneToPng(scene));
+    }
+    log(`wrote ${path.join(v.out, 'cost.md')}, cost.csv${accuracy ? ', accuracy.csv, accuracy.svg and accuracy.png' : ''}`);
   }
   return rows.some((r) => r.error) ? 1 : 0;
 }
