@@ -369,9 +369,20 @@ void k_fill(int dt, void* out, long n, double v) {
   }
 }
 
+// random_avx512.cc: the normal draw vectorized for AVX-512 (same values; see there)
+void normal_avx512_f32(float* out, long n, uint32_t seedLo, uint32_t seedHi, uint32_t stream, uint64_t offset, double a, double b);
+void normal_avx512_f64(double* out, long n, uint32_t seedLo, uint32_t seedHi, uint32_t stream, uint64_t offset, double a, double b);
+
 void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, double offset,
               double a, double b) {
   const uint64_t off = static_cast<uint64_t>(offset);
+  if (kind == 1 && isa_active() == ISA_AVX512) {
+    parallel_for(n, 4096, [&](long lo, long hi) {
+      if (dt == F32) normal_avx512_f32(static_cast<float*>(out) + lo, hi - lo, seedLo, seedHi, stream, off + lo, a, b);
+      else normal_avx512_f64(static_cast<double*>(out) + lo, hi - lo, seedLo, seedHi, stream, off + lo, a, b);
+    });
+    return;
+  }
   if (dt == F32) random_t(static_cast<float*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
   else random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
 }
