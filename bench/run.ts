@@ -11,6 +11,8 @@
  * Options: --suites kernels,steps,models,cputime  --backends cpu,native  --models small,lenet5,resnet
  *          --regs baseline,db,...  --max-seconds 8 (per step config)  --wait-idle 0 (s to wait for a
  *          quiet machine before each measurement)  --no-torch  --quick (small model, baseline+db)
+ *          --device native|cpu|cuda|webgpu (models suite: the device gradreg's steps run on; default
+ *          native when it loads, else cpu; PyTorch runs on cuda when it is cuda, else on the CPU)
  *          --rounds 3 (models suite: gradreg and PyTorch alternate this many times per model, and the
  *          table reports the medians and the spread of the per-round ratios: on a shared host the
  *          machine's speed drifts between two back-to-back measurements)
@@ -28,7 +30,7 @@ import { engine } from '../src/engine.js';
 import type { NativeBackend } from '../src/backends/native/backend.js';
 import { kernelCases } from './native-kernels.js';
 import { loadAverage, loadBetween, snapshot, waitForQuiet, type Load } from './native-load.js';
-import { nnStep, plainStep, STEP_REGS, timeStep, type StepModel, type StepReg } from './steps.js';
+import { nnStep, plainStep, STEP_REGS, timeStep, timeStepSynced, type StepModel, type StepReg } from './steps.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -46,6 +48,8 @@ const regs = arg('regs', quick ? 'baseline,db' : STEP_REGS.join(',')).split(',')
 const maxSeconds = Number(arg('max-seconds', quick ? '4' : '8'));
 const waitIdle = Number(arg('wait-idle', '0'));
 const rounds = Math.max(1, Number(arg('rounds', quick ? '1' : '3')));
+/** Floating-point work of one plain small-CNN baseline step at batch 50 (forward + backward), GFLOP. */
+const PLAIN_STEP_GFLOP = 0.85;
 /** Untimed steps before timing each (model, regularizer), the same for gradreg and PyTorch (the anchor's 3). */
 const WARMUP = 3;
 const useTorch = !flag('no-torch');
@@ -140,7 +144,7 @@ if ((suites.includes('models') || suites.includes('cputime')) && useTorch && !py
 interface TorchResult { median_ms: number; min_ms: number; cpu_ms_per_step: number; foreign_cores: number; own_cores: number; steps: number }
 function runTorch(modelName: string, regList: readonly string[], threads: number): Record<string, TorchResult> {
   if (!py) return {};
-  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds), '--warmup', String(WARMUP)], {
+  const r = spawnSync(py, [join(here, 'pytorch', 'steps.py'), '--models', modelName, '--regs', regList.join(','), '--threads', String(threads), '--max-seconds', String(maxSeconds), '--warmup', String(WARMUP), '--device', stepDevice === 'cuda' ? 'cuda' : 'cpu'], {
     encoding: 'utf8', maxBuffer: 16 * 1024 * 1024,
   });
   if (r.status !== 0) {
@@ -156,7 +160,9 @@ interface ModelRow {
   ratio: number; ratioMin: number; ratioMax: number; rounds: number;
 }
 const modelRows: ModelRow[] = [];
-const stepDevice: DeviceName = native ? 'native' : 'cpu';
+const stepDevice = arg('device', native ? 'native' : 'cpu') as DeviceName;
+const asyncDevice = stepDevice === 'cuda' || stepDevice === 'webgpu';
+if (suites.includes('models') && !backends.includes(stepDevice)) await g.initBackend(stepDevice);
 const median = (v: number[]): number => {
   const s = v.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -170,7 +176,8 @@ if (suites.includes('models')) {
       // Untimed plain steps first, as PyTorch's side does (--process-warmup): the first timed
       // configuration of a fresh process should not pay for pool growth and first-touch pages.
       const w = nnStep(m, 'baseline', stepDevice);
-      timeStep(w, 0, 1000, 2);
+      if (asyncDevice) await timeStepSynced(w, 0, 1000, 2);
+      else timeStep(w, 0, 1000, 2);
       w.dispose();
     }
     for (let round = 1; round <= rounds; round++) {
@@ -178,7 +185,7 @@ if (suites.includes('models')) {
         await quiet();
         const s = nnStep(m, reg, stepDevice);
         const a = snapshot();
-        const t = timeStep(s, WARMUP, 20, maxSeconds);
+        const t = asyncDevice ? await timeStepSynced(s, WARMUP, 20, maxSeconds) : timeStep(s, WARMUP, 20, maxSeconds);
         const load = loadBetween(a, snapshot());
         (mine[reg] ??= { ms: [], load: [] }).ms.push(t.medianMs);
         mine[reg]!.load.push(load);
@@ -251,6 +258,11 @@ if (kernelRows.length) {
 if (plainRows.length) {
   lines.push('', '## One training step, small CNN in plain ops, batch 50, Adam', '', '| regularizer | backend | ms | load |', '| --- | --- | ---: | ---: |');
   for (const r of plainRows) lines.push(`| ${r.reg} | ${r.backend} | ${fmt(r.ms)} | ${loadNote(r.load)} |`);
+  // 0.85 GFLOP per plain baseline step at batch 50 (forward and backward of the small CNN's convs and dense layers)
+  for (const r of plainRows.filter((p) => p.reg === 'baseline')) {
+    const rate = PLAIN_STEP_GFLOP / (r.ms / 1000);
+    lines.push('', `**Small CNN plain step on ${r.backend}: ${fmt(rate, 1)} GFLOP/s = ${fmt((100 * rate) / nominalPeak, 0)}% of the nominal float32 peak (${PLAIN_STEP_GFLOP} GFLOP a step at batch 50; load ${loadNote(r.load)}).**`);
+  }
 }
 if (modelRows.length) {
   lines.push('', `## Models x regularizers: gradreg (${stepDevice}, ${env.threads} threads) vs PyTorch (${cores} threads), batch 50, Adam, lambda 0.01`, '');

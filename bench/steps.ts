@@ -27,6 +27,8 @@ export const INPUT_SHAPE: Record<StepModel, [number, number, number]> = {
 
 export interface Step {
   run(): void;
+  /** Wait until the device has finished the steps run so far (reads one parameter back). */
+  sync?(): Promise<void>;
   dispose(): void;
 }
 
@@ -131,11 +133,33 @@ export function nnStep(model: StepModel, reg: StepReg, device: DeviceName): Step
       opt.step(grads);
       for (const t of grads) t.dispose();
     },
+    async sync(): Promise<void> {
+      await params[params.length - 1]!.data();
+    },
     dispose(): void {
       for (const t of [x, y]) t.dispose();
       opt.dispose();
     },
   };
+}
+
+/**
+ * timeStep for devices that run asynchronously (cuda, webgpu): each timed step ends when the device
+ * has finished it (a parameter read back), as PyTorch's step ends with float(loss).
+ */
+export async function timeStepSynced(s: Step, warmup: number, reps: number, maxSeconds = Infinity): Promise<{ medianMs: number; minMs: number; times: number[] }> {
+  for (let i = 0; i < warmup; i++) s.run();
+  await s.sync?.();
+  const times: number[] = [];
+  const end = performance.now() + maxSeconds * 1000;
+  for (let i = 0; i < reps && (i < 3 || performance.now() < end); i++) {
+    const t0 = performance.now();
+    s.run();
+    await s.sync?.();
+    times.push(performance.now() - t0);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, minMs: sorted[0]!, times };
 }
 
 /**

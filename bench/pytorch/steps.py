@@ -22,6 +22,7 @@ LR = 1e-3
 CLASSES = 10
 NI_STD = 0.1
 INPUT = {"small": (1, 28, 28), "lenet5": (1, 28, 28), "resnet": (3, 32, 32)}
+DEVICE = "cpu"
 
 
 def model_of(name, nn):
@@ -59,15 +60,23 @@ def model_of(name, nn):
     raise ValueError(name)
 
 
-def pullback_rows(out, x, torch):
-    """The C rows d out[:, c] / dx (one vjp per class, create_graph)."""
-    eye = torch.eye(CLASSES, dtype=out.dtype)
+def pullback_rows(out, x, torch, batched=False):
+    """The C rows d out[:, c] / dx: one vjp per class, or (batched) one vjp with the C cotangents
+    stacked along a leading axis (autograd.grad's is_grads_batched, a vmap over the backward)."""
+    eye = torch.eye(CLASSES, dtype=out.dtype, device=out.device)
+    if batched:
+        u = eye.unsqueeze(1).expand(CLASSES, *out.shape)
+        (rows,) = torch.autograd.grad(out, x, u, create_graph=True, is_grads_batched=True)
+        return list(rows)
     return [torch.autograd.grad(out, x, eye[c].expand_as(out), create_graph=True, retain_graph=True)[0]
             for c in range(CLASSES)]
 
 
 def objective(model, reg, x, y, torch):
     F = torch.nn.functional
+    # "fob/loop", "fob/batched": the exact penalties with the pull mode spelled out (default loop)
+    reg, _, mode = reg.partition("/")
+    batched = mode == "batched"
     if reg == "ni":
         x = x + NI_STD * torch.randn_like(x)
     if reg in ("baseline", "ni"):
@@ -83,12 +92,12 @@ def objective(model, reg, x, y, torch):
         (v,) = torch.autograd.grad(z, x, torch.randn_like(z), create_graph=True)
         pen = v.pow(2).sum() / n
     elif reg == "fob":
-        pen = sum(r.pow(2).sum() for r in pullback_rows(z, x, torch)) / n
+        pen = sum(r.pow(2).sum() for r in pullback_rows(z, x, torch, batched)) / n
     elif reg == "jac":
-        pen = sum(r.pow(2).sum() for r in pullback_rows(torch.softmax(z, 1), x, torch)) / n
+        pen = sum(r.pow(2).sum() for r in pullback_rows(torch.softmax(z, 1), x, torch, batched)) / n
     elif reg == "hsfob":
         p = torch.softmax(z, 1)
-        G = torch.stack([r.reshape(n, -1) for r in pullback_rows(z, x, torch)], 1)
+        G = torch.stack([r.reshape(n, -1) for r in pullback_rows(z, x, torch, batched)], 1)
         pen = ((p * (G * G).sum(-1)).sum() - torch.einsum("bk,bkd->bd", p, G).pow(2).sum()) / n
     elif reg == "hsfob-est":
         p = torch.softmax(z, 1)
@@ -105,10 +114,10 @@ def objective(model, reg, x, y, torch):
 def step_of(model_name, reg, torch):
     """One training step of a fresh model (seed 1234) on a fixed batch, as a closure."""
     torch.manual_seed(1234)
-    model = model_of(model_name, torch.nn).train()
+    model = model_of(model_name, torch.nn).train().to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    x = torch.rand((BATCH,) + INPUT[model_name])
-    y = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)])
+    x = torch.rand((BATCH,) + INPUT[model_name]).to(DEVICE)
+    y = torch.tensor([(i * 7) % CLASSES for i in range(BATCH)]).to(DEVICE)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -143,7 +152,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--max-seconds", type=float, default=10.0, help="stop timing a config after this long (>= 3 steps)")
     ap.add_argument("--process-warmup", type=float, default=2.0, help="seconds of untimed baseline steps per model first")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (a step ends with float(loss), which waits for the GPU)")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     import torch
     torch.set_num_threads(args.threads)
     try:
@@ -162,8 +174,12 @@ def main():
         del warm
         for reg in args.regs.split(","):
             step = step_of(model_name, reg, torch)
-            for _ in range(args.warmup):
-                step()
+            try:
+                for _ in range(args.warmup):
+                    step()
+            except Exception as e:  # e.g. an op without a batched rule under is_grads_batched
+                out["results"]["%s/%s" % (model_name, reg)] = {"error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+                continue
             times = []
             a = snapshot()
             t_end = time.perf_counter() + args.max_seconds
