@@ -143,7 +143,14 @@ const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '-');
  * One table: each estimator's step time next to its gradient accuracy, the exact penalties first
  * (relative error 0 by definition) for the time they cost.
  */
-export function accuracyMarkdown(rows: readonly AccuracyRow[], times: ReadonlyMap<string, VariantTime>, exactVariant: (family: 'jac' | 'fob' | 'hsfob') => string, title: string, notes: string[]): string {
+export function accuracyMarkdown(
+  rows: readonly AccuracyRow[],
+  times: ReadonlyMap<string, VariantTime>,
+  exactVariant: (family: 'jac' | 'fob' | 'hsfob') => string,
+  title: string,
+  notes: string[],
+  timeLabel = 'step (ms)',
+): string {
   const t = (v: string): string => {
     const r = times.get(v);
     return r && Number.isFinite(r.ms) ? `${r.ms.toFixed(1)} | ${r.timeRatio?.toFixed(2) ?? '-'}` : '- | -';
@@ -151,7 +158,7 @@ export function accuracyMarkdown(rows: readonly AccuracyRow[], times: ReadonlyMa
   const lines = [
     `**${title}**`,
     '',
-    '| estimator | projections k | step (ms) | x baseline | cosine to exact gradient | relative error of gradient |',
+    `| estimator | projections k | ${timeLabel} | x baseline | cosine to exact gradient | relative error of gradient |`,
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const fam of ['jac', 'fob', 'hsfob'] as const) {
@@ -174,7 +181,7 @@ export function accuracyCsv(rows: readonly AccuracyRow[], times: ReadonlyMap<str
 }
 
 /** The plot: relative error of the gradient (mean +- sd over draws) against step time, one line per estimator over k. */
-export function accuracyPlot(rows: readonly AccuracyRow[], times: ReadonlyMap<string, VariantTime>, title: string): PlotSpec {
+export function accuracyPlot(rows: readonly AccuracyRow[], times: ReadonlyMap<string, VariantTime>, title: string, timeLabel = 'step time (ms)'): PlotSpec {
   const series: Series[] = [];
   for (const fam of ESTIMATOR_FAMILIES) {
     const pts = rows
@@ -185,5 +192,5 @@ export function accuracyPlot(rows: readonly AccuracyRow[], times: ReadonlyMap<st
   const exact = rows.length ? (['jac', 'fob', 'hsfob'] as const).map((f) => times.get(`exact:${f}`)).filter((t): t is VariantTime => !!t && Number.isFinite(t.ms)) : [];
   if (exact.length) series.push({ name: 'exact', points: exact.map((t) => ({ x: t.ms, y: 0 })), line: false });
   const ks = [...new Set(rows.map((r) => r.k))].join(', ');
-  return { title: `${title} (k = ${ks})`, xLabel: 'step time (ms)', yLabel: 'relative error of the penalty gradient', xLog: true, series };
+  return { title: `${title} (k = ${ks})`, xLabel: timeLabel, yLabel: 'relative error of the penalty gradient', xLog: true, series };
 }

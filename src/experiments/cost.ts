@@ -43,6 +43,12 @@ export interface CostRow {
   ms: number;
   /** Every timed step, ms. */
   samples: number[];
+  /**
+   * Median process CPU time of a step, ms: robust to other processes on a busy machine; with one
+   * native thread (GRADREG_NATIVE_THREADS=1) it is the step's work, with more it includes the
+   * pool's spinning.
+   */
+  cpuMs: number;
   /** Highest live bytes during a step, and that minus the bytes live before it. */
   peakBytes: number;
   stepBytes: number;
@@ -108,6 +114,7 @@ async function measureOne(variant: string, o: CostOptions, backend: Backend, x: 
   const objective = makeObjective(parseRegularizer(variant, 0.01), { classes: o.classes, seed: 0 });
   const tracker = new PeakTracker(backend);
   const samples: number[] = [];
+  const cpuSamples: number[] = [];
   let peakBytes = 0;
   let stepBytes = 0;
   try {
@@ -116,6 +123,7 @@ async function measureOne(variant: string, o: CostOptions, backend: Backend, x: 
       const before = backend.liveBytes();
       if (step === 1) tracker.start();
       tracker.reset();
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const { grads, loss } = g.tidy(() => {
         const r = objective({ model, x, y, step, training: true });
@@ -126,10 +134,12 @@ async function measureOne(variant: string, o: CostOptions, backend: Backend, x: 
       const v = await loss.data();
       await params[params.length - 1]!.data();
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
       loss.dispose();
       if (!Number.isFinite(v[0]!)) throw new Error(`the loss is ${v[0]}`);
       if (step === 0) continue; // warm-up: caches, pipelines, pools
       samples.push(ms);
+      cpuSamples.push((cpu.user + cpu.system) / 1000);
       peakBytes = Math.max(peakBytes, tracker.value);
       stepBytes = Math.max(stepBytes, tracker.value - before);
     }
@@ -138,7 +148,7 @@ async function measureOne(variant: string, o: CostOptions, backend: Backend, x: 
     opt.dispose();
     model.dispose();
   }
-  return { variant, ms: median(samples), samples, peakBytes, stepBytes };
+  return { variant, ms: median(samples), samples, cpuMs: median(cpuSamples), peakBytes, stepBytes };
 }
 
 export async function measureCost(o: CostOptions): Promise<CostRow[]> {
@@ -158,7 +168,7 @@ export async function measureCost(o: CostOptions): Promise<CostRow[]> {
         o.log?.(`cost: ${v}: ${r.ms.toFixed(1)} ms, peak ${(r.peakBytes / 2 ** 20).toFixed(1)} MiB`);
       } catch (e) {
         const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-        rows.push({ variant: v, ms: NaN, samples: [], peakBytes: NaN, stepBytes: NaN, timeRatio: null, memRatio: null, error: msg });
+        rows.push({ variant: v, ms: NaN, samples: [], cpuMs: NaN, peakBytes: NaN, stepBytes: NaN, timeRatio: null, memRatio: null, error: msg });
         o.log?.(`cost: ${v}: failed: ${msg}`);
       }
     }
@@ -180,20 +190,20 @@ export function costMarkdown(rows: readonly CostRow[], title: string, notes: str
   const lines = [
     `**${title}**`,
     '',
-    '| regularizer | step (ms) | x baseline | peak live (MiB) | step memory (MiB) | x baseline |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| regularizer | step (ms) | x baseline | CPU (ms) | peak live (MiB) | step memory (MiB) | x baseline |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     if (r.error) {
-      lines.push(`| ${r.variant} | failed: ${r.error.replace(/\|/g, '/')} | | | | |`);
+      lines.push(`| ${r.variant} | failed: ${r.error.replace(/\|/g, '/')} | | | | | |`);
       continue;
     }
-    lines.push(`| ${r.variant} | ${r.ms.toFixed(1)} | ${r.timeRatio?.toFixed(2) ?? '-'} | ${mib(r.peakBytes)} | ${mib(r.stepBytes)} | ${r.memRatio?.toFixed(2) ?? '-'} |`);
+    lines.push(`| ${r.variant} | ${r.ms.toFixed(1)} | ${r.timeRatio?.toFixed(2) ?? '-'} | ${r.cpuMs.toFixed(1)} | ${mib(r.peakBytes)} | ${mib(r.stepBytes)} | ${r.memRatio?.toFixed(2) ?? '-'} |`);
   }
   return `${[...lines, '', ...notes].join('\n')}\n`;
 }
 
 export function costCsv(rows: readonly CostRow[]): string {
-  const head = 'variant,ms_median,ms_samples,time_ratio,peak_bytes,step_bytes,mem_ratio,error';
-  return `${[head, ...rows.map((r) => [r.variant, r.ms, r.samples.map((s) => s.toFixed(2)).join(' '), r.timeRatio ?? '', r.peakBytes, r.stepBytes, r.memRatio ?? '', r.error ? `"${r.error.replace(/"/g, '""')}"` : ''].join(','))].join('\n')}\n`;
+  const head = 'variant,ms_median,ms_samples,time_ratio,cpu_ms_median,peak_bytes,step_bytes,mem_ratio,error';
+  return `${[head, ...rows.map((r) => [r.variant, r.ms, r.samples.map((s) => s.toFixed(2)).join(' '), r.timeRatio ?? '', r.cpuMs, r.peakBytes, r.stepBytes, r.memRatio ?? '', r.error ? `"${r.error.replace(/"/g, '""')}"` : ''].join(','))].join('\n')}\n`;
 }
