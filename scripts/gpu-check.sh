@@ -22,7 +22,8 @@
 #   dist or build, puts the carried node first on PATH and runs every step there: the CUDA and
 #   WebGPU steps must then skip for want of a device (and say so), the MNIST epoch and the bench run
 #   on the cpu backends with small sizes, and nothing is unpacked into /.
-# Exit status: the number of failed steps (0: all passed).
+# Exit status: the number of failed steps (0: all passed). GPU_CHECK_BUDGET (seconds, default 470)
+# bounds the whole check; each step also has its own limit.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rehearse=0
@@ -52,10 +53,22 @@ summary=$OUT/summary.md
 failed=0
 # step NAME LIMIT_SECONDS CMD...: runs CMD with a time limit, logs to $logs/NAME.log, records the row.
 # The command's last line starting with "note:" becomes the row's note.
+# Every step's limit is cut to what is left of the whole check's budget (GPU_CHECK_BUDGET seconds,
+# default 470: under 8 minutes with the collection at the end).
+# The rehearsal, on a (shared) CPU machine, gets three times each limit and 30 minutes in all.
+if [ $rehearse = 1 ]; then budget=${GPU_CHECK_BUDGET:-1800}; else budget=${GPU_CHECK_BUDGET:-470}; fi
 step() {
   local name=$1 limit=$2
   shift 2
-  local t0=$SECONDS status
+  local t0=$SECONDS status left=$((start + budget - SECONDS))
+  if [ "$left" -lt 15 ]; then
+    echo "| $name | NOT RUN (the ${budget} s budget is spent) | 0 | |" >> "$summary"
+    echo "gpu-check: [$name] not run: the ${budget} s budget is spent"
+    failed=$((failed + 1))
+    return 1
+  fi
+  [ $rehearse = 1 ] && limit=$((limit * 3))
+  [ "$limit" -gt "$left" ] && limit=$left
   echo "gpu-check: [$name] ..."
   # the steps are functions of this script: exported below, run by a child bash under timeout
   timeout --kill-after=10 "$limit" bash -c '"$@"' _ "$@" > "$logs/$name.log" 2>&1
