@@ -64,12 +64,12 @@ function perBlock(op: string, x: Tensor, idx: Tensor, inShape: number[], outShap
 
 function scatterBatched(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const y = perBlock('maxPoolScatter', gy, idx, [g.n, g.c, g.oh, g.ow], [g.n, g.c, g.h, g.w], (be, gj) => be.poolScatter(gj, idx, g));
-  return record(y, 'maxPoolScatter', [gy], (gx) => [gatherBatched(gx, idx, g)]);
+  return record(y, 'maxPoolScatterBatched', [gy], (gx) => [gatherBatched(gx, idx, g)]);
 }
 
 function gatherBatched(x: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const y = perBlock('maxPoolGather', x, idx, [g.n, g.c, g.h, g.w], [g.n, g.c, g.oh, g.ow], (be, xj) => be.poolGather(xj, idx, g));
-  return record(y, 'maxPoolGather', [x], (gy) => [scatterBatched(gy, idx, g)]);
+  return record(y, 'maxPoolGatherBatched', [x], (gy) => [scatterBatched(gy, idx, g)]);
 }
 
 /** Max pooling returning the output and the int32 argmax positions (h*W + w within each plane). */
