@@ -6,7 +6,7 @@
  */
 import type { DeviceName } from '../backends/backend.js';
 import { batches, numBatches, type Dataset, type Normalization } from '../data/dataset.js';
-import type { FloatDType } from '../dtype.js';
+import { checkFloatDType, type FloatDType } from '../dtype.js';
 import { engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { setRandomStep } from '../nn/layers.js';
@@ -144,6 +144,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   if (!Number.isInteger(config.batchSize) || config.batchSize < 1) throw new ArgumentError(`train: batch size must be a positive integer, got ${config.batchSize}`);
   const device = config.device ?? engine.defaultDevice;
   const dtype = config.dtype ?? 'float32';
+  checkFloatDType('train', dtype, 'option dtype');
   const objective = config.objective ?? crossEntropyObjective;
   const perEpoch = numBatches(ds.count, config.batchSize);
   const totalSteps = perEpoch * config.epochs;
