@@ -3,7 +3,7 @@
  * ops: with `createGraph` they run with recording on, so the returned gradients have graphs of
  * their own and can be differentiated again (double backprop, Hessian-vector products).
  */
-import { ArgumentError, DTypeError, DisposedError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, DisposedError, ShapeError, UnusedInputError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import { shapesEqual } from '../shape.js';
 import type { GradNode } from '../tensor.js';
@@ -39,12 +39,12 @@ function describeInput(t: Tensor, i: number, n: number): string {
  * An ArgumentError for an input the outputs do not depend on: why (no requiresGrad, or no path
  * through recorded ops) and how to accept it.
  */
-function unusedInputError(t: Tensor, i: number, n: number): ArgumentError {
+function unusedInputError(t: Tensor, i: number, n: number): UnusedInputError {
   const what = describeInput(t, i, n);
   const why = !t.requiresGrad
     ? `${what} does not require gradients (requiresGrad is false); set requiresGrad = true on it before computing the outputs`
     : `${what} is not reachable from the outputs (they were not computed from it through recorded ops, e.g. it was detached or the work ran under noGrad)`;
-  return new ArgumentError(`grad: ${why}; pass allowUnused: true to get zeros for it (or unusedAsNull: true for null)`);
+  return new UnusedInputError(`grad: ${why}; pass allowUnused: true to get zeros for it (or unusedAsNull: true for null)`, i);
 }
 
 /**

@@ -63,6 +63,12 @@ describe('unused inputs and cut paths', () => {
     const z = leaf([5, 6, 7], [3]);
     const y = g.sum(g.square(x));
     expect(() => g.grad(y, [x, z], { retainGraph: true })).toThrow(g.ArgumentError);
+    try {
+      g.grad(y, [x, z], { retainGraph: true });
+    } catch (e) {
+      expect(e).toBeInstanceOf(g.UnusedInputError);
+      expect((e as g.UnusedInputError).index).toBe(1);
+    }
     expect(() => g.grad(y, [x, z], { retainGraph: true })).toThrow(
       /^grad: input 1 \(float64 \[3\]\) is not reachable from the outputs .*; pass allowUnused: true/,
     );
