@@ -23,7 +23,8 @@ export interface GradOptions {
   /**
    * Accept inputs the outputs do not depend on (not reachable through recorded ops, or not
    * requiring gradients) and return zeros for them. Without it (or unusedAsNull) such an input
-   * is an ArgumentError naming it: a forgotten `requiresGrad` must not silently give zeros.
+   * is an UnusedInputError (an ArgumentError) naming it: a forgotten `requiresGrad` must not
+   * silently give zeros.
    * PyTorch's `allow_unused=True, materialize_grads=True`.
    */
   allowUnused?: boolean;
@@ -36,8 +37,8 @@ function describeInput(t: Tensor, i: number, n: number): string {
 }
 
 /**
- * An ArgumentError for an input the outputs do not depend on: why (no requiresGrad, or no path
- * through recorded ops) and how to accept it.
+ * The error for an input the outputs do not depend on: which input, why (no requiresGrad, or no
+ * path through recorded ops) and how to accept it.
  */
 function unusedInputError(t: Tensor, i: number, n: number): UnusedInputError {
   const what = describeInput(t, i, n);
