@@ -1,11 +1,13 @@
 /**
  * Quiet device probing. Dawn prints from native code straight to stderr while it enumerates
- * adapters: on every Mesa driver (lavapipe included) the physical device's limits are normalized
- * with `dawn::WarningLog() << "maxDynamicUniformBuffersPerPipelineLayout artificially reduced
- * from 1000000 to 16 ..."` (src/dawn/native/Limits.cpp, NormalizeLimits), a notice about Dawn's own
- * cap that no requested limit avoids; and without a Vulkan driver the loader's and Dawn's
- * vkCreateInstance failures follow, several lines with a source location. WarningLog writes with
- * fprintf(stderr) and takes no callback, so JavaScript cannot intercept it.
+ * adapters: on every Mesa driver (lavapipe included) NormalizeLimits (Dawn's
+ * src/dawn/native/Limits.cpp) caps the driver's maxDynamicUniformBuffersPerPipelineLayout and
+ * maxDynamicStorageBuffersPerPipelineLayout (1000000 on lavapipe) at Dawn's own maximum (16) and
+ * logs a "... artificially reduced from 1000000 to 16 ..." warning for each, a notice about Dawn's
+ * internal cap that no requested limit avoids (it runs before requestAdapter returns); and without
+ * a Vulkan driver the loader's and Dawn's vkCreateInstance failures follow, several lines with a
+ * source location. Dawn's warning log goes to the C stderr with no callback, so JavaScript cannot
+ * intercept it.
  *
  * `quietly(fn)` points file descriptor 2 at a temporary file while `fn` runs (the native addon's
  * stderrRedirect: a dup2 pair), then sorts what was written: Dawn's limit notices are dropped; the
