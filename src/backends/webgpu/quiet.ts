@@ -1,8 +1,8 @@
 /**
  * Quiet device probing. Dawn prints from native code straight to stderr while it enumerates
- * adapters: on every Mesa driver (lavapipe included) NormalizeLimits (Dawn's
- * src/dawn/native/Limits.cpp) caps the driver's maxDynamicUniformBuffersPerPipelineLayout and
- * maxDynamicStorageBuffersPerPipelineLayout (1000000 on lavapipe) at Dawn's own maximum (16) and
+ * adapters: NormalizeLimits (Dawn's src/dawn/native/Limits.cpp) caps a driver's
+ * maxDynamicUniformBuffersPerPipelineLayout and maxDynamicStorageBuffersPerPipelineLayout at
+ * Dawn's own maximum (16) when the driver reports more (lavapipe reports 1000000), and
  * logs a "... artificially reduced from 1000000 to 16 ..." warning for each, a notice about Dawn's
  * internal cap that no requested limit avoids (it runs before requestAdapter returns); and without
  * a Vulkan driver the loader's and Dawn's vkCreateInstance failures follow, several lines with a
