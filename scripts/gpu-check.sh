@@ -160,8 +160,8 @@ suite() {
   local name=$1 file=$2 must=$3
   shift 3
   local json=$logs/$name.json
-  node node_modules/vitest/vitest.mjs run "$file" --reporter=default --reporter=json --outputFile.json="$json" "$@"
-  local rc=$?
+  NO_COLOR=1 node node_modules/vitest/vitest.mjs run "$file" --reporter=default --reporter=json --outputFile.json="$json" "$@" 2>&1 | tee "$logs/$name.out"
+  local rc=${PIPESTATUS[0]}
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const [rehearse] = [process.argv[2] === "1"];
@@ -171,7 +171,7 @@ suite() {
     if (!rehearse && r.numPassedTests === 0) process.exit(1);
   ' "$json" "$rehearse" || return 1
   [ $rc = 0 ] || return $rc
-  grep -q -- "$must" "$logs/$name.log" || { echo "expected the log to say: $must"; return 1; }
+  grep -q -- "$must" "$logs/$name.out" || { echo "expected the log to say: $must"; return 1; }
 }
 
 export -f suite
