@@ -56,7 +56,8 @@ function meanSd(v: number[]): [number, number] {
 
 /** The flattened gradient of `penalty()` w.r.t. `params`, on the host in float64. */
 async function flatGrad(params: readonly Tensor[], penalty: () => Tensor): Promise<Float64Array> {
-  const grads = g.tidy(() => g.grad(penalty(), [...params]));
+  // a penalty on input gradients need not depend on every weight (a bias before a ReLU): zeros there
+  const grads = g.tidy(() => g.grad(penalty(), [...params], { allowUnused: true }));
   const parts = await Promise.all(grads.map((t) => t.data()));
   for (const t of grads) t.dispose();
   const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
