@@ -198,8 +198,8 @@ adapter() {
 webgpu() {
   adapter || return 1
   # the rehearsal runs a third of the samples on the software adapter (the whole suite takes long there)
-  if [ $rehearse = 1 ]; then CI=true suite webgpu-parity test/webgpu/parity.test.ts 'webgpu parity' -t 'matmul|conv|softmax'
-  else CI=true suite webgpu-parity test/webgpu/parity.test.ts 'webgpu parity'; fi
+  if [ $rehearse = 1 ]; then CI=true suite webgpu-parity test/webgpu/parity.test.ts 'test/webgpu/parity.test.ts' -t 'matmul|conv|softmax'
+  else CI=true suite webgpu-parity test/webgpu/parity.test.ts 'test/webgpu/parity.test.ts'; fi
 }
 export -f adapter webgpu
 step webgpu 240 webgpu
