@@ -8,7 +8,9 @@
 
 override WG: u32 = 256u;
 
-// rule: 0 sgd, 1 momentum, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam
+// #include opcodes
+
+// rule: an UpdateRule code (kSgd ... kAdam)
 struct OptParams {
   n: u32, rule: u32, _p1: u32, _p2: u32,
   lr: f32, momentum: f32, beta1: f32, beta2: f32,
@@ -44,17 +46,17 @@ fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let gi = g[i] + P.weight_decay * w0;
   var wi = w0 * P.shrink;
   switch P.rule {
-    case 1u: {
+    case kMomentum: {
       let v = P.momentum * s0[i] - P.lr * gi;
       s0[i] = v;
       wi += v;
     }
-    case 2u: {
+    case kNesterov: {
       let v = P.momentum * s0[i] - P.lr * gi;
       s0[i] = v;
       wi += P.momentum * v - P.lr * gi;
     }
-    case 3u: {
+    case kAdagrad: {
       let a = s0[i] + gi * gi;
       s0[i] = a;
       wi -= (P.lr * gi) / (sqrt(a) + P.eps);

@@ -9,7 +9,9 @@
 
 override WG: u32 = 256u;
 
-// kind: 0 uniform, 1 normal, 2 bernoulli
+// #include opcodes
+
+// kind: a RandomKind code (kUniform, kNormal, kBernoulli)
 struct RandomParams {
   n: u32, base: u32, off_lo: u32, off_hi: u32,
   seed_lo: u32, seed_hi: u32, stream: u32, threshold: u32,
@@ -116,8 +118,8 @@ fn random(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   var v: f32;
   switch P.kind {
     // b holds high - low, rounded once on the host.
-    case 0u: { v = P.a + P.b * ((f32(k0) + 0.5) * (1.0 / 16777216.0)); }
-    case 1u: { v = P.a + P.b * sqrt(-2.0 * log_unit(k0)) * cos_unit(r.y >> 8u); }
+    case kUniform: { v = P.a + P.b * ((f32(k0) + 0.5) * (1.0 / 16777216.0)); }
+    case kNormal: { v = P.a + P.b * sqrt(-2.0 * log_unit(k0)) * cos_unit(r.y >> 8u); }
     default: {
       y[i] = select(0u, P.one, k0 < P.threshold);
       return;

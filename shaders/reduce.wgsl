@@ -7,7 +7,9 @@
 override WG: u32 = 256u;
 override IS_INT: bool = false;
 
-// op: 0 = sum, 1 = max, 2 = min
+// #include opcodes
+
+// op: a ReduceOp code (kSum, kMax, kMin)
 struct ReduceParams {
   outputs: u32, parts: u32, out_shift: u32, in_shift: u32,
   r0: u32, s0: u32, r1: u32, s1: u32,
@@ -23,12 +25,12 @@ struct ReduceParams {
 var<workgroup> scratch: array<u32, WG>;
 
 fn identity() -> u32 {
-  if (P.op == 0u) { return 0u; }
+  if (P.op == kSum) { return 0u; }
   if (IS_INT) {
-    if (P.op == 1u) { return 0x80000000u; }
+    if (P.op == kMax) { return 0x80000000u; }
     return 0x7fffffffu;
   }
-  if (P.op == 1u) { return 0xff800000u; }
+  if (P.op == kMax) { return 0xff800000u; }
   return 0x7f800000u;
 }
 
@@ -36,17 +38,17 @@ fn combine(a: u32, v: u32) -> u32 {
   if (IS_INT) {
     let ai = bitcast<i32>(a);
     let vi = bitcast<i32>(v);
-    if (P.op == 0u) { return bitcast<u32>(ai + vi); }
-    if (P.op == 1u) { return select(a, v, vi > ai); }
+    if (P.op == kSum) { return bitcast<u32>(ai + vi); }
+    if (P.op == kMax) { return select(a, v, vi > ai); }
     return select(a, v, vi < ai);
   }
   let af = bitcast<f32>(a);
   let vf = bitcast<f32>(v);
-  if (P.op == 0u) { return bitcast<u32>(af + vf); }
+  if (P.op == kSum) { return bitcast<u32>(af + vf); }
   // NaN sticks (tested on the bits: compilers may assume x == x).
   if (nan_bits(a)) { return a; }
   if (nan_bits(v)) { return v; }
-  if (P.op == 1u) { return select(a, v, vf > af); }
+  if (P.op == kMax) { return select(a, v, vf > af); }
   return select(a, v, vf < af);
 }
 
@@ -138,7 +140,7 @@ fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 // ---- argmax / argmin along one axis of an [outer, len, inner] view ----
 
-// arg: 0 = argmax, 1 = argmin
+// arg: an ArgReduceOp code (kArgmax, kArgmin)
 struct ArgParams {
   outputs: u32, len: u32, inner: u32, in_shift: u32,
   out_shift: u32, arg: u32, _p1: u32, _p2: u32,
@@ -159,10 +161,10 @@ fn is_nan(v: u32) -> bool {
 // True when v beats b (strictly; ties keep the earlier index).
 fn beats(v: u32, b: u32) -> bool {
   if (IS_INT) {
-    if (PA.arg == 0u) { return bitcast<i32>(v) > bitcast<i32>(b); }
+    if (PA.arg == kArgmax) { return bitcast<i32>(v) > bitcast<i32>(b); }
     return bitcast<i32>(v) < bitcast<i32>(b);
   }
-  if (PA.arg == 0u) { return bitcast<f32>(v) > bitcast<f32>(b); }
+  if (PA.arg == kArgmax) { return bitcast<f32>(v) > bitcast<f32>(b); }
   return bitcast<f32>(v) < bitcast<f32>(b);
 }
 

@@ -1,11 +1,10 @@
 // Entry points of the kernel families (elementwise.cc, reduce_layout.cc, nn.cc, random.cc).
-// dtype codes: 0 float32, 1 float64, 2 int32. Shapes and strides are in elements.
+// Op, dtype, rule and kind codes are the enums of ../opcodes.h. Shapes and strides are in elements.
 #pragma once
 #include "common.h"
+#include "../opcodes.h"
 
 namespace gr {
-
-enum DType { F32 = 0, F64 = 1, I32 = 2 };
 
 // ---- elementwise ----
 void k_unary(int dt, int op, const void* x, void* out, long n, double alpha);

@@ -439,21 +439,21 @@ void update_rule(T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) 
     for (long i = b; i < e; i++) {
       double wi = w[i] * shrink;
       const double gi = g[i] + wd * w[i];
-      if constexpr (RULE == 0) {
+      if constexpr (RULE == kSgd) {
         wi -= lr * gi;
-      } else if constexpr (RULE == 1) {
+      } else if constexpr (RULE == kMomentum) {
         const double v = mom * s0[i] - lr * gi;
         s0[i] = static_cast<T>(v);
         wi += v;
-      } else if constexpr (RULE == 2) {
+      } else if constexpr (RULE == kNesterov) {
         const double v = mom * s0[i] - lr * gi;
         s0[i] = static_cast<T>(v);
         wi += mom * v - lr * gi;
-      } else if constexpr (RULE == 3) {
+      } else if constexpr (RULE == kAdagrad) {
         const double a = s0[i] + gi * gi;
         s0[i] = static_cast<T>(a);
         wi -= (lr * gi) / (std::sqrt(a) + eps);
-      } else if constexpr (RULE == 4) {
+      } else if constexpr (RULE == kRmsprop) {
         const double a = b2 * s0[i] + (1 - b2) * gi * gi;
         s0[i] = static_cast<T>(a);
         wi -= (lr * gi) / (std::sqrt(a) + eps);
@@ -472,12 +472,12 @@ void update_rule(T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) 
 template <class T>
 void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdateParams& p) {
   switch (rule) {
-    case 0: update_rule<T, 0>(w, g, s0, s1, n, p); break;
-    case 1: update_rule<T, 1>(w, g, s0, s1, n, p); break;
-    case 2: update_rule<T, 2>(w, g, s0, s1, n, p); break;
-    case 3: update_rule<T, 3>(w, g, s0, s1, n, p); break;
-    case 4: update_rule<T, 4>(w, g, s0, s1, n, p); break;
-    default: update_rule<T, 5>(w, g, s0, s1, n, p); break;
+    case kSgd: update_rule<T, kSgd>(w, g, s0, s1, n, p); break;
+    case kMomentum: update_rule<T, kMomentum>(w, g, s0, s1, n, p); break;
+    case kNesterov: update_rule<T, kNesterov>(w, g, s0, s1, n, p); break;
+    case kAdagrad: update_rule<T, kAdagrad>(w, g, s0, s1, n, p); break;
+    case kRmsprop: update_rule<T, kRmsprop>(w, g, s0, s1, n, p); break;
+    default: update_rule<T, kAdam>(w, g, s0, s1, n, p); break;
   }
 }
 
@@ -524,18 +524,18 @@ void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, lo
 void k_softmax_ce_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
   k_softmax(dt, z, out, rows, cols, false);
   for (long r = 0; r < rows; r++) {
-    if (dt == F32) FO(out)[r * cols + labels[r]] -= 1.f;
+    if (dt == kFloat32) FO(out)[r * cols + labels[r]] -= 1.f;
     else DO(out)[r * cols + labels[r]] -= 1.0;
   }
 }
 void k_one_hot(const int32_t* labels, long n, long classes, int dt, void* out) {
-  const size_t es = dt == F64 ? 8 : 4;
+  const size_t es = dt == kFloat64 ? 8 : 4;
   std::memset(out, 0, es * n * classes);
   for (long r = 0; r < n; r++) {
     const int32_t y = labels[r];
     if (y < 0 || y >= classes) continue;
-    if (dt == F32) FO(out)[r * classes + y] = 1.f;
-    else if (dt == F64) DO(out)[r * classes + y] = 1.0;
+    if (dt == kFloat32) FO(out)[r * classes + y] = 1.f;
+    else if (dt == kFloat64) DO(out)[r * classes + y] = 1.0;
     else static_cast<int32_t*>(out)[r * classes + y] = 1;
   }
 }

@@ -11,18 +11,16 @@
 namespace gr {
 namespace {
 
-enum { R_SUM = 0, R_MAX = 1, R_MIN = 2 };
-
 template <int OP>
 inline double combine(double acc, double v) {
-  if (OP == R_SUM) return acc + v;
-  if (OP == R_MAX) return (v > acc || v != v) ? v : acc;
+  if (OP == kSum) return acc + v;
+  if (OP == kMax) return (v > acc || v != v) ? v : acc;
   return (v < acc || v != v) ? v : acc;
 }
 
 template <int OP>
 constexpr double init_value() {
-  return OP == R_SUM ? 0.0 : (OP == R_MAX ? -std::numeric_limits<double>::infinity()
+  return OP == kSum ? 0.0 : (OP == kMax ? -std::numeric_limits<double>::infinity()
                                           : std::numeric_limits<double>::infinity());
 }
 
@@ -36,7 +34,7 @@ void reduce_range(const NdIter<2>& it, const T* x, double* acc, long b, long e) 
     const T* px = x + off[0];
     double* pa = acc + off[1];
     if (st[1] == 0) {
-      if (OP == R_SUM) {
+      if (OP == kSum) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         long i = 0;
         for (; i + 3 < len; i += 4) {
@@ -98,9 +96,9 @@ void reduce_t(int r, const long* shape, const int* reduced, const T* x, T* out) 
 
 template <class T>
 void reduce_dispatch(int op, int r, const long* shape, const int* reduced, const T* x, T* out) {
-  if (op == R_SUM) reduce_t<T, R_SUM>(r, shape, reduced, x, out);
-  else if (op == R_MAX) reduce_t<T, R_MAX>(r, shape, reduced, x, out);
-  else reduce_t<T, R_MIN>(r, shape, reduced, x, out);
+  if (op == kSum) reduce_t<T, kSum>(r, shape, reduced, x, out);
+  else if (op == kMax) reduce_t<T, kMax>(r, shape, reduced, x, out);
+  else reduce_t<T, kMin>(r, shape, reduced, x, out);
 }
 
 template <class T>
@@ -113,7 +111,7 @@ void argreduce_t(int op, const T* x, int32_t* out, long outer, long len, long in
       int32_t bi = 0;
       for (long k = 1; k < len; k++) {
         const T v = p[k * inner];
-        if (op == 0 ? v > best : v < best) {
+        if (op == kArgmax ? v > best : v < best) {
           best = v;
           bi = static_cast<int32_t>(k);
         }
@@ -145,14 +143,14 @@ void copy_t(int r, const long* shape, const E* src, const long* sst, E* dst, con
 }  // namespace
 
 void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, const void* x, void* out) {
-  if (dt == F32) reduce_dispatch(op, r, shape, reduced, static_cast<const float*>(x), static_cast<float*>(out));
-  else if (dt == F64) reduce_dispatch(op, r, shape, reduced, static_cast<const double*>(x), static_cast<double*>(out));
+  if (dt == kFloat32) reduce_dispatch(op, r, shape, reduced, static_cast<const float*>(x), static_cast<float*>(out));
+  else if (dt == kFloat64) reduce_dispatch(op, r, shape, reduced, static_cast<const double*>(x), static_cast<double*>(out));
   else reduce_dispatch(op, r, shape, reduced, static_cast<const int32_t*>(x), static_cast<int32_t*>(out));
 }
 
 void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner) {
-  if (dt == F32) argreduce_t(op, static_cast<const float*>(x), out, outer, len, inner);
-  else if (dt == F64) argreduce_t(op, static_cast<const double*>(x), out, outer, len, inner);
+  if (dt == kFloat32) argreduce_t(op, static_cast<const float*>(x), out, outer, len, inner);
+  else if (dt == kFloat64) argreduce_t(op, static_cast<const double*>(x), out, outer, len, inner);
   else argreduce_t(op, static_cast<const int32_t*>(x), out, outer, len, inner);
 }
 

@@ -31,48 +31,9 @@ export interface TensorRef {
   readonly dtype: DType;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'reciprocal'
-  | 'abs'
-  | 'square'
-  | 'relu'
-  /** 1 where x > 0 else 0: the derivative of relu. */
-  | 'step'
-  /** x > 0 ? x : alpha * x */
-  | 'leakyRelu'
-  /** x > 0 ? 1 : alpha: the derivative of leakyRelu. */
-  | 'leakyReluGrad'
-  | 'sigmoid'
-  | 'tanh'
-  /** log(1 + exp(x)), computed stably. */
-  | 'softplus'
-  | 'sign'
-  | 'sin'
-  | 'cos';
-
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  /** Comparisons return 1 or 0 in the input dtype. */
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
-
-export type ReduceOp = 'sum' | 'max' | 'min';
-export type ArgReduceOp = 'argmax' | 'argmin';
+/** The op names (and their kernel codes) live in one table: see opcodes.ts. */
+import type { ArgReduceOp, BinaryOp, RandomKind, ReduceOp, UnaryOp, UpdateRule } from './opcodes.js';
+export type { ArgReduceOp, BinaryOp, RandomKind, ReduceOp, UnaryOp, UpdateRule };
 
 /** Geometry of a 2-D sliding window over NCHW input (conv, im2col, pooling). */
 export interface WindowGeom {
@@ -91,8 +52,6 @@ export interface WindowGeom {
   ow: number;
 }
 
-export type RandomKind = 'uniform' | 'normal' | 'bernoulli';
-
 export interface RandomParams {
   kind: RandomKind;
   /** 64-bit seed as two u32 words (Philox key). */
@@ -106,8 +65,6 @@ export interface RandomParams {
   a: number;
   b: number;
 }
-
-export type UpdateRule = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adam';
 
 /**
  * Hyper-parameters of one fused optimizer step; see `src/optim/` for the equations.

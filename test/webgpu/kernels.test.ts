@@ -12,7 +12,7 @@ let tiled: WebGPUBackend | undefined;
 
 const UNARY: [UnaryOp, 'normal' | 'positive'][] = [
   ['neg', 'normal'], ['exp', 'normal'], ['log', 'positive'], ['sqrt', 'positive'], ['rsqrt', 'positive'],
-  ['reciprocal', 'positive'], ['abs', 'normal'], ['square', 'normal'], ['relu', 'normal'], ['step', 'normal'],
+  ['reciprocal', 'positive'], ['abs', 'normal'], ['square', 'normal'], ['relu', 'normal'],
   ['leakyRelu', 'normal'], ['leakyReluGrad', 'normal'], ['sigmoid', 'normal'], ['tanh', 'normal'],
   ['softplus', 'normal'], ['sign', 'normal'], ['sin', 'normal'], ['cos', 'normal'],
 ];

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "../../opcodes.h"
+
 #if defined(__CUDACC__)
 #define GR_HD __host__ __device__ inline
 #else
@@ -15,9 +17,6 @@ namespace gr {
 
 using idx_t = int64_t;
 constexpr int kMaxDims = 8;
-
-/** Element types, numbered as the TypeScript side sends them. */
-enum DType : int { kF32 = 0, kF64 = 1, kI32 = 2 };
 
 GR_HD bool is_nan(double v) { return v != v; }
 
@@ -46,8 +45,8 @@ template <class T> using compute_t = typename ComputeOf<T>::type;
 
 /** Read element `i` of a buffer of runtime dtype `dt` as a double (for `where` conditions). */
 GR_HD double load_any(const void* p, int dt, idx_t i) {
-  if (dt == kF32) return (double)static_cast<const float*>(p)[i];
-  if (dt == kF64) return static_cast<const double*>(p)[i];
+  if (dt == kFloat32) return (double)static_cast<const float*>(p)[i];
+  if (dt == kFloat64) return static_cast<const double*>(p)[i];
   return (double)static_cast<const int32_t*>(p)[i];
 }
 

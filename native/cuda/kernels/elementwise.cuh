@@ -4,16 +4,7 @@
 
 namespace gr {
 
-/** Unary ops, numbered in the order of UNARY_OPS in src/backends/cuda/codes.ts. */
-enum UnaryOp : int {
-  kNeg, kExp, kLog, kSqrt, kRsqrt, kReciprocal, kAbs, kSquare, kRelu, kStep, kLeakyRelu,
-  kLeakyReluGrad, kSigmoid, kTanh, kSoftplus, kSign, kSin, kCos, kUnaryCount
-};
-
-/** Binary ops, numbered in the order of BINARY_OPS in src/backends/cuda/codes.ts. */
-enum BinaryOp : int {
-  kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, kLe, kGt, kGe, kBinaryCount
-};
+// UnaryOp and BinaryOp codes: ../../opcodes.h, generated from src/backends/opcodes.ts.
 
 template <class C> GR_HD C unary_apply(int op, C x, C alpha) {
   const C zero = 0, one = 1;
@@ -27,7 +18,6 @@ template <class C> GR_HD C unary_apply(int op, C x, C alpha) {
     case kAbs: return m_abs(x);
     case kSquare: return x * x;
     case kRelu: return x < zero ? zero : x;  // NaN passes through, as in the cpu reference
-    case kStep: return x > zero ? one : zero;
     case kLeakyRelu: return x > zero ? x : alpha * x;
     case kLeakyReluGrad: return x > zero ? one : alpha;
     case kSigmoid:

@@ -7,8 +7,8 @@ namespace gr {
 
 /** Call fn(W{}) with W the word type holding one element of dtype `dt`. */
 template <class Fn> void with_word(Call& c, int dt, Fn&& fn) {
-  if (dt == kF64) fn(uint64_t{});
-  else if (dt == kF32 || dt == kI32) fn(uint32_t{});
+  if (dt == kFloat64) fn(uint64_t{});
+  else if (dt == kFloat32 || dt == kInt32) fn(uint32_t{});
   else c.bad("unknown dtype code " + std::to_string(dt));
 }
 
@@ -75,10 +75,10 @@ template <class Exec> void op_pad(Exec& ex, Call& c) {
       f.xstride[d] = st[d];
       n *= f.oshape[d];
     }
-    if (dt == kF32) {
+    if (dt == kFloat32) {
       float v = (float)value;
       memcpy(&f.value, &v, sizeof v);
-    } else if (dt == kI32) {
+    } else if (dt == kInt32) {
       int32_t v = js_to_int32(value);
       memcpy(&f.value, &v, sizeof v);
     } else {

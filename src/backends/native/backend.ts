@@ -12,22 +12,15 @@ import type {
 } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 import type { Isa, NativeAddon } from './addon.js';
+import { ARG_REDUCE_CODE, BINARY_CODE, DTYPE_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE } from '../opcodes.js';
 import { BufferPool, NativeStorage, type LazyProduct } from './pool.js';
 
-const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
-
-const UNARY: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9, leakyRelu: 10,
-  leakyReluGrad: 11, sigmoid: 12, tanh: 13, softplus: 14, sign: 15, sin: 16, cos: 17,
-};
-
-const BINARY: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-};
-
-const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
-const RULE: Record<UpdateRule, number> = { sgd: 0, momentum: 1, nesterov: 2, adagrad: 3, rmsprop: 4, adam: 5 };
-const RANDOM = { uniform: 0, normal: 1, bernoulli: 2 } as const;
+const DT = DTYPE_CODE;
+const UNARY = UNARY_CODE;
+const BINARY = BINARY_CODE;
+const REDUCE = REDUCE_CODE;
+const RULE = UPDATE_CODE;
+const RANDOM = RANDOM_CODE;
 
 /** The kernels index shapes with fixed-size arrays of this many dims. */
 const MAX_RANK = 16;
@@ -283,7 +276,7 @@ export class NativeBackend implements Backend {
     const inner = sizeOf(x.shape.slice(axis + 1));
     const out = this.alloc('int32', outer * inner);
     const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = op === 'argmax' ? 0 : 1; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
+    P[0] = DT[x.dtype]; P[1] = ARG_REDUCE_CODE[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
     this.addon.argReduce();
     return out;
   }
