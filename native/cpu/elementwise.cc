@@ -2,6 +2,7 @@
 // follow the TypeScript reference (src/backends/cpu): transcendental functions are evaluated in
 // double precision and rounded once, int32 results use JavaScript's ToInt32 conversion.
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <type_traits>
 
@@ -98,6 +99,31 @@ struct Calc {
   using type = std::conditional_t<std::is_same_v<T, float> && OP != kPow, float, double>;
 };
 
+// Math.pow differs from C's pow where the exponent is NaN (always NaN) and for (+-1)^(+-inf) (NaN).
+inline double js_pow(double a, double b) {
+  if (std::isnan(b)) return b;
+  if ((a == 1 || a == -1) && std::isinf(b)) return std::numeric_limits<double>::quiet_NaN();
+  return std::pow(a, b);
+}
+
+// Math.max / Math.min: NaN if either is NaN, and +0 ranks above -0.
+template <class C>
+inline C js_max(C a, C b) {
+  if constexpr (std::is_floating_point_v<C>) {
+    if (a != a || b != b) return std::numeric_limits<C>::quiet_NaN();
+    if (a == b) return std::signbit(a) ? b : a;
+  }
+  return a >= b ? a : b;
+}
+template <class C>
+inline C js_min(C a, C b) {
+  if constexpr (std::is_floating_point_v<C>) {
+    if (a != a || b != b) return std::numeric_limits<C>::quiet_NaN();
+    if (a == b) return std::signbit(a) ? a : b;
+  }
+  return a <= b ? a : b;
+}
+
 template <int OP, class C>
 inline C binary_fn(C a, C b) {
   switch (OP) {
@@ -105,9 +131,9 @@ inline C binary_fn(C a, C b) {
     case kSub: return a - b;
     case kMul: return a * b;
     case kDiv: return a / b;
-    case kPow: return static_cast<C>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    case kMaximum: return a >= b ? a : b;
-    case kMinimum: return a <= b ? a : b;
+    case kPow: return static_cast<C>(js_pow(static_cast<double>(a), static_cast<double>(b)));
+    case kMaximum: return js_max(a, b);
+    case kMinimum: return js_min(a, b);
     case kEq: return a == b ? C(1) : C(0);
     case kNe: return a != b ? C(1) : C(0);
     case kLt: return a < b ? C(1) : C(0);
@@ -287,7 +313,7 @@ void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32
       if (kind == kUniform) v = a + (b - a) * u0;
       else if (kind == kNormal) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * unit(c[1]));
       else v = u0 < a ? 1.0 : 0.0;
-      out[i] = static_cast<T>(v);
+      out[i] = store<T>(v);
     }
   });
 }
@@ -366,7 +392,8 @@ void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t see
               double a, double b) {
   const uint64_t off = static_cast<uint64_t>(offset);
   if (dt == kFloat32) random_t(static_cast<float*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
-  else random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  else if (dt == kFloat64) random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  else random_t(static_cast<int32_t*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
 }
 
 }  // namespace gr

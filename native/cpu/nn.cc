@@ -18,6 +18,12 @@ namespace {
 
 // Windows that never touch padding: the first element seeds the max and only a strictly larger
 // value replaces it, which is the reference's "first max wins" (NaN in the first slot sticks, as there).
+// The first max wins; a NaN wins over any number (so it is not hidden), the first NaN over later ones.
+template <class T>
+inline bool beats(T v, T best) {
+  return v > best || (v != v && best == best);
+}
+
 template <class T>
 void maxpool_nopad(const T* x, T* out, int32_t* idx, const Geom& g, long b, long e) {
   const long L = g.oh * g.ow;
@@ -48,7 +54,8 @@ void maxpool_nopad(const T* x, T* out, int32_t* idx, const Geom& g, long b, long
             __m128 m = e0;
             __m128i vid = base;
             auto take = [&](__m128 v, int off) {
-              const __m128 gt = _mm_cmpgt_ps(v, m);
+              // v > m, or v is the window's first NaN (a NaN wins over any number, as in the reference)
+              const __m128 gt = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_and_ps(_mm_cmpunord_ps(v, v), _mm_cmpord_ps(m, m)));
               const __m128i gi = _mm_castps_si128(gt);
               m = _mm_or_ps(_mm_and_ps(gt, v), _mm_andnot_ps(gt, m));
               vid = _mm_or_si128(_mm_and_si128(gi, _mm_add_epi32(base, _mm_set1_epi32(off))), _mm_andnot_si128(gi, vid));
@@ -65,15 +72,15 @@ void maxpool_nopad(const T* x, T* out, int32_t* idx, const Geom& g, long b, long
 #endif
         if (g.kh == 2 && g.kw == 2) {
           const long i1 = bi + 1, i2 = bi + g.w, i3 = bi + g.w + 1;
-          if (plane[i1] > best) { best = plane[i1]; bi = i1; }
-          if (plane[i2] > best) { best = plane[i2]; bi = i2; }
-          if (plane[i3] > best) { best = plane[i3]; bi = i3; }
+          if (beats(plane[i1], best)) { best = plane[i1]; bi = i1; }
+          if (beats(plane[i2], best)) { best = plane[i2]; bi = i2; }
+          if (beats(plane[i3], best)) { best = plane[i3]; bi = i3; }
         } else {
           for (long i = 0; i < g.kh; i++) {
             const long r = (y0 + i) * g.w + x0;
             for (long j = 0; j < g.kw; j++) {
               const T v = plane[r + j];
-              if (v > best) { best = v; bi = r + j; }
+              if (beats(v, best)) { best = v; bi = r + j; }
             }
           }
         }
@@ -108,7 +115,7 @@ void maxpool_t(const T* x, T* out, int32_t* idx, const Geom& g) {
               const long wx = xx * g.sw - g.pw + j;
               if (wx < 0 || wx >= g.w) continue;
               const T v = plane[hy * g.w + wx];
-              if (v > best || bi < 0) {
+              if (bi < 0 || beats(v, best)) {
                 best = v;
                 bi = hy * g.w + wx;
               }

@@ -111,7 +111,8 @@ void argreduce_t(int op, const T* x, int32_t* out, long outer, long len, long in
       int32_t bi = 0;
       for (long k = 1; k < len; k++) {
         const T v = p[k * inner];
-        if (op == kArgmax ? v > best : v < best) {
+        // the first extremum wins; a NaN counts as the extremum, as in max/min
+        if ((op == kArgmax ? v > best : v < best) || (v != v && best == best)) {
           best = v;
           bi = static_cast<int32_t>(k);
         }

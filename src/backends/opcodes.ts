@@ -39,6 +39,7 @@ export const BINARY_OPS = [
   'eq', 'ne', 'lt', 'le', 'gt', 'ge',
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
+export const COMPARISON_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const satisfies readonly BinaryOp[];
 
 export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];

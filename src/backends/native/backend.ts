@@ -189,7 +189,6 @@ export class NativeBackend implements Backend {
     return out;
   }
   random(length: number, dtype: DType, p: RandomParams): Storage {
-    if (dtype === 'int32') throw new DTypeError(`random: needs a float dtype, got ${dtype}`);
     const out = this.alloc(dtype, length);
     const P = this.P;
     P[0] = DT[dtype]; P[1] = out.ptr; P[2] = length; P[3] = RANDOM[p.kind];
@@ -344,6 +343,8 @@ export class NativeBackend implements Backend {
   // ---- linear algebra ----
 
   matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
+    // The GEMM micro-kernels are float32 / float64 only.
+    if (a.dtype === 'int32') throw new DTypeError(`matmul: the native backend needs float32 or float64, got int32`);
     const r = outShape.length;
     checkRank('matmul', r);
     const M = outShape[r - 2]!;

@@ -85,6 +85,7 @@ export class WebGPUBackend implements Backend {
   }
   random(length: number, dtype: DType, p: RandomParams): Storage {
     noF64('random', dtype);
+    if (dtype === 'int32') throw new DTypeError('random: the webgpu backend draws float32 values only, got int32');
     return random(this.rt, length, dtype, p);
   }
 
@@ -137,6 +138,7 @@ export class WebGPUBackend implements Backend {
 
   matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
     noF64('matmul', a.dtype, b.dtype);
+    if (a.dtype === 'int32') throw new DTypeError('matmul: the webgpu backend multiplies float32 matrices only, got int32');
     return mm.matmul(this.rt, a, b, transA, transB, outShape);
   }
 

@@ -5,7 +5,7 @@ import { coalesce, linearChunks, rowMajor } from './plan.js';
 import { contiguous, dimsWords, magic, strided, VPT, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
-import { BINARY_CODE, UNARY_CODE } from '../opcodes.js';
+import { BINARY_CODE, COMPARISON_OPS, UNARY_CODE } from '../opcodes.js';
 
 const K_UNARY = kernel('elementwise', 'unary', 'rw');
 const K_BINARY = kernel('elementwise', 'binary', 'rrw');
@@ -65,7 +65,7 @@ export function binaryScalar(rt: Runtime, op: BinaryOp, x: TensorRef, s: number,
     );
     return out;
   }
-  const cmp = op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge';
+  const cmp = (COMPARISON_OPS as readonly BinaryOp[]).includes(op);
   const e = cmp ? exactComparison(op, s, left) : { op, s };
   if ('constant' in e) {
     fillWords(rt, out, n, f32bits(e.constant));
