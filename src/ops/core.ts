@@ -7,6 +7,7 @@ import type { DType } from '../dtype.js';
 import { DataBuffer, engine } from '../engine.js';
 import { DeviceError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Shape } from '../shape.js';
+import type { OpName } from './names.js';
 import { Tensor, type GradNode } from '../tensor.js';
 
 export type TensorOrNumber = Tensor | number;
@@ -53,7 +54,7 @@ export function needsGrad(...inputs: Tensor[]): boolean {
  * Attach a backward rule to `out` when any input is tracked and grad mode is on. The rule gets
  * the gradient of `out` and returns one gradient (or null for "no gradient") per input.
  */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+export function record(out: Tensor, name: OpName, inputs: Tensor[], backward: GradNode['backward']): Tensor {
   if (needsGrad(...inputs)) {
     out.node = { name, inputs, backward };
     out.requiresGrad = true;

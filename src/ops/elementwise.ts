@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap, type TensorOrNumber } from './core.js';
 import { sumTo } from './reduce.js';
 import { scalar } from './creation.js';
+import type { OpName } from './names.js';
 
 function unaryRaw(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   const b = backendOf(op, x);
@@ -159,7 +160,7 @@ function tensorsOf(a: TensorOrNumber, b: TensorOrNumber): Tensor[] {
  */
 function recordBinary(
   y: Tensor,
-  name: string,
+  name: OpName,
   a: TensorOrNumber,
   b: TensorOrNumber,
   rule: (g: Tensor, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null],
