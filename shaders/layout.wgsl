@@ -1,4 +1,4 @@
-// Layout kernels on raw 32-bit words (any dtype): a strided gather (permute, expand, slice) and a
+// Layout kernels on raw 32-bit words (any dtype): a strided gather (permute, broadcastTo, slice) and a
 // strided place (concat pieces, the interior of pad). A flat index is split into coordinates by
 // multiplying with the host's magic numbers (exact for n < 2^31), so one pipeline serves every
 // shape.

@@ -1,5 +1,5 @@
 // Reductions (accumulating in double, like the reference), arg-reductions and the strided copy
-// that implements permute, expand, slice, pad and concat.
+// that implements permute, broadcastTo, slice, pad and concat.
 #include <cmath>
 #include <cstring>
 #include <limits>

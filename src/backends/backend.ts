@@ -147,7 +147,7 @@ export interface Backend {
   /** out[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]: the output shape is x.shape permuted. */
   permute(x: TensorRef, perm: readonly number[]): Storage;
   /** Read x broadcast to `outShape`. */
-  expand(x: TensorRef, outShape: Shape): Storage;
+  broadcastTo(x: TensorRef, outShape: Shape): Storage;
   /** out = x[begin[d] : begin[d] + size[d]] along every dim d. */
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage;
   /** Pad with `value`: out dim d = before[d] + x dim d + after[d]. The adjoint of slice. */

@@ -81,7 +81,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   }
   if (shapesEqual(x.shape, shape)) return reshape(x, shape);
   if (x.size === sizeOf(shape)) return reshape(x, shape);
-  const y = wrap(be, be.expand(x, shape), shape, x.dtype);
+  const y = wrap(be, be.broadcastTo(x, shape), shape, x.dtype);
   return record(y, 'broadcastTo', [x], (g) => [sumTo(g, x.shape)]);
 }
 

@@ -152,11 +152,11 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
-  it('layout: permute, expand, slice, pad, concat in float32, float64 and int32', () => {
+  it('layout: permute, broadcastTo, slice, pad, concat in float32, float64 and int32', () => {
     for (const dtype of ['float32', 'float64', 'int32'] as DType[]) {
       expectClose(...both((be, ref) => be.permute(ref([3, 4, 5, 6], 1, dtype), [2, 0, 3, 1])), 0);
       expectClose(...both((be, ref) => be.permute(ref([64, 300], 1, dtype), [1, 0])), 0);
-      expectClose(...both((be, ref) => be.expand(ref([3, 1, 5], 2, dtype), [2, 3, 4, 5])), 0);
+      expectClose(...both((be, ref) => be.broadcastTo(ref([3, 1, 5], 2, dtype), [2, 3, 4, 5])), 0);
       expectClose(...both((be, ref) => be.slice(ref([5, 6, 7], 3, dtype), [1, 2, 3], [3, 2, 4])), 0);
       expectClose(...both((be, ref) => be.pad(ref([2, 3, 4], 4, dtype), [0, 1, 2], [1, 0, 3], 1.5)), 0);
       expectClose(...both((be, ref) => be.concat([ref([2, 3, 4], 5, dtype), ref([2, 1, 4], 6, dtype), ref([2, 0, 4], 6, dtype)], 1)), 0);

@@ -253,15 +253,15 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
   });
 
   describe.skipIf(!enabled)(`${label}: layout`, () => {
-    it('permute, expand, slice in every dtype (4- and 8-byte words)', async () => {
+    it('permute, broadcastTo, slice in every dtype (4- and 8-byte words)', async () => {
       for (const [dt, tol] of ALL) {
         const shape = [2, 3, 4, 5, 3];
         const x = vals(size(shape), 13, 'int');
         for (const perm of [[4, 3, 2, 1, 0], [0, 2, 1, 4, 3], [1, 0, 2, 3, 4], [0, 1, 2, 3, 4]]) {
           await expectSame(devOf(), (b, put) => b.permute(put(x, shape, dt), perm), tol, `permute ${perm}`);
         }
-        await expectSame(devOf(), (b, put) => b.expand(put(vals(6, 14), [3, 1, 2], dt), [4, 3, 5, 2]), tol, 'expand');
-        await expectSame(devOf(), (b, put) => b.expand(put([7], [], dt), [2, 3]), tol, 'expand scalar');
+        await expectSame(devOf(), (b, put) => b.broadcastTo(put(vals(6, 14), [3, 1, 2], dt), [4, 3, 5, 2]), tol, 'broadcastTo');
+        await expectSame(devOf(), (b, put) => b.broadcastTo(put([7], [], dt), [2, 3]), tol, 'broadcastTo scalar');
         await expectSame(devOf(), (b, put) => b.slice(put(x, shape, dt), [1, 0, 1, 2, 0], [1, 3, 2, 3, 2]), tol, 'slice');
         await expectSame(devOf(), (b, put) => b.slice(put(x, shape, dt), [0, 1, 0, 0, 0], [2, 0, 4, 5, 3]), tol, 'slice empty');
       }

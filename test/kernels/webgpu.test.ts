@@ -167,7 +167,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     }
   });
 
-  it('layout: permute, expand, slice, pad, concat (float32 and int32)', async () => {
+  it('layout: permute, broadcastTo, slice, pad, concat (float32 and int32)', async () => {
     const be = backend();
     const x = values(2 * 3 * 5 * 7, 20);
     for (const dtype of ['float32', 'int32'] as const) {
@@ -176,8 +176,8 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
         k.permute(up(v, [2, 3, 5, 7], dtype), [3, 1, 0, 2]),
         k.permute(up(v, [2, 3, 5, 7], dtype), [0, 1, 3, 2]),
         k.permute(up(v, [210], dtype), [0]),
-        k.expand(up(v.slice(0, 15), [3, 1, 5], dtype), [2, 3, 4, 5]),
-        k.expand(up([7], [], dtype), [3, 2]),
+        k.broadcastTo(up(v.slice(0, 15), [3, 1, 5], dtype), [2, 3, 4, 5]),
+        k.broadcastTo(up([7], [], dtype), [3, 2]),
         k.slice(up(v, [2, 3, 5, 7], dtype), [1, 0, 2, 3], [1, 3, 2, 4]),
         k.slice(up(v, [2, 3, 5, 7], dtype), [1, 0, 0, 0], [1, 3, 5, 7]),
         k.pad(up(v, [2, 3, 5, 7], dtype), [0, 1, 2, 0], [1, 0, 1, 3], -1.5),

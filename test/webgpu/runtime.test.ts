@@ -98,7 +98,7 @@ describe.skipIf(skipGpu)(`webgpu runtime${skipNote}`, () => {
     await sameAsCpu(be, (k, up) => [
       k.permute(up(a, [300, 7, 50]), [2, 0, 1]),
       k.permute(up(a, [150, 700]), [1, 0]),
-      k.expand(up(a.slice(0, 350), [1, 7, 50]), [300, 7, 50]),
+      k.broadcastTo(up(a.slice(0, 350), [1, 7, 50]), [300, 7, 50]),
       k.slice(up(a, [300, 7, 50]), [10, 1, 3], [250, 5, 40]),
       k.pad(up(a, [300, 7, 50]), [1, 0, 2], [0, 2, 1], 0.5),
       k.concat([up(a, [300, 7, 50]), up(a.slice(0, 300 * 7 * 3), [300, 7, 3])], 2),

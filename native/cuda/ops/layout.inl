@@ -1,4 +1,4 @@
-// Dispatchers: permute, expand, slice, pad, concat. They move words of the element's size.
+// Dispatchers: permute, broadcastTo, slice, pad, concat. They move words of the element's size.
 #pragma once
 #include "../kernels/layout.cuh"
 #include "registry.hpp"
@@ -33,7 +33,7 @@ template <class Exec> void op_permute(Exec& ex, Call& c) {
   with_word(c, dt, [&](auto w) { gather<Exec, decltype(w)>(ex, c, s, os, ost, 0); });
 }
 
-template <class Exec> void op_expand(Exec& ex, Call& c) {
+template <class Exec> void op_broadcast_to(Exec& ex, Call& c) {
   int dt = read_dtype(c);
   Shape s = c.shape(), os = c.shape();
   c.done();
@@ -119,7 +119,7 @@ template <class Exec> void op_concat(Exec& ex, Call& c) {
 
 template <class Exec> void register_layout(Registry<Exec>& r) {
   r["permute"] = &op_permute<Exec>;
-  r["expand"] = &op_expand<Exec>;
+  r["broadcastTo"] = &op_broadcast_to<Exec>;
   r["slice"] = &op_slice<Exec>;
   r["pad"] = &op_pad<Exec>;
   r["concat"] = &op_concat<Exec>;

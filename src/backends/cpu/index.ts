@@ -94,8 +94,8 @@ export class CpuBackend implements Backend {
   permute(x: TensorRef, perm: readonly number[]): Storage {
     return this.wrap(lay.permute(x, perm));
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
-    return this.wrap(lay.expand(x, outShape));
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
+    return this.wrap(lay.broadcastTo(x, outShape));
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
     return this.wrap(lay.slice(x, begin, size));

@@ -153,9 +153,9 @@ export class CudaBackend implements Backend {
     const out = this.alloc(sizeOf(x.shape), x.dtype);
     return this.run('permute', [out, x], new Params().dtype(x.dtype).list(x.shape).list(perm));
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(sizeOf(outShape), x.dtype);
-    return this.run('expand', [out, x], new Params().dtype(x.dtype).list(x.shape).list(outShape));
+    return this.run('broadcastTo', [out, x], new Params().dtype(x.dtype).list(x.shape).list(outShape));
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
     const out = this.alloc(sizeOf(size), x.dtype);

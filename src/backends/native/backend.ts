@@ -301,7 +301,7 @@ export class NativeBackend implements Backend {
     this.copy(x.dtype, oshape, this.ptr(x), perm.map((p) => st[p]!), out.ptr, stridesOf(oshape));
     return out;
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(x.dtype, sizeOf(outShape));
     this.copy(x.dtype, outShape, this.ptr(x), broadcastStrides(x.shape, outShape), out.ptr, stridesOf(outShape));
     return out;

@@ -119,9 +119,9 @@ export class WebGPUBackend implements Backend {
     noF64('permute', x.dtype);
     return lay.permute(this.rt, x, perm);
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
-    noF64('expand', x.dtype);
-    return lay.expand(this.rt, x, outShape);
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
+    noF64('broadcastTo', x.dtype);
+    return lay.broadcastTo(this.rt, x, outShape);
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
     noF64('slice', x.dtype);

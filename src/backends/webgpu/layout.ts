@@ -1,5 +1,5 @@
 /**
- * Layout kernels on raw words: permute, expand, slice (strided gathers), pad and concat (a fill and
+ * Layout kernels on raw words: permute, broadcastTo, slice (strided gathers), pad and concat (a fill and
  * strided places). Copies that are contiguous on both sides become buffer-to-buffer copies.
  */
 import type { DType } from '../../dtype.js';
@@ -57,7 +57,7 @@ export function permute(rt: Runtime, x: TensorRef, perm: readonly number[]): Gpu
   return out;
 }
 
-export function expand(rt: Runtime, x: TensorRef, outShape: Shape): GpuStorage {
+export function broadcastTo(rt: Runtime, x: TensorRef, outShape: Shape): GpuStorage {
   const out = rt.alloc(sizeOf(outShape), x.dtype);
   gatherInto(rt, x.storage, out, outShape, broadcastStrides(x.shape, outShape), 0);
   return out;
