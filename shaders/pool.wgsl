@@ -54,7 +54,7 @@ fn tap(h: u32, w: u32, a: u32, b: u32) -> i32 {
 
 // Max over each window; idx = h*W + w of the first maximum, where a NaN beats any number (as on the cpu).
 @compute @workgroup_size(WG)
-fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
   if (o >= P.planes * P.oh * P.ow) { return; }
   let win = window_of(o);
@@ -84,7 +84,7 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // out[p, k] = x[p, idx[p, k]]
 @compute @workgroup_size(WG)
-fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn max_pool_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
   if (o >= P.planes * P.oh * P.ow) { return; }
   let base = P.a_shift + fdiv(o, P.m_ohow) * P.h * P.w;
@@ -93,7 +93,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 
 // The adjoint of gather: each input pixel sums the window outputs whose index chose it.
 @compute @workgroup_size(WG)
-fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn max_pool_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
@@ -126,7 +126,7 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 // Average over each window, padding counted as zeros (divisor kh*kw).
 @compute @workgroup_size(WG)
-fn avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn avg_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
   if (o >= P.planes * P.oh * P.ow) { return; }
   let win = window_of(o);
@@ -146,7 +146,7 @@ fn avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // The adjoint of avg_pool: each input pixel sums gy / (kh*kw) over the windows covering it.
 @compute @workgroup_size(WG)
-fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn avg_pool2d_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
@@ -171,7 +171,7 @@ fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 // writes its value at its index; the caller zero-fills the image first. One invocation per window
 // instead of one per pixel.
 @compute @workgroup_size(WG)
-fn scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn max_pool_scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = (wid.x + wid.y * nwg.x) * WG + lid;
   if (o >= PS.planes * PS.oh * PS.ow) { return; }
   let plane = fdiv(o, PS.m_ohow);

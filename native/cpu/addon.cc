@@ -174,11 +174,11 @@ KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(ConvForward) { gr::k_conv_forward(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(ConvBackwardInput) { gr::k_conv_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(ConvBackwardWeight) { gr::k_conv_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(MaxPool) { gr::k_maxpool(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
-KERNEL(PoolGather) { gr::k_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(PoolScatter) { gr::k_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(AvgPool) { gr::k_avgpool(I(0), ptr(1), ptr(2), geom_at(3)); }
-KERNEL(AvgPoolBackward) { gr::k_avgpool_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(MaxPool) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
+KERNEL(PoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(PoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(AvgPool) { gr::k_avg_pool2d(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(AvgPoolBackward) { gr::k_avg_pool2d_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
 
 KERNEL(BnForward) {
   gr::k_bn_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
@@ -266,8 +266,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
   EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
   EXPORT("col2im", Col2im) EXPORT("convForward", ConvForward) EXPORT("convBackwardInput", ConvBackwardInput)
-  EXPORT("convBackwardWeight", ConvBackwardWeight) EXPORT("maxPool", MaxPool) EXPORT("poolGather", PoolGather)
-  EXPORT("poolScatter", PoolScatter) EXPORT("avgPool", AvgPool) EXPORT("avgPoolBackward", AvgPoolBackward)
+  EXPORT("convBackwardWeight", ConvBackwardWeight) EXPORT("maxPool2d", MaxPool) EXPORT("maxPoolGather", PoolGather)
+  EXPORT("maxPoolScatter", PoolScatter) EXPORT("avgPool2d", AvgPool) EXPORT("avgPool2dBackward", AvgPoolBackward)
   EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("bnDoubleBackward", BnDoubleBackward) EXPORT("softmax", Softmax)
   EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)
   EXPORT("oneHot", OneHot) EXPORT("update", Update) EXPORT("info", Info) EXPORT("setIsa", SetIsa)

@@ -48,11 +48,11 @@ int conv_mode();
 void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
 void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
 void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
-void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
-void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
-void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
-void k_avgpool(int dt, const void* x, void* out, const Geom& g);
-void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g);
+void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
+void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
+void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
+void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g);
+void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g);
 void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
                   void* y, void* mean, void* var);
 void k_bn_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,

@@ -491,17 +491,17 @@ void update_t(int rule, T* w, const T* g, T* s0, T* s1, long n, const UpdatePara
 }  // namespace
 
 
-void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
+void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
   GR_DT(maxpool_t(F(x), FO(out), idx, g), maxpool_t(D(x), DO(out), idx, g))
 }
-void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g) {
+void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g) {
   GR_DT(gather_t(F(x), idx, FO(out), g), gather_t(D(x), idx, DO(out), g))
 }
-void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g) {
+void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g) {
   GR_DT(scatter_t(F(gy), idx, FO(out), g), scatter_t(D(gy), idx, DO(out), g))
 }
-void k_avgpool(int dt, const void* x, void* out, const Geom& g) { GR_DT(avgpool_t(F(x), FO(out), g), avgpool_t(D(x), DO(out), g)) }
-void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g) {
+void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g) { GR_DT(avgpool_t(F(x), FO(out), g), avgpool_t(D(x), DO(out), g)) }
+void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g) {
   GR_DT(avgpool_backward_t(F(gy), FO(out), g), avgpool_backward_t(D(gy), DO(out), g))
 }
 void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,

@@ -180,15 +180,15 @@ export interface Backend {
 
   // ---- pooling ----
   /** Max over each window; idx (int32) holds the flat position h*W + w of the max in its plane (first max wins). */
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
   /** out[n,c,i,j] = x[n,c, idx[n,c,i,j]]: [N,C,H,W] -> [N,C,oh,ow]. */
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
-  /** The adjoint of poolGather: [N,C,oh,ow] -> [N,C,H,W], summing where several windows chose one position. */
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
+  /** The adjoint of maxPoolGather: [N,C,oh,ow] -> [N,C,H,W], summing where several windows chose one position. */
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
   /** Average over each window (padding counts as zeros, divisor kh*kw). */
-  avgPool(x: TensorRef, g: WindowGeom): Storage;
-  /** The adjoint of avgPool: [N,C,oh,ow] -> [N,C,H,W]. */
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage;
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage;
+  /** The adjoint of avgPool2d: [N,C,oh,ow] -> [N,C,H,W]. */
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage;
 
   // ---- batch norm over [N, C, *] per channel ----
   /** Training-mode forward with batch statistics: y = gamma * (x - mean) / sqrt(var + eps) + beta. */

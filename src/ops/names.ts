@@ -15,7 +15,7 @@ export const DIFFERENTIABLE_OPS = [
   // convolution (conv.ts)
   'im2col', 'col2im', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   // pooling (pool.ts)
-  'maxPool2d', 'maxPoolGather', 'maxPoolScatter', 'avgPool2d', 'avgPoolBackward',
+  'maxPool2d', 'maxPoolGather', 'maxPoolScatter', 'avgPool2d', 'avgPool2dBackward',
   // batch norm (batchnorm.ts): the op, the nodes of its recorded backward, and of their rules
   'batchNorm', 'batchNorm.xhat', 'batchNorm.invStd', 'batchNormBackward.dx', 'batchNormBackward.dgamma', 'batchNormBackward.dbeta',
   // softmax and losses (softmax.ts, loss.ts)

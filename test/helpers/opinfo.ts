@@ -451,7 +451,7 @@ export const OP_SAMPLE_TABLE = {
   conv2dBackwardInput: { reachedBy: 'conv2d' },
   conv2dBackwardWeight: { reachedBy: 'conv2d' },
   maxPoolScatter: { reachedBy: 'maxPoolGather' },
-  avgPoolBackward: { reachedBy: 'avgPool2d' },
+  avgPool2dBackward: { reachedBy: 'avgPool2d' },
   'batchNorm.xhat': { reachedBy: 'batchNorm' },
   'batchNorm.invStd': { reachedBy: 'batchNorm' },
   'batchNormBackward.dx': { reachedBy: 'batchNorm' },

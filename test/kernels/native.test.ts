@@ -169,14 +169,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       const L = gm.oh * gm.ow;
       expectClose(...both((be, ref) => be.im2col(ref([gm.n, gm.c, gm.h, gm.w], 1), gm)), 0);
       expectClose(...both((be, ref) => be.col2im(ref([gm.n, gm.c * gm.kh * gm.kw, L], 2), gm)), 1e-6);
-      expectClose(...both((be, ref) => be.avgPool(ref([gm.n, gm.c, gm.h, gm.w], 3), gm)), 1e-6);
-      expectClose(...both((be, ref) => be.avgPoolBackward(ref([gm.n, gm.c, gm.oh, gm.ow], 4), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPool2d(ref([gm.n, gm.c, gm.h, gm.w], 3), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPool2dBackward(ref([gm.n, gm.c, gm.oh, gm.ow], 4), gm)), 1e-6);
       if (gm.ph * 2 < gm.kh + 1) {
         const [a, b] = both((be, ref) => {
-          const r = be.maxPool(ref([gm.n, gm.c, gm.h, gm.w], 5), gm);
+          const r = be.maxPool2d(ref([gm.n, gm.c, gm.h, gm.w], 5), gm);
           const idx: TensorRef = { storage: r.idx, shape: [gm.n, gm.c, gm.oh, gm.ow], dtype: 'int32' };
-          const gath = be.poolGather(ref([gm.n, gm.c, gm.h, gm.w], 6), idx, gm);
-          const scat = be.poolScatter(ref([gm.n, gm.c, gm.oh, gm.ow], 7), idx, gm);
+          const gath = be.maxPoolGather(ref([gm.n, gm.c, gm.h, gm.w], 6), idx, gm);
+          const scat = be.maxPoolScatter(ref([gm.n, gm.c, gm.oh, gm.ow], 7), idx, gm);
           return [r.out, r.idx, gath, scat];
         });
         expectClose(a, b, 1e-6);

@@ -319,39 +319,39 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
       }
     });
 
-    it('maxPool indices (first max wins), gather, and scatter over overlapping windows', async () => {
+    it('maxPool2d indices (first max wins), gather, and scatter over overlapping windows', async () => {
       for (const g of GEOMS) {
         for (const [dt, tol] of FLOATS) {
           for (const kind of ['normal', 'coarse'] as const) {
             const shape = [g.n, g.c, g.h, g.w];
             const x = vals(size(shape), 21, kind);
-            await expectSame(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool ${kind}`);
+            await expectSame(devOf(), (b, put) => { const r = b.maxPool2d(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool2d ${kind}`);
             const gy = vals(g.n * g.c * g.oh * g.ow, 22);
-            // Indices from the cpu reference's maxPool, so both backends scatter the same choices.
-            const [[, idx]] = await both(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; });
+            // Indices from the cpu reference's maxPool2d, so both backends scatter the same choices.
+            const [[, idx]] = await both(devOf(), (b, put) => { const r = b.maxPool2d(put(x, shape, dt), g); return [r.out, r.idx]; });
             const oshape = [g.n, g.c, g.oh, g.ow];
-            await expectSame(devOf(), (b, put) => b.poolGather(put(x, shape, dt), put(idx!, oshape, 'int32'), g), 0, 'poolGather');
-            await expectSame(devOf(), (b, put) => b.poolScatter(put(gy, oshape, dt), put(idx!, oshape, 'int32'), g), tol, 'poolScatter');
+            await expectSame(devOf(), (b, put) => b.maxPoolGather(put(x, shape, dt), put(idx!, oshape, 'int32'), g), 0, 'maxPoolGather');
+            await expectSame(devOf(), (b, put) => b.maxPoolScatter(put(gy, oshape, dt), put(idx!, oshape, 'int32'), g), tol, 'maxPoolScatter');
           }
         }
       }
     });
 
-    it('maxPool: the first NaN in a window wins', async () => {
+    it('maxPool2d: the first NaN in a window wins', async () => {
       const g = GEOMS[0]!;
       const shape = [g.n, g.c, g.h, g.w];
       const x = vals(size(shape), 43);
       for (const i of [0, 5, 17, 18, 40, 41, 200]) x[i] = NaN;
       for (const [dt] of FLOATS) {
-        await expectSame(devOf(), (b, put) => { const r = b.maxPool(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool NaN ${dt}`);
+        await expectSame(devOf(), (b, put) => { const r = b.maxPool2d(put(x, shape, dt), g); return [r.out, r.idx]; }, 0, `maxPool2d NaN ${dt}`);
       }
     });
 
-    it('avgPool and its adjoint', async () => {
+    it('avgPool2d and its adjoint', async () => {
       for (const g of GEOMS) {
         for (const [dt, tol] of FLOATS) {
-          await expectSame(devOf(), (b, put) => b.avgPool(put(vals(g.n * g.c * g.h * g.w, 23), [g.n, g.c, g.h, g.w], dt), g), tol, 'avgPool');
-          await expectSame(devOf(), (b, put) => b.avgPoolBackward(put(vals(g.n * g.c * g.oh * g.ow, 24), [g.n, g.c, g.oh, g.ow], dt), g), tol, 'avgPoolBackward');
+          await expectSame(devOf(), (b, put) => b.avgPool2d(put(vals(g.n * g.c * g.h * g.w, 23), [g.n, g.c, g.h, g.w], dt), g), tol, 'avgPool2d');
+          await expectSame(devOf(), (b, put) => b.avgPool2dBackward(put(vals(g.n * g.c * g.oh * g.ow, 24), [g.n, g.c, g.oh, g.ow], dt), g), tol, 'avgPool2dBackward');
         }
       }
     });

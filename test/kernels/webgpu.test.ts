@@ -238,11 +238,11 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
       const gy = values(g.n * g.c * g.oh * g.ow, 26);
       await sameAsCpu(be, (k, up) => {
         const xs = up(x, [g.n, g.c, g.h, g.w]);
-        const r = k.maxPool(xs, g);
+        const r = k.maxPool2d(xs, g);
         const idx = { storage: r.idx, shape: [g.n, g.c, g.oh, g.ow], dtype: 'int32' as const };
         return [
-          r.out, r.idx, k.poolGather(xs, idx, g), k.poolScatter(up(gy, [g.n, g.c, g.oh, g.ow]), idx, g),
-          k.avgPool(xs, g), k.avgPoolBackward(up(gy, [g.n, g.c, g.oh, g.ow]), g),
+          r.out, r.idx, k.maxPoolGather(xs, idx, g), k.maxPoolScatter(up(gy, [g.n, g.c, g.oh, g.ow]), idx, g),
+          k.avgPool2d(xs, g), k.avgPool2dBackward(up(gy, [g.n, g.c, g.oh, g.ow]), g),
         ];
       }, 1e-5, `pool ${JSON.stringify(g)}`);
     }

@@ -56,7 +56,7 @@ describe('gradcheck: every op sample, orders 1 and 2, float64', () => {
 });
 
 describe('gradcheck: third order', () => {
-  it('a chain of smooth ops (conv, sigmoid, avgPool, matmul, tanh, logSoftmax) passes at order 3', () => {
+  it('a chain of smooth ops (conv, sigmoid, avgPool2d, matmul, tanh, logSoftmax) passes at order 3', () => {
     g.tidy(() => {
       const x = g.tensor(Array.from({ length: 2 * 1 * 4 * 4 }, (_, i) => Math.sin(i + 1)), [2, 1, 4, 4], { dtype: 'float64' });
       const w = g.tensor(Array.from({ length: 2 * 1 * 2 * 2 }, (_, i) => Math.cos(2 * i + 1) * 0.7), [2, 1, 2, 2], { dtype: 'float64' });

@@ -2,7 +2,7 @@ import type { TypedArray } from '../../dtype.js';
 import type { TensorRef, WindowGeom } from '../backend.js';
 import { alloc, arr } from './storage.js';
 
-export function maxPool(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: Int32Array } {
+export function maxPool2d(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: Int32Array } {
   const X = arr(x);
   const planes = g.n * g.c;
   const out = alloc(x.dtype, planes * g.oh * g.ow);
@@ -33,7 +33,7 @@ export function maxPool(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: In
   return { out, idx };
 }
 
-export function poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
+export function maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const X = arr(x);
   const I = arr(idx);
   const L = g.oh * g.ow;
@@ -45,7 +45,7 @@ export function poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedAr
   return out;
 }
 
-export function poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
+export function maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const G = arr(gy);
   const I = arr(idx);
   const L = g.oh * g.ow;
@@ -57,7 +57,7 @@ export function poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Typed
   return out;
 }
 
-export function avgPool(x: TensorRef, g: WindowGeom): TypedArray {
+export function avgPool2d(x: TensorRef, g: WindowGeom): TypedArray {
   const X = arr(x);
   const out = alloc(x.dtype, g.n * g.c * g.oh * g.ow);
   const inv = 1 / (g.kh * g.kw);
@@ -82,7 +82,7 @@ export function avgPool(x: TensorRef, g: WindowGeom): TypedArray {
   return out;
 }
 
-export function avgPoolBackward(gy: TensorRef, g: WindowGeom): TypedArray {
+export function avgPool2dBackward(gy: TensorRef, g: WindowGeom): TypedArray {
   const G = arr(gy);
   const out = alloc(gy.dtype, g.n * g.c * g.h * g.w);
   const inv = 1 / (g.kh * g.kw);

@@ -199,28 +199,28 @@ export class CudaBackend implements Backend {
 
   // ---- pooling ----
 
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(n, x.dtype);
     const idx = this.alloc(n, 'int32');
-    this.run('maxPool', [out, idx, x], new Params().dtype(x.dtype).geom(g));
+    this.run('maxPool2d', [out, idx, x], new Params().dtype(x.dtype).geom(g));
     return { out, idx };
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.oh * g.ow, x.dtype);
-    return this.run('poolGather', [out, x, idx], new Params().dtype(x.dtype).geom(g));
+    return this.run('maxPoolGather', [out, x, idx], new Params().dtype(x.dtype).geom(g));
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.h * g.w, gy.dtype);
-    return this.run('poolScatter', [out, gy, idx], new Params().dtype(gy.dtype).geom(g));
+    return this.run('maxPoolScatter', [out, gy, idx], new Params().dtype(gy.dtype).geom(g));
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.oh * g.ow, x.dtype);
-    return this.run('avgPool', [out, x], new Params().dtype(x.dtype).geom(g));
+    return this.run('avgPool2d', [out, x], new Params().dtype(x.dtype).geom(g));
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.h * g.w, gy.dtype);
-    return this.run('avgPoolBackward', [out, gy], new Params().dtype(gy.dtype).geom(g));
+    return this.run('avgPool2dBackward', [out, gy], new Params().dtype(gy.dtype).geom(g));
   }
 
   // ---- batch norm ----

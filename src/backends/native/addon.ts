@@ -33,11 +33,11 @@ export interface NativeAddon {
   convForward(): void;
   convBackwardInput(): void;
   convBackwardWeight(): void;
-  maxPool(): void;
-  poolGather(): void;
-  poolScatter(): void;
-  avgPool(): void;
-  avgPoolBackward(): void;
+  maxPool2d(): void;
+  maxPoolGather(): void;
+  maxPoolScatter(): void;
+  avgPool2d(): void;
+  avgPool2dBackward(): void;
   bnForward(): void;
   /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma. */
   bnDoubleBackward(): void;

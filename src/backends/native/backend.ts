@@ -414,41 +414,41 @@ export class NativeBackend implements Backend {
     const O = gy.shape[1]!;
     return this.conv('convBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
   }
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(x.dtype, n);
     const idx = this.alloc('int32', n);
     this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr; this.P[3] = idx.ptr;
     this.geom(4, g);
-    this.addon.maxPool();
+    this.addon.maxPool2d();
     return { out, idx };
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
     this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
     this.geom(4, g);
-    this.addon.poolGather();
+    this.addon.maxPoolGather();
     return out;
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
     this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
     this.geom(4, g);
-    this.addon.poolScatter();
+    this.addon.maxPoolScatter();
     return out;
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
     this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr;
     this.geom(3, g);
-    this.addon.avgPool();
+    this.addon.avgPool2d();
     return out;
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
     this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = out.ptr;
     this.geom(3, g);
-    this.addon.avgPoolBackward();
+    this.addon.avgPool2dBackward();
     return out;
   }
 

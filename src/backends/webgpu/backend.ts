@@ -155,25 +155,25 @@ export class WebGPUBackend implements Backend {
   readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
   readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     noF64('maxPool2d', x.dtype);
-    return pl.maxPool(this.rt, x, g);
+    return pl.maxPool2d(this.rt, x, g);
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     noF64('maxPoolGather', x.dtype);
-    return pl.poolGather(this.rt, x, idx, g);
+    return pl.maxPoolGather(this.rt, x, idx, g);
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     noF64('maxPoolScatter', gy.dtype);
-    return pl.poolScatter(this.rt, gy, idx, g);
+    return pl.maxPoolScatter(this.rt, gy, idx, g);
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
     noF64('avgPool2d', x.dtype);
-    return pl.avgPool(this.rt, x, g);
+    return pl.avgPool2d(this.rt, x, g);
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
-    noF64('avgPoolBackward', gy.dtype);
-    return pl.avgPoolBackward(this.rt, gy, g);
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
+    noF64('avgPool2dBackward', gy.dtype);
+    return pl.avgPool2dBackward(this.rt, gy, g);
   }
 
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {

@@ -5,12 +5,12 @@ import { magic, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 
-const K_MAX = kernel('pool', 'max_pool', 'rww');
-const K_GATHER = kernel('pool', 'gather', 'rrw');
-const K_SCATTER = kernel('pool', 'scatter', 'rrw');
-const K_SCATTER_TILES = kernel('pool', 'scatter_tiles', 'rrw');
-const K_AVG = kernel('pool', 'avg_pool', 'rw');
-const K_AVG_BWD = kernel('pool', 'avg_pool_backward', 'rw');
+const K_MAX = kernel('pool', 'max_pool2d', 'rww');
+const K_GATHER = kernel('pool', 'max_pool_gather', 'rrw');
+const K_SCATTER = kernel('pool', 'max_pool_scatter', 'rrw');
+const K_SCATTER_TILES = kernel('pool', 'max_pool_scatter_tiles', 'rrw');
+const K_AVG = kernel('pool', 'avg_pool2d', 'rw');
+const K_AVG_BWD = kernel('pool', 'avg_pool2d_backward', 'rw');
 
 /** pool.wgsl's PoolParams for a window of `planes` planes. */
 function params(g: WindowGeom, planes: number, a: number, b: number, y: number): Uint32Array {
@@ -20,7 +20,7 @@ function params(g: WindowGeom, planes: number, a: number, b: number, y: number):
   return w.done();
 }
 
-export function maxPool(rt: Runtime, x: TensorRef, g: WindowGeom): { out: GpuStorage; idx: GpuStorage } {
+export function maxPool2d(rt: Runtime, x: TensorRef, g: WindowGeom): { out: GpuStorage; idx: GpuStorage } {
   const planes = g.n * g.c;
   const L = g.oh * g.ow;
   const out = rt.alloc(planes * L, x.dtype);
@@ -53,11 +53,11 @@ function planeKernel(
   return out;
 }
 
-export function poolGather(rt: Runtime, x: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
+export function maxPoolGather(rt: Runtime, x: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
   return planeKernel(rt, K_GATHER, g, x.storage, idx.storage, g.h * g.w, g.oh * g.ow, 'maxPoolGather');
 }
 
-export function poolScatter(rt: Runtime, gy: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
+export function maxPoolScatter(rt: Runtime, gy: TensorRef, idx: TensorRef, g: WindowGeom): GpuStorage {
   if (!tilesImage(g)) return planeKernel(rt, K_SCATTER, g, gy.storage, idx.storage, g.oh * g.ow, g.h * g.w, 'maxPoolScatter');
   // Windows tile the image: zero the image, then one write per window (no pixel is written twice).
   const planes = g.n * g.c;
@@ -78,10 +78,10 @@ function tilesImage(g: WindowGeom): boolean {
   return g.kh === g.sh && g.kw === g.sw && g.ph === 0 && g.pw === 0;
 }
 
-export function avgPool(rt: Runtime, x: TensorRef, g: WindowGeom): GpuStorage {
+export function avgPool2d(rt: Runtime, x: TensorRef, g: WindowGeom): GpuStorage {
   return planeKernel(rt, K_AVG, g, x.storage, null, g.h * g.w, g.oh * g.ow, 'avgPool2d');
 }
 
-export function avgPoolBackward(rt: Runtime, gy: TensorRef, g: WindowGeom): GpuStorage {
-  return planeKernel(rt, K_AVG_BWD, g, gy.storage, null, g.oh * g.ow, g.h * g.w, 'avgPoolBackward');
+export function avgPool2dBackward(rt: Runtime, gy: TensorRef, g: WindowGeom): GpuStorage {
+  return planeKernel(rt, K_AVG_BWD, g, gy.storage, null, g.oh * g.ow, g.h * g.w, 'avgPool2dBackward');
 }
