@@ -171,9 +171,9 @@ KERNEL(MatmulSum) {
 KERNEL(Im2col) { gr::k_im2col(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
 // params: dt, in0, in1, out, geometry (12), output channels
-KERNEL(ConvForward) { gr::k_conv_forward(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(ConvBackwardInput) { gr::k_conv_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(ConvBackwardWeight) { gr::k_conv_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(Conv2d) { gr::k_conv2d(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(Conv2dBackwardInput) { gr::k_conv2d_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(Conv2dBackwardWeight) { gr::k_conv2d_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(MaxPool) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
 KERNEL(PoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
 KERNEL(PoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
@@ -265,8 +265,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("unary", Unary) EXPORT("binary", Binary) EXPORT("binaryScalar", BinaryScalar) EXPORT("where", Where)
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
   EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
-  EXPORT("col2im", Col2im) EXPORT("convForward", ConvForward) EXPORT("convBackwardInput", ConvBackwardInput)
-  EXPORT("convBackwardWeight", ConvBackwardWeight) EXPORT("maxPool2d", MaxPool) EXPORT("maxPoolGather", PoolGather)
+  EXPORT("col2im", Col2im) EXPORT("conv2d", Conv2d) EXPORT("conv2dBackwardInput", Conv2dBackwardInput)
+  EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight) EXPORT("maxPool2d", MaxPool) EXPORT("maxPoolGather", PoolGather)
   EXPORT("maxPoolScatter", PoolScatter) EXPORT("avgPool2d", AvgPool) EXPORT("avgPool2dBackward", AvgPoolBackward)
   EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("bnDoubleBackward", BnDoubleBackward) EXPORT("softmax", Softmax)
   EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)

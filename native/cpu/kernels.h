@@ -45,9 +45,9 @@ void k_col2im(int dt, const void* cols, void* out, const Geom& g);
 // benchmarks.
 void set_conv_mode(int mode);
 int conv_mode();
-void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
-void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
-void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
+void k_conv2d(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
+void k_conv2d_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
+void k_conv2d_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
 void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
 void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
 void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);

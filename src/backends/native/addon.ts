@@ -30,9 +30,9 @@ export interface NativeAddon {
   im2col(): void;
   col2im(): void;
   /** Fused convolution (params: dt, in0, in1, out, geometry at 4..15, output channels at 16). */
-  convForward(): void;
-  convBackwardInput(): void;
-  convBackwardWeight(): void;
+  conv2d(): void;
+  conv2dBackwardInput(): void;
+  conv2dBackwardWeight(): void;
   maxPool2d(): void;
   maxPoolGather(): void;
   maxPoolScatter(): void;

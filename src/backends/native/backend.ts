@@ -394,7 +394,7 @@ export class NativeBackend implements Backend {
     return out;
   }
   /** Fused convolution kernels (native/cpu/conv.cc): inputs in0, in1, output, geometry, output channels. */
-  private conv(kernel: 'convForward' | 'convBackwardInput' | 'convBackwardWeight', a: TensorRef, b: TensorRef, outLen: number, g: WindowGeom, O: number): Storage {
+  private conv(kernel: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight', a: TensorRef, b: TensorRef, outLen: number, g: WindowGeom, O: number): Storage {
     const out = this.alloc(a.dtype, outLen);
     const P = this.P;
     P[0] = DT[a.dtype]; P[1] = this.ptr(a); P[2] = this.ptr(b); P[3] = out.ptr;
@@ -405,14 +405,14 @@ export class NativeBackend implements Backend {
   }
   conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
     const O = w.shape[0]!;
-    return this.conv('convForward', x, w, g.n * O * g.oh * g.ow, g, O);
+    return this.conv('conv2d', x, w, g.n * O * g.oh * g.ow, g, O);
   }
   conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return this.conv('convBackwardInput', gy, w, g.n * g.c * g.h * g.w, g, w.shape[0]!);
+    return this.conv('conv2dBackwardInput', gy, w, g.n * g.c * g.h * g.w, g, w.shape[0]!);
   }
   conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
     const O = gy.shape[1]!;
-    return this.conv('convBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
+    return this.conv('conv2dBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
   }
   maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
