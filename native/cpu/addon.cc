@@ -144,7 +144,7 @@ KERNEL(Reduce) {
   gr::k_reduce(I(0), I(1), r, shape, red, ptr(2), ptr(3));
 }
 
-KERNEL(ArgReduce) { gr::k_argreduce(I(0), I(1), ptr(2), ptr<int32_t>(3), L(4), L(5), L(6)); }
+KERNEL(ArgReduce) { gr::k_arg_reduce(I(0), I(1), ptr(2), ptr<int32_t>(3), L(4), L(5), L(6)); }
 
 KERNEL(Copy) {
   long shape[16], ss[16], ds[16];
@@ -174,33 +174,33 @@ KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(Conv2d) { gr::k_conv2d(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(Conv2dBackwardInput) { gr::k_conv2d_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(Conv2dBackwardWeight) { gr::k_conv2d_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(MaxPool) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
-KERNEL(PoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(PoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(AvgPool) { gr::k_avg_pool2d(I(0), ptr(1), ptr(2), geom_at(3)); }
-KERNEL(AvgPoolBackward) { gr::k_avg_pool2d_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(MaxPool2d) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
+KERNEL(MaxPoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(MaxPoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(AvgPool2d) { gr::k_avg_pool2d(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(AvgPool2dBackward) { gr::k_avg_pool2d_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
 
-KERNEL(BnForward) {
-  gr::k_bn_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
+KERNEL(BatchNormForward) {
+  gr::k_batch_norm_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
 }
-KERNEL(BnBackward) {
-  gr::k_bn_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
+KERNEL(BatchNormBackward) {
+  gr::k_batch_norm_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
 }
 
-KERNEL(BnDoubleBackward) {
-  gr::k_bn_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
+KERNEL(BatchNormDoubleBackward) {
+  gr::k_batch_norm_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
                            ptr(12), ptr(13));
 }
 
 KERNEL(Softmax) { gr::k_softmax(I(0), ptr(1), ptr(2), L(3), L(4), P[5] != 0); }
 KERNEL(SoftmaxHvp) { gr::k_softmax_hvp(I(0), ptr(1), ptr(2), ptr(3), L(4), L(5)); }
 KERNEL(CrossEntropy) { gr::k_cross_entropy(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
-KERNEL(SoftmaxCeGrad) { gr::k_softmax_ce_grad(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
+KERNEL(SoftmaxCrossEntropyGrad) { gr::k_softmax_cross_entropy_grad(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
 KERNEL(OneHot) { gr::k_one_hot(ptr<int32_t>(0), L(1), L(2), I(3), ptr(4)); }
 
-KERNEL(Update) {
+KERNEL(ApplyUpdate) {
   gr::UpdateParams p{P[7], P[8], P[9], P[10], P[11], P[12], P[13], P[14]};
-  gr::k_update(I(0), I(1), ptr(2), ptr(3), ptr(4), ptr(5), L(6), p);
+  gr::k_apply_update(I(0), I(1), ptr(2), ptr(3), ptr(4), ptr(5), L(6), p);
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -266,11 +266,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
   EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
   EXPORT("col2im", Col2im) EXPORT("conv2d", Conv2d) EXPORT("conv2dBackwardInput", Conv2dBackwardInput)
-  EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight) EXPORT("maxPool2d", MaxPool) EXPORT("maxPoolGather", PoolGather)
-  EXPORT("maxPoolScatter", PoolScatter) EXPORT("avgPool2d", AvgPool) EXPORT("avgPool2dBackward", AvgPoolBackward)
-  EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("bnDoubleBackward", BnDoubleBackward) EXPORT("softmax", Softmax)
-  EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)
-  EXPORT("oneHot", OneHot) EXPORT("update", Update) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
+  EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight) EXPORT("maxPool2d", MaxPool2d) EXPORT("maxPoolGather", MaxPoolGather)
+  EXPORT("maxPoolScatter", MaxPoolScatter) EXPORT("avgPool2d", AvgPool2d) EXPORT("avgPool2dBackward", AvgPool2dBackward)
+  EXPORT("batchNormForward", BatchNormForward) EXPORT("batchNormBackward", BatchNormBackward) EXPORT("batchNormDoubleBackward", BatchNormDoubleBackward) EXPORT("softmax", Softmax)
+  EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCrossEntropyGrad", SoftmaxCrossEntropyGrad)
+  EXPORT("oneHot", OneHot) EXPORT("applyUpdate", ApplyUpdate) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
   EXPORT("setThreads", SetThreads) EXPORT("setConvMode", SetConvMode) EXPORT("probePeak", ProbePeak)
 #undef EXPORT
   return exports;

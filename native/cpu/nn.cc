@@ -266,7 +266,7 @@ inline void lane_grad_sums(const T* g, const T* x, long n, double mu, double& sg
 // Batch statistics in double, in one pass over shifted values (shift = the channel's first value);
 // the affine map in T.
 template <class T>
-void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
+void batch_norm_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
                   T* var) {
   const double m = static_cast<double>(n * s);
   parallel_for(c, 1, [&](long cb, long ce) {
@@ -291,7 +291,7 @@ void bn_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n,
 
 // dx = gamma * inv / m * (m * gy - sum gy - xhat * sum(gy * xhat)), xhat = (x - mu) * inv.
 template <class T>
-void bn_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n, long c,
+void batch_norm_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n, long c,
                    long s, T* dx, T* dgamma, T* dbeta) {
   const double m = static_cast<double>(n * s);
   parallel_for(c, 1, [&](long cb, long ce) {
@@ -317,10 +317,10 @@ void bn_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T
   });
 }
 
-// The second derivative of bn_backward's dx against a cotangent u (formula in src/backends/backend.ts):
+// The second derivative of batch_norm_backward's dx against a cotangent u (formula in src/backends/backend.ts):
 // one pass for five per-channel sums, one writing gx and gg.
 template <class T>
-void bn_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma, double eps,
+void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma, double eps,
                           long n, long c, long s, T* gx, T* gg, T* dgamma) {
   const double m = static_cast<double>(n * s);
   parallel_for(c, 1, [&](long cb, long ce) {
@@ -504,20 +504,20 @@ void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g) { GR_DT(avgpo
 void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g) {
   GR_DT(avgpool_backward_t(F(gy), FO(out), g), avgpool_backward_t(D(gy), DO(out), g))
 }
-void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
+void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
                   void* y, void* mean, void* var) {
-  GR_DT(bn_forward_t(F(x), F(gamma), F(beta), eps, n, c, s, FO(y), FO(mean), FO(var)),
-        bn_forward_t(D(x), D(gamma), D(beta), eps, n, c, s, DO(y), DO(mean), DO(var)))
+  GR_DT(batch_norm_forward_t(F(x), F(gamma), F(beta), eps, n, c, s, FO(y), FO(mean), FO(var)),
+        batch_norm_forward_t(D(x), D(gamma), D(beta), eps, n, c, s, DO(y), DO(mean), DO(var)))
 }
-void k_bn_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
+void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
                           const void* gamma, double eps, long n, long c, long s, void* gx, void* gg, void* dgamma) {
-  GR_DT(bn_double_backward_t(F(x), F(g), F(u), F(mean), F(var), F(gamma), eps, n, c, s, FO(gx), FO(gg), FO(dgamma)),
-        bn_double_backward_t(D(x), D(g), D(u), D(mean), D(var), D(gamma), eps, n, c, s, DO(gx), DO(gg), DO(dgamma)))
+  GR_DT(batch_norm_double_backward_t(F(x), F(g), F(u), F(mean), F(var), F(gamma), eps, n, c, s, FO(gx), FO(gg), FO(dgamma)),
+        batch_norm_double_backward_t(D(x), D(g), D(u), D(mean), D(var), D(gamma), eps, n, c, s, DO(gx), DO(gg), DO(dgamma)))
 }
-void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
+void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
                    double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta) {
-  GR_DT(bn_backward_t(F(x), F(gy), F(mean), F(var), F(gamma), eps, n, c, s, FO(dx), FO(dgamma), FO(dbeta)),
-        bn_backward_t(D(x), D(gy), D(mean), D(var), D(gamma), eps, n, c, s, DO(dx), DO(dgamma), DO(dbeta)))
+  GR_DT(batch_norm_backward_t(F(x), F(gy), F(mean), F(var), F(gamma), eps, n, c, s, FO(dx), FO(dgamma), FO(dbeta)),
+        batch_norm_backward_t(D(x), D(gy), D(mean), D(var), D(gamma), eps, n, c, s, DO(dx), DO(dgamma), DO(dbeta)))
 }
 void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log) {
   GR_DT(softmax_t(F(x), FO(out), rows, cols, log), softmax_t(D(x), DO(out), rows, cols, log))
@@ -528,7 +528,7 @@ void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, l
 void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
   GR_DT(cross_entropy_t(F(z), labels, FO(out), rows, cols), cross_entropy_t(D(z), labels, DO(out), rows, cols))
 }
-void k_softmax_ce_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
+void k_softmax_cross_entropy_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols) {
   k_softmax(dt, z, out, rows, cols, false);
   for (long r = 0; r < rows; r++) {
     if (dt == kFloat32) FO(out)[r * cols + labels[r]] -= 1.f;
@@ -546,7 +546,7 @@ void k_one_hot(const int32_t* labels, long n, long classes, int dt, void* out) {
     else static_cast<int32_t*>(out)[r * classes + y] = 1;
   }
 }
-void k_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p) {
+void k_apply_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p) {
   GR_DT(update_t(rule, FO(w), F(g), FO(s0), FO(s1), n, p), update_t(rule, DO(w), D(g), DO(s0), DO(s1), n, p))
 }
 

@@ -149,7 +149,7 @@ void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, cons
   else reduce_dispatch(op, r, shape, reduced, static_cast<const int32_t*>(x), static_cast<int32_t*>(out));
 }
 
-void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner) {
+void k_arg_reduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner) {
   if (dt == kFloat32) argreduce_t(op, static_cast<const float*>(x), out, outer, len, inner);
   else if (dt == kFloat64) argreduce_t(op, static_cast<const double*>(x), out, outer, len, inner);
   else argreduce_t(op, static_cast<const int32_t*>(x), out, outer, len, inner);

@@ -38,16 +38,16 @@ export interface NativeAddon {
   maxPoolScatter(): void;
   avgPool2d(): void;
   avgPool2dBackward(): void;
-  bnForward(): void;
+  batchNormForward(): void;
   /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma. */
-  bnDoubleBackward(): void;
-  bnBackward(): void;
+  batchNormDoubleBackward(): void;
+  batchNormBackward(): void;
   softmax(): void;
   softmaxHvp(): void;
   crossEntropy(): void;
-  softmaxCeGrad(): void;
+  softmaxCrossEntropyGrad(): void;
   oneHot(): void;
-  update(): void;
+  applyUpdate(): void;
   info(): { isa: Isa; supported: Isa[]; threads: number };
   setIsa(isa: Isa): boolean;
   /** Fused convolution algorithm: 0 auto, 1 im2col chunks, 2 implicit GEMM, 3 direct (where they apply). Returns the previous one. */

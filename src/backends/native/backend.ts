@@ -13,7 +13,7 @@ import type {
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 import type { Isa, NativeAddon } from './addon.js';
 import { ARG_REDUCE_CODE, BINARY_CODE, DTYPE_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE } from '../opcodes.js';
-import { BufferPool, NativeStorage, type LazyProduct } from './pool.js';
+import { BufferPool, NativeStorage, type LazyProduct } from './buffers.js';
 
 const DT = DTYPE_CODE;
 const UNARY = UNARY_CODE;
@@ -462,7 +462,7 @@ export class NativeBackend implements Backend {
     const P = this.P;
     P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gamma); P[3] = this.ptr(beta); P[4] = eps; P[5] = n; P[6] = c; P[7] = s;
     P[8] = y.ptr; P[9] = mean.ptr; P[10] = variance.ptr;
-    this.addon.bnForward();
+    this.addon.batchNormForward();
     return { y, mean, variance };
   }
   batchNormBackward(
@@ -475,7 +475,7 @@ export class NativeBackend implements Backend {
     const P = this.P;
     P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gy); P[3] = this.ptr(mean); P[4] = this.ptr(variance); P[5] = this.ptr(gamma);
     P[6] = eps; P[7] = n; P[8] = c; P[9] = s; P[10] = dx.ptr; P[11] = dgamma.ptr; P[12] = dbeta.ptr;
-    this.addon.bnBackward();
+    this.addon.batchNormBackward();
     return { dx, dgamma, dbeta };
   }
 
@@ -489,7 +489,7 @@ export class NativeBackend implements Backend {
     const P = this.P;
     P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(g); P[3] = this.ptr(u); P[4] = this.ptr(mean); P[5] = this.ptr(variance);
     P[6] = this.ptr(gamma); P[7] = eps; P[8] = n; P[9] = c; P[10] = s; P[11] = gx.ptr; P[12] = gg.ptr; P[13] = dgamma.ptr;
-    this.addon.bnDoubleBackward();
+    this.addon.batchNormDoubleBackward();
     return { gx, gg, dgamma };
   }
 
@@ -534,7 +534,7 @@ export class NativeBackend implements Backend {
     const out = this.alloc(logits.dtype, logits.storage.length);
     const P = this.P;
     P[0] = DT[logits.dtype]; P[1] = this.ptr(logits); P[2] = this.ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
-    this.addon.softmaxCeGrad();
+    this.addon.softmaxCrossEntropyGrad();
     return out;
   }
   oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
@@ -556,6 +556,6 @@ export class NativeBackend implements Backend {
     P[4] = state[0] ? this.ptr(state[0]) : 0; P[5] = state[1] ? this.ptr(state[1]) : 0; P[6] = param.length;
     P[7] = p.lr; P[8] = p.momentum; P[9] = p.beta1; P[10] = p.beta2; P[11] = p.eps; P[12] = p.step;
     P[13] = p.weightDecay; P[14] = p.decoupledDecay;
-    this.addon.update();
+    this.addon.applyUpdate();
   }
 }
