@@ -16,7 +16,7 @@ import * as red from './reduce.js';
 import * as fl from './fill.js';
 import * as mm from './matmul.js';
 import * as cv from './conv.js';
-import * as pl from './pooling.js';
+import * as pl from './pool.js';
 import * as bn from './batchnorm.js';
 import * as sm from './softmax.js';
 import { random } from './random.js';
