@@ -1,6 +1,6 @@
 /** Running one configuration to a result record: training through the training stack, then evaluation. */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../core.js';
+import type { Tensor } from '../core.js';
 import { evaluate, train, type Progress } from '../train/index.js';
 import { createOptimizer } from '../optim/index.js';
 import { makeObjective, parseRegularizer } from '../regularizers/index.js';

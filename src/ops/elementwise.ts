@@ -10,7 +10,7 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap, type TensorOrNumber } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './broadcast.js';
 import { scalar } from './creation.js';
 import type { OpName } from './names.js';
 
