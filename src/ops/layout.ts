@@ -3,11 +3,10 @@
  * reshape/reshape, permute/inverse permute, broadcastTo/sumTo, slice/pad, concat/slices.
  */
 import { isFloat, type DType } from '../dtype.js';
-import { engine } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, record, view, wrap } from './core.js';
+import { backendFor, backendOf, record, view, wrap } from './core.js';
 import { broadcastTo, reshape } from './broadcast.js';
 
 export { broadcastTo, reshape };
@@ -124,10 +123,8 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Convert dtype. Float-to-float casts pass the gradient through (cast back); int casts cut it. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  const be = backendOf('cast', x);
-  if (!be.supportsDType(dtype)) {
-    throw new DTypeError(`cast: dtype ${dtype} is not supported on device '${x.device}'`);
-  }
+  backendOf('cast', x);
+  const be = backendFor('cast', x.device, dtype);
   if (dtype === x.dtype) return reshape(x, x.shape);
   const y = wrap(be, be.cast(x, dtype), x.shape, dtype);
   if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
@@ -144,10 +141,7 @@ export function detach(x: Tensor): Tensor {
 /** Copy to another device (through the host); the copy is a constant for autograd. */
 export async function toDevice(x: Tensor, device: Tensor['device']): Promise<Tensor> {
   x.live('toDevice');
-  const be = engine.backend(device, 'toDevice');
-  if (!be.supportsDType(x.dtype)) {
-    throw new DTypeError(`toDevice: dtype ${x.dtype} is not supported on device '${device}'`);
-  }
+  const be = backendFor('toDevice', device, x.dtype);
   const host = await x.data();
   const y = wrap(be, be.upload(host), x.shape, x.dtype);
   return y;

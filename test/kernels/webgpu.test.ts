@@ -10,6 +10,8 @@ import { backend, gpu, skipGpu, skipNote } from '../webgpu/env.js';
 import { cpu, sameAsCpu, values } from '../webgpu/harness.js';
 import { openBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
 import { defineKernelSuite, type KernelProfile } from './suite.js';
+import * as g from '../../src/index.js';
+import { DTypeError } from '../../src/errors.js';
 
 /**
  * WebGPU stores float32 and int32 only; its int32 unary ops other than these run through float32
@@ -319,14 +321,18 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     }
   });
 
-  it('float64 is refused with a DTypeError', () => {
+  it('float64 is refused with a DTypeError: by upload, and by the op layer before any kernel', () => {
     const be = backend();
     expect(be.supportsDType('float64')).toBe(false);
     expect(() => be.upload(new Float64Array(3))).toThrow(/float64/);
-    expect(() => be.fill(3, 1, 'float64')).toThrow(/float64/);
-    const x = { storage: be.upload(new Float32Array(3)), shape: [3], dtype: 'float32' as const };
-    expect(() => be.oneHot({ storage: be.upload(new Int32Array(3)), shape: [3], dtype: 'int32' }, 4, 'float64')).toThrow(/float64/);
-    expect(() => be.cast(x, 'float64')).toThrow(/float64/);
+    expect(() => g.full([3], 1, { device: 'webgpu', dtype: 'float64' })).toThrow(DTypeError);
+    expect(() => g.full([3], 1, { device: 'webgpu', dtype: 'float64' })).toThrow(/float64/);
+    const x = g.zeros([3], { device: 'webgpu' });
+    const labels = g.tensor([0, 1, 2], [3], { dtype: 'int32', device: 'webgpu' });
+    expect(() => g.oneHot(labels, 4, 'float64')).toThrow(/float64/);
+    expect(() => g.cast(x, 'float64')).toThrow(/float64/);
+    x.dispose();
+    labels.dispose();
   });
 
   it('cpu reference sanity: the harness compares real values', async () => {
