@@ -32,6 +32,11 @@ export interface InputSpec {
 /** An op's samples, or the op whose samples' order-2 checks differentiate its node. */
 export type SampleEntry = readonly OpSample[] | { readonly reachedBy: string };
 
+/** Entries for nodes that only `op`'s backward rule records. */
+function reachedBy<K extends OpName>(op: string, nodes: readonly K[]): Record<K, { reachedBy: string }> {
+  return Object.fromEntries(nodes.map((n) => [n, { reachedBy: op }])) as Record<K, { reachedBy: string }>;
+}
+
 export interface OpSample {
   /** "<op>: <what the sample covers>" */
   name: string;
@@ -132,24 +137,12 @@ export const OP_SAMPLE_TABLE = {
     { name: 'div: broadcast [2,3] / positive [3]', inputs: [N([2, 3]), P([3])], fn: (a, b) => g.div(a!, b!) },
     { name: 'div: scalar / positive tensor', inputs: [P([5])], fn: (a) => g.div(1.5, a!) },
   ],
-  neg: [
-    { name: 'neg: [3,4]', inputs: [N([3, 4])], fn: (a) => g.neg(a!) },
-  ],
-  exp: [
-    { name: 'exp: [5,3]', inputs: [N([5, 3])], fn: (a) => g.exp(a!) },
-  ],
-  log: [
-    { name: 'log: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.log(a!) },
-  ],
-  sqrt: [
-    { name: 'sqrt: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.sqrt(a!) },
-  ],
-  rsqrt: [
-    { name: 'rsqrt: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.rsqrt(a!) },
-  ],
-  reciprocal: [
-    { name: 'reciprocal: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.reciprocal(a!) },
-  ],
+  neg: [{ name: 'neg: [3,4]', inputs: [N([3, 4])], fn: (a) => g.neg(a!) }],
+  exp: [{ name: 'exp: [5,3]', inputs: [N([5, 3])], fn: (a) => g.exp(a!) }],
+  log: [{ name: 'log: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.log(a!) }],
+  sqrt: [{ name: 'sqrt: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.sqrt(a!) }],
+  rsqrt: [{ name: 'rsqrt: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.rsqrt(a!) }],
+  reciprocal: [{ name: 'reciprocal: positive [3,4]', inputs: [P([3, 4])], fn: (a) => g.reciprocal(a!) }],
   pow: [
     { name: 'pow: positive base ^ tensor exponent', inputs: [P([3, 4]), N([3, 4])], fn: (a, b) => g.pow(a!, b!) },
     { name: 'pow: tensor ^ broadcast exponent [3]', inputs: [P([2, 3]), N([3])], fn: (a, b) => g.pow(a!, b!) },
@@ -157,36 +150,16 @@ export const OP_SAMPLE_TABLE = {
     { name: 'pow: positive ^ 2.5 (scalar exponent)', inputs: [P([6])], fn: (a) => g.pow(a!, 2.5) },
     { name: 'pow: 1.7 ^ x (scalar base)', inputs: [N([6])], fn: (a) => g.pow(1.7, a!) },
   ],
-  abs: [
-    { name: 'abs: away from 0', inputs: [AZ([3, 4])], fn: (a) => g.abs(a!) },
-  ],
-  square: [
-    { name: 'square: [3,4]', inputs: [N([3, 4])], fn: (a) => g.square(a!) },
-  ],
-  relu: [
-    { name: 'relu: away from 0', inputs: [AZ([3, 4])], fn: (a) => g.relu(a!) },
-  ],
-  leakyRelu: [
-    { name: 'leakyRelu: alpha 0.1, away from 0', inputs: [AZ([3, 4])], fn: (a) => g.leakyRelu(a!, 0.1) },
-  ],
-  sigmoid: [
-    { name: 'sigmoid: [3,4]', inputs: [N([3, 4])], fn: (a) => g.sigmoid(a!) },
-  ],
-  tanh: [
-    { name: 'tanh: [3,4]', inputs: [N([3, 4])], fn: (a) => g.tanh(a!) },
-  ],
-  softplus: [
-    { name: 'softplus: [3,4]', inputs: [N([3, 4])], fn: (a) => g.softplus(a!) },
-  ],
-  sin: [
-    { name: 'sin: [3,4]', inputs: [N([3, 4])], fn: (a) => g.sin(a!) },
-  ],
-  cos: [
-    { name: 'cos: [3,4]', inputs: [N([3, 4])], fn: (a) => g.cos(a!) },
-  ],
-  sign: [
-    { name: 'sign: forward only', inputs: [AZ([3, 4])], fn: (a) => g.sign(a!), order: 0 },
-  ],
+  abs: [{ name: 'abs: away from 0', inputs: [AZ([3, 4])], fn: (a) => g.abs(a!) }],
+  square: [{ name: 'square: [3,4]', inputs: [N([3, 4])], fn: (a) => g.square(a!) }],
+  relu: [{ name: 'relu: away from 0', inputs: [AZ([3, 4])], fn: (a) => g.relu(a!) }],
+  leakyRelu: [{ name: 'leakyRelu: alpha 0.1, away from 0', inputs: [AZ([3, 4])], fn: (a) => g.leakyRelu(a!, 0.1) }],
+  sigmoid: [{ name: 'sigmoid: [3,4]', inputs: [N([3, 4])], fn: (a) => g.sigmoid(a!) }],
+  tanh: [{ name: 'tanh: [3,4]', inputs: [N([3, 4])], fn: (a) => g.tanh(a!) }],
+  softplus: [{ name: 'softplus: [3,4]', inputs: [N([3, 4])], fn: (a) => g.softplus(a!) }],
+  sin: [{ name: 'sin: [3,4]', inputs: [N([3, 4])], fn: (a) => g.sin(a!) }],
+  cos: [{ name: 'cos: [3,4]', inputs: [N([3, 4])], fn: (a) => g.cos(a!) }],
+  sign: [{ name: 'sign: forward only', inputs: [AZ([3, 4])], fn: (a) => g.sign(a!), order: 0 }],
   maximum: [
     { name: 'maximum: broadcast [3,4] vs [4]', inputs: [D([3, 4]), N([4])], fn: (a, b) => g.maximum(a!, b!) },
     { name: 'maximum: tensor vs scalar', inputs: [D([3, 4])], fn: (a) => g.maximum(a!, 0.05) },
@@ -203,12 +176,8 @@ export const OP_SAMPLE_TABLE = {
     },
     { name: 'where: tensor vs scalar branch', inputs: [C(AZ([2, 3])), N([2, 3])], fn: (c, a) => g.where(g.lt(c!, 0), a!, 0.5) },
   ],
-  clamp: [
-    { name: 'clamp: [-0.55, 0.45]', inputs: [D([4, 5])], fn: (a) => g.clamp(a!, -0.55, 0.45) },
-  ],
-  comparisons: [
-    { name: 'comparisons: gt/le/eq/ne sum, forward only', inputs: [D([3, 4]), D([4])], fn: (a, b) => g.add(g.add(g.gt(a!, b!), g.le(a!, 0)), g.add(g.eq(a!, a!), g.ne(b!, 0))), order: 0 },
-  ],
+  clamp: [{ name: 'clamp: [-0.55, 0.45]', inputs: [D([4, 5])], fn: (a) => g.clamp(a!, -0.55, 0.45) }],
+  comparisons: [{ name: 'comparisons: gt/le/eq/ne sum, forward only', inputs: [D([3, 4]), D([4])], fn: (a, b) => g.add(g.add(g.gt(a!, b!), g.le(a!, 0)), g.add(g.eq(a!, a!), g.ne(b!, 0))), order: 0 }],
   sum: [
     { name: 'sum: all axes [3,4]', inputs: [N([3, 4])], fn: (a) => g.sum(a!) },
     { name: 'sum: axis 1 of [2,3,4]', inputs: [N([2, 3, 4])], fn: (a) => g.sum(a!, [1]) },
@@ -229,15 +198,9 @@ export const OP_SAMPLE_TABLE = {
     { name: 'min: axis -1', inputs: [D([3, 5])], fn: (a) => g.min(a!, -1) },
     { name: 'min: axes [1,2] keepDims', inputs: [D([2, 3, 4])], fn: (a) => g.min(a!, [1, 2], true) },
   ],
-  variance: [
-    { name: 'variance: axes [0,2]', inputs: [N([3, 2, 4])], fn: (a) => g.variance(a!, [0, 2]) },
-  ],
-  sumTo: [
-    { name: 'sumTo: [2,3,4] -> [3,1]', inputs: [N([2, 3, 4])], fn: (a) => g.sumTo(a!, [3, 1]) },
-  ],
-  argmax: [
-    { name: 'argmax: axis 1, forward only', inputs: [D([3, 5])], fn: (a) => g.argmax(a!, 1), order: 0 },
-  ],
+  variance: [{ name: 'variance: axes [0,2]', inputs: [N([3, 2, 4])], fn: (a) => g.variance(a!, [0, 2]) }],
+  sumTo: [{ name: 'sumTo: [2,3,4] -> [3,1]', inputs: [N([2, 3, 4])], fn: (a) => g.sumTo(a!, [3, 1]) }],
+  argmax: [{ name: 'argmax: axis 1, forward only', inputs: [D([3, 5])], fn: (a) => g.argmax(a!, 1), order: 0 }],
   matmul: [
     { name: 'matmul: 2-D [3,4] @ [4,5]', inputs: [N([3, 4]), N([4, 5])], fn: (a, b) => g.matmul(a!, b!) },
     { name: 'matmul: [2,3,4] @ [4,5]', inputs: [N([2, 3, 4]), N([4, 5])], fn: (a, b) => g.matmul(a!, b!) },
@@ -251,19 +214,13 @@ export const OP_SAMPLE_TABLE = {
     { name: 'matmulT: A B^T', inputs: [N([2, 3, 4]), N([5, 4])], fn: (a, b) => g.matmulT(a!, b!, false, true) },
     { name: 'matmulT: A^T B^T', inputs: [N([4, 3]), N([2, 5, 4])], fn: (a, b) => g.matmulT(a!, b!, true, true) },
   ],
-  reshape: [
-    { name: 'reshape: [2,3,4] -> [4,-1]', inputs: [N([2, 3, 4])], fn: (a) => g.reshape(a!, [4, -1]) },
-  ],
-  flatten: [
-    { name: 'flatten: [2,3,2,2] from dim 1', inputs: [N([2, 3, 2, 2])], fn: (a) => g.flatten(a!) },
-  ],
+  reshape: [{ name: 'reshape: [2,3,4] -> [4,-1]', inputs: [N([2, 3, 4])], fn: (a) => g.reshape(a!, [4, -1]) }],
+  flatten: [{ name: 'flatten: [2,3,2,2] from dim 1', inputs: [N([2, 3, 2, 2])], fn: (a) => g.flatten(a!) }],
   transpose: [
     { name: 'transpose: 2-D', inputs: [N([3, 5])], fn: (a) => g.transpose(a!) },
     { name: 'transpose: 3-D reverses dims', inputs: [N([2, 3, 4])], fn: (a) => g.transpose(a!) },
   ],
-  permute: [
-    { name: 'permute: [1,2,0]', inputs: [N([2, 3, 4])], fn: (a) => g.permute(a!, [1, 2, 0]) },
-  ],
+  permute: [{ name: 'permute: [1,2,0]', inputs: [N([2, 3, 4])], fn: (a) => g.permute(a!, [1, 2, 0]) }],
   slice: [
     { name: 'slice: begin [1,2] size [2,-1]', inputs: [N([4, 5])], fn: (a) => g.slice(a!, [1, 2], [2, -1]) },
     { name: 'slice: 3-D middle window', inputs: [N([3, 4, 5])], fn: (a) => g.slice(a!, [1, 1, 2], [1, 2, 3]) },
@@ -276,12 +233,8 @@ export const OP_SAMPLE_TABLE = {
     { name: 'pad: [[1,0],[2,1]] zeros', inputs: [N([2, 3])], fn: (a) => g.pad(a!, [[1, 0], [2, 1]]) },
     { name: 'pad: 3-D with value 0.5', inputs: [N([2, 2, 3])], fn: (a) => g.pad(a!, [[0, 1], [1, 1], [0, 2]], 0.5) },
   ],
-  broadcastTo: [
-    { name: 'broadcastTo: [3,1] -> [2,3,4]', inputs: [N([3, 1])], fn: (a) => g.broadcastTo(a!, [2, 3, 4]) },
-  ],
-  stack: [
-    { name: 'stack: axis 1', inputs: [N([2, 3]), N([2, 3])], fn: (a, b) => g.stack([a!, b!], 1) },
-  ],
+  broadcastTo: [{ name: 'broadcastTo: [3,1] -> [2,3,4]', inputs: [N([3, 1])], fn: (a) => g.broadcastTo(a!, [2, 3, 4]) }],
+  stack: [{ name: 'stack: axis 1', inputs: [N([2, 3]), N([2, 3])], fn: (a, b) => g.stack([a!, b!], 1) }],
   cast: [
     {
       name: 'cast: to float32 and back',
@@ -342,9 +295,7 @@ export const OP_SAMPLE_TABLE = {
     { name: 'avgPool2d: 2x2 stride 2 on odd input', inputs: [N([2, 2, 5, 5])], fn: (x) => g.avgPool2d(x!, { kernel: 2 }) },
     { name: 'avgPool2d: 3x3 stride 2 padding 1, batch 1', inputs: [N([1, 2, 5, 5])], fn: (x) => g.avgPool2d(x!, { kernel: 3, stride: 2, padding: 1 }) },
   ],
-  globalAvgPool2d: [
-    { name: 'globalAvgPool2d: [2,3,3,5]', inputs: [N([2, 3, 3, 5])], fn: (x) => g.globalAvgPool2d(x!) },
-  ],
+  globalAvgPool2d: [{ name: 'globalAvgPool2d: [2,3,3,5]', inputs: [N([2, 3, 3, 5])], fn: (x) => g.globalAvgPool2d(x!) }],
   batchNorm: [
     {
       name: 'batchNorm: training 2-D [6,3]',
@@ -388,18 +339,14 @@ export const OP_SAMPLE_TABLE = {
     { name: 'softmaxHvp: J_softmax(z) v', inputs: [N([3, 5]), N([3, 5])], fn: (z, v) => g.softmaxHvp(g.softmax(z!), v!) },
     { name: 'softmaxHvp: raw p and v, 3-D', inputs: [U([2, 2, 4]), N([2, 2, 4])], fn: (p, v) => g.softmaxHvp(p!, v!) },
   ],
-  softmaxHvpComposite: [
-    { name: 'softmaxHvpComposite: raw p and v', inputs: [U([3, 4]), N([3, 4])], fn: (p, v) => g.softmaxHvpComposite(p!, v!) },
-  ],
+  softmaxHvpComposite: [{ name: 'softmaxHvpComposite: raw p and v', inputs: [U([3, 4]), N([3, 4])], fn: (p, v) => g.softmaxHvpComposite(p!, v!) }],
   crossEntropy: [
     { name: 'crossEntropy: [6,5] logits', inputs: [N([6, 5]), L(6, 5)], fn: (z, y) => g.crossEntropy(z!, y!) },
     { name: "crossEntropy: reduction 'sum'", inputs: [N([4, 3]), L(4, 3)], fn: (z, y) => g.crossEntropy(z!, y!, 'sum') },
     { name: "crossEntropy: reduction 'none'", inputs: [N([4, 6]), L(4, 6)], fn: (z, y) => g.crossEntropy(z!, y!, 'none') },
     { name: 'crossEntropy: batch 1', inputs: [N([1, 10]), L(1, 10)], fn: (z, y) => g.crossEntropy(z!, y!) },
   ],
-  oneHot: [
-    { name: 'oneHot: forward only', inputs: [L(5, 4)], fn: (y) => g.oneHot(y!, 4), order: 0 },
-  ],
+  oneHot: [{ name: 'oneHot: forward only', inputs: [L(5, 4)], fn: (y) => g.oneHot(y!, 4), order: 0 }],
   mse: [
     { name: 'mse: mean', inputs: [N([3, 4]), N([3, 4])], fn: (p, t) => g.mse(p!, t!) },
     { name: "mse: reduction 'sum'", inputs: [N([5]), N([5])], fn: (p, t) => g.mse(p!, t!, 'sum') },
@@ -414,9 +361,7 @@ export const OP_SAMPLE_TABLE = {
     { name: 'dropout: p 0.3, seed 42', inputs: [N([4, 5])], fn: (x) => g.dropout(x!, 0.3, { training: true, seed: 42 }) },
     { name: 'dropout: eval mode is identity', inputs: [N([3, 3])], fn: (x) => g.dropout(x!, 0.5, { training: false }) },
   ],
-  gaussianNoise: [
-    { name: 'gaussianNoise: std 0.5, seed 7', inputs: [N([3, 4])], fn: (x) => g.gaussianNoise(x!, 0.5, { seed: 7 }) },
-  ],
+  gaussianNoise: [{ name: 'gaussianNoise: std 0.5, seed 7', inputs: [N([3, 4])], fn: (x) => g.gaussianNoise(x!, 0.5, { seed: 7 }) }],
   composite: [
     {
       name: 'composite: softmax(tanh(conv2d)) over channels',
@@ -448,15 +393,10 @@ export const OP_SAMPLE_TABLE = {
     },
   ],
   // nodes recorded by backward rules, differentiated by the order-2 checks of these samples
-  conv2dBackwardInput: { reachedBy: 'conv2d' },
-  conv2dBackwardWeight: { reachedBy: 'conv2d' },
-  maxPoolScatter: { reachedBy: 'maxPoolGather' },
-  avgPool2dBackward: { reachedBy: 'avgPool2d' },
-  'batchNorm.xhat': { reachedBy: 'batchNorm' },
-  'batchNorm.invStd': { reachedBy: 'batchNorm' },
-  'batchNormBackward.dx': { reachedBy: 'batchNorm' },
-  'batchNormBackward.dgamma': { reachedBy: 'batchNorm' },
-  'batchNormBackward.dbeta': { reachedBy: 'batchNorm' },
+  ...reachedBy('conv2d', ['conv2dBackwardInput', 'conv2dBackwardWeight']),
+  ...reachedBy('maxPoolGather', ['maxPoolScatter']),
+  ...reachedBy('avgPool2d', ['avgPool2dBackward']),
+  ...reachedBy('batchNorm', ['batchNorm.xhat', 'batchNorm.invStd', 'batchNormBackward.dx', 'batchNormBackward.dgamma', 'batchNormBackward.dbeta']),
 } satisfies Record<OpName, SampleEntry> & Record<string, SampleEntry>;
 
 /** Every sample of the table, in table order. */

@@ -1,7 +1,7 @@
 /** Elementwise kernels: unary, binary (same shape / scalar / broadcast) and where. */
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
-import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
-import { coalesce, linearChunks, rowMajor } from './plan.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
+import { coalesce, linearChunks } from './plan.js';
 import { contiguous, dimsWords, magic, strided, VPT, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
@@ -81,7 +81,7 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
   const n = sizeOf(outShape);
   const out = rt.alloc(n, a.dtype);
   const isInt = a.dtype === 'int32';
-  const c = coalesce(outShape, [rowMajor(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
+  const c = coalesce(outShape, [stridesOf(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1 && c.strides[2]![0] === 1) {
     contiguous(rt, K_BINARY, { IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4, BINARY_CODE[op]).done());
     return out;
@@ -140,7 +140,7 @@ export function where(rt: Runtime, cond: TensorRef, a: TensorRef, b: TensorRef, 
   const n = sizeOf(outShape);
   const out = rt.alloc(n, a.dtype);
   const c = coalesce(outShape, [
-    rowMajor(outShape), broadcastStrides(cond.shape, outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
+    stridesOf(outShape), broadcastStrides(cond.shape, outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
   ]);
   const ops = [
     { strides: c.strides[1]!, base: 0, length: cond.storage.length },

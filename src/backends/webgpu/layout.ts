@@ -5,7 +5,7 @@
 import type { DType } from '../../dtype.js';
 import type { Storage, TensorRef } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
-import { coalesce, rowMajor } from './plan.js';
+import { coalesce } from './plan.js';
 import { dimsWords, strided, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
@@ -17,7 +17,7 @@ const K_PLACE = kernel('layout', 'place', 'rw');
 function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcStrides: readonly number[], base: number): void {
   const n = sizeOf(shape);
   if (n === 0) return;
-  const c = coalesce(shape, [rowMajor(shape), srcStrides]);
+  const c = coalesce(shape, [stridesOf(shape), srcStrides]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1) {
     rt.copy(rt.buf(src), base * 4, rt.buf(out), 0, n * 4);
     return;
@@ -35,7 +35,7 @@ function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcSt
 function placeInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, outStrides: readonly number[], base: number): void {
   const n = sizeOf(shape);
   if (n === 0) return;
-  const c = coalesce(shape, [rowMajor(shape), outStrides]);
+  const c = coalesce(shape, [stridesOf(shape), outStrides]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1) {
     rt.copy(rt.buf(src), 0, rt.buf(out), base * 4, n * 4);
     return;
