@@ -2,7 +2,7 @@
  * Shape and layout ops. They come in adjoint pairs, each the other's backward:
  * reshape/reshape, permute/inverse permute, broadcastTo/sumTo, slice/pad, concat/slices.
  */
-import { isFloat, type DType } from '../dtype.js';
+import { checkDType, isFloat, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -124,6 +124,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Convert dtype. Float-to-float casts pass the gradient through (cast back); int casts cut it. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   backendOf('cast', x);
+  checkDType('cast', dtype);
   const be = backendFor('cast', x.device, dtype);
   if (dtype === x.dtype) return reshape(x, x.shape);
   const y = wrap(be, be.cast(x, dtype), x.shape, dtype);
