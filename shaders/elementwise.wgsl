@@ -10,6 +10,8 @@
 // index into coordinates by multiplying with precomputed magic numbers (exact for n < 2^31).
 
 override WG: u32 = 256u;
+
+// #include grid
 override VPT: u32 = 4u;
 override IS_INT: bool = false;
 override COND_INT: bool = false;
@@ -218,7 +220,7 @@ struct UnaryParams { n4: u32, op: u32, alpha: f32, _p0: u32 }
 
 @compute @workgroup_size(WG)
 fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PU.n4) {
@@ -240,7 +242,7 @@ struct BinaryParams { n4: u32, op: u32, _p0: u32, _p1: u32 }
 
 @compute @workgroup_size(WG)
 fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PB.n4) {
@@ -258,7 +260,7 @@ struct ScalarParams { n4: u32, op: u32, s: u32, left: u32, int_via_float: u32, _
 
 @compute @workgroup_size(WG)
 fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   let s = vec4<u32>(PS.s);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
@@ -322,7 +324,7 @@ fn offsets3(i: u32) -> vec3<u32> {
 // Each invocation takes 4 consecutive elements: one index split, then steps along the last dim.
 @compute @workgroup_size(WG)
 fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= PT.n) { return; }
   let last = PT.rank - 1u;
   let inner = PT.dims.size[last / 4u][last % 4u];
@@ -353,7 +355,7 @@ fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= PT.n) { return; }
   let last = PT.rank - 1u;
   let inner = PT.dims.size[last / 4u][last % 4u];
@@ -393,7 +395,7 @@ fn channel_of(i: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn binary_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i4 = (wg * VPT + k) * WG + lid;
     if (i4 < PC.n4) {

@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include magic-div
 
 struct Dims {
@@ -63,7 +65,7 @@ fn walk_next(w: ptr<function, Walk>, i: u32) {
 // y[dense_shift + i] = x[base + offset(i)]
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= P.n) { return; }
   var w = walk_start(i0);
   for (var k = 0u; k < 4u; k++) {
@@ -80,7 +82,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 // y[base + offset(i)] = x[dense_shift + i]
 @compute @workgroup_size(WG)
 fn place(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= P.n) { return; }
   var w = walk_start(i0);
   for (var k = 0u; k < 4u; k++) {

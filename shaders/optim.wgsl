@@ -8,6 +8,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include opcodes
 
 // rule: an UpdateRule code (kSgd ... kAdam)
@@ -25,13 +27,9 @@ struct OptParams {
 @group(0) @binding(3) var<storage, read_write> s0: array<f32>;
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;
 
-fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 @compute @workgroup_size(WG)
 fn update0(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;
@@ -40,7 +38,7 @@ fn update0(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;
@@ -72,7 +70,7 @@ fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn update2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;

@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include magic-div
 
 struct PoolParams {
@@ -55,7 +57,7 @@ fn tap(h: u32, w: u32, a: u32, b: u32) -> i32 {
 // Max over each window; idx = h*W + w of the first maximum, where a NaN beats any number (as on the cpu).
 @compute @workgroup_size(WG)
 fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
   let win = window_of(o);
   let base = P.a_shift + u32(win.x) * P.h * P.w;
@@ -85,7 +87,7 @@ fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 // out[p, k] = x[p, idx[p, k]]
 @compute @workgroup_size(WG)
 fn max_pool_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
   let base = P.a_shift + fdiv(o, P.m_ohow) * P.h * P.w;
   gy[P.y_shift + o] = gx[base + u32(gi[P.b_shift + o])];
@@ -94,7 +96,7 @@ fn max_pool_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 // The adjoint of gather: each input pixel sums the window outputs whose index chose it.
 @compute @workgroup_size(WG)
 fn max_pool_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
   let pos = i32(px.y * P.w + px.z);
@@ -127,7 +129,7 @@ fn max_pool_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 // Average over each window, padding counted as zeros (divisor kh*kw).
 @compute @workgroup_size(WG)
 fn avg_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
   let win = window_of(o);
   let base = P.a_shift + u32(win.x) * P.h * P.w;
@@ -147,7 +149,7 @@ fn avg_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 // The adjoint of avg_pool: each input pixel sums gy / (kh*kw) over the windows covering it.
 @compute @workgroup_size(WG)
 fn avg_pool2d_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
   let obase = P.a_shift + px.x * P.oh * P.ow;
@@ -172,7 +174,7 @@ fn avg_pool2d_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 // instead of one per pixel.
 @compute @workgroup_size(WG)
 fn max_pool_scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= PS.planes * PS.oh * PS.ow) { return; }
   let plane = fdiv(o, PS.m_ohow);
   sy[PS.y_shift + plane * PS.h * PS.w + u32(si[PS.b_shift + o])] = sx[PS.a_shift + o];

@@ -9,6 +9,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include opcodes
 
 // kind: a RandomKind code (kUniform, kNormal, kBernoulli)
@@ -108,7 +110,7 @@ fn cos_unit(k: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn random(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let g = P.base + i;
   let lo = P.off_lo + g;

@@ -5,6 +5,8 @@
 // ones run one invocation per output. max/min propagate NaN as the cpu reference does.
 
 override WG: u32 = 256u;
+
+// #include grid
 override IS_INT: bool = false;
 
 // #include opcodes
@@ -71,7 +73,7 @@ fn kept_offset(o: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   if (wg >= P.outputs * P.parts) { return; }
   let o = wg / P.parts;
   let part = wg % P.parts;
@@ -108,7 +110,7 @@ fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(WG)
 fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.outputs) { return; }
   let base = P.in_shift + kept_offset(o);
   var acc = identity();
@@ -170,7 +172,7 @@ fn beats(v: u32, b: u32) -> bool {
 
 @compute @workgroup_size(WG)
 fn arg_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= PA.outputs) { return; }
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
   var b = ax[base];
@@ -197,7 +199,7 @@ fn wins(v: u32, vi: u32, u: u32, ui: u32) -> bool {
 
 @compute @workgroup_size(WG)
 fn arg_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = wid.x + wid.y * nwg.x;
+  let o = workgroup_index(wid, nwg);
   if (o >= PA.outputs) { return; }
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
   var b = 0u;
