@@ -120,6 +120,11 @@ export interface TrainResult {
   optimizer: Optimizer;
 }
 
+/** setImmediate in Node; a zero-delay timer where there is none (a browser). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((r) => (typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate(r) : setTimeout(r, 0)));
+}
+
 function freshPartial(): TrainState['partial'] {
   return { samples: 0, lossSum: 0, correct: 0, withLogits: 0, terms: {}, seconds: 0 };
 }
@@ -247,8 +252,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           etaSeconds: rate > 0 ? remainingSamples / rate : Infinity,
         });
       }
-      // Awaiting device reads alone runs as microtasks; yield to the event loop so signals (Ctrl-C) get handled.
-      await new Promise<void>((r) => setImmediate(r));
+      // Awaiting device reads alone runs as microtasks; yield to the event loop so signals (Ctrl-C) get handled
+      // (and, in a browser tab, the page repaints).
+      await yieldToEventLoop();
       if (hooks.shouldStop?.() && state.step < totalSteps) {
         status = 'interrupted';
         break outer;
