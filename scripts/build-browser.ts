@@ -70,6 +70,9 @@ export async function buildBrowser(outDir = join(ROOT, 'dist')): Promise<Browser
     platform: 'browser' as const,
     target: 'es2022',
     sourcemap: true,
+    minify: true,
+    // class names appear in error messages (GradregError subclasses set this.name from them)
+    keepNames: true,
     logLevel: 'warning' as const,
     plugins: [browserPlugin()],
   };
