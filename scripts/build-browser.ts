@@ -3,10 +3,11 @@
  * as one ESM file), and the demo page's script dist/demo/app.js (demo/app.ts). Run by `npm run build`
  * after tsc; the demo server and the browser test call buildBrowser() themselves.
  *
- * Three resolutions differ from Node's, as a package.json "browser" field would say:
+ * Four resolutions differ from Node's, as a package.json "browser" field would say:
  * - the `webgpu` package (Dawn for Node) -> src/backends/webgpu/navigator.ts (`navigator.gpu`);
  * - src/backends/webgpu/shaders.ts (reads shaders/*.wgsl from disk) -> a module holding each kernel
  *   family's source, produced here by that same shaders.ts, so the page runs the very text Node runs;
+ * - src/backends/webgpu/quiet.ts (captures Dawn's native stderr) -> quiet.browser.ts (nothing to capture);
  * - src/index.ts (registers the Node-only backends) -> src/browser.ts, for modules inside the bundle
  *   that import the package's public entry (src/regularizers/ does).
  * Anything else reaching a Node built-in (node:fs, ...) fails the build, naming the importer.
@@ -20,6 +21,12 @@ import { FAMILIES, shaderSource } from '../src/backends/webgpu/shaders.js';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 const WEBGPU_DIR = join(SRC, 'backends', 'webgpu');
+
+/** Modules (as imported, .js) whose browser versions the bundle takes instead. */
+const TWINS = new Map([
+  [join(WEBGPU_DIR, 'quiet.js'), join(WEBGPU_DIR, 'quiet.browser.ts')],
+  [join(SRC, 'index.js'), join(SRC, 'browser.ts')],
+]);
 
 /** The generated stand-in for shaders.ts: the same exports, sources inlined. */
 function shaderModule(): string {
@@ -46,9 +53,10 @@ export function browserPlugin(): Plugin {
         a.resolveDir === WEBGPU_DIR ? { path: 'wgsl-sources', namespace: 'gradreg-shaders' } : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: 'gradreg-shaders' }, () => ({ contents: shaderModule(), loader: 'js', resolveDir: WEBGPU_DIR }));
-      b.onResolve({ filter: /index\.js$/ }, (a) =>
-        a.path.startsWith('.') && resolve(a.resolveDir, a.path) === join(SRC, 'index.js') ? { path: join(SRC, 'browser.ts') } : undefined,
-      );
+      b.onResolve({ filter: /^\./ }, (a) => {
+        const twin = TWINS.get(resolve(a.resolveDir, a.path));
+        return twin ? { path: twin } : undefined;
+      });
       b.onResolve({ filter: /^node:|^(fs|path|zlib|module|os|url|child_process|worker_threads)$/ }, (a) => ({
         errors: [{ text: `${a.importer} imports '${a.path}': the browser build must not reach Node-only modules` }],
       }));
@@ -85,6 +93,12 @@ export async function buildBrowser(outDir = join(ROOT, 'dist')): Promise<Browser
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t0 = performance.now();
-  const out = await buildBrowser(process.argv[2] ? resolve(process.argv[2]) : undefined);
-  console.log(`browser build: ${out.library} and ${out.demo} (${Math.round(performance.now() - t0)} ms)`);
+  try {
+    const out = await buildBrowser(process.argv[2] ? resolve(process.argv[2]) : undefined);
+    console.log(`browser build: ${out.library} and ${out.demo} (${Math.round(performance.now() - t0)} ms)`);
+  } catch {
+    // esbuild has printed each error with its file and line
+    console.error('browser build failed');
+    process.exit(1);
+  }
 }
