@@ -25,8 +25,8 @@ export const CHROMIUM_FLAGS = [
   '--enable-unsafe-webgpu',
 ];
 
-/** A fresh headless Chromium with its own profile directory. */
-export async function launchChromium(): Promise<BrowserContext> {
+/** A fresh headless Chromium with its own profile directory; `webgpu: false` leaves the CPU-adapter blocklist on. */
+export async function launchChromium(o: { webgpu?: boolean } = {}): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`browser test: no Chromium at ${CHROMIUM} (install Debian's 'chromium' package, as .ci/run does, or set GRADREG_CHROMIUM)`);
   }
@@ -34,7 +34,7 @@ export async function launchChromium(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: o.webgpu === false ? CHROMIUM_FLAGS.filter((f) => f !== '--enable-unsafe-webgpu') : CHROMIUM_FLAGS,
     viewport: { width: 1100, height: 900 },
   });
 }

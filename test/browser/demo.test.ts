@@ -113,10 +113,13 @@ describe('demo page in headless Chromium', () => {
     console.log(`browser test: screenshot ${shot}`);
   }, 600_000);
 
-  it("the page's gradients for a fixed batch and fixed weights equal the Node cpu backend's (float32)", async () => {
+  it("the page's gradients for a fixed batch and fixed weights equal the Node cpu backend's (float32), for each regularizer", async () => {
     for (const settings of [
       { regularizer: 'db', lambda: 0.1, projections: 1, seed: 7 },
       { regularizer: 'hsfob', lambda: 0.05, projections: 2, seed: 3 },
+      // the noise comes from Philox keyed by (seed, step), drawn alike on every backend
+      { regularizer: 'ni', lambda: 0.3, projections: 1, seed: 5 },
+      { regularizer: 'baseline', lambda: 0, projections: 1, seed: 11 },
     ] satisfies DemoSettings[]) {
       const count = 8;
       const web = await page.evaluate((r) => (globalThis as unknown as DemoWindow).gradregDemo.gradients(r), { ...settings, count });
@@ -172,5 +175,21 @@ describe('demo page in headless Chromium', () => {
     const [hx] = g.grad(g.sum(g.square(gx!)), [x]);
     const want = await hx!.data();
     for (let i = 0; i < 3; i++) expect(got.h[i]).toBeCloseTo(want[i]!, 5);
+  }, 120_000);
+
+  it('without a WebGPU adapter the page runs on cpu and says why', async () => {
+    const plain = await launchChromium({ webgpu: false });
+    try {
+      const p = plain.pages()[0] ?? (await plain.newPage());
+      await p.goto(`${server.url}?backend=webgpu`);
+      await p.evaluate(() => (globalThis as unknown as DemoWindow).gradregDemo.ready);
+      const s = await p.evaluate(() => (globalThis as unknown as DemoWindow).gradregDemo.status());
+      expect(s.device).toBe('cpu');
+      expect(s.fallbackReason).toMatch(/^webgpu: requesting an adapter failed: navigator\.gpu\.requestAdapter\(\) returned no adapter \(/);
+      console.log(`browser test: without --enable-unsafe-webgpu the page says: ${s.fallbackReason}`);
+      expect(await p.textContent('#backend-info')).toBe(`cpu (the TypeScript reference backend) — WebGPU unavailable: ${s.fallbackReason}`);
+    } finally {
+      await plain.close();
+    }
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The browser's WebGPU in place of the `webgpu` npm package (Dawn for Node): the browser build
  * (scripts/build-browser.ts) resolves `webgpu` to this module, so the runtime is the same code on
- * both. `create` returns `navigator.gpu`, with a requestAdapter that says why when there is none;
+ * both. `create` returns `navigator.gpu`, with a requestAdapter that says why when there is none
+ * (the runtime puts its "webgpu: requesting an adapter failed:" before these messages);
  * the browser defines the GPU* classes itself, so there are no globals to add.
  */
 /// <reference types="@webgpu/types" />
@@ -15,7 +16,7 @@ export function create(_flags: string[]): GPU {
   const gpu = nav?.gpu;
   if (!gpu) {
     throw new DeviceError(
-      'webgpu: this page has no navigator.gpu (the browser lacks WebGPU or has it switched off; it is only exposed to secure contexts such as https:// or http://localhost)',
+      'this page has no navigator.gpu (the browser lacks WebGPU or has it switched off; it is only exposed to secure contexts such as https:// or http://localhost)',
     );
   }
   const wrapped: GPU = {
@@ -26,7 +27,7 @@ export function create(_flags: string[]): GPU {
       const adapter = await gpu.requestAdapter(options);
       if (!adapter) {
         throw new DeviceError(
-          'webgpu: navigator.gpu.requestAdapter() returned no adapter (the browser blocklists this GPU or found none; Chromium on a machine without a GPU needs --enable-unsafe-webgpu for its SwiftShader adapter)',
+          'navigator.gpu.requestAdapter() returned no adapter (the browser blocklists this GPU or found none; Chromium on a machine without a GPU needs --enable-unsafe-webgpu for its SwiftShader adapter)',
         );
       }
       return adapter;
