@@ -124,6 +124,7 @@ function syncSettingsUi(): void {
 function syncButtons(): void {
   const ready = state.mnist !== null;
   ui.start.disabled = !ready || state.active;
+  ui.start.textContent = state.run !== null && state.run.step > 0 ? 'Continue' : 'Train';
   ui.pause.disabled = !state.running;
   ui.reset.disabled = !ready || state.active || state.run === null;
   const lock = state.active || (state.run !== null && state.run.step > 0);
