@@ -76,6 +76,7 @@ export function linePlot(spec: PlotSpec): Scene {
   let y0 = Math.min(...pts.map((p) => p.y - (p.err ?? 0)));
   let y1 = Math.max(...pts.map((p) => p.y + (p.err ?? 0)));
   if (!Number.isFinite(x0)) [x0, x1, y0, y1] = [spec.xLog ? 1 : 0, spec.xLog ? 10 : 1, 0, 1];
+  if (spec.xTickLabels && !spec.xLog) [x0, x1] = [x0 - 0.5, x1 + 0.5]; // categories: room around the first and last
   if (x1 === x0) [x0, x1] = spec.xLog ? [x0 / 2, x1 * 2] : [x0 - 1, x1 + 1];
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
   const pad = (y1 - y0) * 0.06;
