@@ -100,7 +100,6 @@ export async function run(argv: string[]): Promise<number> {
     'report-only': { type: 'boolean' },
   });
   if (v.quick && v.smoke) throw new UsageError('--quick and --smoke: pick one (--smoke is the seconds-long check, --quick the minutes-long table)');
-  const out = checkOutputDir('--out', typeof v.out === 'string' ? v.out : path.join('results', preset));
   const device = parseDevice(v.device);
   const opts: PresetOptions = {
     quick: v.quick === true,
@@ -118,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     weightDecay: v['weight-decay'] === undefined ? undefined : numFlag('weight-decay', v['weight-decay'], 0),
   };
   if (opts.dropout !== undefined && !(opts.dropout < 1)) throw new UsageError(`--dropout: expected a rate in [0, 1), got ${opts.dropout}`);
+  const out = checkOutputDir('--out', typeof v.out === 'string' ? v.out : path.join('results', preset));
   let plan;
   try {
     plan = def.build(opts);
