@@ -103,7 +103,28 @@ export function accuracyTable(plan: Plan, cells: readonly CellSummary[]): Table 
       lambda: c.chosen && c.hasLambda ? c.chosen.lambda : null,
     })),
   };
-  return { ...t, notes: [...plan.notes, seedsNote(t)] };
+  return { ...t, notes: [...plan.notes, seedsNote(t), ...baselineNotes(t)] };
+}
+
+/**
+ * For tables with a baseline row and one column per training size: each method's mean minus the
+ * baseline's, next to the baseline's std, so whether a penalty helps beyond seed noise is read off
+ * directly (the thesis's finding: db and hsfob do, at small sizes).
+ */
+export function baselineNotes(t: Table): string[] {
+  if (!t.rows.includes('baseline') || t.bestAlong !== 'column') return [];
+  const out: string[] = [];
+  for (const col of t.cols) {
+    const base = t.cells.find((c) => c.row === 'baseline' && c.col === col);
+    if (!base || base.n === 0 || !Number.isFinite(base.mean)) continue;
+    const diffs = t.cells
+      .filter((c) => c.col === col && c.row !== 'baseline' && c.n > 0 && Number.isFinite(c.mean))
+      .map((c) => `${c.row} ${c.mean - base.mean >= 0 ? '+' : ''}${(c.mean - base.mean).toFixed(2)}`);
+    if (diffs.length === 0) continue;
+    const where = t.cols.length > 1 ? `${col}${t.corner ? ` ${t.corner}` : ''}: ` : '';
+    out.push(`${where}difference to baseline (points; baseline std ${base.std.toFixed(2)}): ${diffs.join(', ')}.`);
+  }
+  return out;
 }
 
 /** A line under the table saying how many seeds each cell averages, and which cells are incomplete. */

@@ -78,6 +78,7 @@ describe('issue 15: tables and plots', () => {
     expect(md).toContain('| baseline | 90.000 (0.00) [n=2/3] |');
     expect(md).toContain('| db | **94.000** (0.82) |');
     expect(md).toMatch(/\[n=a\/b\] are incomplete/);
+    expect(md).toContain('difference to baseline (points; baseline std 0.00): db +4.00.');
     const full = accuracyTable(plan, summarize(plan, records(plan, () => 0.9)));
     expect(toMarkdown(full)).toContain('n = 3 seeds in every cell.');
   });
