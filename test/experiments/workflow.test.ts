@@ -147,3 +147,25 @@ describe('issue 15: presets and their options', () => {
     }
   });
 });
+
+describe('the main job in its --smoke form', () => {
+  it('thesis-table2 --smoke trains baseline, db, ni and hsfob/k=1 and writes the table, with every cell filled', async () => {
+    const out = tmp();
+    const write = process.stdout.write.bind(process.stdout);
+    const err = process.stderr.write.bind(process.stderr);
+    let printed = '';
+    process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await reproduce(['thesis-table2', '--smoke', '--device', 'native', '--out', out])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = err;
+    }
+    const md = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
+    expect(printed).toBe(`${md}\n`);
+    for (const m of QUICK_METHODS) expect(md).toMatch(new RegExp(`^\\| ${m.replace('/', '\\/')} \\| (\\*\\*)?\\d+\\.\\d{3}(\\*\\*)? \\(0\\.00\\) \\|$`, 'm'));
+    expect(md).toContain('4 of 4 runs finished.');
+    expect(md).toMatch(/difference to baseline \(points; baseline std 0\.00\): db [+-]\d/);
+  }, 120_000);
+});
