@@ -23,7 +23,7 @@ ${Object.entries(PRESETS).map(([n, p]) => `  ${n.padEnd(14)} ${p.describe}`).joi
 Options:
   --quick                a small version of the protocol, minutes not days: for the thesis tables
                          50 images per class, 100 epochs, the whole test set, baseline, db, ni and
-                         hsfob/k=1 at lambda 1, 3 seeds (thesis-table2: about 5 minutes on 2 cores
+                         hsfob/k=1 at lambda 1, 3 seeds (thesis-table2: a few minutes on 2 cores
                          with the native backend); for the others fewer seeds, epochs and lambdas
   --smoke                seconds, not minutes: 1 seed, 2 epochs (steps for varga-sin: 100), one
                          lambda, 500 test images; checks the pipeline, shows no finding
