@@ -14,8 +14,7 @@ export const DEVICE_CHOICES = ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as con
 export const DEFAULT_DEVICE = 'auto';
 
 /** The help text of --device, the same in every command. */
-export const DEVICE_HELP =
-  'auto | cpu | native | webgpu | cuda (default auto: a hardware GPU, else the native CPU addon when it is built, else cpu)';
+export const DEVICE_HELP = 'auto | cpu | native | webgpu | cuda (default auto: a GPU, else native, else cpu)';
 
 export type DeviceChoice = AutoReport & { asked: (typeof DEVICE_CHOICES)[number]; description: string };
 
