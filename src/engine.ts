@@ -41,9 +41,9 @@ export class Engine {
   nextId = 1;
 
   /**
-   * Install a backend that needs no initialization: the cpu reference, which
-   * `registerDefaultBackends()` (src/backends/registry.ts, run by src/index.ts) installs. The engine
-   * itself knows backends only through the contract.
+   * Install a backend that needs no initialization: the cpu reference, which the entries install
+   * (src/index.ts through registerDefaultBackends(), src/browser.ts). The engine itself knows
+   * backends only through the contract.
    */
   installBackend(b: Backend): void {
     if (!this.ready.has(b.name)) this.ready.set(b.name, b);
@@ -119,7 +119,7 @@ export class Engine {
       );
     }
     if (name === 'cpu') {
-      throw new DeviceError(`${op}: the cpu backend is not installed; import 'gradreg' (src/index.ts) or call registerDefaultBackends() first`);
+      throw new DeviceError(`${op}: the cpu backend is not installed; import 'gradreg' (src/index.ts) or 'gradreg/browser' (src/browser.ts) first`);
     }
     throw new DeviceError(`${op}: unknown device '${name}' (known: ${this.deviceNames().join(', ')})`);
   }

@@ -5,9 +5,7 @@ import { registerDefaultBackends } from './backends/registry.js';
 // here, loaded only when asked for.
 registerDefaultBackends();
 
-export * from './core.js';
-export { registerDefaultBackends };
-
+export * from './api.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';

@@ -4,7 +4,7 @@
  * Objective. The Objective types restate the training stack's plug-in contract structurally, so this
  * layer does not import the trainer.
  */
-import type { Tensor } from '../core.js';
+import type { Tensor } from '../api.js';
 
 /** x [N, ...] -> logits [N, C]. Must treat the rows of x independently for the per-sample penalties to be exact. */
 export type LogitsFn = (x: Tensor) => Tensor;

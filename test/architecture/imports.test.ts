@@ -1,8 +1,8 @@
 /**
  * The module graph of src/ as docs/ARCHITECTURE.md draws it: no runtime import cycle (type-only
  * imports and lazy `import()` do not count: they run nothing at load), the engine core free of
- * concrete backends, and the upper layers on the side-effect-free core (src/core.ts) rather than
- * the public entry src/index.ts, which registers the backends.
+ * concrete backends, and the upper layers on the side-effect-free API (src/api.ts) rather than
+ * an entry (src/index.ts, src/browser.ts), which install and register the backends.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -82,8 +82,8 @@ describe('src/ import graph', () => {
     expect(runtimeImports('/x/f.ts', text)).toEqual(['/x/d.ts', '/x/e.ts']);
   });
 
-  it('the engine core (engine, tensor, scope, ops, autograd) loads no concrete backend', () => {
-    const core = [...graph.keys()].filter((f) => /^(engine|tensor|scope|core)\.ts$|^(ops|autograd)\//.test(rel(f)));
+  it('the engine core (engine, tensor, scope, ops, autograd, api) loads no concrete backend', () => {
+    const core = [...graph.keys()].filter((f) => /^(engine|tensor|scope|api)\.ts$|^(ops|autograd)\//.test(rel(f)));
     expect(core.length).toBeGreaterThan(10);
     for (const f of core) {
       for (const d of graph.get(f)!) expect(rel(d), `${rel(f)} imports ${rel(d)}`).not.toMatch(/^backends\/(cpu|native|webgpu|cuda)\//);
@@ -94,13 +94,13 @@ describe('src/ import graph', () => {
     // Highest first; a file belongs to the first layer whose pattern matches its path under src/.
     const LAYERS: [string, RegExp][] = [
       ['cli', /^cli\//],
-      ['entry', /^index\.ts$|^backends\/registry\.ts$/],
+      ['entries', /^(index|browser)\.ts$|^browser\/|^backends\/registry\.ts$/],
       ['experiments', /^experiments\//],
       ['regularizers', /^regularizers\//],
       ['train', /^train\//],
       ['data', /^data\//],
       ['nn optim', /^(nn|optim)\//],
-      ['core', /^core\.ts$/],
+      ['api', /^api\.ts$/],
       ['autograd', /^autograd\//],
       ['ops', /^ops\//],
       ['tensor engine scope', /^(tensor|engine|scope)\.ts$/],
@@ -116,9 +116,9 @@ describe('src/ import graph', () => {
     expect(upward).toEqual([]);
   });
 
-  it('nothing inside src/ imports the public entry src/index.ts (it registers the backends)', () => {
-    const index = join(SRC, 'index.ts');
-    const users = [...graph].filter(([, ds]) => ds.includes(index)).map(([f]) => rel(f));
+  it('nothing inside src/ imports an entry (src/index.ts, src/browser.ts: they register the backends)', () => {
+    const entries = [join(SRC, 'index.ts'), join(SRC, 'browser.ts')];
+    const users = [...graph].filter(([, ds]) => ds.some((d) => entries.includes(d))).map(([f]) => rel(f));
     // The CLI is the application: it is allowed the public entry.
     expect(users.filter((f) => !f.startsWith('cli/'))).toEqual([]);
   });

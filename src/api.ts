@@ -1,8 +1,8 @@
 /**
- * The engine core for the layers above ops (nn, train, regularizers, experiments): tensors, ops,
- * autograd and device selection, with no side effect on import. The public entry src/index.ts
- * re-exports it after registering the backends (registerDefaultBackends()); code inside src/ other
- * than the CLI imports this module, never src/index.ts.
+ * gradreg's public API shared by the Node entry (index.ts) and the browser entry (browser.ts):
+ * tensors, ops, autograd and backend selection. Importing it has no side effect: the entries
+ * install the cpu reference and register the other backends. The layers above ops inside src/
+ * (regularizers, experiments) import this module, never an entry.
  */
 import type { DeviceName } from './backends/backend.js';
 import { engine, type AutoReport } from './engine.js';
