@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 #include <string>
 
 #include <cerrno>
@@ -34,6 +36,14 @@ inline int I(size_t i) { return static_cast<int>(P[i]); }
 // Copies `n` shape entries starting at P[i] into dst.
 inline void shape_at(size_t i, long n, long* dst) {
   for (long k = 0; k < n; k++) dst[k] = L(i + k);
+}
+
+// Copies consecutive lists {length, destination} from P[i] on (the block's dims(...) runs).
+inline void lists_at(size_t i, std::initializer_list<std::pair<long, long*>> lists) {
+  for (const auto& [n, dst] : lists) {
+    shape_at(i, n, dst);
+    i += n;
+  }
 }
 
 gr::Geom geom_at(size_t i) {
@@ -111,9 +121,7 @@ KERNEL(Unary) { gr::k_unary(I(0), I(1), ptr(2), ptr(3), L(4), P[5]); }
 KERNEL(Binary) {
   long os[16], as[16], bs[16];
   const int r = I(5), ra = I(6), rb = I(7);
-  shape_at(8, r, os);
-  shape_at(8 + r, ra, as);
-  shape_at(8 + r + ra, rb, bs);
+  lists_at(8, {{r, os}, {ra, as}, {rb, bs}});
   gr::k_binary(I(0), I(1), r, os, ptr(2), ra, as, ptr(3), rb, bs, ptr(4));
 }
 
@@ -122,14 +130,7 @@ KERNEL(BinaryScalar) { gr::k_binary_scalar(I(0), I(1), ptr(2), ptr(3), L(4), P[5
 KERNEL(Where) {
   long os[16], cs[16], as[16], bs[16];
   const int r = I(6), rc = I(7), ra = I(8), rb = I(9);
-  size_t i = 10;
-  shape_at(i, r, os);
-  i += r;
-  shape_at(i, rc, cs);
-  i += rc;
-  shape_at(i, ra, as);
-  i += ra;
-  shape_at(i, rb, bs);
+  lists_at(10, {{r, os}, {rc, cs}, {ra, as}, {rb, bs}});
   gr::k_where(I(0), ptr(2), rc, cs, I(1), ptr(3), ra, as, ptr(4), rb, bs, ptr(5), r, os);
 }
 
@@ -154,18 +155,14 @@ KERNEL(ArgReduce) { gr::k_arg_reduce(I(0), I(1), ptr(2), ptr<int32_t>(3), L(4), 
 KERNEL(Copy) {
   long shape[16], ss[16], ds[16];
   const int r = I(3);
-  shape_at(4, r, shape);
-  shape_at(4 + r, r, ss);
-  shape_at(4 + 2 * r, r, ds);
+  lists_at(4, {{r, shape}, {r, ss}, {r, ds}});
   gr::k_copy(I(0), r, shape, ptr(1), ss, ptr(2), ds);
 }
 
 KERNEL(Matmul) {
   long ob[16], ab[16], bb[16];
   const int br = I(9);
-  shape_at(10, br, ob);
-  shape_at(10 + br, br, ab);
-  shape_at(10 + 2 * br, br, bb);
+  lists_at(10, {{br, ob}, {br, ab}, {br, bb}});
   gr::k_matmul(I(0), ptr(1), ptr(2), ptr(3), P[4] != 0, P[5] != 0, L(6), L(7), L(8), br, ob, ab, bb);
 }
 
