@@ -16,32 +16,31 @@ function rowMaxExpSum(X: TypedArray, o: number, cols: number): [number, number] 
   return [m, s];
 }
 
-export function softmax(x: TensorRef): TypedArray {
+/** out = f applied row by row over the last axis: f(X, out, o, cols) fills out[o .. o + cols). */
+function byRow(x: TensorRef, f: (X: TypedArray, out: TypedArray, o: number, cols: number) => void): TypedArray {
   const X = arr(x);
   const [rows, cols] = rowsCols(x);
   const out = alloc(x.dtype, X.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
+  for (let r = 0; r < rows; r++) f(X, out, r * cols, cols);
+  return out;
+}
+
+export function softmax(x: TensorRef): TypedArray {
+  return byRow(x, (X, out, o, cols) => {
     const [m, s] = rowMaxExpSum(X, o, cols);
     const inv = 1 / s;
     // exp(x - m) stored in the output dtype, then scaled
     for (let j = 0; j < cols; j++) out[o + j] = Math.exp(X[o + j]! - m);
     for (let j = 0; j < cols; j++) out[o + j] = out[o + j]! * inv;
-  }
-  return out;
+  });
 }
 
 export function logSoftmax(x: TensorRef): TypedArray {
-  const X = arr(x);
-  const [rows, cols] = rowsCols(x);
-  const out = alloc(x.dtype, X.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
+  return byRow(x, (X, out, o, cols) => {
     const [m, s] = rowMaxExpSum(X, o, cols);
     const lse = m + Math.log(s);
     for (let j = 0; j < cols; j++) out[o + j] = X[o + j]! - lse;
-  }
-  return out;
+  });
 }
 
 export function softmaxHvp(p: TensorRef, v: TensorRef): TypedArray {

@@ -10,8 +10,7 @@ import { dimsWords, strided, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 
-const K_GATHER = kernel('layout', 'gather', 'rw');
-const K_PLACE = kernel('layout', 'place', 'rw');
+const K_COPY = kernel('layout', 'strided_copy', 'rw');
 
 /** out[i] = src[base + offset(i)] for `shape` read through `srcStrides`. */
 function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcStrides: readonly number[], base: number): void {
@@ -26,7 +25,7 @@ function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcSt
     { strides: c.strides[1]!, base, length: src.length },
     { strides: c.strides[0]!, base: 0, length: out.length },
   ];
-  strided(rt, K_GATHER, {}, [src, out], c.shape, ops, (ch, cnt) =>
+  strided(rt, K_COPY, { PLACE: false }, [src, out], c.shape, ops, (ch, cnt) =>
     dimsWords(new Words().u32(cnt, ch.bases[1]!, ch.bases[0]!, ch.shape.length), ch.shape).vec(ch.strides[0]!, 2).done(),
   );
 }
@@ -44,7 +43,7 @@ function placeInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, outStr
     { strides: c.strides[0]!, base: 0, length: src.length },
     { strides: c.strides[1]!, base, length: out.length },
   ];
-  strided(rt, K_PLACE, {}, [src, out], c.shape, ops, (ch, cnt) =>
+  strided(rt, K_COPY, { PLACE: true }, [src, out], c.shape, ops, (ch, cnt) =>
     dimsWords(new Words().u32(cnt, ch.bases[0]!, ch.bases[1]!, ch.shape.length), ch.shape).vec(ch.strides[1]!, 2).done(),
   );
 }
