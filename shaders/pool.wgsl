@@ -31,6 +31,16 @@ fn window_of(o: u32) -> vec3<i32> {
   return vec3<i32>(i32(plane), i32(oy * P.sh) - i32(P.ph), i32(ox * P.sw) - i32(P.pw));
 }
 
+// The part of output o's window inside the image: rows y0..y1 and columns x0..x1 (ends
+// exclusive) of the plane that starts at `base`.
+struct Window { base: u32, y0: i32, y1: i32, x0: i32, x1: i32 }
+
+fn window_in_image(o: u32) -> Window {
+  let win = window_of(o);
+  return Window(P.a_shift + u32(win.x) * P.h * P.w, max(win.y, 0), min(win.y + i32(P.kh), i32(P.h)),
+                max(win.z, 0), min(win.z + i32(P.kw), i32(P.w)));
+}
+
 // Plane and position of input pixel i, as (plane, h, w).
 fn pixel_of(i: u32) -> vec3<u32> {
   let plane = fdiv(i, P.m_hw);
@@ -59,18 +69,13 @@ fn tap(h: u32, w: u32, a: u32, b: u32) -> i32 {
 fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
-  let win = window_of(o);
-  let base = P.a_shift + u32(win.x) * P.h * P.w;
+  let win = window_in_image(o);
   var best = 0.0;
   var bi = -1;
-  for (var a = 0u; a < P.kh; a++) {
-    let iy = win.y + i32(a);
-    if (iy < 0 || iy >= i32(P.h)) { continue; }
-    for (var b = 0u; b < P.kw; b++) {
-      let ix = win.z + i32(b);
-      if (ix < 0 || ix >= i32(P.w)) { continue; }
+  for (var iy = win.y0; iy < win.y1; iy++) {
+    for (var ix = win.x0; ix < win.x1; ix++) {
       let pos = iy * i32(P.w) + ix;
-      let v = mx[base + u32(pos)];
+      let v = mx[win.base + u32(pos)];
       let vn = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
       let bn = (bitcast<u32>(best) & 0x7fffffffu) > 0x7f800000u;
       if ((v > best && !vn && !bn) || bi < 0 || (vn && !bn)) { best = v; bi = pos; }
@@ -131,16 +136,11 @@ fn max_pool_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 fn avg_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
-  let win = window_of(o);
-  let base = P.a_shift + u32(win.x) * P.h * P.w;
+  let win = window_in_image(o);
   var s = 0.0;
-  for (var a = 0u; a < P.kh; a++) {
-    let iy = win.y + i32(a);
-    if (iy < 0 || iy >= i32(P.h)) { continue; }
-    for (var b = 0u; b < P.kw; b++) {
-      let ix = win.z + i32(b);
-      if (ix < 0 || ix >= i32(P.w)) { continue; }
-      s += ax[base + u32(iy * i32(P.w) + ix)];
+  for (var iy = win.y0; iy < win.y1; iy++) {
+    for (var ix = win.x0; ix < win.x1; ix++) {
+      s += ax[win.base + u32(iy * i32(P.w) + ix)];
     }
   }
   ay[P.y_shift + o] = s * (1.0 / f32(P.kh * P.kw));
