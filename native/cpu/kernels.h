@@ -1,4 +1,5 @@
-// Entry points of the kernel families (elementwise.cc, reduce_layout.cc, nn.cc, random.cc).
+// Entry points of the kernel families (elementwise.cc, reduce.cc, layout.cc, matmul.cc, conv.cc, pool.cc,
+// batchnorm.cc, softmax.cc, optim.cc).
 // Op, dtype, rule and kind codes are the enums of ../opcodes.h. Shapes and strides are in elements.
 #pragma once
 #include "common.h"
