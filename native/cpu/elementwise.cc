@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "../formulas.h"
 #include "kernels.h"
 #include "nditer.h"
 
@@ -31,34 +32,6 @@ inline int32_t store<int32_t>(double v) {
 }
 
 
-template <int OP>
-inline double unary_fn(double x, double alpha) {
-  switch (OP) {
-    case kNeg: return -x;
-    case kExp: return std::exp(x);
-    case kLog: return std::log(x);
-    case kSqrt: return std::sqrt(x);
-    case kRsqrt: return 1.0 / std::sqrt(x);
-    case kReciprocal: return 1.0 / x;
-    case kAbs: return std::fabs(x);
-    case kSquare: return x * x;
-    case kRelu: return x < 0 ? 0.0 : x;
-    case kLeakyRelu: return x > 0 ? x : alpha * x;
-    case kLeakyReluGrad: return x > 0 ? 1.0 : alpha;
-    case kSigmoid: {
-      if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-      double e = std::exp(x);
-      return e / (1.0 + e);
-    }
-    case kTanh: return std::tanh(x);
-    case kSoftplus: return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-    case kSign: return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
-    case kSin: return std::sin(x);
-    case kCos: return std::cos(x);
-  }
-  return 0;
-}
-
 template <class T, int OP>
 void unary_t(const T* x, T* out, long n, double alpha) {
   parallel_for(n, EW_GRAIN, [&](long b, long e) {
@@ -77,19 +50,23 @@ void unary_t(const T* x, T* out, long n, double alpha) {
         return;
       }
     }
-    for (long i = b; i < e; i++) out[i] = store<T>(unary_fn<OP>(static_cast<double>(x[i]), alpha));
+    for (long i = b; i < e; i++) out[i] = store<T>(unary_apply<double>(OP, static_cast<double>(x[i]), alpha));
   });
+}
+
+// Calls f(std::integral_constant<int, OP>) for the op code `op` among 0..N-1, so every op of the
+// generated table (opcodes.h) gets its own instantiation with no list written here.
+template <int N, int OP = 0, class F>
+void with_op(int op, F&& f) {
+  if constexpr (OP < N) {
+    if (op == OP) f(std::integral_constant<int, OP>{});
+    else with_op<N, OP + 1>(op, f);
+  }
 }
 
 template <class T>
 void unary_dispatch(int op, const T* x, T* out, long n, double alpha) {
-  switch (op) {
-#define GR_U(k) case k: unary_t<T, k>(x, out, n, alpha); break;
-    GR_U(kNeg) GR_U(kExp) GR_U(kLog) GR_U(kSqrt) GR_U(kRsqrt) GR_U(kReciprocal) GR_U(kAbs) GR_U(kSquare)
-    GR_U(kRelu) GR_U(kLeakyRelu) GR_U(kLeakyReluGrad) GR_U(kSigmoid) GR_U(kTanh) GR_U(kSoftplus)
-    GR_U(kSign) GR_U(kSin) GR_U(kCos)
-#undef GR_U
-  }
+  with_op<kUnaryOpCount>(op, [&](auto k) { unary_t<T, decltype(k)::value>(x, out, n, alpha); });
 }
 
 // Arithmetic type of a binary op: float math is exact for + - * / on floats (one rounding either
@@ -99,55 +76,10 @@ struct Calc {
   using type = std::conditional_t<std::is_same_v<T, float> && OP != kPow, float, double>;
 };
 
-// Math.pow differs from C's pow where the exponent is NaN (always NaN) and for (+-1)^(+-inf) (NaN).
-inline double js_pow(double a, double b) {
-  if (std::isnan(b)) return b;
-  if ((a == 1 || a == -1) && std::isinf(b)) return std::numeric_limits<double>::quiet_NaN();
-  return std::pow(a, b);
-}
-
-// Math.max / Math.min: NaN if either is NaN, and +0 ranks above -0.
-template <class C>
-inline C js_max(C a, C b) {
-  if constexpr (std::is_floating_point_v<C>) {
-    if (a != a || b != b) return std::numeric_limits<C>::quiet_NaN();
-    if (a == b) return std::signbit(a) ? b : a;
-  }
-  return a >= b ? a : b;
-}
-template <class C>
-inline C js_min(C a, C b) {
-  if constexpr (std::is_floating_point_v<C>) {
-    if (a != a || b != b) return std::numeric_limits<C>::quiet_NaN();
-    if (a == b) return std::signbit(a) ? a : b;
-  }
-  return a <= b ? a : b;
-}
-
-template <int OP, class C>
-inline C binary_fn(C a, C b) {
-  switch (OP) {
-    case kAdd: return a + b;
-    case kSub: return a - b;
-    case kMul: return a * b;
-    case kDiv: return a / b;
-    case kPow: return static_cast<C>(js_pow(static_cast<double>(a), static_cast<double>(b)));
-    case kMaximum: return js_max(a, b);
-    case kMinimum: return js_min(a, b);
-    case kEq: return a == b ? C(1) : C(0);
-    case kNe: return a != b ? C(1) : C(0);
-    case kLt: return a < b ? C(1) : C(0);
-    case kLe: return a <= b ? C(1) : C(0);
-    case kGt: return a > b ? C(1) : C(0);
-    case kGe: return a >= b ? C(1) : C(0);
-  }
-  return 0;
-}
-
 template <class T, int OP>
 inline T bin(T a, T b) {
   using C = typename Calc<T, OP>::type;
-  return store<T>(static_cast<double>(binary_fn<OP, C>(static_cast<C>(a), static_cast<C>(b))));
+  return store<T>(static_cast<double>(binary_apply<C>(OP, static_cast<C>(a), static_cast<C>(b))));
 }
 template <>
 inline float bin<float, kAdd>(float a, float b) { return a + b; }
@@ -190,32 +122,21 @@ template <class T, int OP>
 void scalar_t(const T* x, T* out, long n, double s, bool left) {
   parallel_for(n, EW_GRAIN, [&](long b, long e) {
     if (left)
-      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(s, static_cast<double>(x[i])));
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_apply<double>(OP, s, static_cast<double>(x[i])));
     else
-      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(static_cast<double>(x[i]), s));
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_apply<double>(OP, static_cast<double>(x[i]), s));
   });
 }
-
-#define GR_BINARY_CASES(M) \
-  M(kAdd) M(kSub) M(kMul) M(kDiv) M(kPow) M(kMaximum) M(kMinimum) M(kEq) M(kNe) M(kLt) M(kLe) M(kGt) M(kGe)
 
 template <class T>
 void binary_dispatch(int op, int r, const long* oshape, const T* a, const long* sa, const T* b, const long* sb,
                      T* out) {
-  switch (op) {
-#define GR_B(k) case k: binary_t<T, k>(r, oshape, a, sa, b, sb, out); break;
-    GR_BINARY_CASES(GR_B)
-#undef GR_B
-  }
+  with_op<kBinaryOpCount>(op, [&](auto k) { binary_t<T, decltype(k)::value>(r, oshape, a, sa, b, sb, out); });
 }
 
 template <class T>
 void scalar_dispatch(int op, const T* x, T* out, long n, double s, bool left) {
-  switch (op) {
-#define GR_B(k) case k: scalar_t<T, k>(x, out, n, s, left); break;
-    GR_BINARY_CASES(GR_B)
-#undef GR_B
-  }
+  with_op<kBinaryOpCount>(op, [&](auto k) { scalar_t<T, decltype(k)::value>(x, out, n, s, left); });
 }
 
 template <class TC, class T>
