@@ -284,13 +284,6 @@ fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 // #include magic-div
 
-// An iteration shape of up to 8 dims with each dim's magic divisor.
-struct Dims {
-  size: array<vec4<u32>, 2>,
-  magic: array<vec4<u32>, 2>,
-  shift: array<vec4<u32>, 2>,
-}
-
 struct StridedParams {
   n: u32, out_shift: u32, base0: u32, base1: u32,
   base2: u32, rank: u32, op: u32, _p0: u32,

@@ -11,12 +11,6 @@ override PLACE: bool = false;
 
 // #include magic-div
 
-struct Dims {
-  size: array<vec4<u32>, 2>,
-  magic: array<vec4<u32>, 2>,
-  shift: array<vec4<u32>, 2>,
-}
-
 struct CopyParams {
   n: u32, dense_shift: u32, base: u32, rank: u32,
   dims: Dims,
