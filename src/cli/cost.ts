@@ -4,8 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, setBackend, type DeviceName } from '../index.js';
+import { deviceInfo } from '../index.js';
 import { costCsv, costMarkdown, defaultVariants, measureCost } from '../experiments/cost.js';
 import { MODEL_NAMES } from '../nn/index.js';
 import { defaultPullMode, parseRegularizer } from '../regularizers/index.js';
@@ -14,7 +13,8 @@ import { ESTIMATOR_FAMILIES, accuracyCsv, accuracyMarkdown, accuracyPlot, estima
 import { linePlot } from '../experiments/plot.js';
 import { fontStatus, svgToPng } from '../experiments/png.js';
 import { toSvg } from '../experiments/scene.js';
-import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { UsageError, checkOutputDir, choiceFlag, intFlag, parseFlags } from './args.js';
+import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
 
 export const COST_USAGE = `Usage: gradreg cost --model small|resnet|lenet5 [options]
 
@@ -23,7 +23,7 @@ regularizer, and the ratio to a baseline step, on one backend, as a table.
 
 Options:
   --model NAME        small | resnet | lenet5 (required)
-  --device NAME       cpu | native | webgpu | cuda | auto (default cpu)
+  --device NAME       ${DEVICE_HELP}
   --batch N           batch size (default 50)
   --reps N            timed steps per regularizer after one warm-up step; the median is reported (default 3)
   --input mnist|cifar input shape 1x28x28 or 3x32x32 (default: cifar for resnet, mnist otherwise)
@@ -80,16 +80,10 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--only: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
-  registerDefaultBackends();
-  let picked: DeviceName;
-  try {
-    picked = (await setBackend(device as DeviceName | 'auto')).picked;
-  } catch (e) {
-    if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-    throw e;
-  }
+  const device = parseDevice(v.device);
+  const outDir = typeof v.out === 'string' ? checkOutputDir('--out', v.out) : null;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const { picked } = await selectDevice(device, log);
   const shape = input === 'cifar' ? ([3, 32, 32] as const) : ([1, 28, 28] as const);
   const exactVariant = (f: 'jac' | 'fob' | 'hsfob'): string => `${f}/${defaultPullMode(picked)}`;
   const estimators = ESTIMATOR_FAMILIES.flatMap((f) => ks.map((k) => estimatorVariant(f, k)));
@@ -125,20 +119,20 @@ export async function run(argv: string[]): Promise<number> {
     ], timeLabel);
     process.stdout.write(`\n${accMd}`);
   }
-  if (typeof v.out === 'string') {
-    fs.mkdirSync(v.out, { recursive: true });
-    fs.writeFileSync(path.join(v.out, 'cost.md'), accMd ? `${md}\n${accMd}` : md);
-    fs.writeFileSync(path.join(v.out, 'cost.csv'), costCsv(rows));
+  if (outDir !== null) {
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'cost.md'), accMd ? `${md}\n${accMd}` : md);
+    fs.writeFileSync(path.join(outDir, 'cost.csv'), costCsv(rows));
     if (accuracy) {
-      fs.writeFileSync(path.join(v.out, 'accuracy.csv'), accuracyCsv(acc, times));
+      fs.writeFileSync(path.join(outDir, 'accuracy.csv'), accuracyCsv(acc, times));
       const scene = linePlot(accuracyPlot(acc, times, `Estimator accuracy vs cost: ${model}, batch ${batch}, ${picked}`, clock === 'wall' ? 'step time (ms)' : 'CPU time per step (ms)'));
       const svg = toSvg(scene);
-      fs.writeFileSync(path.join(v.out, 'accuracy.svg'), svg);
+      fs.writeFileSync(path.join(outDir, 'accuracy.svg'), svg);
       const fonts = fontStatus();
-      if (fonts.ok) fs.writeFileSync(path.join(v.out, 'accuracy.png'), svgToPng(svg));
+      if (fonts.ok) fs.writeFileSync(path.join(outDir, 'accuracy.png'), svgToPng(svg));
       else log(`gradreg: accuracy.png not written (SVG only): ${fonts.reason}`);
     }
-    log(`wrote ${path.join(v.out, 'cost.md')}, cost.csv${accuracy ? ', accuracy.csv and the accuracy plot' : ''}`);
+    log(`wrote ${path.join(outDir, 'cost.md')}, cost.csv${accuracy ? ', accuracy.csv and the accuracy plot' : ''}`);
   }
   return rows.some((r) => r.error) ? 1 : 0;
 }

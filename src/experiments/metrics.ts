@@ -6,8 +6,8 @@
  * clipped to the image of [0, 1]; the gradient norm is reported with respect to pixel / 255,
  * i.e. the normalized-space gradient divided by std_c per channel.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import { batches, take, type Dataset, type Normalization } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 
@@ -20,6 +20,8 @@ export interface RobustnessOptions {
   batchSize?: number;
   dtype?: 'float32' | 'float64';
   device?: g.DeviceName;
+  /** Called after every batch with the points done so far and the total. */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface Robustness {
@@ -46,6 +48,7 @@ export async function robustness(model: Module, test: Dataset, o: RobustnessOpti
   let normSum = 0;
   let clean = 0;
   const adv = new Array<number>(o.eps.length).fill(0);
+  let done = 0;
   try {
     for (const b of batches(ds, { batchSize: o.batchSize ?? 100, shuffle: false, seed: 0, epoch: 0, normalization: o.normalization })) {
       const out = g.tidy(() => {
@@ -74,6 +77,8 @@ export async function robustness(model: Module, test: Dataset, o: RobustnessOpti
       normSum += v[0]!;
       clean += v[1]!;
       o.eps.forEach((_, i) => (adv[i]! += v[2 + i]!));
+      done += b.n;
+      o.onBatch?.(done, ds.count);
     }
   } finally {
     model.train(wasTraining);

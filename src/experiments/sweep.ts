@@ -75,6 +75,12 @@ export async function runSweep(plan: Plan, o: SweepOptions): Promise<SweepOutcom
           last = now;
           log(`${tag}: ${p.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs} ` : ''}step ${p.step}/${p.totalSteps} loss ${p.loss.toPrecision(4)}`);
         },
+        onEvaluate: (what, done, total) => {
+          const now = performance.now();
+          if (now - last < 5000) return;
+          last = now;
+          log(`${tag}: ${what === 'test' ? 'test set' : 'input gradients and FGSM'} ${done}/${total} images`);
+        },
       });
       store.append(key, cfg, res);
       ran++;

@@ -282,7 +282,7 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
     parts.push(wrap(be, r.dx, x.shape, x.dtype));
   }
   const y = stack(parts);
-  return record(y, 'batchNormBackward.dxBatched', [x, gK, gamma], (u, need) => {
+  return record(y, 'batchNormBackward.dx', [x, gK, gamma], (u, need) => {
     const [needX, needG, needGamma] = need as [boolean, boolean, boolean];
     if (!engine.gradEnabled && doubleBackward === 'fused' && be.batchNormDoubleBackward) {
       let gx: Tensor | null = null;

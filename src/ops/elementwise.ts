@@ -10,8 +10,9 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap, type TensorOrNumber } from './core.js';
-import { sumTo, sumToBatched } from './reduce.js';
+import { sumTo, sumToBatched } from './broadcast.js';
 import { scalar } from './creation.js';
+import type { OpName } from './names.js';
 
 function unaryRaw(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   const b = backendOf(op, x);
@@ -27,7 +28,7 @@ function floatUnary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
  * Record a unary elementwise op whose rule maps g to the input's gradient with elementwise ops on
  * tensors of the output's shape: by broadcasting, the same rule serves a K-batched g [K, ...].
  */
-function recordUnary(y: Tensor, name: string, x: Tensor, rule: (g: Tensor) => Tensor): Tensor {
+function recordUnary(y: Tensor, name: OpName, x: Tensor, rule: (g: Tensor) => Tensor): Tensor {
   const r = (g: Tensor): Tensor[] => [rule(g)];
   return record(y, name, [x], r, r);
 }
@@ -168,7 +169,7 @@ function tensorsOf(a: TensorOrNumber, b: TensorOrNumber): Tensor[] {
  */
 function recordBinary(
   y: Tensor,
-  name: string,
+  name: OpName,
   a: TensorOrNumber,
   b: TensorOrNumber,
   rule: (g: Tensor, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null],

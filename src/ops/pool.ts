@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { backendOf, record, wrap } from './core.js';
 import { windowGeom, type Pair } from './conv.js';
 import { mean } from './reduce.js';
-import { reshape } from './layout.js';
+import { reshape } from './broadcast.js';
 
 export interface PoolOptions {
   kernel: Pair;
@@ -27,14 +27,14 @@ function geom(op: string, x: Tensor, o: PoolOptions): WindowGeom {
 // d gather(x, idx) = scatter(g, idx)
 function gather(x: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('maxPoolGather', x, idx);
-  const y = wrap(be, be.poolGather(x, idx, g), [g.n, g.c, g.oh, g.ow], x.dtype);
+  const y = wrap(be, be.maxPoolGather(x, idx, g), [g.n, g.c, g.oh, g.ow], x.dtype);
   return record(y, 'maxPoolGather', [x], (gy) => [scatter(gy, idx, g)]);
 }
 
 // d scatter(g, idx) = gather(g, idx)
 function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('maxPoolScatter', gy, idx);
-  const y = wrap(be, be.poolScatter(gy, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  const y = wrap(be, be.maxPoolScatter(gy, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
   return record(y, 'maxPoolScatter', [gy], (gx) => [gather(gx, idx, g)]);
 }
 
@@ -63,23 +63,23 @@ function perBlock(op: string, x: Tensor, idx: Tensor, inShape: number[], outShap
 }
 
 function scatterBatched(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
-  const y = perBlock('maxPoolScatter', gy, idx, [g.n, g.c, g.oh, g.ow], [g.n, g.c, g.h, g.w], (be, gj) => be.poolScatter(gj, idx, g));
-  return record(y, 'maxPoolScatterBatched', [gy], (gx) => [gatherBatched(gx, idx, g)]);
+  const y = perBlock('maxPoolScatter', gy, idx, [g.n, g.c, g.oh, g.ow], [g.n, g.c, g.h, g.w], (be, gj) => be.maxPoolScatter(gj, idx, g));
+  return record(y, 'maxPoolScatter', [gy], (gx) => [gatherBatched(gx, idx, g)]);
 }
 
 function gatherBatched(x: Tensor, idx: Tensor, g: WindowGeom): Tensor {
-  const y = perBlock('maxPoolGather', x, idx, [g.n, g.c, g.h, g.w], [g.n, g.c, g.oh, g.ow], (be, xj) => be.poolGather(xj, idx, g));
-  return record(y, 'maxPoolGatherBatched', [x], (gy) => [scatterBatched(gy, idx, g)]);
+  const y = perBlock('maxPoolGather', x, idx, [g.n, g.c, g.h, g.w], [g.n, g.c, g.oh, g.ow], (be, xj) => be.maxPoolGather(xj, idx, g));
+  return record(y, 'maxPoolGather', [x], (gy) => [scatterBatched(gy, idx, g)]);
 }
 
 /** Max pooling returning the output and the int32 argmax positions (h*W + w within each plane). */
 export function maxPool2dWithIndices(x: Tensor, o: PoolOptions): { out: Tensor; indices: Tensor } {
   const g = geom('maxPool2d', x, o);
   const be = backendOf('maxPool2d', x);
-  const r = be.maxPool(x, g);
+  const r = be.maxPool2d(x, g);
   const indices = wrap(be, r.idx, [g.n, g.c, g.oh, g.ow], 'int32');
   const out = wrap(be, r.out, [g.n, g.c, g.oh, g.ow], x.dtype);
-  // d maxPool(x) = scatter(g) to the argmax positions
+  // d maxPool2d(x) = scatter(g) to the argmax positions
   record(out, 'maxPool2d', [x], (gy) => [scatter(gy, indices, g)], (gy) => [scatterBatched(gy, indices, g)]);
   return { out, indices };
 }
@@ -99,10 +99,10 @@ export function maxPoolGather(x: Tensor, indices: Tensor, o: PoolOptions): Tenso
   return gather(x, indices, g);
 }
 
-// d avgPool(x) = avgPoolBackward(g);  d avgPoolBackward(g) = avgPool(.)
+// d avgPool2d(x) = avgPool2dBackward(g);  d avgPool2dBackward(g) = avgPool2d(.)
 function avgPoolG(x: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('avgPool2d', x);
-  const y = wrap(be, be.avgPool(x, g), [g.n, g.c, g.oh, g.ow], x.dtype);
+  const y = wrap(be, be.avgPool2d(x, g), [g.n, g.c, g.oh, g.ow], x.dtype);
   // batched: K folded into the batch of the (parameter-free) backward window sum
   return record(y, 'avgPool2d', [x], (gy) => [avgPoolBackwardG(gy, g)], (gy) => {
     const k = gy.shape[0]!;
@@ -112,9 +112,9 @@ function avgPoolG(x: Tensor, g: WindowGeom): Tensor {
 }
 
 function avgPoolBackwardG(gy: Tensor, g: WindowGeom): Tensor {
-  const be = backendOf('avgPoolBackward', gy);
-  const y = wrap(be, be.avgPoolBackward(gy, g), [g.n, g.c, g.h, g.w], gy.dtype);
-  return record(y, 'avgPoolBackward', [gy], (gx) => [avgPoolG(gx, g)]);
+  const be = backendOf('avgPool2dBackward', gy);
+  const y = wrap(be, be.avgPool2dBackward(gy, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  return record(y, 'avgPool2dBackward', [gy], (gx) => [avgPoolG(gx, g)]);
 }
 
 /** Average pooling; padding counts as zeros with divisor kh*kw. */

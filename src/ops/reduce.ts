@@ -2,10 +2,12 @@
 import type { ReduceOp } from '../backends/backend.js';
 import { assertFloat } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { broadcastAxes, normAxes, normAxis, reducedShape, type Shape } from '../shape.js';
+import { normAxes, normAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, view, wrap } from './core.js';
-import { broadcastTo, reshape } from './layout.js';
+import { broadcastTo, reshape, sumTo } from './broadcast.js';
+
+export { sumTo };
 import { div, eq, mul, sub } from './elementwise.js';
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepDims: boolean): Tensor {
@@ -81,44 +83,6 @@ export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
 
 export function argmin(x: Tensor, axis = -1, keepDims = false): Tensor {
   return argReduce('argmin', x, axis, keepDims);
-}
-
-/** Sum a broadcast tensor back down to `shape` (the adjoint of broadcastTo). */
-// d sumTo(g) = broadcastTo(g)
-export function sumTo(x: Tensor, shape: Shape): Tensor {
-  backendOf('sumTo', x);
-  const off = x.rank - shape.length;
-  if (off < 0 || shape.some((d, i) => d !== 1 && d !== x.shape[i + off])) {
-    throw new ShapeError(`sumTo: cannot sum shape ${fmtShape(x.shape)} down to ${fmtShape(shape)} (it does not broadcast to it)`);
-  }
-  const axes = broadcastAxes(shape, x.shape);
-  if (axes.length === 0) return reshape(x, shape);
-  const be = backendOf('sumTo', x);
-  const s = wrap(be, be.reduce('sum', x, axes), reducedShape(x.shape, axes), x.dtype);
-  const y = view(s, shape);
-  s.dispose();
-  return record(y, 'sumTo', [x], (g) => [broadcastTo(g, x.shape)], (g) => [broadcastBatched(g, x.shape)]);
-}
-
-/**
- * sumTo for a K-batched gradient (a batched vjp's leading cotangent axis): x [K, ...s] summed down
- * to [K, ...shape], where `shape` broadcasts to s; the K axis is never summed.
- */
-export function sumToBatched(x: Tensor, shape: Shape): Tensor {
-  const k = x.shape[0]!;
-  const lead = x.rank - 1 - shape.length;
-  if (lead < 0) throw new ShapeError(`sumToBatched: cannot sum shape ${fmtShape(x.shape)} down to [K, ...${fmtShape(shape)}]`);
-  const padded = [k, ...new Array<number>(lead).fill(1), ...shape];
-  const s = sumTo(x, padded);
-  return lead === 0 ? s : reshape(s, [k, ...shape]);
-}
-
-/** broadcastTo for a K-batched tensor: x [K, ...s] to [K, ...shape], s broadcasting to shape. */
-export function broadcastBatched(x: Tensor, shape: Shape): Tensor {
-  const k = x.shape[0]!;
-  const lead = shape.length - (x.rank - 1);
-  const r = lead === 0 ? x : reshape(x, [k, ...new Array<number>(lead).fill(1), ...x.shape.slice(1)]);
-  return broadcastTo(r, [k, ...shape]);
 }
 
 /** Biased (population) variance over `axes`. */

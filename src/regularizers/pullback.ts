@@ -18,8 +18,8 @@
  * replicated the batch K times instead; batch norm in training mode then mixed the K cotangents in
  * its statistics backward (test/regularizers/batched.test.ts shows the difference).
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import type { LogitsFn, PullMode } from './types.js';
 
 export type Head = 'logits' | 'probs';
