@@ -10,8 +10,8 @@
  * shape), so it is the fob/k row; spectreg/sph (projections on the unit sphere) estimates
  * ||J_g||_F^2 / C and is compared with the exact fob penalty divided by C.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import * as R from '../regularizers/index.js';
 import { buildModel } from './models.js';
 import type { PlotSpec, Series } from './plot.js';
