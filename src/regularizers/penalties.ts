@@ -34,8 +34,9 @@ export interface JacobianOptions {
 
 /**
  * The pull mode when none is given, per backend. On the CPU backends 'loop' stays the default: the
- * batched vjp measured within +-5% of the loop in CPU time on the small CNN and the ResNet (native,
- * batch 50, under load; bench/native-results.md has the per-kernel profile): the K-times-taller
+ * batched vjp measured within +-5% of the loop in single-thread CPU time on the small CNN and the
+ * ResNet, and 1.6x slower in wall time on the ResNet with 2 threads (native, batch 50;
+ * bench/native-results.md has the runs and a per-kernel profile): the K-times-taller
  * convolution GEMMs gain little on a CPU whose GEMMs are already at peak at batch 50, and the
  * per-cotangent blocks of pooling and batch norm add slicing and stacking copies. On the GPU
  * backends 'batched' (one dispatch per op instead of K, K-times-larger kernels); not yet measured
