@@ -16,7 +16,7 @@ import { DataError } from '../errors.js';
 import type { RunConfig } from '../experiments/config.js';
 import { loadCached } from '../experiments/data.js';
 import { configKey } from '../experiments/hash.js';
-import { PRESETS, type Plan, type PresetOptions } from '../experiments/presets.js';
+import type { Plan, PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { shardIndices, type ShardSpec } from '../experiments/shard.js';
 import { planRecords, readUnion } from '../experiments/sweep.js';
@@ -126,18 +126,21 @@ export interface GuardOptions {
   log: (s: string) => void;
 }
 
-/** A plan option that would make the stored runs match, for the error message. */
-function hint(plan: Plan, stored: readonly { key: string }[]): string {
-  const keys = new Set(stored.map((r) => r.key));
-  const def = PRESETS[plan.preset];
-  if (!def) return '';
-  try {
-    const quick = def.build({ quick: true, select: plan.select, valPerClass: 100 });
-    if (quick.configs.some((c: RunConfig) => keys.has(configKey(c)))) return ' (e.g. --quick: some stored runs are of the quick plan)';
-  } catch {
-    // no hint
-  }
-  return '';
+/** What the stored runs of the plan's kind were, as the options that select them, for the error message. */
+function hint(plan: Plan, stored: readonly { config: RunConfig }[]): string {
+  const cs = stored.map((r) => r.config).filter((c) => c.kind === plan.kind);
+  if (cs.length === 0) return '';
+  const uniq = <T>(v: T[]): T[] => [...new Set(v)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const nums = (v: number[]): string => uniq(v).sort((a, b) => a - b).join(',');
+  const opts = [
+    `--methods ${uniq(cs.map((c) => c.regularizer)).join(',')}`,
+    `--lambdas ${nums(cs.map((c) => c.lambda).filter((l) => plan.kind === 'sin' || l > 0))}`,
+    `--seeds ${Math.max(...cs.map((c) => c.seed)) + 1}`,
+    `--epochs ${nums(cs.map((c) => (c.kind === 'sin' ? c.steps : c.epochs)))}`,
+  ];
+  const img = cs.filter((c): c is Extract<RunConfig, { kind: 'image' }> => c.kind === 'image');
+  if (img.length) opts.push(`--sizes ${nums(img.map((c) => c.perClass))}`, `--test-points ${nums(img.map((c) => c.testPoints))}`);
+  return ` (the stored runs are of ${opts.join(' ')}; --quick if they were made with it)`;
 }
 
 /**
@@ -191,7 +194,13 @@ export function gradregCommand(): string[] {
   const self = fileURLToPath(import.meta.url);
   const ts = self.endsWith('.ts');
   const main = path.join(path.dirname(self), ts ? 'main.ts' : 'main.js');
-  return [process.execPath, ...(ts ? ['--import', import.meta.resolve('tsx')] : []), main];
+  let tsx = 'tsx';
+  try {
+    tsx = import.meta.resolve('tsx');
+  } catch {
+    // import.meta.resolve is missing under some loaders (vitest): 'tsx' resolves from the working directory
+  }
+  return [process.execPath, ...(ts ? ['--import', tsx] : []), main];
 }
 
 /** argv without the flags named (and their values). */
