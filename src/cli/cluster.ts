@@ -152,7 +152,7 @@ Options:
   --mem M               #SBATCH --mem (e.g. 4G)
   --array-parallel K    at most K tasks at once (--array=0-(N-1)%K)
   --job-name NAME       #SBATCH --job-name (default gradreg-<preset>)
-  --sbatch LINE         an extra #SBATCH line, e.g. --sbatch --account=lab (repeatable)
+  --sbatch LINE         an extra #SBATCH line (repeatable): --sbatch account=lab or --sbatch=--account=lab
   --script FILE         where to write the script (default <out>/slurm/<preset>.sbatch)
   --submit              submit it with sbatch and print the job id
 
@@ -211,7 +211,7 @@ export async function slurmCommand(argv: string[]): Promise<number> {
     '--open-mode=append',
     '--requeue',
     `--chdir=${process.cwd()}`,
-    ...((v.sbatch as unknown as string[] | undefined) ?? []).map((l) => noNewline('sbatch', l).replace(/^\s*#SBATCH\s+/, '').trim()),
+    ...((v.sbatch as unknown as string[] | undefined) ?? []).map((l) => noNewline('sbatch', l).replace(/^\s*#SBATCH\s+/, '').trim()).map((l) => (l.startsWith('-') ? l : `--${l}`)),
   ];
   const text = [
     '#!/bin/bash',
