@@ -13,7 +13,7 @@ import { engine } from '../engine.js';
 import { measureCost } from '../experiments/cost.js';
 import { configKey } from '../experiments/hash.js';
 import {
-  defaultCacheFile, estimateMarkdown, estimatePlan, fmtHours, readStepCache, stepKey, stepKinds, writeStepCache,
+  defaultCacheFile, estimateMarkdown, estimatePlan, fmtHours, loadSnapshot, otherCores, readStepCache, stepKey, stepKinds, writeStepCache,
   type StepContext, type StepKind,
 } from '../experiments/estimate.js';
 import { PRESETS } from '../experiments/presets.js';
@@ -39,7 +39,8 @@ Presets: ${presetList}.
 
 Options:
   --device NAME     backend the step times are measured on (default native, else cpu)
-  --threads N       native threads while measuring (default: every core); core-hours = hours x N
+  --threads N       native threads per run while measuring (default 1, as each worker of --jobs runs;
+                    pass a SLURM task's --cpus-per-task to price that); core-hours = hours x N
   --reps N          timed steps per regularizer after a warm-up step (default 2)
   --cache FILE      the step-time cache (default ${defaultCacheFile().replace(os.homedir(), '~')})
   --remeasure       measure again even when the cache has the step times
@@ -88,7 +89,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   let threads = 1;
   if (device === 'native') {
     const b = engine.backend('native') as unknown as { setThreads(n: number): void; isaInfo(): { threads: number } };
-    if (v.threads !== undefined) b.setThreads(intFlag('threads', v.threads, 1));
+    b.setThreads(intFlag('threads', v.threads, 1));
     threads = b.isaInfo().threads;
   }
   const ctx: StepContext = { host: os.hostname(), device, threads };
@@ -102,13 +103,15 @@ export async function planCommand(argv: string[]): Promise<number> {
   for (const ks of groups.values()) {
     const k0 = ks[0]!;
     log(`plan: measuring ${ks.length} step time${ks.length > 1 ? 's' : ''} of ${k0.model} (${k0.input}, batch ${k0.batch}) on ${device}, ${threads} thread${threads > 1 ? 's' : ''}`);
+    const before = loadSnapshot();
     const rows = await measureCost({
       model: k0.model, batch: k0.batch, reps, variants: ks.map((k) => k.variant),
       inputShape: k0.input === 'cifar' ? [3, 32, 32] : [1, 28, 28], classes: 10, log,
     });
+    const load = otherCores(before, loadSnapshot());
     for (const r of rows) {
       if (r.error || !Number.isFinite(r.ms)) throw new UsageError(`plan: measuring ${r.variant} on ${k0.model} failed: ${r.error ?? 'no time'}`);
-      cache[stepKey(ctx, { ...k0, variant: r.variant })] = { ms: r.ms, measured: new Date().toISOString() };
+      cache[stepKey(ctx, { ...k0, variant: r.variant })] = { ms: r.ms, measured: new Date().toISOString(), ...(Number.isFinite(load) ? { otherCores: Math.round(load * 100) / 100 } : {}) };
     }
     writeStepCache(cacheFile, cache);
   }
@@ -119,6 +122,9 @@ export async function planCommand(argv: string[]): Promise<number> {
   };
   const e = estimatePlan(plan, msOf, threads, sinOnly ? msOf(unitKind) : 0);
   const measured = kinds.map((k) => cache[stepKey(ctx, k)]!.measured).sort();
+  const loads = kinds.map((k) => cache[stepKey(ctx, k)]!.otherCores).filter((x): x is number => x !== undefined);
+  const busiest = loads.length ? Math.max(...loads) : undefined;
+  const info = deviceInfo(device as DeviceName).replace(/, \d+ threads?/, '');
   const lines = [
     `# ${preset}: ${e.runs} runs, about ${fmtHours(e.coreHours)} core-hours`,
     '',
@@ -126,7 +132,10 @@ export async function planCommand(argv: string[]): Promise<number> {
     '',
     estimateMarkdown(e),
     '',
-    `Step times measured on ${os.hostname()} (${deviceInfo(device as DeviceName)}), ${threads} thread${threads > 1 ? 's' : ''}, ${measured[0]?.slice(0, 16)}${measured.length > 1 && measured[measured.length - 1] !== measured[0] ? ` to ${measured[measured.length - 1]!.slice(0, 16)}` : ''} UTC; cached in ${cacheFile} (--remeasure to refresh).`,
+    `Step times measured on ${os.hostname()} (${info}), ${threads} thread${threads > 1 ? 's' : ''}, ${measured[0]?.slice(0, 16)}${measured.length > 1 && measured[measured.length - 1] !== measured[0] ? ` to ${measured[measured.length - 1]!.slice(0, 16)}` : ''} UTC; cached in ${cacheFile} (--remeasure to refresh).`,
+    ...(busiest !== undefined && busiest >= 0.25
+      ? [`Under load: other processes used up to ${busiest.toFixed(2)} of ${os.availableParallelism()} cores while the step times were measured, so these estimates run high; run 'gradreg plan ... --remeasure' on an idle machine.`]
+      : []),
     `The longest run takes about ${fmtHours(e.longestRunHours)} h of wall time: no split of the plan finishes sooner. On this machine alone: about ${fmtHours(e.coreHours / Math.max(1, os.availableParallelism()))} h on ${os.availableParallelism()} cores.`,
     ...(sinOnly ? ['The sin(5x) MLP is priced from a small-model baseline step (it has no step measurement of its own).'] : []),
   ];

@@ -14,7 +14,7 @@ import { detectShard, type ShardSource } from '../experiments/shard.js';
 import { ArgumentError } from '../errors.js';
 import type { Plan } from '../experiments/presets.js';
 import { UsageError, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
-import { applyThreads, checkPlanData, planFile, readPlanFile, runJobs, shardSummary, sizeList, writeGuardedReport, writePlanFile } from './shards.js';
+import { applyThreads, checkDataUpFront, checkPlanData, defaultJobs, planFile, readPlanFile, runJobs, shardSummary, sizeList, writeGuardedReport, writePlanFile } from './shards.js';
 
 export const REPRODUCE_USAGE = `Usage: gradreg reproduce <preset> [options]
 
@@ -48,7 +48,10 @@ Options:
                          plan options it reports the plan recorded in <out>/plan.json, and it never
                          replaces a table with one showing fewer finished runs
   --threads N            threads of the native backend (default: every core, or cores/J with --jobs J)
-  --jobs J               run J worker processes on this machine, each a shard of the plan (default 1)
+  --jobs J               run J worker processes on this machine, each a shard of the plan, each with
+                         cores/J native threads (default: one per core on the native backend when
+                         --threads is not given and more than one run is left, else 1; --max-runs
+                         then counts per worker)
   --shard I/N            run only shard I of N (0-based) of the plan, balanced by estimated cost; each
                          shard appends to its own <out>/results-shard-I-of-N.jsonl
   --shards N             the shard count when the index comes from SLURM_ARRAY_TASK_ID or from a
@@ -170,7 +173,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const planFlagsGiven = Object.keys(v).some((k) => !NON_PLAN_FLAGS.includes(k));
   const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 1);
-  const jobs = intFlag('jobs', v.jobs, 1);
+  let jobs = intFlag('jobs', v.jobs, 1);
   let shard: ShardSource | null;
   try {
     shard = v['report-only'] === true ? null : detectShard(typeof v.shard === 'string' ? v.shard : undefined, v.shards === undefined ? undefined : intFlag('shards', v.shards, 1), process.env);
@@ -188,7 +191,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     return writeGuardedReport(plan, out, storeFile, { reportOnly: true, planFlagsGiven, log });
   }
-  if (jobs > 1) return runJobs(argv, { jobs, threads, plan, out, storeFile, log });
+  if (v.jobs === undefined && !shard) jobs = defaultJobs(plan, storeFile, { device: v.device, threads }, log);
+  if (jobs > 1) {
+    checkDataUpFront(plan, typeof v['data-dir'] === 'string' ? v['data-dir'] : undefined, log);
+    return runJobs(v.jobs === undefined ? [...argv, '--jobs', String(jobs)] : argv, { jobs, threads, plan, out, storeFile, log });
+  }
   writePlanFile(out, preset, parsed.opts, plan);
   {
     registerDefaultBackends();

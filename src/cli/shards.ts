@@ -64,6 +64,31 @@ export function checkPlanData(plan: Plan, dataDir?: string): void {
   }
 }
 
+/** Load the plan's datasets and check its training sizes (before worker processes start). */
+export function checkDataUpFront(plan: Plan, dataDir: string | undefined, log: (s: string) => void): void {
+  const datasets = new Set(plan.configs.flatMap((c) => (c.kind === 'image' ? [c.dataset] : [])));
+  for (const d of datasets) {
+    log(`loading ${d}`);
+    loadCached(d, dataDir);
+  }
+  checkPlanData(plan, dataDir);
+}
+
+/**
+ * The default of --jobs: on the native backend (the default device) without --threads, one
+ * single-threaded worker per core, as long as there is more than one run left. Measured with
+ * bench/jobs.ts on the small model: 2 single-thread workers finish a sweep faster than one
+ * 2-thread process (the small model's kernels are too short to keep two threads busy).
+ */
+export function defaultJobs(plan: Plan, storeFile: string, o: { device: string | boolean | undefined; threads: number | undefined }, log: (s: string) => void): number {
+  if (o.threads !== undefined || (o.device !== undefined && o.device !== 'native')) return 1;
+  const done = new Set(planRecords(plan, storeFile, null).map((r) => r.key));
+  const left = plan.configs.filter((c) => !done.has(configKey(c))).length;
+  const jobs = Math.min(os.availableParallelism(), left);
+  if (jobs > 1) log(`--jobs ${jobs} (the default on the native backend: one single-threaded worker per core; --jobs 1 for one process)`);
+  return Math.max(1, jobs);
+}
+
 /** Set the native backend's threads (when it is the current backend). */
 export function applyThreads(threads: number | undefined, log: (s: string) => void): void {
   if (threads === undefined) return;

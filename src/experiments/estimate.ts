@@ -43,6 +43,27 @@ export function defaultCacheFile(): string {
 export interface CachedStep {
   ms: number;
   measured: string;
+  /** Cores other processes used on average while it was measured (from /proc/stat); absent if unknown. */
+  otherCores?: number;
+}
+
+/** Machine busy seconds (all cores, from /proc/stat) and this process's CPU seconds, for the load during a measurement. */
+export function loadSnapshot(): { wall: number; busy: number; own: number } {
+  let busy = NaN;
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    busy = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)) / 100;
+  } catch {
+    // not Linux: unknown
+  }
+  const u = process.cpuUsage();
+  return { wall: performance.now() / 1000, busy, own: (u.user + u.system) / 1e6 };
+}
+
+/** Cores used by other processes between two snapshots (NaN when unknown). */
+export function otherCores(a: ReturnType<typeof loadSnapshot>, b: ReturnType<typeof loadSnapshot>): number {
+  const wall = b.wall - a.wall;
+  return wall > 0 ? Math.max(0, (b.busy - a.busy - (b.own - a.own)) / wall) : NaN;
 }
 
 export function readStepCache(file: string): Record<string, CachedStep> {

@@ -11,6 +11,8 @@ import { UsageError } from '../../src/cli/args.js';
 import { run } from '../../src/cli/reproduce.js';
 import { DataError } from '../../src/errors.js';
 import { readStore, readStoreDir, storeFiles } from '../../src/experiments/store.js';
+import { defaultJobs } from '../../src/cli/shards.js';
+import { PRESETS } from '../../src/experiments/presets.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-cluster-cli-'));
 const sin = ['varga-sin', '--quick', '--seeds', '2', '--lambdas', '0,1', '--methods', 'spectreg', '--epochs', '30', '--device', 'cpu'];
@@ -87,6 +89,19 @@ describe('reproduce --shard and --jobs', () => {
     expect(storeFiles(jobs)).toHaveLength(2);
     expect(table(jobs)).toBe(table(one));
   }, 240_000);
+
+  it('--jobs defaults to one single-threaded worker per core on the native backend while runs are left', async () => {
+    const plan = PRESETS['varga-sin']!.build({ quick: true, select: 'test', valPerClass: 100, seeds: 2, methods: ['spectreg'], lambdas: [0, 1], epochs: 30 });
+    const none = path.join(root, 'jobs-default', 'results.jsonl');
+    const log = (): void => {};
+    const cores = os.availableParallelism();
+    expect(defaultJobs(plan, none, { device: undefined, threads: undefined }, log)).toBe(Math.min(cores, 4));
+    expect(defaultJobs(plan, none, { device: 'native', threads: undefined }, log)).toBe(Math.min(cores, 4));
+    expect(defaultJobs(plan, none, { device: 'cpu', threads: undefined }, log)).toBe(1);
+    expect(defaultJobs(plan, none, { device: undefined, threads: 2 }, log)).toBe(1);
+    // every run stored (the directory of the single-process run above): nothing to spread
+    expect(defaultJobs(plan, path.join(root, 'one', 'results.jsonl'), { device: undefined, threads: undefined }, log)).toBe(1);
+  });
 
   it('says where the shard came from, and rejects inconsistent shard options', async () => {
     const out = path.join(root, 'env');
