@@ -205,10 +205,8 @@ export function shardSummary(plan: Plan, shard: ShardSpec, out: string, storeFil
   const stored = new Set(planRecords(plan, storeFile).map((r) => r.key));
   const mine = shardIndices(plan.configs, shard).map((i) => configKey(plan.configs[i]!));
   const done = mine.filter((k) => stored.has(k)).length;
-  process.stdout.write(
-    `shard ${shard.index}/${shard.count}: ${done} of its ${mine.length} runs stored; ${stored.size} of the plan's ${plan.configs.length} runs are in ${out}` +
-      ` ('gradreg reproduce ${plan.preset} <the same options> --report-only --out ${out}' writes the merged table)\n`,
-  );
+  const hint = process.env.GRADREG_JOBS_WORKER === '1' ? '' : ` ('gradreg reproduce ${plan.preset} <the same options> --report-only --out ${out}' writes the merged table)`;
+  process.stdout.write(`shard ${shard.index}/${shard.count}: ${done} of its ${mine.length} runs stored; ${stored.size} of the plan's ${plan.configs.length} runs are in ${out}${hint}\n`);
   return done === mine.length ? 0 : 3;
 }
 
@@ -269,7 +267,7 @@ export async function runJobs(argv: readonly string[], o: JobsOptions): Promise<
     const child = spawn(node!, [...pre, 'reproduce', ...base, '--shard', `${i}/${o.jobs}`, '--threads', String(threads)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, GRADREG_NATIVE_THREADS: String(threads) },
+      env: { ...process.env, GRADREG_NATIVE_THREADS: String(threads), GRADREG_JOBS_WORKER: '1' },
     });
     children.push(child);
     for (const stream of [child.stdout!, child.stderr!]) {
