@@ -38,6 +38,23 @@ export function dtypeOfArray(a: TypedArray): DType {
   return 'int32';
 }
 
+/**
+ * Check a dtype that came from the caller (an option or argument): an unknown name, e.g.
+ * 'float16', is a DTypeError naming the op and the option instead of a TypeError deep inside a backend.
+ */
+export function checkDType(op: string, d: unknown, what = 'dtype'): asserts d is DType {
+  if (!(DTYPES as readonly unknown[]).includes(d)) {
+    throw new DTypeError(`${op}: ${what} must be one of ${DTYPES.join(', ')}, got ${typeof d === 'string' ? `'${d}'` : String(d)}`);
+  }
+}
+
+/** checkDType for the float dtypes only. */
+export function checkFloatDType(op: string, d: unknown, what = 'dtype'): asserts d is FloatDType {
+  if (d !== 'float32' && d !== 'float64') {
+    throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${typeof d === 'string' ? `'${d}'` : String(d)}`);
+  }
+}
+
 export function assertFloat(op: string, d: DType, what = 'input'): asserts d is FloatDType {
   if (!isFloat(d)) throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${d}`);
 }

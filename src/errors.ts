@@ -27,6 +27,16 @@ export class DisposedError extends GradregError {}
 /** Bad arguments that are neither shapes nor dtypes (negative strides, unknown option values). */
 export class ArgumentError extends GradregError {}
 
+/** grad() with respect to an input the outputs do not depend on; `index` is its position in the inputs. */
+export class UnusedInputError extends ArgumentError {
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
+}
+
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }

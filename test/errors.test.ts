@@ -114,6 +114,16 @@ describe('dtype errors', () => {
     expectError(() => g.gradcheck((x) => x, [g.zeros([2])]), g.DTypeError, 'gradcheck: float inputs must be float64 on cpu', 'got float32 on cpu');
     expectError(() => g.mean(g.zeros([2], { dtype: 'int32' })), g.DTypeError, 'mean: input must be float32 or float64, got int32');
   });
+
+  it('an unknown dtype name (float16) is a DTypeError naming the op and the option, not a TypeError', () => {
+    const f16 = 'float16' as unknown as 'float32';
+    expectError(() => g.tensor([1, 2], [2], { dtype: f16 }), g.DTypeError, "tensor: option dtype must be one of float32, float64, int32, got 'float16'");
+    expectError(() => g.zeros([2], { dtype: f16 }), g.DTypeError, "full: option dtype must be one of float32, float64, int32, got 'float16'");
+    expectError(() => g.randn([2], { dtype: f16 }), g.DTypeError, "randn: option dtype must be one of", "got 'float16'");
+    expectError(() => g.cast(g.zeros([2]), f16), g.DTypeError, "cast: dtype must be one of float32, float64, int32, got 'float16'");
+    expectError(() => g.oneHot(g.zeros([1], { dtype: 'int32' }), 3, f16), g.DTypeError, "oneHot: dtype must be float32 or float64, got 'float16'");
+    expectError(() => new g.nn.Linear(2, 3, { dtype: f16 }), g.DTypeError, "option dtype must be float32 or float64, got 'float16'");
+  });
 });
 
 describe('a device without float64', () => {

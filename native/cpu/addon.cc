@@ -9,7 +9,12 @@
 #include <cstring>
 #include <string>
 
+#include <cerrno>
+#include <cstdio>
+
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "kernels.h"
@@ -254,6 +259,39 @@ Napi::Value ProbePeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), total / sec / 1e9);
 }
 
+// Native libraries loaded into this process (Dawn, the Vulkan loader) print straight to file
+// descriptor 2, which JavaScript cannot intercept. StderrRedirect(path) points fd 2 at `path`
+// (created, truncated) and returns a close-on-exec copy of the previous fd 2, or -errno;
+// StderrRestore(saved) puts it back. The caller reads the file and decides what to show.
+Napi::Value StderrRedirect(const Napi::CallbackInfo& info) {
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::fflush(stderr);
+  const int saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0) return Napi::Number::New(info.Env(), -errno);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int e = errno;
+    close(saved);
+    return Napi::Number::New(info.Env(), -e);
+  }
+  if (dup2(fd, 2) < 0) {
+    const int e = errno;
+    close(fd);
+    close(saved);
+    return Napi::Number::New(info.Env(), -e);
+  }
+  close(fd);
+  return Napi::Number::New(info.Env(), saved);
+}
+
+Napi::Value StderrRestore(const Napi::CallbackInfo& info) {
+  const int saved = info[0].As<Napi::Number>().Int32Value();
+  std::fflush(stderr);
+  const bool ok = dup2(saved, 2) >= 0;
+  close(saved);
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   P = static_cast<double*>(std::aligned_alloc(64, PARAMS * sizeof(double)));
   std::memset(P, 0, PARAMS * sizeof(double));
@@ -272,6 +310,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)
   EXPORT("oneHot", OneHot) EXPORT("update", Update) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
   EXPORT("setThreads", SetThreads) EXPORT("setConvMode", SetConvMode) EXPORT("probePeak", ProbePeak)
+  EXPORT("stderrRedirect", StderrRedirect) EXPORT("stderrRestore", StderrRestore)
 #undef EXPORT
   return exports;
 }

@@ -22,19 +22,37 @@ function asLeaves(xs: readonly Tensor[]): Tensor[] {
 export interface TransformOptions {
   /** Record the result's graph so it can be differentiated again. */
   createGraph?: boolean;
+  /**
+   * Accept an input that f does not use and treat its derivative as zero. Without it such an
+   * input is an ArgumentError from grad() naming it (f closing over another tensor than the one
+   * passed is a bug that would otherwise give zeros).
+   */
+  allowUnused?: boolean;
 }
 
 /**
- * Vector-Jacobian product: value = f(xs), grads = J^T u (u defaults to ones).
+ * Vector-Jacobian product: value = f(xs), grads = J^T u. u may be left out only when f returns a
+ * single element (then u = 1), as in PyTorch.
  * With createGraph, xs themselves are differentiated (no detaching), so nested transforms compose.
  */
 export function vjp(f: Fn, xs: readonly Tensor[], u?: Tensor, o: TransformOptions = {}): { value: Tensor; grads: Tensor[] } {
+  return vjpNamed('vjp', f, xs, u, o);
+}
+
+function vjpNamed(op: string, f: Fn, xs: readonly Tensor[], u: Tensor | undefined, o: TransformOptions): { value: Tensor; grads: Tensor[] } {
   const leaves = o.createGraph ? xs.map(ensureTracked) : asLeaves(xs);
   const value = f(...leaves);
   if (u && !shapesEqual(u.shape, value.shape)) {
-    throw new ShapeError(`vjp: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`);
+    throw new ShapeError(`${op}: cotangent shape ${fmtShape(u.shape)} differs from output shape ${fmtShape(value.shape)}`);
   }
-  const grads = grad(value, leaves, { gradOutputs: u ? [u] : undefined, createGraph: o.createGraph ?? false });
+  if (!u && value.size !== 1) {
+    throw new ShapeError(
+      op === 'vjp'
+        ? `vjp: f returned shape ${fmtShape(value.shape)}; pass a cotangent u of that shape (u may be left out only for a single-element output)`
+        : `${op}: f must return a scalar, got shape ${fmtShape(value.shape)}`,
+    );
+  }
+  const grads = grad(value, leaves, { gradOutputs: u ? [u] : undefined, createGraph: o.createGraph ?? false, allowUnused: o.allowUnused ?? false });
   return { value, grads };
 }
 
@@ -61,13 +79,15 @@ export function jvp(f: Fn, xs: readonly Tensor[], vs: readonly Tensor[], o: Tran
   const value = f(...leaves);
   const u = full(value.shape, 0, { dtype: value.dtype, device: value.device });
   u.requiresGrad = true;
-  const g = grad(value, leaves, { gradOutputs: [u], createGraph: true });
+  const g = grad(value, leaves, { gradOutputs: [u], createGraph: true, allowUnused: o.allowUnused ?? false });
   let dot: Tensor | null = null;
   g.forEach((gi, i) => {
     const term = sum(mul(gi, vs[i]!));
     dot = dot ? addT(dot, term) : term;
   });
-  const [tangent] = grad(dot!, [u], { createGraph: o.createGraph ?? false });
+  // allowUnused: <J^T u, v> does not depend on u exactly when J = 0 (f constant in the inputs it
+  // was allowed to ignore), and then J v = 0 is the right tangent.
+  const [tangent] = grad(dot!, [u], { createGraph: o.createGraph ?? false, allowUnused: true });
   return { value, tangent: tangent! };
 }
 
@@ -77,24 +97,21 @@ export function hvp(f: Fn, xs: readonly Tensor[], vs: readonly Tensor[], o: Tran
   const leaves = o.createGraph ? xs.map(ensureTracked) : asLeaves(xs);
   const value = f(...leaves);
   if (value.size !== 1) throw new ShapeError(`hvp: f must return a scalar, got shape ${fmtShape(value.shape)}`);
-  const grads = grad(value, leaves, { createGraph: true });
+  const grads = grad(value, leaves, { createGraph: true, allowUnused: o.allowUnused ?? false });
   let dot: Tensor | null = null;
   grads.forEach((gi, i) => {
     const term = sum(mul(gi, vs[i]!));
     dot = dot ? addT(dot, term) : term;
   });
-  const hvps = grad(dot!, leaves, { createGraph: o.createGraph ?? false });
+  // allowUnused: where f is linear in an input, grad f does not depend on it and H v is zero there.
+  const hvps = grad(dot!, leaves, { createGraph: o.createGraph ?? false, allowUnused: true });
   return { value, grads, hvps };
 }
 
 /** Wrap f so that calling it returns its (scalar) value and the gradient with respect to each argument. */
 export function valueAndGrad(f: Fn, o: TransformOptions = {}): (...xs: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...xs: Tensor[]) => {
-    const r = vjp(f, xs, undefined, o);
-    if (r.value.size !== 1) {
-      throw new ShapeError(`valueAndGrad: f must return a scalar, got shape ${fmtShape(r.value.shape)}`);
-    }
-    return r;
+    return vjpNamed('valueAndGrad', f, xs, undefined, o);
   };
 }
 

@@ -3,7 +3,7 @@
  * ops: with `createGraph` they run with recording on, so the returned gradients have graphs of
  * their own and can be differentiated again (double backprop, Hessian-vector products).
  */
-import { ArgumentError, DTypeError, DisposedError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, DisposedError, ShapeError, UnusedInputError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import { shapesEqual } from '../shape.js';
 import type { GradNode } from '../tensor.js';
@@ -20,8 +20,32 @@ export interface GradOptions {
   createGraph?: boolean;
   /** Keep the graph usable for another grad() call. Default: createGraph. */
   retainGraph?: boolean;
-  /** Return null (instead of zeros) for inputs the outputs do not depend on. */
+  /**
+   * Accept inputs the outputs do not depend on (not reachable through recorded ops, or not
+   * requiring gradients) and return zeros for them. Without it (or unusedAsNull) such an input
+   * is an UnusedInputError (an ArgumentError) naming it: a forgotten `requiresGrad` must not
+   * silently give zeros.
+   * PyTorch's `allow_unused=True, materialize_grads=True`.
+   */
+  allowUnused?: boolean;
+  /** Accept unused inputs like allowUnused, but return null for them (PyTorch's `allow_unused=True`). */
   unusedAsNull?: boolean;
+}
+
+function describeInput(t: Tensor, i: number, n: number): string {
+  return `${n === 1 ? 'the input' : `input ${i}`} (${t.dtype} ${fmtShape(t.shape)})`;
+}
+
+/**
+ * The error for an input the outputs do not depend on: which input, why (no requiresGrad, or no
+ * path through recorded ops) and how to accept it.
+ */
+function unusedInputError(t: Tensor, i: number, n: number): UnusedInputError {
+  const what = describeInput(t, i, n);
+  const why = !t.requiresGrad
+    ? `${what} does not require gradients (requiresGrad is false); set requiresGrad = true on it before computing the outputs`
+    : `${what} is not reachable from the outputs (they were not computed from it through recorded ops, e.g. it was detached or the work ran under noGrad)`;
+  return new UnusedInputError(`grad: ${why}; pass allowUnused: true to get zeros for it (or unusedAsNull: true for null)`, i);
 }
 
 /**
@@ -104,6 +128,14 @@ export function grad(
   if (opts.gradOutputs !== undefined && seeds.length !== outs.length) {
     throw new ArgumentError(`grad: got ${seeds.length} gradOutputs for ${outs.length} outputs`);
   }
+  outs.forEach((o, i) => {
+    if (!seeds[i] && o.size !== 1) {
+      throw new ShapeError(
+        `grad: ${outs.length === 1 ? 'the output' : `output ${i}`} has shape ${fmtShape(o.shape)} (${o.size} elements); ` +
+          'ones are implied only for a single-element output, so pass gradOutputs for it (or reduce it, e.g. with sum())',
+      );
+    }
+  });
 
   const order = topoOrder(outs);
   const inputSet = new Set(ins);
@@ -111,6 +143,15 @@ export function grad(
   const leadsToInput = new Set<Tensor>();
   for (const t of order) {
     if (inputSet.has(t) || (t.node?.inputs.some((c) => leadsToInput.has(c)) ?? false)) leadsToInput.add(t);
+  }
+  // An input is used when some output depends on it: it was reached through recorded ops (or is
+  // itself an output); a used input whose backward rules produce no gradient gets zeros.
+  const outSet = new Set(outs);
+  const used = (t: Tensor): boolean => t.requiresGrad && (leadsToInput.has(t) || outSet.has(t));
+  if (!opts.allowUnused && !opts.unusedAsNull) {
+    ins.forEach((t, i) => {
+      if (!used(t)) throw unusedInputError(t, i, ins.length);
+    });
   }
 
   const run = (): (Tensor | null)[] => {
@@ -143,7 +184,7 @@ export function grad(
     };
 
     outs.forEach((o, i) => {
-      if (!o.requiresGrad && !inputSet.has(o)) return;
+      if (!o.requiresGrad) return;
       const s = seeds[i];
       if (s) {
         s.live('grad');
@@ -179,7 +220,7 @@ export function grad(
     return ins.map((t) => {
       const g = grads.get(t);
       if (g) return userSeeds.has(g) ? view(g, g.shape) : g;
-      return opts.unusedAsNull ? null : zerosLike(t);
+      return opts.unusedAsNull && !used(t) ? null : zerosLike(t);
     });
   };
   // Without createGraph, every temporary of the pass is freed; only the returned gradients survive.

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { ImageRunResult, SinRunResult } from './config.js';
 import { accuracyTable, lambdaTable, robustnessTables, sinTables, summarize, type CellSummary, type Rec } from './aggregate.js';
 import { linePlot, type Series } from './plot.js';
-import { sceneToPng } from './png.js';
+import { fontStatus, svgToPng } from './png.js';
 import type { Plan } from './presets.js';
 import type { Scene } from './scene.js';
 import { toSvg } from './scene.js';
@@ -27,13 +27,19 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
+let warnedNoFont = false;
+
+/** Write the plot as SVG and, when a font can set its text, as the same picture in PNG (resvg). */
 function savePlot(dir: string, name: string, scene: Scene, written: string[]): void {
   fs.mkdirSync(dir, { recursive: true });
   const svg = path.join(dir, `${name}.svg`);
+  const text = toSvg(scene);
+  writeAtomic(svg, text);
+  written.push(svg);
+  if (!fontStatus().ok) return;
   const png = path.join(dir, `${name}.png`);
-  writeAtomic(svg, toSvg(scene));
-  writeAtomic(png, sceneToPng(scene));
-  written.push(svg, png);
+  writeAtomic(png, svgToPng(text));
+  written.push(png);
 }
 
 function runsCsv(records: readonly Rec[]): string {
@@ -145,7 +151,15 @@ export function writeReport(plan: Plan, records: readonly Rec[], dir: string): R
     if (sp) plots.unshift(['accuracy-vs-size', sp]);
   }
   for (const [name, scene] of plots) savePlot(path.join(dir, 'plots'), name, scene, written);
-  if (plots.length) md.push('**Plots**', '', ...plots.map(([n]) => `- plots/${n}.svg (and .png)`), '');
+  if (plots.length) {
+    const fonts = fontStatus();
+    md.push('**Plots**', '', ...plots.map(([n]) => `- plots/${n}.svg${fonts.ok ? ' (and .png)' : ''}`), '');
+    if (!fonts.ok) {
+      md.push(`PNG plots not written: ${fonts.reason}.`, '');
+      if (!warnedNoFont) process.stderr.write(`gradreg: PNG plots not written (SVG only): ${fonts.reason}\n`);
+      warnedNoFont = true;
+    }
+  }
   const tableCsv = path.join(dir, 'table.csv');
   writeAtomic(tableCsv, toCsv(main));
   const runs = path.join(dir, 'runs.csv');

@@ -1,6 +1,6 @@
 /**
- * A tiny vector scene (lines, polylines, discs, rectangles, text), written out as SVG by svg.ts and
- * rasterized to PNG by png.ts, so the two files of a plot show the same picture.
+ * A tiny vector scene (lines, polylines, discs, rectangles, text), written out as SVG by toSvg; the
+ * PNG of a plot is that SVG rendered by resvg (png.ts), so the two files show the same picture.
  */
 
 export type Color = string; // '#rrggbb'

@@ -14,7 +14,7 @@
  * initialization needs no device read-back.
  */
 import type { DeviceName } from '../backends/backend.js';
-import type { FloatDType } from '../dtype.js';
+import { checkFloatDType, type FloatDType } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import { full, randomTensor, tensor } from '../ops/creation.js';
 import { philox4x32 } from '../random/philox.js';
@@ -86,6 +86,7 @@ function truncatedNormalDraw(shape: Shape, std: number, seed: number): Float64Ar
 /** A tensor of `shape` initialized by `name` from `seed`. */
 export function initTensor(name: InitName, shape: Shape, seed: number, o: InitOptions = {}): Tensor {
   const opts = { dtype: o.dtype ?? 'float32', device: o.device };
+  checkFloatDType(`init ${name}`, opts.dtype, 'option dtype');
   const { fanIn, fanOut } = fans(shape);
   switch (name) {
     case 'zeros':

@@ -1,5 +1,5 @@
 import type { DeviceName, RandomKind } from '../backends/backend.js';
-import { allocTyped, isFloat, type DType, type TypedArray } from '../dtype.js';
+import { allocTyped, checkDType, isFloat, type DType, type TypedArray } from '../dtype.js';
 import { engine } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { checkShape, sizeOf, type Shape } from '../shape.js';
@@ -33,6 +33,7 @@ function flatten(data: Nested, out: number[], shape: number[], depth: number): v
 
 function resolve(op: string, opts: CreateOptions | undefined): { dtype: DType; device: DeviceName } {
   const dtype = opts?.dtype ?? 'float32';
+  checkDType(op, dtype, 'option dtype');
   const device = opts?.device ?? engine.defaultDevice;
   const b = engine.backend(device, op);
   if (!b.supportsDType(dtype)) {

@@ -2,7 +2,7 @@
  * Shape and layout ops. They come in adjoint pairs, each the other's backward:
  * reshape/reshape, permute/inverse permute, broadcastTo/sumTo, slice/pad, concat/slices.
  */
-import { isFloat, type DType } from '../dtype.js';
+import { checkDType, isFloat, type DType } from '../dtype.js';
 import { engine } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes, checkShape, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
@@ -158,6 +158,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Convert dtype. Float-to-float casts pass the gradient through (cast back); int casts cut it. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const be = backendOf('cast', x);
+  checkDType('cast', dtype);
   if (!be.supportsDType(dtype)) {
     throw new DTypeError(`cast: dtype ${dtype} is not supported on device '${x.device}'`);
   }

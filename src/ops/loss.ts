@@ -1,5 +1,5 @@
 /** Losses. Cross-entropy's gradient in the logits is softmax(z) - onehot(y): a fused kernel at first order, softmax + oneHot when recorded. */
-import { assertFloat } from '../dtype.js';
+import { assertFloat, checkFloatDType } from '../dtype.js';
 import { engine } from '../engine.js';
 import { ArgumentError, DataError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { shapesEqual } from '../shape.js';
@@ -30,6 +30,7 @@ function checkLabels(op: string, labels: Tensor, n: number, classes: number): vo
 export function oneHot(labels: Tensor, classes: number, dtype: 'float32' | 'float64' = 'float32'): Tensor {
   const be = backendOf('oneHot', labels);
   if (!Number.isInteger(classes) || classes < 1) throw new ArgumentError(`oneHot: classes must be a positive integer, got ${classes}`);
+  checkFloatDType('oneHot', dtype);
   if (!be.supportsDType(dtype)) throw new DTypeError(`oneHot: dtype ${dtype} is not supported on device '${labels.device}'`);
   checkLabels('oneHot', labels, labels.shape[0] ?? 0, classes);
   return wrap(be, be.oneHot(labels, classes, dtype), [labels.shape[0]!, classes], dtype);

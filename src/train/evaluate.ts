@@ -1,7 +1,7 @@
 /** Accuracy and mean cross-entropy over a whole dataset, in batches, in eval mode with recording off. */
 import type { DeviceName } from '../backends/backend.js';
 import { batches, type Dataset, type Normalization } from '../data/dataset.js';
-import type { FloatDType } from '../dtype.js';
+import { checkFloatDType, type FloatDType } from '../dtype.js';
 import type { Module } from '../nn/module.js';
 import { tensor } from '../ops/creation.js';
 import { cast, concat, reshape } from '../ops/layout.js';
@@ -31,6 +31,7 @@ export function correctCount(logits: Tensor, y: Tensor): Tensor {
 }
 
 export async function evaluate(model: Module, ds: Dataset, o: EvalOptions): Promise<EvalResult> {
+  checkFloatDType('evaluate', o.dtype ?? 'float32', 'option dtype');
   const wasTraining = model.training;
   model.eval();
   let correct = 0;

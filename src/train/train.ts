@@ -6,9 +6,9 @@
  */
 import type { DeviceName } from '../backends/backend.js';
 import { batches, numBatches, type Dataset, type Normalization } from '../data/dataset.js';
-import type { FloatDType } from '../dtype.js';
+import { checkFloatDType, type FloatDType } from '../dtype.js';
 import { engine } from '../engine.js';
-import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, ShapeError, UnusedInputError, fmtShape } from '../errors.js';
 import { setRandomStep } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { grad } from '../autograd/grad.js';
@@ -130,6 +130,18 @@ function scalarOf(name: string, t: Tensor): Tensor {
 }
 
 /** The name of the first parameter whose gradient holds a NaN or infinity. */
+/** grad of the loss in every parameter; a parameter the loss does not depend on is named in the error. */
+function paramGrads(loss: Tensor, params: readonly Tensor[], names: readonly string[]): Tensor[] {
+  try {
+    return grad(loss, params);
+  } catch (e) {
+    if (e instanceof UnusedInputError) {
+      throw new UnusedInputError(`train: the loss does not depend on parameter '${names[e.index]}' (${e.message})`, e.index);
+    }
+    throw e;
+  }
+}
+
 async function nonFiniteParam(names: readonly string[], grads: readonly Tensor[]): Promise<string> {
   for (let i = 0; i < grads.length; i++) {
     const v = await grads[i]!.data();
@@ -144,6 +156,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   if (!Number.isInteger(config.batchSize) || config.batchSize < 1) throw new ArgumentError(`train: batch size must be a positive integer, got ${config.batchSize}`);
   const device = config.device ?? engine.defaultDevice;
   const dtype = config.dtype ?? 'float32';
+  checkFloatDType('train', dtype, 'option dtype');
   const objective = config.objective ?? crossEntropyObjective;
   const perEpoch = numBatches(ds.count, config.batchSize);
   const totalSteps = perEpoch * config.epochs;
@@ -190,7 +203,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         const r = objective({ model, x, y, step: state.step, training: true });
         termNames = Object.keys(r.terms);
         hasLogits = r.logits !== undefined;
-        const grads = grad(r.loss, params);
+        const grads = paramGrads(r.loss, params, names);
         const gsq = grads.reduce<Tensor | null>((acc, gi) => {
           const s = sum(square(gi));
           return acc ? add(acc, s) : s;

@@ -58,11 +58,38 @@ describe('gradient accumulation', () => {
 });
 
 describe('unused inputs and cut paths', () => {
-  it('inputs that do not influence the output get zeros, or null with unusedAsNull', () => {
+  it('an input the outputs do not depend on is an ArgumentError naming it (index, dtype, shape, why)', () => {
     const x = leaf([1, 2], [2]);
     const z = leaf([5, 6, 7], [3]);
     const y = g.sum(g.square(x));
-    const [gx, gz] = g.grad(y, [x, z], { retainGraph: true });
+    expect(() => g.grad(y, [x, z], { retainGraph: true })).toThrow(g.ArgumentError);
+    try {
+      g.grad(y, [x, z], { retainGraph: true });
+    } catch (e) {
+      expect(e).toBeInstanceOf(g.UnusedInputError);
+      expect((e as g.UnusedInputError).index).toBe(1);
+    }
+    expect(() => g.grad(y, [x, z], { retainGraph: true })).toThrow(
+      /^grad: input 1 \(float64 \[3\]\) is not reachable from the outputs .*; pass allowUnused: true/,
+    );
+  });
+
+  it('an input without requiresGrad (a forgotten flag) is an error that says so, not zeros', () => {
+    const w = g.tensor([1, 2], [2], f64);
+    const x = leaf([3, 4], [2]);
+    const penalty = g.sum(g.mul(g.square(w), x));
+    expect(() => g.grad(penalty, [x, w], { retainGraph: true })).toThrow(
+      /^grad: input 1 \(float64 \[2\]\) does not require gradients \(requiresGrad is false\); set requiresGrad = true/,
+    );
+    // One input: it is called 'the input'.
+    expect(() => g.grad(penalty, w)).toThrow(/^grad: the input \(float64 \[2\]\) does not require gradients/);
+  });
+
+  it('allowUnused gives zeros of the input\'s shape and dtype; unusedAsNull gives null', () => {
+    const x = leaf([1, 2], [2]);
+    const z = leaf([5, 6, 7], [3]);
+    const y = g.sum(g.square(x));
+    const [gx, gz] = g.grad(y, [x, z], { retainGraph: true, allowUnused: true });
     expect(vals(gx)).toEqual([2, 4]);
     expect(gz!.shape).toEqual([3]);
     expect(gz!.dtype).toBe('float64');
@@ -72,26 +99,50 @@ describe('unused inputs and cut paths', () => {
     expect(r[1]).toBeNull();
   });
 
-  it('comparisons, argmax, sign and detach carry no gradient', () => {
+  it('comparisons, argmax, sign and detach carry no gradient: the input is unused', () => {
     const x = leaf([0.5, -1, 2], [3]);
     const y = g.sum(g.add(g.add(g.gt(x, 0), g.sign(x)), g.mul(g.detach(x), 2)));
+    expect(() => g.grad(y, [x], { retainGraph: true })).toThrow(/input \(float64 \[3\]\) is not reachable/);
     const [gx] = g.grad(y, [x], { unusedAsNull: true });
     expect(gx).toBeNull();
-    const [gz] = g.grad(g.sum(g.cast(g.argmax(x, 0), 'float64')), [x]);
+    const [gz] = g.grad(g.sum(g.cast(g.argmax(x, 0), 'float64')), [x], { allowUnused: true });
     expect(vals(gz)).toEqual([0, 0, 0]);
   });
 
-  it('an output that does not require grad gives zeros, not a crash', () => {
+  it('an output that does not require grad: error by default, zeros with allowUnused', () => {
     const x = leaf([1], [1]);
     const c = g.tensor([3], [1], f64);
-    expect(vals(g.grad(g.mul(c, 2), [x])[0])).toEqual([0]);
+    expect(() => g.grad(g.mul(c, 2), [x])).toThrow(/the input \(float64 \[1\]\) is not reachable/);
+    expect(vals(g.grad(g.mul(c, 2), [x], { allowUnused: true })[0])).toEqual([0]);
   });
 
-  it('noGrad records nothing', () => {
+  it('noGrad records nothing: differentiating its result is an error, not zeros', () => {
     const x = leaf([1, 2], [2]);
     const y = g.noGrad(() => g.mul(x, x));
     expect(y.requiresGrad).toBe(false);
-    expect(vals(g.grad(g.sum(y), [x])[0])).toEqual([0, 0]);
+    expect(() => g.grad(g.sum(y), [x])).toThrow(g.ArgumentError);
+    expect(vals(g.grad(g.sum(y), [x], { allowUnused: true })[0])).toEqual([0, 0]);
+  });
+
+  it('an input that is itself the output is used (its gradient is the seed)', () => {
+    const x = leaf([7], []);
+    expect(vals(g.grad(x, [x])[0])).toEqual([1]);
+    const c = g.tensor([7], [], f64);
+    expect(() => g.grad(c, [c])).toThrow(/does not require gradients/);
+  });
+});
+
+describe('implicit ones only for a single-element output', () => {
+  it('a non-scalar output without gradOutputs is a ShapeError naming it, as in PyTorch', () => {
+    const x = leaf([1, 2], [2]);
+    expect(() => g.grad(g.mul(x, x), [x])).toThrow(g.ShapeError);
+    expect(() => g.grad(g.mul(x, x), [x])).toThrow(/^grad: the output has shape \[2\] \(2 elements\); .*pass gradOutputs/);
+    expect(() => g.grad([g.sum(x), g.mul(x, 2)], [x], { gradOutputs: [null, null] })).toThrow(/^grad: output 1 has shape \[2\]/);
+  });
+
+  it('a single-element output of any rank takes ones', () => {
+    const x = leaf([3], [1, 1]);
+    expect(vals(g.grad(g.mul(x, x), [x])[0])).toEqual([6]);
   });
 });
 
@@ -123,7 +174,7 @@ describe('gradOutputs and multiple outputs', () => {
     const h = g.mul(x, 2);
     const y = g.sum(g.square(h));
     // d/dx [sum(h) + sum(h^2)] = 2 + 2 h * 2
-    const [gx] = g.grad([h, y], [x]);
+    const [gx] = g.grad([h, y], [x], { gradOutputs: [g.onesLike(h), null] });
     expect(vals(gx)).toEqual([2 + 8 * 1, 2 + 8 * -2]);
   });
 

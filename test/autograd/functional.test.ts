@@ -145,3 +145,44 @@ describe('hvp and valueAndGrad', () => {
     expectClose(vals(gx!), [2 * 0.5 * 2, 2 * -1.5 * 3], 1e-14);
   });
 });
+
+describe('unused inputs and non-scalar outputs in the transforms', () => {
+  it('vjp without a cotangent needs a single-element output (as PyTorch)', () => {
+    expect(() => g.vjp(fvec, [t64([0.3, -0.8, 1.1], [3])])).toThrow(g.ShapeError);
+    expect(() => g.vjp(fvec, [t64([0.3, -0.8, 1.1], [3])])).toThrow(/^vjp: f returned shape \[2\]; pass a cotangent u/);
+    expect(() => g.valueAndGrad(fvec)(t64([0.3, -0.8, 1.1], [3]))).toThrow(/^valueAndGrad: f must return a scalar, got shape \[2\]/);
+  });
+
+  it('an input f ignores is an error naming it, zeros with allowUnused', () => {
+    const f = (x: Tensor, _y: Tensor): Tensor => g.sum(g.square(x));
+    const xs = [t64([1, 2], [2]), t64([3, 4, 5], [3])];
+    expect(() => g.vjp(f, xs)).toThrow(/^grad: input 1 \(float64 \[3\]\) is not reachable/);
+    expect(() => g.hvp(f, xs, [t64([1, 1], [2]), t64([1, 1, 1], [3])])).toThrow(/input 1 \(float64 \[3\]\)/);
+    const { grads } = g.vjp(f, xs, undefined, { allowUnused: true });
+    expect(vals(grads[0]!)).toEqual([2, 4]);
+    expect(vals(grads[1]!)).toEqual([0, 0, 0]);
+    const { tangent } = g.jvp(f, xs, [t64([1, 0], [2]), t64([1, 1, 1], [3])], { allowUnused: true });
+    expect(vals(tangent)).toEqual([2]);
+  });
+
+  it('jvp of a function constant in its input is zero (the double-vjp trick opts in to an unused cotangent)', () => {
+    const f = (x: Tensor): Tensor => g.add(g.mul(g.sum(g.detach(x)), 0), t64([1, 2], [2]));
+    const { tangent } = g.jvp(f, [t64([1, 2], [2])], [t64([1, 1], [2])], { allowUnused: true });
+    expect(vals(tangent)).toEqual([0, 0]);
+  });
+
+  it('hvp where f is linear in an input: that part of H v is zero, not an error', () => {
+    // f = sum(x^2) + sum(3 y): grad_y f = 3 does not depend on y or x, so (H v)_y = 0.
+    const f = (x: Tensor, y: Tensor): Tensor => g.add(g.sum(g.square(x)), g.sum(g.mul(y, 3)));
+    const { hvps } = g.hvp(f, [t64([1, 2], [2]), t64([5], [1])], [t64([1, -1], [2]), t64([2], [1])]);
+    expect(vals(hvps[0]!)).toEqual([2, -2]);
+    expect(vals(hvps[1]!)).toEqual([0]);
+  });
+
+  it('gradcheck checks a function that ignores one of its inputs (its gradient there is zero)', () => {
+    const f = (x: Tensor, y: Tensor): Tensor => g.add(g.sum(g.mul(x, x)), g.mul(g.sum(y), 2));
+    const r = g.gradcheck(f, [t64([0.5, -1], [2]), t64([1, 2], [2])], { order: 2 });
+    expect(r.ok).toBe(true);
+    expect(r.orders.map((o) => o.order)).toEqual([1, 2]);
+  });
+});

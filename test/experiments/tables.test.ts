@@ -1,12 +1,12 @@
-import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { accuracyTable, summarize, type Rec } from '../../src/experiments/aggregate.js';
 import type { ImageRunConfig, ImageRunResult } from '../../src/experiments/config.js';
 import { configKey } from '../../src/experiments/hash.js';
 import { linePlot, logTicks, niceTicks } from '../../src/experiments/plot.js';
-import { crc32, encodePng, sceneToPng } from '../../src/experiments/png.js';
+import { fontStatus, probeFonts, svgToPng } from '../../src/experiments/png.js';
 import { PRESETS } from '../../src/experiments/presets.js';
-import { toSvg } from '../../src/experiments/scene.js';
+import { toSvg, type Scene } from '../../src/experiments/scene.js';
+import { darkPixels, decodePng } from '../helpers/png.js';
 import { logGrid, mean, std } from '../../src/experiments/stats.js';
 import { bestCells, toCsv, toMarkdown, type Table } from '../../src/experiments/table.js';
 
@@ -105,44 +105,41 @@ describe('plots', () => {
     expect(logTicks(1e-6, 3)).toEqual([1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]);
   });
 
-  it('SVG with one polyline per series and error bars; PNG with a valid header, CRCs and pixels', () => {
-    const scene = linePlot({
+  const plot = (): Scene =>
+    linePlot({
       title: 'acc vs size', xLabel: 'n', yLabel: 'acc (%)', xLog: true, xTicks: [50, 100],
       series: [{ name: 'db', points: [{ x: 50, y: 90, err: 1 }, { x: 100, y: 95, err: 0.5 }] }, { name: 'jac', points: [{ x: 50, y: 91 }, { x: 100, y: 93 }] }],
     });
-    const svg = toSvg(scene);
+
+  it('SVG with one polyline per series and error bars', () => {
+    const svg = toSvg(plot());
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(2);
     expect(svg).toContain('>db</text>');
     expect(svg).toContain('#1f77b4');
-    const png = sceneToPng(scene);
-    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    // walk the chunks: every CRC matches, and the image data inflates to width*height*3 + height bytes
-    let off = 8;
-    const idat: Buffer[] = [];
-    let w = 0;
-    let h = 0;
-    while (off < png.length) {
-      const len = png.readUInt32BE(off);
-      const type = png.toString('ascii', off + 4, off + 8);
-      expect(png.readUInt32BE(off + 8 + len)).toBe(crc32(png.subarray(off + 4, off + 8 + len)));
-      if (type === 'IHDR') [w, h] = [png.readUInt32BE(off + 8), png.readUInt32BE(off + 12)];
-      if (type === 'IDAT') idat.push(png.subarray(off + 8, off + 8 + len));
-      off += 12 + len;
-    }
-    const raw = inflateSync(Buffer.concat(idat));
-    expect([w, h]).toEqual([scene.width, scene.height]);
-    expect(raw.length).toBe(h * (w * 3 + 1));
-    // some pixels carry the first series' color
-    let blue = 0;
-    for (let i = 0; i < raw.length - 2; i++) if (raw[i] === 0x1f && raw[i + 1] === 0x77 && raw[i + 2] === 0xb4) blue++;
-    expect(blue).toBeGreaterThan(50);
   });
 
-  it('encodePng of a 2x1 image', () => {
-    const png = encodePng(2, 1, Uint8Array.from([255, 0, 0, 0, 0, 255]));
-    const i = png.indexOf('IDAT');
-    const len = png.readUInt32BE(i - 4);
-    expect([...inflateSync(png.subarray(i + 4, i + 4 + len))]).toEqual([0, 255, 0, 0, 0, 0, 255]);
+  it('the PNG is the SVG rendered by resvg: its size, the series colors, and real text', () => {
+    // .ci/run installs fonts-dejavu-core; a machine without any font fails here with the reason.
+    expect(fontStatus()).toEqual({ ok: true });
+    const scene = plot();
+    const img = decodePng(svgToPng(toSvg(scene)));
+    expect([img.width, img.height]).toEqual([scene.width, scene.height]);
+    let blue = 0;
+    for (let i = 0; i < img.rgba.length; i += 4) if (img.rgba[i] === 0x1f && img.rgba[i + 1] === 0x77 && img.rgba[i + 2] === 0xb4) blue++;
+    expect(blue).toBeGreaterThan(50);
+    // The title is set in the band above the frame: glyphs there, and nothing once the title is gone.
+    const band = (s: Scene): number => darkPixels(decodePng(svgToPng(toSvg(s))), 200, 8, 560, 34);
+    expect(band(scene)).toBeGreaterThan(40);
+    expect(band({ ...scene, shapes: scene.shapes.filter((sh) => !(sh.kind === 'text' && sh.text === 'acc vs size')) })).toBe(0);
+    // Different strings give different pixels (text, not a placeholder box).
+    const retitled = { ...scene, shapes: scene.shapes.map((sh) => (sh.kind === 'text' && sh.text === 'acc vs size' ? { ...sh, text: 'loss vs lambda' } : sh)) };
+    expect(Buffer.from(decodePng(svgToPng(toSvg(retitled))).rgba).equals(Buffer.from(img.rgba))).toBe(false);
+  });
+
+  it('without a usable font the probe says so and names the package to install (the report then writes SVG only)', () => {
+    const none = probeFonts({ loadSystemFonts: false });
+    expect(none.ok).toBe(false);
+    expect(none.reason).toMatch(/no usable system font .*fonts-dejavu-core/);
   });
 });

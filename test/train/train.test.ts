@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import { unitScale, type Dataset } from '../../src/data/index.js';
-import { Conv2d, Dropout, Flatten, Linear, ReLU, Sequential, type Module } from '../../src/nn/index.js';
+import { Conv2d, Dropout, Flatten, Linear, Module, ReLU, Sequential } from '../../src/nn/index.js';
 import { createOptimizer } from '../../src/optim/index.js';
 import {
   crossEntropyObjective, evaluate, loadCheckpoint, readCheckpointMeta, saveCheckpoint, train, type Objective, type TrainConfig, type TrainState,
@@ -134,6 +134,30 @@ describe('train()', () => {
     const r = await train(config(net(6), { objective }));
     expect(r.status).toBe('diverged');
     expect(r.message).toMatch(/^step 0 .*the gradient of parameter 'fc.bias' is not finite/);
+  });
+
+  it('an objective that computes the loss without recording (a lost flag) is an error naming a parameter, not a run of zero updates', async () => {
+    const m = net(8);
+    const before = weights(m);
+    const objective: Objective = (ctx) => {
+      const r = g.noGrad(() => crossEntropyObjective(ctx));
+      return { loss: r.loss, terms: { ce: r.loss } };
+    };
+    await expect(train(config(m, { objective }))).rejects.toThrow(g.UnusedInputError);
+    await expect(train(config(m, { objective }))).rejects.toThrow(/^train: the loss does not depend on parameter 'conv.weight' \(grad: input 0 \(float32 \[4,1,3,3\]\) is not reachable/);
+    expect(weights(m)).toEqual(before);
+  });
+
+  it('a model with a parameter the loss never uses is named, rather than trained with a zero gradient for it', async () => {
+    // A head registered but left out of forward (a typo in a model definition).
+    class Forgetful extends Module {
+      readonly body = this.addModule('body', net(9));
+      readonly head = this.addModule('head', new Linear(3, 3, { seed: 1 }));
+      forward(x: g.Tensor): g.Tensor {
+        return this.body.forward(x);
+      }
+    }
+    await expect(train(config(new Forgetful()))).rejects.toThrow(/^train: the loss does not depend on parameter 'head.weight'/);
   });
 
   it('an interrupted run resumed from its checkpoint ends exactly like an uninterrupted one', async () => {

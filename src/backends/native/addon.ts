@@ -55,6 +55,13 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** GFLOP/s of independent FMA chains on every thread (null for the portable kernel). */
   probePeak(iters: number): number | null;
+  /**
+   * Point the process's file descriptor 2 at `path` (created, truncated); returns a copy of the
+   * previous fd 2 for stderrRestore, or -errno. Native libraries (Dawn) print there directly.
+   */
+  stderrRedirect?(path: string): number;
+  /** Put back the fd 2 that stderrRedirect saved. */
+  stderrRestore?(saved: number): boolean;
 }
 
 export type Isa = 'portable' | 'avx2' | 'avx512';

@@ -19,6 +19,7 @@ import type { Storage } from '../backend.js';
 import { BufferPool, STORAGE_USAGE, type PoolStats } from './pool.js';
 import type { Limits, Window } from './plan.js';
 import { FAMILIES, shaderSource, type Family } from './shaders.js';
+import { quietly, summarizeDawnStderr } from './quiet.js';
 
 const MAP_READ = 0x01;
 const COPY_DST = 0x08;
@@ -208,19 +209,26 @@ export class Runtime {
 
   /** Open a new device (the backend keeps one per process). Throws DeviceError when there is no adapter. */
   static async open(opts: OpenOptions = {}): Promise<Runtime> {
-    let adapter: GPUAdapter | null;
-    try {
+    // Dawn prints its adapter-enumeration notices (and, without a driver, the loader's errors) to
+    // stderr from native code: capture them, drop the notices, and put the rest into the error (quiet.ts).
+    const probe = await quietly(async () => {
       const instance = opts.dawnFlags ? (gpu(), createGpu(opts.dawnFlags)) : gpu();
-      adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
-    } catch (e) {
-      throw new DeviceError(`webgpu: requesting an adapter failed: ${e instanceof Error ? e.message : String(e)}`);
+      return instance.requestAdapter({ powerPreference: 'high-performance' });
+    });
+    const said = probe.lines.length > 0 ? `; Dawn said: ${summarizeDawnStderr(probe.lines)}` : '';
+    if (probe.error !== undefined) {
+      const e = probe.error;
+      throw new DeviceError(`webgpu: requesting an adapter failed: ${e instanceof Error ? e.message : String(e)}${said}`);
     }
+    const adapter = probe.value ?? null;
     if (!adapter) {
       throw new DeviceError(
         'webgpu: no WebGPU adapter (Dawn found no usable Vulkan/Metal/D3D12 driver; on Linux without a GPU install ' +
-          "Mesa's lavapipe >= 23, e.g. with scripts/setup-webgpu-ci.sh, and set XDG_RUNTIME_DIR)",
+          `Mesa's lavapipe >= 23, e.g. with scripts/setup-webgpu-ci.sh, and set XDG_RUNTIME_DIR)${said}`,
       );
     }
+    // An adapter was found: anything else written meanwhile is not ours to hide.
+    for (const line of probe.lines) process.stderr.write(`${line}\n`);
     const al = adapter.limits;
     const want = [
       'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
