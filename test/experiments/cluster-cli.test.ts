@@ -116,6 +116,16 @@ describe('reproduce --shard and --jobs', () => {
     }
     expect(errs).toContain('shard 1/2 (from SLURM_ARRAY_TASK_ID=1 - SLURM_ARRAY_TASK_MIN=0 of SLURM_ARRAY_TASK_COUNT=2)');
     expect(storeFiles(out).map((f) => path.basename(f))).toEqual(['results-shard-1-of-2.jsonl']);
+    // the other half as a Kubernetes Indexed Job's index 0 of --shards 2: then the plan is complete
+    errs = '';
+    vi.stubEnv('JOB_COMPLETION_INDEX', '0');
+    try {
+      expect(await run([...sin, '--shards', '2', '--out', out])).toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(errs).toContain('shard 0/2 (from JOB_COMPLETION_INDEX=0 of --shards 2)');
+    expect(readStoreDir(out).records).toHaveLength(4);
     await expect(run([...sin, '--shard', '2/2', '--out', out])).rejects.toThrow(/--shard: expected I\/N/);
     await expect(run([...sin, '--shard', '0/2', '--jobs', '2', '--out', out])).rejects.toThrow(/--jobs 2: a shard/);
     await expect(run([...sin, '--shards', '4', '--out', out])).rejects.toThrow(/--shards N needs/);
