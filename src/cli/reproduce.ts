@@ -8,13 +8,13 @@ import { registerDefaultBackends } from '../backends/registry.js';
 import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
 import { loadCached } from '../experiments/data.js';
 import { PRESETS, type PresetOptions } from '../experiments/presets.js';
-import { runSweep } from '../experiments/sweep.js';
+import { readUnion, runSweep } from '../experiments/sweep.js';
 import { StoreLockedError } from '../experiments/store.js';
 import { detectShard, type ShardSource } from '../experiments/shard.js';
 import { ArgumentError } from '../errors.js';
 import type { Plan } from '../experiments/presets.js';
 import { UsageError, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
-import { applyThreads, checkDataUpFront, checkPlanData, defaultJobs, planFile, readPlanFile, runJobs, shardSummary, sizeList, writeGuardedReport, writePlanFile } from './shards.js';
+import { applyThreads, checkDataUpFront, checkPlanData, defaultJobs, describeOptions, inferOptions, planFile, readPlanFile, runJobs, shardSummary, sizeList, writeGuardedReport, writePlanFile } from './shards.js';
 
 export const REPRODUCE_USAGE = `Usage: gradreg reproduce <preset> [options]
 
@@ -188,6 +188,13 @@ export async function run(argv: string[]): Promise<number> {
     if (stored) {
       plan = await buildPlan(preset, stored.options);
       log(`report-only: the plan recorded in ${planFile(out)} (${plan.configs.length} runs)`);
+    } else if (!planFlagsGiven) {
+      // an older results directory without plan.json: the plan that holds every stored run, if one does
+      const inferred = inferOptions(preset, readUnion(storeFile).records);
+      if (inferred) {
+        plan = await buildPlan(preset, inferred);
+        log(`report-only: no ${planFile(out)}; the stored runs are those of ${preset}${inferred.quick ? ' --quick' : ''} with ${describeOptions(inferred)} (${plan.configs.length} runs)`);
+      }
     }
     return writeGuardedReport(plan, out, storeFile, { reportOnly: true, planFlagsGiven, log });
   }

@@ -16,7 +16,7 @@ import { DataError } from '../errors.js';
 import type { RunConfig } from '../experiments/config.js';
 import { loadCached } from '../experiments/data.js';
 import { configKey } from '../experiments/hash.js';
-import type { Plan, PresetOptions } from '../experiments/presets.js';
+import { PRESETS, type Plan, type PresetOptions } from '../experiments/presets.js';
 import { writeReport } from '../experiments/report.js';
 import { shardIndices, type ShardSpec } from '../experiments/shard.js';
 import { planRecords, readUnion } from '../experiments/sweep.js';
@@ -149,6 +149,66 @@ export interface GuardOptions {
   /** Whether plan-shaping options were given on the command line. */
   planFlagsGiven: boolean;
   log: (s: string) => void;
+}
+
+/**
+ * The options of `preset` whose plan holds every stored run of the preset's kind, inferred from
+ * the stored configurations (methods, lambdas, seeds, epochs, sizes, test points, selection), with
+ * and without --quick; null when no such plan exists (runs of several option sets, another preset).
+ */
+export function inferOptions(preset: string, stored: readonly { key: string; config: RunConfig }[]): PresetOptions | null {
+  const def = PRESETS[preset];
+  if (!def) return null;
+  const base = def.build({ quick: false, select: 'test', valPerClass: 100 });
+  const cs = stored.filter((r) => r.config.kind === base.kind);
+  if (cs.length === 0) return null;
+  const uniqNum = (v: number[]): number[] => [...new Set(v)].sort((a, b) => a - b);
+  const configs = cs.map((r) => r.config);
+  const defaultOrder = [...new Set(base.configs.map((c) => c.regularizer))];
+  const stMethods = [...new Set(configs.map((c) => c.regularizer))];
+  const methods = [...defaultOrder.filter((m) => stMethods.includes(m)), ...stMethods.filter((m) => !defaultOrder.includes(m))];
+  const img = configs.filter((c): c is Extract<RunConfig, { kind: 'image' }> => c.kind === 'image');
+  const val = uniqNum(img.map((c) => c.validation));
+  const common: Omit<PresetOptions, 'quick'> = {
+    select: val.length === 1 && val[0]! > 0 ? 'validation' : 'test',
+    valPerClass: val.length === 1 && val[0]! > 0 ? val[0]! : 100,
+    seeds: Math.max(...configs.map((c) => c.seed)) + 1,
+    methods,
+    lambdas: uniqNum(configs.map((c) => c.lambda).filter((l) => base.kind === 'sin' || l > 0)),
+  };
+  const epochs = uniqNum(configs.map((c) => (c.kind === 'sin' ? c.steps : c.epochs)));
+  if (epochs.length === 1) common.epochs = epochs[0];
+  if (img.length) {
+    common.sizes = uniqNum(img.map((c) => c.perClass));
+    const tp = uniqNum(img.map((c) => c.testPoints));
+    if (tp.length === 1) common.testPoints = tp[0];
+    const wd = uniqNum(img.map((c) => c.weightDecay));
+    if (wd.length === 1) common.weightDecay = wd[0];
+  }
+  const keys = new Set(cs.map((r) => r.key));
+  for (const quick of [false, true]) {
+    try {
+      const o: PresetOptions = { quick, ...common };
+      const planKeys = new Set(def.build(o).configs.map(configKey));
+      if ([...keys].every((k) => planKeys.has(k))) return o;
+    } catch {
+      // not a plan of this preset
+    }
+  }
+  return null;
+}
+
+/** Plan options as command-line flags, for messages. */
+export function describeOptions(o: PresetOptions): string {
+  const parts: string[] = [];
+  if (o.methods) parts.push(`--methods ${o.methods.join(',')}`);
+  if (o.lambdas) parts.push(`--lambdas ${o.lambdas.join(',')}`);
+  if (o.seeds !== undefined) parts.push(`--seeds ${o.seeds}`);
+  if (o.epochs !== undefined) parts.push(`--epochs ${o.epochs}`);
+  if (o.sizes) parts.push(`--sizes ${o.sizes.join(',')}`);
+  if (o.testPoints !== undefined) parts.push(`--test-points ${o.testPoints}`);
+  if (o.select === 'validation') parts.push(`--select validation --val-per-class ${o.valPerClass}`);
+  return parts.join(' ');
 }
 
 /** What the stored runs of the plan's kind were, as the options that select them, for the error message. */

@@ -11,7 +11,9 @@ import { UsageError } from '../../src/cli/args.js';
 import { run } from '../../src/cli/reproduce.js';
 import { DataError } from '../../src/errors.js';
 import { readStore, readStoreDir, storeFiles } from '../../src/experiments/store.js';
-import { defaultJobs } from '../../src/cli/shards.js';
+import { defaultJobs, inferOptions } from '../../src/cli/shards.js';
+import type { RunConfig } from '../../src/experiments/config.js';
+import { configKey } from '../../src/experiments/hash.js';
 import { PRESETS } from '../../src/experiments/presets.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-cluster-cli-'));
@@ -43,12 +45,33 @@ describe('reproduce --report-only (issue 15, bug 2)', () => {
     await expect(run(['varga-sin', '--quick', '--seeds', '1', '--lambdas', '0,1', '--methods', 'spectreg', '--epochs', '30', '--report-only', '--out', out])).rejects.toThrow(
       /has 2 finished runs .* shows 4.*left unchanged/,
     );
-    // no plan.json (an older results directory) and default options that match none of the stored runs
+    // no plan.json (an older results directory): the plan that holds every stored run
     fs.rmSync(path.join(out, 'plan.json'));
-    await expect(run(['varga-sin', '--report-only', '--out', out])).rejects.toThrow(/none of the 4 runs stored in .* belong to this plan \(varga-sin has 100 runs\).*--methods spectreg --lambdas 0,1 --seeds 2 --epochs 30.*left unchanged/);
+    errs = '';
+    expect(await run(['varga-sin', '--report-only', '--out', out])).toBe(0);
+    expect(errs).toMatch(/no .*plan\.json; the stored runs are those of varga-sin( --quick)? with --methods spectreg --lambdas 0,1 --seeds 2 --epochs 30 \(4 runs\)/);
     expect(table(out)).toBe(before);
+    // runs of two option sets and no plan.json: no plan holds them all, the default plan none of them
+    expect(await run([...sin.map((a) => (a === '30' ? '40' : a)), '--out', out])).toBe(0);
+    const second = table(out);
+    fs.rmSync(path.join(out, 'plan.json'));
+    await expect(run(['varga-sin', '--report-only', '--out', out])).rejects.toThrow(/none of the 8 runs stored in .* belong to this plan \(varga-sin has 100 runs\).*--methods spectreg --lambdas 0,1 --seeds 2 --epochs 30,40.*left unchanged/);
+    expect(table(out)).toBe(second);
     await expect(run(['varga-sin', '--report-only', '--out', out])).rejects.toBeInstanceOf(UsageError);
   }, 120_000);
+});
+
+describe('the plan of stored runs without plan.json', () => {
+  it('is found for the quick Table 2 (the case of issue 15, bug 2), and not for runs of two option sets', () => {
+    const quick = PRESETS['thesis-table2']!.build({ quick: true, select: 'test', valPerClass: 100 });
+    const recs = quick.configs.slice(0, 17).map((c) => ({ key: configKey(c), config: c }));
+    const o = inferOptions('thesis-table2', recs);
+    expect(o?.quick).toBe(true);
+    const keys = (p: { configs: RunConfig[] }): string[] => p.configs.map(configKey);
+    expect(keys(PRESETS['thesis-table2']!.build(o!))).toEqual(keys(quick));
+    const other = PRESETS['thesis-table2']!.build({ quick: true, select: 'test', valPerClass: 100, epochs: 3 });
+    expect(inferOptions('thesis-table2', [...recs, { key: configKey(other.configs[0]!), config: other.configs[0]! }])).toBeNull();
+  });
 });
 
 describe('reproduce validates the whole plan before the first run (issue 15, bug 5)', () => {
