@@ -45,8 +45,9 @@ Options:
   --weight-decay W       coupled L2 weight decay in the optimizer for every run
   --max-runs N           stop after N new runs (the rest on the next call)
   --report-only          write the tables and plots from the stored results, run nothing; without
-                         plan options it reports the plan recorded in <out>/plan.json, and it never
-                         replaces a table with one showing fewer finished runs
+                         plan options it reports the plan recorded in <out>/plan.json (or the plan
+                         that holds every stored run), and it never replaces a table with one
+                         showing fewer finished runs
   --threads N            threads of the native backend (default: every core, or cores/J with --jobs J)
   --jobs J               run J worker processes on this machine, each a shard of the plan, each with
                          cores/J native threads (default: one per core on the native backend when
