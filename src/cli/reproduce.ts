@@ -48,7 +48,8 @@ Options:
                          plan options it reports the plan recorded in <out>/plan.json (or the plan
                          that holds every stored run), and it never replaces a table with one
                          showing fewer finished runs
-  --threads N            threads of the native backend (default: every core, or cores/J with --jobs J)
+  --threads N            threads of the native backend per process (default: cores/J with J workers,
+                         every core with --jobs 1 or a shard)
   --jobs J               run J worker processes on this machine, each a shard of the plan, each with
                          cores/J native threads (default: one per core on the native backend when
                          --threads is not given and more than one run is left, else 1; --max-runs
