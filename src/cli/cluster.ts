@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
+import { deviceInfo, type DeviceName } from '../index.js';
 import { engine } from '../engine.js';
 import { measureCost } from '../experiments/cost.js';
 import { configKey } from '../experiments/hash.js';
@@ -20,7 +19,8 @@ import { PRESETS } from '../experiments/presets.js';
 import { shardIndices } from '../experiments/shard.js';
 import { readLock, shardOfFile, shardStoreFile, storeFiles } from '../experiments/store.js';
 import { planRecords } from '../experiments/sweep.js';
-import { UsageError, choiceFlag, intFlag, type FlagSpec } from './args.js';
+import { UsageError, checkOutputDir, intFlag, type FlagSpec } from './args.js';
+import { DEVICE_HELP, selectDevice } from './device.js';
 import { parsePlanArgs } from './reproduce.js';
 import { dropFlags, gradregCommand } from './shards.js';
 
@@ -38,7 +38,7 @@ from training-step times measured on this machine (a few steps per model and reg
 Presets: ${presetList}.
 
 Options:
-  --device NAME     backend the step times are measured on (default native, else cpu)
+  --device NAME     backend the step times are measured on: ${DEVICE_HELP}
   --threads N       native threads per run while measuring (default 1, as each worker of --jobs runs;
                     pass a SLURM task's --cpus-per-task to price that); core-hours = hours x N
   --reps N          timed steps per regularizer after a warm-up step (default 2)
@@ -49,27 +49,6 @@ ${PLAN_OPTIONS_NOTE}
 Cells are "runs / core-hours": training steps x measured step time, plus the final evaluation.`;
 
 const PLAN_OWN: FlagSpec = { reps: { type: 'string' }, cache: { type: 'string' }, remeasure: { type: 'boolean' } };
-
-async function pickDevice(v: string | boolean | undefined, log: (s: string) => void): Promise<string> {
-  registerDefaultBackends();
-  if (v === undefined) {
-    try {
-      await setBackend('native');
-    } catch {
-      await setBackend('cpu');
-    }
-  } else {
-    const device = choiceFlag('device', v, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
-    try {
-      await setBackend(device as DeviceName | 'auto');
-    } catch (e) {
-      if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-      throw e;
-    }
-  }
-  log(`device: ${getBackend()} (${deviceInfo(getBackend())})`);
-  return getBackend();
-}
 
 export async function planCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -85,7 +64,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   // the sin MLP has no step kind: it is priced in units of a small-model baseline step at batch 50
   const unitKind: StepKind = { model: 'small', input: 'mnist', batch: 50, variant: 'baseline' };
   if (sinOnly) kinds.push(unitKind);
-  const device = await pickDevice(v.device, log);
+  const device = (await selectDevice(v.device, log)).picked;
   let threads = 1;
   if (device === 'native') {
     const b = engine.backend('native') as unknown as { setThreads(n: number): void; isaInfo(): { threads: number } };
@@ -198,7 +177,7 @@ export async function slurmCommand(argv: string[]): Promise<number> {
   const shards = intFlag('shards', v.shards, Math.min(plan.configs.length, 64));
   const cpus = intFlag('cpus-per-task', v['cpus-per-task'], 2);
   const parallel = v['array-parallel'] === undefined ? undefined : intFlag('array-parallel', v['array-parallel'], 1);
-  const absOut = path.resolve(out);
+  const absOut = checkOutputDir('--out', out);
   const script = path.resolve(typeof v.script === 'string' ? v.script : path.join(out, 'slurm', `${preset}.sbatch`));
   // the task's command: this gradreg, the plan's own options, absolute paths (the job starts elsewhere)
   const own = ['partition', 'time', 'cpus-per-task', 'mem', 'array-parallel', 'job-name', 'sbatch', 'script', 'submit', 'out', 'shards', 'threads', 'data-dir', 'max-runs'];

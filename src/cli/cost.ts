@@ -4,12 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, setBackend, type DeviceName } from '../index.js';
+import { deviceInfo } from '../index.js';
 import { costCsv, costMarkdown, defaultVariants, measureCost } from '../experiments/cost.js';
 import { MODEL_NAMES } from '../nn/index.js';
 import { parseRegularizer } from '../regularizers/index.js';
-import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { UsageError, checkOutputDir, choiceFlag, intFlag, parseFlags } from './args.js';
+import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
 
 export const COST_USAGE = `Usage: gradreg cost --model small|resnet|lenet5 [options]
 
@@ -18,7 +18,7 @@ regularizer, and the ratio to a baseline step, on one backend, as a table.
 
 Options:
   --model NAME        small | resnet | lenet5 (required)
-  --device NAME       cpu | native | webgpu | cuda | auto (default cpu)
+  --device NAME       ${DEVICE_HELP}
   --batch N           batch size (default 50)
   --reps N            timed steps per regularizer after one warm-up step; the median is reported (default 3)
   --input mnist|cifar input shape 1x28x28 or 3x32x32 (default: cifar for resnet, mnist otherwise)
@@ -56,16 +56,10 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--only: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
-  registerDefaultBackends();
-  let picked: DeviceName;
-  try {
-    picked = (await setBackend(device as DeviceName | 'auto')).picked;
-  } catch (e) {
-    if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-    throw e;
-  }
+  const device = parseDevice(v.device);
+  const outDir = typeof v.out === 'string' ? checkOutputDir('--out', v.out) : null;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const { picked } = await selectDevice(device, log);
   const shape = input === 'cifar' ? ([3, 32, 32] as const) : ([1, 28, 28] as const);
   const rows = await measureCost({ model, batch, reps, variants, inputShape: shape, classes: 10, log });
   const md = costMarkdown(rows, `Cost of one training step: ${model} model, ${shape.join('x')} inputs, batch ${batch}, on ${picked}`, [
@@ -74,11 +68,11 @@ export async function run(argv: string[]): Promise<number> {
     'Peak memory: the live-byte count sampled after every backend call; "step memory" excludes what was live before the step.',
   ]);
   process.stdout.write(md);
-  if (typeof v.out === 'string') {
-    fs.mkdirSync(v.out, { recursive: true });
-    fs.writeFileSync(path.join(v.out, 'cost.md'), md);
-    fs.writeFileSync(path.join(v.out, 'cost.csv'), costCsv(rows));
-    log(`wrote ${path.join(v.out, 'cost.md')} and cost.csv`);
+  if (outDir !== null) {
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'cost.md'), md);
+    fs.writeFileSync(path.join(outDir, 'cost.csv'), costCsv(rows));
+    log(`wrote ${path.join(outDir, 'cost.md')} and cost.csv`);
   }
   return rows.some((r) => r.error) ? 1 : 0;
 }

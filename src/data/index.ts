@@ -5,7 +5,8 @@ import { channelStats, unitScale, type Normalization, type TrainTest } from './d
 import { loadIdxDataset } from './mnist.js';
 
 export * from './dataset.js';
-export { parseIdx, readIdx, readBytes, maybeGunzip, type IdxArray } from './idx.js';
+export { parseIdx, parseIdxBytes, readIdx, readBytes, maybeGunzip, type IdxArray } from './idx.js';
+export { idxDataset } from './idx-format.js';
 export { loadIdxDataset, embeddedMnistDir, MNIST_CLASSES, FASHION_CLASSES } from './mnist.js';
 export { loadCifar10, parseCifarBatch, CIFAR10_CLASSES, CIFAR_RECORD } from './cifar.js';
 export { permutation, uniforms } from './random.js';

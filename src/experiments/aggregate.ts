@@ -1,7 +1,9 @@
 /**
  * From run records to table cells: group the runs of each cell by lambda, average over seeds,
  * choose the lambda (by test or validation accuracy), and report the test accuracy there.
- * A lambda at which any seed diverged is not eligible.
+ * A lambda at which any seed diverged is not eligible. Only complete lambdas (every planned seed
+ * finished) compete while any is complete, so a mean over fewer seeds cannot win by luck; a cell
+ * with no complete lambda shows its best partial one, marked with its n.
  */
 import type { ImageRunResult, RunConfig, RunResult, SinRunResult } from './config.js';
 import type { Plan } from './presets.js';
@@ -15,6 +17,8 @@ export interface LambdaStat {
   lambda: number;
   /** Completed seeds. */
   n: number;
+  /** Seeds the plan has at this lambda. */
+  planned: number;
   diverged: number;
   /** Percent. */
   testMean: number;
@@ -34,7 +38,7 @@ export interface CellSummary {
   hasLambda: boolean;
 }
 
-function stat(lambda: number, runs: Rec[]): LambdaStat {
+function stat(lambda: number, runs: Rec[], planned: number): LambdaStat {
   const done = runs.filter((r) => r.result.status === 'completed') as StoredRecord<RunConfig, ImageRunResult>[];
   const acc = done.map((r) => r.result.testAccuracy! * 100);
   const vals = done.map((r) => r.result.valAccuracy).filter((v): v is number => v !== null);
@@ -43,6 +47,7 @@ function stat(lambda: number, runs: Rec[]): LambdaStat {
   return {
     lambda,
     n: done.length,
+    planned,
     diverged: runs.length - done.length,
     testMean: mean(acc),
     testStd: std(acc),
@@ -67,8 +72,10 @@ export function summarize(plan: Plan, records: readonly Rec[]): CellSummary[] {
       const planned = plan.configs.filter((c) => plan.rowOf(c) === row && plan.colOf(c) === col);
       if (planned.length === 0) continue;
       const lambdas = [...new Set(planned.map((c) => c.lambda))].sort((a, b) => a - b);
-      const sweep = lambdas.map((l) => stat(l, runs.filter((r) => r.config.lambda === l)));
-      const eligible = sweep.filter((s) => s.n > 0 && s.diverged === 0);
+      const sweep = lambdas.map((l) => stat(l, runs.filter((r) => r.config.lambda === l), planned.filter((c) => c.lambda === l).length));
+      const usable = sweep.filter((s) => s.n > 0 && s.diverged === 0);
+      const complete = usable.filter((s) => s.n >= s.planned);
+      const eligible = complete.length > 0 ? complete : usable;
       const score = (s: LambdaStat): number => (plan.select === 'validation' ? (s.valMean ?? -Infinity) : s.testMean);
       let chosen: LambdaStat | null = null;
       for (const s of eligible) if (!chosen || score(s) > score(chosen)) chosen = s;
@@ -79,7 +86,7 @@ export function summarize(plan: Plan, records: readonly Rec[]): CellSummary[] {
 }
 
 export function accuracyTable(plan: Plan, cells: readonly CellSummary[]): Table {
-  return {
+  const t: Table = {
     title: plan.title,
     rows: plan.rows,
     cols: plan.cols,
@@ -92,9 +99,42 @@ export function accuracyTable(plan: Plan, cells: readonly CellSummary[]): Table 
       mean: c.chosen ? c.chosen.testMean : NaN,
       std: c.chosen ? c.chosen.testStd : NaN,
       n: c.chosen ? c.chosen.n : 0,
+      planned: c.chosen ? c.chosen.planned : undefined,
       lambda: c.chosen && c.hasLambda ? c.chosen.lambda : null,
     })),
   };
+  return { ...t, notes: [...plan.notes, seedsNote(t), ...baselineNotes(t)] };
+}
+
+/**
+ * For tables with a baseline row and one column per training size: each method's mean minus the
+ * baseline's, next to the baseline's std, so whether a penalty helps beyond seed noise is read off
+ * directly (the thesis's finding: db and hsfob do, at small sizes).
+ */
+export function baselineNotes(t: Table): string[] {
+  if (!t.rows.includes('baseline') || t.bestAlong !== 'column') return [];
+  const out: string[] = [];
+  for (const col of t.cols) {
+    const base = t.cells.find((c) => c.row === 'baseline' && c.col === col);
+    if (!base || base.n === 0 || !Number.isFinite(base.mean)) continue;
+    const diffs = t.cells
+      .filter((c) => c.col === col && c.row !== 'baseline' && c.n > 0 && Number.isFinite(c.mean))
+      .map((c) => `${c.row} ${c.mean - base.mean >= 0 ? '+' : ''}${(c.mean - base.mean).toFixed(2)}`);
+    if (diffs.length === 0) continue;
+    const where = t.cols.length > 1 ? `${col}${t.corner ? ` ${t.corner}` : ''}: ` : '';
+    out.push(`${where}difference to baseline (points; baseline std ${base.std.toFixed(2)}): ${diffs.join(', ')}.`);
+  }
+  return out;
+}
+
+/** A line under the table saying how many seeds each cell averages, and which cells are incomplete. */
+export function seedsNote(t: Table): string {
+  const shown = t.cells.filter((c) => c.n > 0);
+  if (shown.length === 0) return 'n: no finished runs yet.';
+  const incomplete = shown.filter((c) => c.planned !== undefined && c.n < c.planned);
+  const ns = [...new Set(shown.map((c) => c.n))];
+  if (incomplete.length === 0) return ns.length === 1 ? `n = ${ns[0]} seeds in every cell.` : `n = ${ns.join(' or ')} seeds per cell.`;
+  return `Cells marked [n=a/b] are incomplete: a of the b planned seeds finished at the chosen lambda (no lambda of the cell has all its seeds yet).`;
 }
 
 /** The lambda chosen in each cell, as a table of its own (no bold). */

@@ -4,6 +4,11 @@
  * except nothing about where it ran (backend), which is recorded in the result instead.
  */
 
+/** FGSM step sizes (fractions of the pixel range) recorded for a dataset: MNIST's digits take larger steps than CIFAR's photos. */
+export function fgsmEpsFor(dataset: string): number[] {
+  return dataset === 'mnist' || dataset === 'fashion-mnist' ? [0.05, 0.1, 0.2] : [1 / 255, 2 / 255, 4 / 255, 8 / 255];
+}
+
 export interface ImageRunConfig {
   kind: 'image';
   dataset: string;

@@ -20,6 +20,8 @@ export interface RobustnessOptions {
   batchSize?: number;
   dtype?: 'float32' | 'float64';
   device?: g.DeviceName;
+  /** Called after every batch with the points done so far and the total. */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface Robustness {
@@ -46,6 +48,7 @@ export async function robustness(model: Module, test: Dataset, o: RobustnessOpti
   let normSum = 0;
   let clean = 0;
   const adv = new Array<number>(o.eps.length).fill(0);
+  let done = 0;
   try {
     for (const b of batches(ds, { batchSize: o.batchSize ?? 100, shuffle: false, seed: 0, epoch: 0, normalization: o.normalization })) {
       const out = g.tidy(() => {
@@ -74,6 +77,8 @@ export async function robustness(model: Module, test: Dataset, o: RobustnessOpti
       normSum += v[0]!;
       clean += v[1]!;
       o.eps.forEach((_, i) => (adv[i]! += v[2 + i]!));
+      done += b.n;
+      o.onBatch?.(done, ds.count);
     }
   } finally {
     model.train(wasTraining);

@@ -47,9 +47,18 @@ function lenet5Bn(o: BuildOptions): Module {
   });
 }
 
+/** Models that take a dropout rate: lenet5's own layer after F6, or one inserted before the logits layer. */
+const DROPOUT_MODELS = ['small', 'lenet5', 'lenet5-bn'];
+
+/** Null when `model` takes a dropout rate, else why not (checked before any run of a plan starts). */
+export function dropoutPlace(model: string): string | null {
+  return DROPOUT_MODELS.includes(model) ? null : `has no place for dropout (only ${DROPOUT_MODELS.join(', ')} take it)`;
+}
+
 /** The same layers with dropout inserted before the last one (the logits layer). */
 function withHeadDropout(m: Module, p: number, seed: number, name: string): Module {
-  if (!(m instanceof Sequential)) throw new ArgumentError(`dropout: the ${name} model has no place for it (only sequential models take --dropout)`);
+  const why = dropoutPlace(name);
+  if (why !== null || !(m instanceof Sequential)) throw new ArgumentError(`dropout: the ${name} model ${why ?? 'is not sequential'}`);
   const kids = m.namedChildren();
   const head = kids[kids.length - 1]!;
   return new Sequential(Object.fromEntries([...kids.slice(0, -1), ['dropout', new Dropout(p, { seed: deriveSeed(seed, 6), stream: 0 })], head]));

@@ -25,6 +25,8 @@ export interface PlotSpec {
   xLog?: boolean;
   /** Explicit x ticks (e.g. the training sizes); default: automatic. */
   xTicks?: number[];
+  /** Labels of the explicit x ticks (categories, e.g. method names), in their order. */
+  xTickLabels?: string[];
   series: Series[];
   width?: number;
   height?: number;
@@ -74,6 +76,7 @@ export function linePlot(spec: PlotSpec): Scene {
   let y0 = Math.min(...pts.map((p) => p.y - (p.err ?? 0)));
   let y1 = Math.max(...pts.map((p) => p.y + (p.err ?? 0)));
   if (!Number.isFinite(x0)) [x0, x1, y0, y1] = [spec.xLog ? 1 : 0, spec.xLog ? 10 : 1, 0, 1];
+  if (spec.xTickLabels && !spec.xLog) [x0, x1] = [x0 - 0.5, x1 + 0.5]; // categories: room around the first and last
   if (x1 === x0) [x0, x1] = spec.xLog ? [x0 / 2, x1 * 2] : [x0 - 1, x1 + 1];
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
   const pad = (y1 - y0) * 0.06;
@@ -95,10 +98,11 @@ export function linePlot(spec: PlotSpec): Scene {
     shapes.push({ kind: 'text', x: m.left - 8, y: fy(v) + 4, text: tickLabel(v, false), size: 11, anchor: 'end', color: ink });
   }
   const xt = spec.xTicks ?? (spec.xLog ? logTicks(x0, x1) : niceTicks(x0, x1, 6));
-  for (const v of xt) {
+  xt.forEach((v, i) => {
     shapes.push({ kind: 'line', x1: fx(v), y1: m.top + ph, x2: fx(v), y2: m.top + ph + 5, stroke: ink, width: 1 });
-    shapes.push({ kind: 'text', x: fx(v), y: m.top + ph + 19, text: tickLabel(v, !!spec.xLog), size: 11, anchor: 'middle', color: ink });
-  }
+    const label = spec.xTicks && spec.xTickLabels?.[i] !== undefined ? spec.xTickLabels[i]! : tickLabel(v, !!spec.xLog);
+    shapes.push({ kind: 'text', x: fx(v), y: m.top + ph + 19, text: label, size: 11, anchor: 'middle', color: ink });
+  });
   shapes.push({ kind: 'text', x: W / 2, y: 26, text: spec.title, size: 15, anchor: 'middle', color: ink });
   shapes.push({ kind: 'text', x: m.left + pw / 2, y: H - 14, text: spec.xLabel, size: 13, anchor: 'middle', color: ink });
   shapes.push({ kind: 'text', x: 20, y: m.top + ph / 2, text: spec.yLabel, size: 13, anchor: 'middle', color: ink, vertical: true });

@@ -72,10 +72,35 @@ function sizePlot(plan: Plan, records: readonly Rec[], cells: readonly CellSumma
     bySeries.set(name, s);
   }
   const xs = [...new Set(plan.configs.map((c) => plan.sizeOf!(c)))].sort((a, b) => a - b);
+  if (xs.length < 2) return null;
   return linePlot({
     title: `${plan.preset}: test accuracy vs training size`,
     xLabel: plan.sizeLabel, yLabel: 'test accuracy (%)', xLog: true, xTicks: xs, series: [...bySeries.values()],
   });
+}
+
+/**
+ * The chosen cells side by side, one point (mean, std bar) per method at its own x: the plot for a
+ * plan with one training size and too few lambdas for a curve, where accuracy-vs-size and
+ * accuracy-vs-lambda would be vertical stacks of points.
+ */
+function methodPlot(plan: Plan, cells: readonly CellSummary[]): [string, Scene][] {
+  const out: [string, Scene][] = [];
+  for (const panel of [...new Set(plan.configs.map(plan.panelOf))]) {
+    const inPanel = cells.filter((c) => c.chosen && plan.configs.some((cfg) => plan.panelOf(cfg) === panel && plan.rowOf(cfg) === c.row && plan.colOf(cfg) === c.col));
+    if (inPanel.length === 0) continue;
+    const names = inPanel.map((c) => plan.seriesOf(plan.configs.find((x) => plan.rowOf(x) === c.row && plan.colOf(x) === c.col)!));
+    const series: Series[] = inPanel.map((c, i) => ({
+      name: `${names[i]}${c.hasLambda ? ` (lambda ${c.chosen!.lambda})` : ''}`,
+      line: false,
+      points: [{ x: i + 1, y: c.chosen!.testMean, err: c.chosen!.testStd }],
+    }));
+    out.push([`accuracy-by-method-${slug(panel)}`, linePlot({
+      title: `${plan.preset}, ${panel}: test accuracy by method (mean, std bar)`, xLabel: 'method', yLabel: 'test accuracy (%)',
+      xTicks: inPanel.map((_, i) => i + 1), xTickLabels: names, series,
+    })]);
+  }
+  return out;
 }
 
 /** One panel per size (or variant): mean test accuracy against lambda, one series per method. */
@@ -99,7 +124,8 @@ function sweepPlots(plan: Plan, cells: readonly CellSummary[]): [string, Scene][
       }
       series.push({ name, points: pts.map((s) => ({ x: s.lambda, y: s.testMean, err: s.testStd })) });
     }
-    if (series.length === 0 || !Number.isFinite(lo)) continue;
+    // one lambda is no curve: methodPlot shows such panels
+    if (series.length === 0 || !Number.isFinite(lo) || !(hi > lo)) continue;
     out.push([`lambda-sweep-${slug(panel)}`, linePlot({ title: `${plan.preset}, ${panel}: test accuracy vs lambda`, xLabel: 'lambda (noise std for ni)', yLabel: 'test accuracy (%)', xLog: true, series })]);
   }
   return out;
@@ -149,6 +175,7 @@ export function writeReport(plan: Plan, records: readonly Rec[], dir: string): R
     plots = sweepPlots(plan, cells);
     const sp = sizePlot(plan, records, cells);
     if (sp) plots.unshift(['accuracy-vs-size', sp]);
+    else plots.unshift(...methodPlot(plan, cells));
   }
   for (const [name, scene] of plots) savePlot(path.join(dir, 'plots'), name, scene, written);
   if (plots.length) {

@@ -3,7 +3,7 @@ import * as g from '../index.js';
 import type { Tensor } from '../index.js';
 import { evaluate, train, type Progress } from '../train/index.js';
 import { createOptimizer } from '../optim/index.js';
-import { makeObjective, parseRegularizer } from '../regularizers/index.js';
+import { makeObjective, parseRegularizer, type Objective } from '../regularizers/index.js';
 import type { ImageRunConfig, ImageRunResult, RunConfig, RunResult, SinRunConfig, SinRunResult } from './config.js';
 import { head, loadCached, splitPerClass } from './data.js';
 import { robustness } from './metrics.js';
@@ -15,6 +15,18 @@ export interface RunContext {
   dataDir?: string;
   /** Called after every training step (or every few steps for the sin runs). */
   onProgress?: (p: { step: number; totalSteps: number; epoch?: number; epochs?: number; loss: number }) => void;
+  /** Called after every evaluation batch: the test set ('test'), then the robustness points ('robustness'). */
+  onEvaluate?: (what: EvalPhase, done: number, total: number) => void;
+}
+
+export type EvalPhase = 'test' | 'robustness';
+
+/**
+ * The training objective of a regularizer name with modifiers (see parseRegularizer) at strength
+ * lambda (the noise std for ni): the one used by sweeps and by `gradreg train --regularizer`.
+ */
+export function objectiveFor(regularizer: string, lambda: number, classes: number, seed: number): Objective {
+  return makeObjective(parseRegularizer(regularizer, lambda), { classes, seed });
 }
 
 export async function runImage(cfg: ImageRunConfig, ctx: RunContext = {}): Promise<ImageRunResult> {
@@ -23,7 +35,7 @@ export async function runImage(cfg: ImageRunConfig, ctx: RunContext = {}): Promi
   const test = head(data.test, cfg.testPoints);
   const classes = data.train.classes;
   const model = buildModel(cfg.model, { inputShape: data.train.shape, classes, seed: cfg.seed, dropout: cfg.dropout ?? undefined });
-  const objective = makeObjective(parseRegularizer(cfg.regularizer, cfg.lambda), { classes, seed: cfg.seed });
+  const objective = objectiveFor(cfg.regularizer, cfg.lambda, classes, cfg.seed);
   const onProgress = ctx.onProgress
     ? (p: Progress) => ctx.onProgress!({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, epochs: p.epochs, loss: p.loss })
     : undefined;
@@ -41,7 +53,7 @@ export async function runImage(cfg: ImageRunConfig, ctx: RunContext = {}): Promi
         objective,
         augment: cfg.augment,
       },
-      { onProgress },
+      { onProgress, onEvalProgress: ctx.onEvaluate ? (d, t) => ctx.onEvaluate!('test', d, t) : undefined },
     );
     r.optimizer.dispose();
     const curve = r.curve.map((e) => ({ epoch: e.epoch, loss: e.loss, terms: e.terms, ...(e.testAccuracy !== undefined ? { testAccuracy: e.testAccuracy } : {}) }));
@@ -53,7 +65,9 @@ export async function runImage(cfg: ImageRunConfig, ctx: RunContext = {}): Promi
       };
     }
     const val = split.validation ? await evaluate(model, split.validation, { normalization: norm }) : null;
-    const rob = await robustness(model, test, { normalization: norm, eps: cfg.fgsmEps, points: cfg.robustPoints });
+    const rob = await robustness(model, test, {
+      normalization: norm, eps: cfg.fgsmEps, points: cfg.robustPoints, onBatch: ctx.onEvaluate ? (d, t) => ctx.onEvaluate!('robustness', d, t) : undefined,
+    });
     const last = r.curve[r.curve.length - 1];
     return {
       ...base,

@@ -130,6 +130,16 @@ export async function runSweep(plan: Plan, o: SweepOptions): Promise<SweepOutcom
           last = now;
           log(`${tag}: ${p.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs} ` : ''}step ${p.step}/${p.totalSteps} loss ${p.loss.toPrecision(4)}`);
         },
+        onEvaluate: (what, done, total) => {
+          const now = performance.now();
+          if (now - beat > 30_000) {
+            beat = now;
+            store.heartbeat(`${describeConfig(cfg)} evaluating`);
+          }
+          if (now - last < 5000) return;
+          last = now;
+          log(`${tag}: ${what === 'test' ? 'test set' : 'input gradients and FGSM'} ${done}/${total} images`);
+        },
       });
       store.append(key, cfg, res);
       ran++;

@@ -13,6 +13,8 @@ export interface Cell {
   std: number;
   /** Seeds that entered the mean. */
   n: number;
+  /** Seeds planned for the cell; when n is fewer the cell is marked [n=n/planned]. */
+  planned?: number;
   /** The selected lambda (null for methods without one). */
   lambda: number | null;
 }
@@ -68,7 +70,8 @@ export function bestCells(t: Table): Set<Cell> {
 export function formatCell(c: Cell | undefined, bold: boolean, format: Table['format'] = 'accuracy'): string {
   if (!c || c.n === 0 || !Number.isFinite(c.mean)) return '-';
   const m = fmtMean(c.mean, format);
-  return `${bold ? `**${m}**` : m} (${fmtStd(c.std, format)})`;
+  const partial = c.planned !== undefined && c.n < c.planned ? ` [n=${c.n}/${c.planned}]` : '';
+  return `${bold ? `**${m}**` : m} (${fmtStd(c.std, format)})${partial}`;
 }
 
 export function toMarkdown(t: Table): string {

@@ -16,6 +16,8 @@ export interface EvalOptions {
   batchSize?: number;
   dtype?: FloatDType;
   device?: DeviceName;
+  /** Called after every batch with the images evaluated so far and the total. */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface EvalResult {
@@ -36,6 +38,7 @@ export async function evaluate(model: Module, ds: Dataset, o: EvalOptions): Prom
   model.eval();
   let correct = 0;
   let lossSum = 0;
+  let done = 0;
   try {
     for (const b of batches(ds, { batchSize: o.batchSize ?? 200, shuffle: false, seed: 0, epoch: 0, normalization: o.normalization })) {
       const out = noGrad(() =>
@@ -50,6 +53,8 @@ export async function evaluate(model: Module, ds: Dataset, o: EvalOptions): Prom
       out.dispose();
       lossSum += v[0]!;
       correct += v[1]!;
+      done += b.n;
+      o.onBatch?.(done, ds.count);
     }
   } finally {
     model.train(wasTraining);

@@ -105,6 +105,8 @@ export interface TrainHooks {
   onEpochEnd?: (record: EpochRecord, state: TrainState, optimizer: Optimizer) => void | Promise<void>;
   /** Polled after every step; true stops the run (status 'interrupted') with a resumable state. */
   shouldStop?: () => boolean;
+  /** During every test-set evaluation, after each batch: images evaluated so far and the total. */
+  onEvalProgress?: (done: number, total: number) => void;
 }
 
 export interface TrainResult {
@@ -118,6 +120,11 @@ export interface TrainResult {
   steps: number;
   state: TrainState;
   optimizer: Optimizer;
+}
+
+/** setImmediate in Node; a zero-delay timer where there is none (a browser). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((r) => (typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate(r) : setTimeout(r, 0)));
 }
 
 function freshPartial(): TrainState['partial'] {
@@ -260,8 +267,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           etaSeconds: rate > 0 ? remainingSamples / rate : Infinity,
         });
       }
-      // Awaiting device reads alone runs as microtasks; yield to the event loop so signals (Ctrl-C) get handled.
-      await new Promise<void>((r) => setImmediate(r));
+      // Awaiting device reads alone runs as microtasks; yield to the event loop so signals (Ctrl-C) get handled
+      // (and, in a browser tab, the page repaints).
+      await yieldToEventLoop();
       if (hooks.shouldStop?.() && state.step < totalSteps) {
         status = 'interrupted';
         break outer;
@@ -279,7 +287,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const last = state.epoch + 1 === config.epochs;
     const every = config.evalEvery ?? 0;
     if (config.test && !last && every > 0 && (state.epoch + 1) % every === 0) {
-      const e = await evaluate(model, config.test, { normalization: config.normalization, batchSize: config.evalBatchSize, dtype, device });
+      const e = await evaluate(model, config.test, { normalization: config.normalization, batchSize: config.evalBatchSize, dtype, device, onBatch: hooks.onEvalProgress });
       record.testAccuracy = e.accuracy;
       record.testLoss = e.loss;
     }
@@ -292,7 +300,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
   let test: EvalResult | null = null;
   if (status === 'completed' && config.test) {
-    test = await evaluate(model, config.test, { normalization: config.normalization, batchSize: config.evalBatchSize, dtype, device });
+    test = await evaluate(model, config.test, { normalization: config.normalization, batchSize: config.evalBatchSize, dtype, device, onBatch: hooks.onEvalProgress });
     const rec = state.curve[state.curve.length - 1];
     if (rec) {
       rec.testAccuracy = test.accuracy;

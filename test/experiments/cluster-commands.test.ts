@@ -38,10 +38,12 @@ describe('gradreg plan', () => {
     expect(await planCommand(['thesis-table2', '--device', 'cpu', '--cache', cacheFile])).toBe(0);
     expect(printed).toMatch(/^# thesis-table2: 2280 runs, about [\d.]+ core-hours/);
     expect(printed).toContain('| method | 50 | 100 | 200 | 1000 | total |');
-    // jac at 1000 per class: 80 runs (8 lambdas x 10 seeds) of 100 epochs x 313 steps of 66 ms, plus evaluation
+    // jac at 1000 per class: 80 runs (8 lambdas x 10 seeds) of 100 epochs x 10000/batch steps of 66 ms, plus evaluation
     const jac = plan.configs.find((c) => c.kind === 'image' && c.regularizer === 'jac' && c.perClass === 1000)!;
+    const batch = jac.kind === 'image' ? jac.batch : 0;
     const hours = (80 * runSeconds(jac, 66, 6)) / 3600;
-    expect(hours).toBeGreaterThan((80 * 100 * 313 * 0.066) / 3600);
+    expect(hours).toBeGreaterThan((80 * 100 * Math.ceil(10000 / batch) * 0.066) / 3600);
+    expect(hours).toBeLessThan((80 * 100 * Math.ceil(10000 / batch) * 0.066) / 3600 * 1.1);
     const row = printed.split('\n').find((l) => l.startsWith('| jac |'))!;
     expect(row.split('|')[5]!.trim()).toBe(`80 / ${fmtHours(hours)}`);
     expect(printed).toContain('| total | 570 / ');

@@ -19,56 +19,21 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon } from '../native/addon.js';
+import { filterDawnStderr, uncaptured, type Quiet } from './dawn-stderr.js';
 
-/** Dawn's notice that it capped a limit the driver reports as larger than its own fixed maximum. */
-const LIMIT_NOTICE = /^Warning: max\w+ artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
-
-export interface Quiet<T> {
-  value?: T;
-  error?: unknown;
-  /** Lines written to stderr while fn ran, less Dawn's limit notices (empty when not captured). */
-  lines: string[];
-  /** Whether stderr was captured (false without the native addon). */
-  captured: boolean;
-}
+export { filterDawnStderr, summarizeDawnStderr, uncaptured, type Quiet } from './dawn-stderr.js';
 
 let serial = 0;
-
-/** Split captured stderr into lines and drop Dawn's limit notices and blank lines. */
-export function filterDawnStderr(text: string): string[] {
-  return text.split(/\r?\n/).filter((l) => l.trim() !== '' && !LIMIT_NOTICE.test(l));
-}
-
-/** One line for an error message: the captured lines without source-location lines, joined and capped. */
-export function summarizeDawnStderr(lines: readonly string[], max = 400): string {
-  const s = lines
-    .filter((l) => !/^\s+at /.test(l))
-    .map((l) => l.trim())
-    .join('; ');
-  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
-}
 
 /** Run fn with fd 2 captured (see the file comment); never throws, fn's error is in the result. */
 export async function quietly<T>(fn: () => Promise<T>): Promise<Quiet<T>> {
   const addon = loadAddon();
   const redirect = typeof addon === 'string' ? undefined : addon.stderrRedirect?.bind(addon);
   const restore = typeof addon === 'string' ? undefined : addon.stderrRestore?.bind(addon);
-  if (!redirect || !restore) {
-    try {
-      return { value: await fn(), lines: [], captured: false };
-    } catch (error) {
-      return { error, lines: [], captured: false };
-    }
-  }
+  if (!redirect || !restore) return uncaptured(fn);
   const file = join(tmpdir(), `gradreg-dawn-stderr-${process.pid}-${serial++}.log`);
   const saved = redirect(file);
-  if (saved < 0) {
-    try {
-      return { value: await fn(), lines: [], captured: false };
-    } catch (error) {
-      return { error, lines: [], captured: false };
-    }
-  }
+  if (saved < 0) return uncaptured(fn);
   const out: Quiet<T> = { lines: [], captured: true };
   try {
     out.value = await fn();
