@@ -111,7 +111,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     '',
     estimateMarkdown(e),
     '',
-    `Step times measured on ${os.hostname()} (${info}), ${threads} thread${threads > 1 ? 's' : ''}, ${measured[0]?.slice(0, 16)}${measured.length > 1 && measured[measured.length - 1] !== measured[0] ? ` to ${measured[measured.length - 1]!.slice(0, 16)}` : ''} UTC; cached in ${cacheFile} (--remeasure to refresh).`,
+    `Step times measured on ${os.hostname()} (${info}), ${threads} thread${threads > 1 ? 's' : ''}, ${measured[0]?.slice(0, 16)}${measured.length > 1 && measured[measured.length - 1]!.slice(0, 16) !== measured[0]!.slice(0, 16) ? ` to ${measured[measured.length - 1]!.slice(0, 16)}` : ''} UTC; cached in ${cacheFile} (--remeasure to refresh).`,
     ...(busiest !== undefined && busiest >= 0.25
       ? [`Under load: other processes used up to ${busiest.toFixed(2)} of ${os.availableParallelism()} cores while the step times were measured, so these estimates run high; run 'gradreg plan ... --remeasure' on an idle machine.`]
       : []),
