@@ -29,8 +29,12 @@
         "native/cpu/gemm.cc",
         "native/cpu/matmul.cc",
         "native/cpu/elementwise.cc",
-        "native/cpu/reduce_layout.cc",
-        "native/cpu/nn.cc",
+        "native/cpu/reduce.cc",
+        "native/cpu/layout.cc",
+        "native/cpu/pool.cc",
+        "native/cpu/batchnorm.cc",
+        "native/cpu/softmax.cc",
+        "native/cpu/optim.cc",
         "native/cpu/conv.cc"
       ],
       "ldflags": ["-pthread"]

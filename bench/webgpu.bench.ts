@@ -76,8 +76,8 @@ const CASES: Case[] = [
   { family: 'conv', name: 'im2col [50,32,13,13] 3x3', work: 4 * (50 * 32 * 169 + 50 * 288 * 121), unit: 'GB/s', make: (be) => { const x = ref(be, values(50 * 32 * 169, 14), [50, 32, 13, 13]); return () => [be.im2col(x, conv2)]; } },
   { family: 'conv', name: 'col2im to [50,32,13,13] 3x3', work: 4 * (50 * 32 * 169 + 50 * 288 * 121), unit: 'GB/s', make: (be) => { const c = ref(be, values(50 * 288 * 121, 15), [50, 288, 121]); return () => [be.col2im(c, conv2)]; } },
   {
-    family: 'pool', name: 'maxPool 2x2 [50,32,26,26]', work: 4 * 50 * 32 * 676 + 8 * 50 * 32 * 169, unit: 'GB/s',
-    make: (be) => { const x = ref(be, values(50 * 32 * 676, 16), [50, 32, 26, 26]); return () => { const r = be.maxPool(x, pool1); return [r.out, r.idx]; }; },
+    family: 'pool', name: 'maxPool2d 2x2 [50,32,26,26]', work: 4 * 50 * 32 * 676 + 8 * 50 * 32 * 169, unit: 'GB/s',
+    make: (be) => { const x = ref(be, values(50 * 32 * 676, 16), [50, 32, 26, 26]); return () => { const r = be.maxPool2d(x, pool1); return [r.out, r.idx]; }; },
   },
   {
     family: 'batchnorm', name: 'forward [50,32,26,26]', work: 4 * 4 * 50 * 32 * 676, unit: 'GB/s',

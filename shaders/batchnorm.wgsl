@@ -6,6 +6,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include magic-div
 
 // c channels of s values per sample; m_s, m_c: magic pairs for dividing by s and c.
@@ -74,7 +76,7 @@ fn slice_of(wg: u32, lid: u32) -> Slice {
 
 @compute @workgroup_size(WG)
 fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   var acc = 0.0;
@@ -93,7 +95,7 @@ fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 
 @compute @workgroup_size(WG)
 fn sq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   let mu = qmean[sl.c];
@@ -134,7 +136,7 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(WG)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let total = P.batches * P.c * P.s;
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }
@@ -153,7 +155,7 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 // Partials of sum(gy) (first half of bpart) and sum(gy * xhat) (second half).
 @compute @workgroup_size(WG)
 fn bwd_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   if (wg >= P.c * P.parts_here) { return; }
   let sl = slice_of(wg, lid);
   let mu = bmean[sl.c];
@@ -191,7 +193,7 @@ fn bwd_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(WG)
 fn bwd_dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let total = P.batches * P.c * P.s;
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < 4u; k++) {
     let i = (wg * 4u + k) * WG + lid;
     if (i >= total) { return; }

@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include magic-div
 
 struct ConvParams {
@@ -27,7 +29,7 @@ struct ConvParams {
 @compute @workgroup_size(WG)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rows = P.c * P.kh * P.kw;
-  let t = (wid.x + wid.y * nwg.x) * WG + lid;
+  let t = invocation_index(wid, nwg, lid);
   if (t >= P.images * rows * P.oh) { return; }
   let q = fdiv(t, P.m_oh);
   let oy = t - q * P.oh;
@@ -56,7 +58,7 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(WG)
 fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let L = P.oh * P.ow;
-  let t = (wid.x + wid.y * nwg.x) * WG + lid;
+  let t = invocation_index(wid, nwg, lid);
   if (t >= P.images * P.c * P.h) { return; }
   let q = fdiv(t, P.m_h);
   let h = t - q * P.h;

@@ -10,11 +10,15 @@
 // index into coordinates by multiplying with precomputed magic numbers (exact for n < 2^31).
 
 override WG: u32 = 256u;
+
+// #include grid
 override VPT: u32 = 4u;
 override IS_INT: bool = false;
 override COND_INT: bool = false;
 
-// ---- unary ops (codes match UNARY_CODES in src/backends/webgpu/elementwise.ts) ----
+// #include opcodes
+
+// ---- unary ops (named by the op-code table, src/backends/opcodes.ts) ----
 
 fn expm1_(x: vec4<f32>) -> vec4<f32> {
   // Taylor series near 0 (where exp(x) - 1 cancels), exp elsewhere.
@@ -46,46 +50,45 @@ fn unary_f(op: u32, x: vec4<f32>, alpha: f32) -> vec4<f32> {
   let zero = vec4<f32>(0.0);
   let one = vec4<f32>(1.0);
   switch op {
-    case 0u: { return -x; }
-    case 1u: { return exp(x); }
-    case 2u: { return log(x); }
-    case 3u: { return sqrt(x); }
-    case 4u: { return 1.0 / sqrt(x); }
-    case 5u: { return 1.0 / x; }
-    case 6u: { return abs(x); }
-    case 7u: { return x * x; }
+    case kNeg: { return -x; }
+    case kExp: { return exp(x); }
+    case kLog: { return log(x); }
+    case kSqrt: { return sqrt(x); }
+    case kRsqrt: { return 1.0 / sqrt(x); }
+    case kReciprocal: { return 1.0 / x; }
+    case kAbs: { return abs(x); }
+    case kSquare: { return x * x; }
     // relu keeps NaN (x < 0 ? 0 : x), like the cpu reference
-    case 8u: { return select(x, zero, lt4(x, zero)); }
-    case 9u: { return select(zero, one, gt4(x, zero)); }
-    case 10u: { return select(alpha * x, x, gt4(x, zero)); }
-    case 11u: { return select(vec4<f32>(alpha), one, gt4(x, zero)); }
-    case 12u: {
+    case kRelu: { return select(x, zero, lt4(x, zero)); }
+    case kLeakyRelu: { return select(alpha * x, x, gt4(x, zero)); }
+    case kLeakyReluGrad: { return select(vec4<f32>(alpha), one, gt4(x, zero)); }
+    case kSigmoid: {
       let e = exp(-abs(x));
       return select(select(e / (1.0 + e), 1.0 / (1.0 + e), x >= zero), x, nan4(x));
     }
-    case 13u: {
+    case kTanh: {
       // tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|)): no overflow, no cancellation near 0.
       let m = expm1_(-2.0 * abs(x));
       let t = -m / (2.0 + m);
       return select(select(t, -t, x < zero), x, nan4(x));
     }
-    case 14u: {
+    case kSoftplus: {
       let l = log1p_(exp(-abs(x)));
       return select(select(l, x + l, x > zero), x, nan4(x));
     }
-    case 15u: { return select(select(zero, -one, lt4(x, zero)), one, gt4(x, zero)); }
-    case 16u: { return sin(x); }
-    case 17u: { return cos(x); }
+    case kSign: { return select(select(zero, -one, lt4(x, zero)), one, gt4(x, zero)); }
+    case kSin: { return sin(x); }
+    case kCos: { return cos(x); }
     default: { return x; }
   }
 }
 
 fn unary_i(op: u32, x: vec4<i32>, alpha: f32) -> vec4<i32> {
   switch op {
-    case 0u: { return -x; }
-    case 6u: { return abs(x); }
-    case 7u: { return x * x; }
-    case 15u: { return select(select(vec4<i32>(0), vec4<i32>(-1), x < vec4<i32>(0)), vec4<i32>(1), x > vec4<i32>(0)); }
+    case kNeg: { return -x; }
+    case kAbs: { return abs(x); }
+    case kSquare: { return x * x; }
+    case kSign: { return select(select(vec4<i32>(0), vec4<i32>(-1), x < vec4<i32>(0)), vec4<i32>(1), x > vec4<i32>(0)); }
     default: { return trunc_i32(unary_f(op, vec4<f32>(x), alpha)); }
   }
 }
@@ -107,7 +110,7 @@ fn trunc_i32(v: vec4<f32>) -> vec4<i32> {
   return out;
 }
 
-// ---- binary ops (codes match BINARY_CODES) ----
+// ---- binary ops ----
 
 // Infinity and NaN cannot be constant expressions in WGSL; private variables are not folded.
 var<private> INF_BITS: u32 = 0x7f800000u;
@@ -151,19 +154,19 @@ fn binary_f(op: u32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
   let one = vec4<f32>(1.0);
   let nan = nan4(a) | nan4(b);
   switch op {
-    case 0u: { return a + b; }
-    case 1u: { return a - b; }
-    case 2u: { return a * b; }
-    case 3u: { return a / b; }
-    case 4u: { return vec4<f32>(pow_f(a.x, b.x), pow_f(a.y, b.y), pow_f(a.z, b.z), pow_f(a.w, b.w)); }
-    case 5u: { return max_js(a, b, true); }
-    case 6u: { return max_js(a, b, false); }
-    case 7u: { return select(zero, one, (a == b) & !nan); }
-    case 8u: { return select(zero, one, (a != b) | nan); }
-    case 9u: { return select(zero, one, (a < b) & !nan); }
-    case 10u: { return select(zero, one, (a <= b) & !nan); }
-    case 11u: { return select(zero, one, (a > b) & !nan); }
-    case 12u: { return select(zero, one, (a >= b) & !nan); }
+    case kAdd: { return a + b; }
+    case kSub: { return a - b; }
+    case kMul: { return a * b; }
+    case kDiv: { return a / b; }
+    case kPow: { return vec4<f32>(pow_f(a.x, b.x), pow_f(a.y, b.y), pow_f(a.z, b.z), pow_f(a.w, b.w)); }
+    case kMaximum: { return max_js(a, b, true); }
+    case kMinimum: { return max_js(a, b, false); }
+    case kEq: { return select(zero, one, (a == b) & !nan); }
+    case kNe: { return select(zero, one, (a != b) | nan); }
+    case kLt: { return select(zero, one, (a < b) & !nan); }
+    case kLe: { return select(zero, one, (a <= b) & !nan); }
+    case kGt: { return select(zero, one, (a > b) & !nan); }
+    case kGe: { return select(zero, one, (a >= b) & !nan); }
     default: { return a; }
   }
 }
@@ -185,19 +188,19 @@ fn binary_i(op: u32, a: vec4<i32>, b: vec4<i32>) -> vec4<i32> {
   let zero = vec4<i32>(0);
   let one = vec4<i32>(1);
   switch op {
-    case 0u: { return a + b; }
-    case 1u: { return a - b; }
-    case 2u: { return a * b; }
-    case 3u: { return select(a / b, zero, b == zero); }
-    case 4u: { return vec4<i32>(pow_i(a.x, b.x), pow_i(a.y, b.y), pow_i(a.z, b.z), pow_i(a.w, b.w)); }
-    case 5u: { return select(b, a, a >= b); }
-    case 6u: { return select(b, a, a <= b); }
-    case 7u: { return select(zero, one, a == b); }
-    case 8u: { return select(zero, one, a != b); }
-    case 9u: { return select(zero, one, a < b); }
-    case 10u: { return select(zero, one, a <= b); }
-    case 11u: { return select(zero, one, a > b); }
-    case 12u: { return select(zero, one, a >= b); }
+    case kAdd: { return a + b; }
+    case kSub: { return a - b; }
+    case kMul: { return a * b; }
+    case kDiv: { return select(a / b, zero, b == zero); }
+    case kPow: { return vec4<i32>(pow_i(a.x, b.x), pow_i(a.y, b.y), pow_i(a.z, b.z), pow_i(a.w, b.w)); }
+    case kMaximum: { return select(b, a, a >= b); }
+    case kMinimum: { return select(b, a, a <= b); }
+    case kEq: { return select(zero, one, a == b); }
+    case kNe: { return select(zero, one, a != b); }
+    case kLt: { return select(zero, one, a < b); }
+    case kLe: { return select(zero, one, a <= b); }
+    case kGt: { return select(zero, one, a > b); }
+    case kGe: { return select(zero, one, a >= b); }
     default: { return a; }
   }
 }
@@ -217,7 +220,7 @@ struct UnaryParams { n4: u32, op: u32, alpha: f32, _p0: u32 }
 
 @compute @workgroup_size(WG)
 fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PU.n4) {
@@ -239,7 +242,7 @@ struct BinaryParams { n4: u32, op: u32, _p0: u32, _p1: u32 }
 
 @compute @workgroup_size(WG)
 fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PB.n4) {
@@ -257,7 +260,7 @@ struct ScalarParams { n4: u32, op: u32, s: u32, left: u32, int_via_float: u32, _
 
 @compute @workgroup_size(WG)
 fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   let s = vec4<u32>(PS.s);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
@@ -280,13 +283,6 @@ fn binary_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 // ---- strided (broadcasting) kernels ----
 
 // #include magic-div
-
-// An iteration shape of up to 8 dims with each dim's magic divisor.
-struct Dims {
-  size: array<vec4<u32>, 2>,
-  magic: array<vec4<u32>, 2>,
-  shift: array<vec4<u32>, 2>,
-}
 
 struct StridedParams {
   n: u32, out_shift: u32, base0: u32, base1: u32,
@@ -321,7 +317,7 @@ fn offsets3(i: u32) -> vec3<u32> {
 // Each invocation takes 4 consecutive elements: one index split, then steps along the last dim.
 @compute @workgroup_size(WG)
 fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= PT.n) { return; }
   let last = PT.rank - 1u;
   let inner = PT.dims.size[last / 4u][last % 4u];
@@ -352,7 +348,7 @@ fn binary_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn where_strided(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  let i0 = (invocation_index(wid, nwg, lid)) * 4u;
   if (i0 >= PT.n) { return; }
   let last = PT.rank - 1u;
   let inner = PT.dims.size[last / 4u][last % 4u];
@@ -392,7 +388,7 @@ fn channel_of(i: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn binary_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i4 = (wg * VPT + k) * WG + lid;
     if (i4 < PC.n4) {

@@ -1,6 +1,8 @@
 // Fill, copy and cast. Words are moved as u32 (vec4 at a time); casts reinterpret them.
 
 override WG: u32 = 256u;
+
+// #include grid
 override VPT: u32 = 4u;
 // cast direction: 0 = f32 -> i32, 1 = i32 -> f32
 override MODE: u32 = 0u;
@@ -12,7 +14,7 @@ struct FillParams { n4: u32, value: u32, _p0: u32, _p1: u32 }
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PF.n4) { fy[i] = vec4<u32>(PF.value); }
@@ -34,7 +36,7 @@ fn to_i32(v: f32) -> i32 {
 
 @compute @workgroup_size(WG)
 fn cast_words(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   for (var k = 0u; k < VPT; k++) {
     let i = (wg * VPT + k) * WG + lid;
     if (i < PC.n4) {

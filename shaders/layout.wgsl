@@ -1,17 +1,15 @@
-// Layout kernels on raw 32-bit words (any dtype): a strided gather (permute, expand, slice) and a
+// Layout kernels on raw 32-bit words (any dtype): a strided gather (permute, broadcastTo, slice) and a
 // strided place (concat pieces, the interior of pad). A flat index is split into coordinates by
 // multiplying with the host's magic numbers (exact for n < 2^31), so one pipeline serves every
 // shape.
 
 override WG: u32 = 256u;
+// false: gather (strided reads, dense writes); true: place (dense reads, strided writes)
+override PLACE: bool = false;
+
+// #include grid
 
 // #include magic-div
-
-struct Dims {
-  size: array<vec4<u32>, 2>,
-  magic: array<vec4<u32>, 2>,
-  shift: array<vec4<u32>, 2>,
-}
 
 struct CopyParams {
   n: u32, dense_shift: u32, base: u32, rank: u32,
@@ -35,8 +33,8 @@ fn strided_offset(i: u32) -> u32 {
   return o + rem * P.s[0].x;
 }
 
-@group(0) @binding(1) var<storage, read> gx: array<u32>;
-@group(0) @binding(2) var<storage, read_write> gy: array<u32>;
+@group(0) @binding(1) var<storage, read> cx: array<u32>;
+@group(0) @binding(2) var<storage, read_write> cy: array<u32>;
 
 // Each invocation takes 4 consecutive dense elements: one index split, then steps along the last dim.
 struct Walk { o: u32, c: u32, inner: u32, step: u32 }
@@ -60,33 +58,21 @@ fn walk_next(w: ptr<function, Walk>, i: u32) {
   }
 }
 
-// y[dense_shift + i] = x[base + offset(i)]
+// The gather y[dense_shift + i] = x[base + offset(i)], or with PLACE the place
+// y[base + offset(i)] = x[dense_shift + i].
 @compute @workgroup_size(WG)
-fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i0 = invocation_index(wid, nwg, lid) * 4u;
   if (i0 >= P.n) { return; }
   var w = walk_start(i0);
   for (var k = 0u; k < 4u; k++) {
     let i = i0 + k;
     if (i >= P.n) { return; }
     if (k > 0u) { walk_next(&w, i); }
-    gy[P.dense_shift + i] = gx[P.base + w.o];
-  }
-}
-
-@group(0) @binding(1) var<storage, read> px: array<u32>;
-@group(0) @binding(2) var<storage, read_write> py: array<u32>;
-
-// y[base + offset(i)] = x[dense_shift + i]
-@compute @workgroup_size(WG)
-fn place(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
-  if (i0 >= P.n) { return; }
-  var w = walk_start(i0);
-  for (var k = 0u; k < 4u; k++) {
-    let i = i0 + k;
-    if (i >= P.n) { return; }
-    if (k > 0u) { walk_next(&w, i); }
-    py[P.base + w.o] = px[P.dense_shift + i];
+    if (PLACE) {
+      cy[P.base + w.o] = cx[P.dense_shift + i];
+    } else {
+      cy[P.dense_shift + i] = cx[P.base + w.o];
+    }
   }
 }

@@ -23,3 +23,11 @@ fn fast_div(n: u32, m: u32, s: u32) -> u32 {
 fn fdiv(n: u32, ms: vec2<u32>) -> u32 {
   return fast_div(n, ms.x, ms.y);
 }
+
+// An iteration shape of up to 8 dims with each dim's magic divisor (the strided kernels'
+// uniforms; the host packs it with dimsWords in src/backends/webgpu/launch.ts).
+struct Dims {
+  size: array<vec4<u32>, 2>,
+  magic: array<vec4<u32>, 2>,
+  shift: array<vec4<u32>, 2>,
+}

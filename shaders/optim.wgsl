@@ -8,7 +8,11 @@
 
 override WG: u32 = 256u;
 
-// rule: 0 sgd, 1 momentum, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam
+// #include grid
+
+// #include opcodes
+
+// rule: an UpdateRule code (kSgd ... kAdam)
 struct OptParams {
   n: u32, rule: u32, _p1: u32, _p2: u32,
   lr: f32, momentum: f32, beta1: f32, beta2: f32,
@@ -23,13 +27,9 @@ struct OptParams {
 @group(0) @binding(3) var<storage, read_write> s0: array<f32>;
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;
 
-fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 @compute @workgroup_size(WG)
 fn update0(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;
@@ -38,23 +38,23 @@ fn update0(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;
   var wi = w0 * P.shrink;
   switch P.rule {
-    case 1u: {
+    case kMomentum: {
       let v = P.momentum * s0[i] - P.lr * gi;
       s0[i] = v;
       wi += v;
     }
-    case 2u: {
+    case kNesterov: {
       let v = P.momentum * s0[i] - P.lr * gi;
       s0[i] = v;
       wi += P.momentum * v - P.lr * gi;
     }
-    case 3u: {
+    case kAdagrad: {
       let a = s0[i] + gi * gi;
       s0[i] = a;
       wi -= (P.lr * gi) / (sqrt(a) + P.eps);
@@ -70,7 +70,7 @@ fn update1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn update2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = index(wid, nwg, lid);
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let w0 = w[i];
   let gi = g[i] + P.weight_decay * w0;

@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // #include magic-div
 
 struct PoolParams {
@@ -27,6 +29,16 @@ fn window_of(o: u32) -> vec3<i32> {
   let oy = fdiv(r, P.m_ow);
   let ox = r - oy * P.ow;
   return vec3<i32>(i32(plane), i32(oy * P.sh) - i32(P.ph), i32(ox * P.sw) - i32(P.pw));
+}
+
+// The part of output o's window inside the image: rows y0..y1 and columns x0..x1 (ends
+// exclusive) of the plane that starts at `base`.
+struct Window { base: u32, y0: i32, y1: i32, x0: i32, x1: i32 }
+
+fn window_in_image(o: u32) -> Window {
+  let win = window_of(o);
+  return Window(P.a_shift + u32(win.x) * P.h * P.w, max(win.y, 0), min(win.y + i32(P.kh), i32(P.h)),
+                max(win.z, 0), min(win.z + i32(P.kw), i32(P.w)));
 }
 
 // Plane and position of input pixel i, as (plane, h, w).
@@ -54,21 +66,16 @@ fn tap(h: u32, w: u32, a: u32, b: u32) -> i32 {
 
 // Max over each window; idx = h*W + w of the first maximum, where a NaN beats any number (as on the cpu).
 @compute @workgroup_size(WG)
-fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
-  let win = window_of(o);
-  let base = P.a_shift + u32(win.x) * P.h * P.w;
+  let win = window_in_image(o);
   var best = 0.0;
   var bi = -1;
-  for (var a = 0u; a < P.kh; a++) {
-    let iy = win.y + i32(a);
-    if (iy < 0 || iy >= i32(P.h)) { continue; }
-    for (var b = 0u; b < P.kw; b++) {
-      let ix = win.z + i32(b);
-      if (ix < 0 || ix >= i32(P.w)) { continue; }
+  for (var iy = win.y0; iy < win.y1; iy++) {
+    for (var ix = win.x0; ix < win.x1; ix++) {
       let pos = iy * i32(P.w) + ix;
-      let v = mx[base + u32(pos)];
+      let v = mx[win.base + u32(pos)];
       let vn = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
       let bn = (bitcast<u32>(best) & 0x7fffffffu) > 0x7f800000u;
       if ((v > best && !vn && !bn) || bi < 0 || (vn && !bn)) { best = v; bi = pos; }
@@ -84,8 +91,8 @@ fn max_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // out[p, k] = x[p, idx[p, k]]
 @compute @workgroup_size(WG)
-fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+fn max_pool_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
   let base = P.a_shift + fdiv(o, P.m_ohow) * P.h * P.w;
   gy[P.y_shift + o] = gx[base + u32(gi[P.b_shift + o])];
@@ -93,8 +100,8 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 
 // The adjoint of gather: each input pixel sums the window outputs whose index chose it.
 @compute @workgroup_size(WG)
-fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn max_pool_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
   let pos = i32(px.y * P.w + px.z);
@@ -126,19 +133,14 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 // Average over each window, padding counted as zeros (divisor kh*kw).
 @compute @workgroup_size(WG)
-fn avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+fn avg_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.planes * P.oh * P.ow) { return; }
-  let win = window_of(o);
-  let base = P.a_shift + u32(win.x) * P.h * P.w;
+  let win = window_in_image(o);
   var s = 0.0;
-  for (var a = 0u; a < P.kh; a++) {
-    let iy = win.y + i32(a);
-    if (iy < 0 || iy >= i32(P.h)) { continue; }
-    for (var b = 0u; b < P.kw; b++) {
-      let ix = win.z + i32(b);
-      if (ix < 0 || ix >= i32(P.w)) { continue; }
-      s += ax[base + u32(iy * i32(P.w) + ix)];
+  for (var iy = win.y0; iy < win.y1; iy++) {
+    for (var ix = win.x0; ix < win.x1; ix++) {
+      s += ax[win.base + u32(iy * i32(P.w) + ix)];
     }
   }
   ay[P.y_shift + o] = s * (1.0 / f32(P.kh * P.kw));
@@ -146,8 +148,8 @@ fn avg_pool(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // The adjoint of avg_pool: each input pixel sums gy / (kh*kw) over the windows covering it.
 @compute @workgroup_size(WG)
-fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn avg_pool2d_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.planes * P.h * P.w) { return; }
   let px = pixel_of(i);
   let obase = P.a_shift + px.x * P.oh * P.ow;
@@ -171,8 +173,8 @@ fn avg_pool_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 // writes its value at its index; the caller zero-fills the image first. One invocation per window
 // instead of one per pixel.
 @compute @workgroup_size(WG)
-fn scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+fn max_pool_scatter_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = invocation_index(wid, nwg, lid);
   if (o >= PS.planes * PS.oh * PS.ow) { return; }
   let plane = fdiv(o, PS.m_ohow);
   sy[PS.y_shift + plane * PS.h * PS.w + u32(si[PS.b_shift + o])] = sx[PS.a_shift + o];

@@ -9,7 +9,11 @@
 
 override WG: u32 = 256u;
 
-// kind: 0 uniform, 1 normal, 2 bernoulli
+// #include grid
+
+// #include opcodes
+
+// kind: a RandomKind code (kUniform, kNormal, kBernoulli)
 struct RandomParams {
   n: u32, base: u32, off_lo: u32, off_hi: u32,
   seed_lo: u32, seed_hi: u32, stream: u32, threshold: u32,
@@ -106,7 +110,7 @@ fn cos_unit(k: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn random(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = invocation_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let g = P.base + i;
   let lo = P.off_lo + g;
@@ -116,8 +120,8 @@ fn random(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   var v: f32;
   switch P.kind {
     // b holds high - low, rounded once on the host.
-    case 0u: { v = P.a + P.b * ((f32(k0) + 0.5) * (1.0 / 16777216.0)); }
-    case 1u: { v = P.a + P.b * sqrt(-2.0 * log_unit(k0)) * cos_unit(r.y >> 8u); }
+    case kUniform: { v = P.a + P.b * ((f32(k0) + 0.5) * (1.0 / 16777216.0)); }
+    case kNormal: { v = P.a + P.b * sqrt(-2.0 * log_unit(k0)) * cos_unit(r.y >> 8u); }
     default: {
       y[i] = select(0u, P.one, k0 < P.threshold);
       return;

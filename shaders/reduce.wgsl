@@ -5,9 +5,13 @@
 // ones run one invocation per output. max/min propagate NaN as the cpu reference does.
 
 override WG: u32 = 256u;
+
+// #include grid
 override IS_INT: bool = false;
 
-// op: 0 = sum, 1 = max, 2 = min
+// #include opcodes
+
+// op: a ReduceOp code (kSum, kMax, kMin)
 struct ReduceParams {
   outputs: u32, parts: u32, out_shift: u32, in_shift: u32,
   r0: u32, s0: u32, r1: u32, s1: u32,
@@ -23,12 +27,12 @@ struct ReduceParams {
 var<workgroup> scratch: array<u32, WG>;
 
 fn identity() -> u32 {
-  if (P.op == 0u) { return 0u; }
+  if (P.op == kSum) { return 0u; }
   if (IS_INT) {
-    if (P.op == 1u) { return 0x80000000u; }
+    if (P.op == kMax) { return 0x80000000u; }
     return 0x7fffffffu;
   }
-  if (P.op == 1u) { return 0xff800000u; }
+  if (P.op == kMax) { return 0xff800000u; }
   return 0x7f800000u;
 }
 
@@ -36,17 +40,17 @@ fn combine(a: u32, v: u32) -> u32 {
   if (IS_INT) {
     let ai = bitcast<i32>(a);
     let vi = bitcast<i32>(v);
-    if (P.op == 0u) { return bitcast<u32>(ai + vi); }
-    if (P.op == 1u) { return select(a, v, vi > ai); }
+    if (P.op == kSum) { return bitcast<u32>(ai + vi); }
+    if (P.op == kMax) { return select(a, v, vi > ai); }
     return select(a, v, vi < ai);
   }
   let af = bitcast<f32>(a);
   let vf = bitcast<f32>(v);
-  if (P.op == 0u) { return bitcast<u32>(af + vf); }
+  if (P.op == kSum) { return bitcast<u32>(af + vf); }
   // NaN sticks (tested on the bits: compilers may assume x == x).
   if (nan_bits(a)) { return a; }
   if (nan_bits(v)) { return v; }
-  if (P.op == 1u) { return select(a, v, vf > af); }
+  if (P.op == kMax) { return select(a, v, vf > af); }
   return select(a, v, vf < af);
 }
 
@@ -69,7 +73,7 @@ fn kept_offset(o: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wg = wid.x + wid.y * nwg.x;
+  let wg = workgroup_index(wid, nwg);
   if (wg >= P.outputs * P.parts) { return; }
   let o = wg / P.parts;
   let part = wg % P.parts;
@@ -106,7 +110,7 @@ fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(WG)
 fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= P.outputs) { return; }
   let base = P.in_shift + kept_offset(o);
   var acc = identity();
@@ -138,7 +142,7 @@ fn reduce_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 // ---- argmax / argmin along one axis of an [outer, len, inner] view ----
 
-// arg: 0 = argmax, 1 = argmin
+// arg: an ArgReduceOp code (kArgmax, kArgmin)
 struct ArgParams {
   outputs: u32, len: u32, inner: u32, in_shift: u32,
   out_shift: u32, arg: u32, _p1: u32, _p2: u32,
@@ -159,16 +163,16 @@ fn is_nan(v: u32) -> bool {
 // True when v beats b (strictly; ties keep the earlier index).
 fn beats(v: u32, b: u32) -> bool {
   if (IS_INT) {
-    if (PA.arg == 0u) { return bitcast<i32>(v) > bitcast<i32>(b); }
+    if (PA.arg == kArgmax) { return bitcast<i32>(v) > bitcast<i32>(b); }
     return bitcast<i32>(v) < bitcast<i32>(b);
   }
-  if (PA.arg == 0u) { return bitcast<f32>(v) > bitcast<f32>(b); }
+  if (PA.arg == kArgmax) { return bitcast<f32>(v) > bitcast<f32>(b); }
   return bitcast<f32>(v) < bitcast<f32>(b);
 }
 
 @compute @workgroup_size(WG)
 fn arg_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let o = invocation_index(wid, nwg, lid);
   if (o >= PA.outputs) { return; }
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
   var b = ax[base];
@@ -195,7 +199,7 @@ fn wins(v: u32, vi: u32, u: u32, ui: u32) -> bool {
 
 @compute @workgroup_size(WG)
 fn arg_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = wid.x + wid.y * nwg.x;
+  let o = workgroup_index(wid, nwg);
   if (o >= PA.outputs) { return; }
   let base = PA.in_shift + (o / PA.inner) * PA.len * PA.inner + o % PA.inner;
   var b = 0u;

@@ -5,6 +5,8 @@
 
 override WG: u32 = 256u;
 
+// #include grid
+
 // kind: 0 softmax, 1 log-softmax, 2 softmax-hvp, 3 cross-entropy, 4 softmax-cross-entropy gradient
 struct RowParams { rows: u32, cols: u32, a_shift: u32, b_shift: u32, y_shift: u32, kind: u32, _p1: u32, _p2: u32 }
 
@@ -27,7 +29,7 @@ fn label(r: u32) -> u32 { return b[P.b_shift + r]; }
 
 @compute @workgroup_size(WG)
 fn rows_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.x + wid.y * nwg.x) * WG + lid;
+  let r = invocation_index(wid, nwg, lid);
   if (r >= P.rows) { return; }
   let n = P.cols;
   let ab = P.a_shift + r * n;
@@ -90,7 +92,7 @@ fn tree_max(lid: u32, v: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn rows_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
+  let r = workgroup_index(wid, nwg);
   if (r >= P.rows) { return; }
   let n = P.cols;
   let ab = P.a_shift + r * n;
@@ -137,7 +139,7 @@ struct OneHotParams { rows: u32, classes: u32, one: u32, a_shift: u32, y_shift: 
 
 @compute @workgroup_size(WG)
 fn one_hot(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let i = invocation_index(wid, nwg, lid);
   if (i >= PO.rows * PO.classes) { return; }
   let t = oh_labels[PO.a_shift + i / PO.classes];
   oh_out[PO.y_shift + i] = select(0u, PO.one, t == i32(i % PO.classes));

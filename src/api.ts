@@ -1,6 +1,8 @@
 /**
  * gradreg's public API shared by the Node entry (index.ts) and the browser entry (browser.ts):
- * tensors, ops, autograd and backend selection. Importing it registers no backend but the built-in cpu.
+ * tensors, ops, autograd and backend selection. Importing it has no side effect: the entries
+ * install the cpu reference and register the other backends. The layers above ops inside src/
+ * (regularizers, experiments) import this module, never an entry.
  */
 import type { DeviceName } from './backends/backend.js';
 import { engine, type AutoReport } from './engine.js';

@@ -6,8 +6,11 @@
  * dist/gradreg.browser.js, the package's `gradreg/browser` export.
  */
 import { engine } from './engine.js';
+import { CpuBackend } from './backends/cpu/index.js';
 
-// Registered once even when the Node entry was loaded too (both share one engine).
+// The cpu reference (a no-op when the Node entry installed it), and webgpu registered once even
+// when the Node entry was loaded too (both share one engine).
+engine.installBackend(new CpuBackend());
 if (!engine.deviceNames().includes('webgpu')) {
   engine.registerBackend('webgpu', () => import('./backends/webgpu/index.js').then((m) => m.create()));
 }

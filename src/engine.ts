@@ -3,7 +3,6 @@
  * live-tensor bookkeeping. Tensors and ops go through here; nothing here knows any op.
  */
 import type { Backend, DeviceName, Storage } from './backends/backend.js';
-import { CpuBackend } from './backends/cpu/index.js';
 import { ArgumentError, DeviceError } from './errors.js';
 import type { Tensor } from './tensor.js';
 
@@ -41,9 +40,13 @@ export class Engine {
   numTensors = 0;
   nextId = 1;
 
-  constructor() {
-    const cpu = new CpuBackend();
-    this.ready.set('cpu', cpu);
+  /**
+   * Install a backend that needs no initialization: the cpu reference, which the entries install
+   * (src/index.ts through registerDefaultBackends(), src/browser.ts). The engine itself knows
+   * backends only through the contract.
+   */
+  installBackend(b: Backend): void {
+    if (!this.ready.has(b.name)) this.ready.set(b.name, b);
   }
 
   registerBackend(name: DeviceName, factory: BackendFactory): void {
@@ -114,6 +117,9 @@ export class Engine {
       throw new DeviceError(
         `${op}: device '${name}' is not initialized; call 'await setBackend("${name}")' or 'await initBackend("${name}")' first`,
       );
+    }
+    if (name === 'cpu') {
+      throw new DeviceError(`${op}: the cpu backend is not installed; import 'gradreg' (src/index.ts) or 'gradreg/browser' (src/browser.ts) first`);
     }
     throw new DeviceError(`${op}: unknown device '${name}' (known: ${this.deviceNames().join(', ')})`);
   }

@@ -1,7 +1,8 @@
 /** gradreg: reverse-mode autodiff whose gradients are themselves differentiable. */
 import { registerDefaultBackends } from './backends/registry.js';
 
-// The optional backends (webgpu, cuda, native) are registered here and loaded only when asked for.
+// The cpu reference is installed and the optional backends (webgpu, cuda, native) are registered
+// here, loaded only when asked for.
 registerDefaultBackends();
 
 export * from './api.js';

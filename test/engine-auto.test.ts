@@ -12,13 +12,19 @@ import { runNative } from './native/native.js';
 function fake(name: DeviceName, software: boolean): () => Promise<Backend> {
   return async () => Object.assign(Object.create(new CpuBackend()), { name, software, description: `fake ${name}` }) as Backend;
 }
+/** An engine as registerDefaultBackends() leaves it: the cpu reference installed. */
+function engineWithCpu(): Engine {
+  const e = new Engine();
+  e.installBackend(new CpuBackend());
+  return e;
+}
 const missing = (why: string) => async (): Promise<Backend> => {
   throw new DeviceError(why);
 };
 
 describe("setBackend('auto') ranking", () => {
   it('takes a hardware webgpu adapter first', async () => {
-    const e = new Engine();
+    const e = engineWithCpu();
     e.registerBackend('webgpu', fake('webgpu', false));
     e.registerBackend('native', fake('native', false));
     const r = await e.pickAuto();
@@ -27,7 +33,7 @@ describe("setBackend('auto') ranking", () => {
   });
 
   it('prefers the native addon over a software adapter, and says why', async () => {
-    const e = new Engine();
+    const e = engineWithCpu();
     e.registerBackend('webgpu', fake('webgpu', true));
     e.registerBackend('cuda', missing('cuda: no CUDA device'));
     e.registerBackend('native', fake('native', false));
@@ -39,7 +45,7 @@ describe("setBackend('auto') ranking", () => {
   });
 
   it('takes a software adapter over the TypeScript reference when nothing native exists', async () => {
-    const e = new Engine();
+    const e = engineWithCpu();
     e.registerBackend('webgpu', fake('webgpu', true));
     e.registerBackend('native', missing('native: addon not built'));
     const r = await e.pickAuto();
@@ -48,7 +54,7 @@ describe("setBackend('auto') ranking", () => {
   });
 
   it('falls back to cpu with every reason listed', async () => {
-    const e = new Engine();
+    const e = engineWithCpu();
     e.registerBackend('webgpu', missing('webgpu: no adapter'));
     e.registerBackend('native', missing('native: addon not built'));
     const r = await e.pickAuto();

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 #include <string>
 
 #include <cerrno>
@@ -34,6 +36,14 @@ inline int I(size_t i) { return static_cast<int>(P[i]); }
 // Copies `n` shape entries starting at P[i] into dst.
 inline void shape_at(size_t i, long n, long* dst) {
   for (long k = 0; k < n; k++) dst[k] = L(i + k);
+}
+
+// Copies consecutive lists {length, destination} from P[i] on (the block's dims(...) runs).
+inline void lists_at(size_t i, std::initializer_list<std::pair<long, long*>> lists) {
+  for (const auto& [n, dst] : lists) {
+    shape_at(i, n, dst);
+    i += n;
+  }
 }
 
 gr::Geom geom_at(size_t i) {
@@ -111,9 +121,7 @@ KERNEL(Unary) { gr::k_unary(I(0), I(1), ptr(2), ptr(3), L(4), P[5]); }
 KERNEL(Binary) {
   long os[16], as[16], bs[16];
   const int r = I(5), ra = I(6), rb = I(7);
-  shape_at(8, r, os);
-  shape_at(8 + r, ra, as);
-  shape_at(8 + r + ra, rb, bs);
+  lists_at(8, {{r, os}, {ra, as}, {rb, bs}});
   gr::k_binary(I(0), I(1), r, os, ptr(2), ra, as, ptr(3), rb, bs, ptr(4));
 }
 
@@ -122,14 +130,7 @@ KERNEL(BinaryScalar) { gr::k_binary_scalar(I(0), I(1), ptr(2), ptr(3), L(4), P[5
 KERNEL(Where) {
   long os[16], cs[16], as[16], bs[16];
   const int r = I(6), rc = I(7), ra = I(8), rb = I(9);
-  size_t i = 10;
-  shape_at(i, r, os);
-  i += r;
-  shape_at(i, rc, cs);
-  i += rc;
-  shape_at(i, ra, as);
-  i += ra;
-  shape_at(i, rb, bs);
+  lists_at(10, {{r, os}, {rc, cs}, {ra, as}, {rb, bs}});
   gr::k_where(I(0), ptr(2), rc, cs, I(1), ptr(3), ra, as, ptr(4), rb, bs, ptr(5), r, os);
 }
 
@@ -149,23 +150,19 @@ KERNEL(Reduce) {
   gr::k_reduce(I(0), I(1), r, shape, red, ptr(2), ptr(3));
 }
 
-KERNEL(ArgReduce) { gr::k_argreduce(I(0), I(1), ptr(2), ptr<int32_t>(3), L(4), L(5), L(6)); }
+KERNEL(ArgReduce) { gr::k_arg_reduce(I(0), I(1), ptr(2), ptr<int32_t>(3), L(4), L(5), L(6)); }
 
 KERNEL(Copy) {
   long shape[16], ss[16], ds[16];
   const int r = I(3);
-  shape_at(4, r, shape);
-  shape_at(4 + r, r, ss);
-  shape_at(4 + 2 * r, r, ds);
+  lists_at(4, {{r, shape}, {r, ss}, {r, ds}});
   gr::k_copy(I(0), r, shape, ptr(1), ss, ptr(2), ds);
 }
 
 KERNEL(Matmul) {
   long ob[16], ab[16], bb[16];
   const int br = I(9);
-  shape_at(10, br, ob);
-  shape_at(10 + br, br, ab);
-  shape_at(10 + 2 * br, br, bb);
+  lists_at(10, {{br, ob}, {br, ab}, {br, bb}});
   gr::k_matmul(I(0), ptr(1), ptr(2), ptr(3), P[4] != 0, P[5] != 0, L(6), L(7), L(8), br, ob, ab, bb);
 }
 
@@ -176,36 +173,36 @@ KERNEL(MatmulSum) {
 KERNEL(Im2col) { gr::k_im2col(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(Col2im) { gr::k_col2im(I(0), ptr(1), ptr(2), geom_at(3)); }
 // params: dt, in0, in1, out, geometry (12), output channels
-KERNEL(ConvForward) { gr::k_conv_forward(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(ConvBackwardInput) { gr::k_conv_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(ConvBackwardWeight) { gr::k_conv_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
-KERNEL(MaxPool) { gr::k_maxpool(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
-KERNEL(PoolGather) { gr::k_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(PoolScatter) { gr::k_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(AvgPool) { gr::k_avgpool(I(0), ptr(1), ptr(2), geom_at(3)); }
-KERNEL(AvgPoolBackward) { gr::k_avgpool_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(Conv2d) { gr::k_conv2d(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(Conv2dBackwardInput) { gr::k_conv2d_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(Conv2dBackwardWeight) { gr::k_conv2d_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(MaxPool2d) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
+KERNEL(MaxPoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(MaxPoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(AvgPool2d) { gr::k_avg_pool2d(I(0), ptr(1), ptr(2), geom_at(3)); }
+KERNEL(AvgPool2dBackward) { gr::k_avg_pool2d_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
 
-KERNEL(BnForward) {
-  gr::k_bn_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
+KERNEL(BatchNormForward) {
+  gr::k_batch_norm_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
 }
-KERNEL(BnBackward) {
-  gr::k_bn_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
+KERNEL(BatchNormBackward) {
+  gr::k_batch_norm_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
 }
 
-KERNEL(BnDoubleBackward) {
-  gr::k_bn_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
+KERNEL(BatchNormDoubleBackward) {
+  gr::k_batch_norm_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
                            ptr(12), ptr(13));
 }
 
 KERNEL(Softmax) { gr::k_softmax(I(0), ptr(1), ptr(2), L(3), L(4), P[5] != 0); }
 KERNEL(SoftmaxHvp) { gr::k_softmax_hvp(I(0), ptr(1), ptr(2), ptr(3), L(4), L(5)); }
 KERNEL(CrossEntropy) { gr::k_cross_entropy(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
-KERNEL(SoftmaxCeGrad) { gr::k_softmax_ce_grad(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
+KERNEL(SoftmaxCrossEntropyGrad) { gr::k_softmax_cross_entropy_grad(I(0), ptr(1), ptr<int32_t>(2), ptr(3), L(4), L(5)); }
 KERNEL(OneHot) { gr::k_one_hot(ptr<int32_t>(0), L(1), L(2), I(3), ptr(4)); }
 
-KERNEL(Update) {
+KERNEL(ApplyUpdate) {
   gr::UpdateParams p{P[7], P[8], P[9], P[10], P[11], P[12], P[13], P[14]};
-  gr::k_update(I(0), I(1), ptr(2), ptr(3), ptr(4), ptr(5), L(6), p);
+  gr::k_apply_update(I(0), I(1), ptr(2), ptr(3), ptr(4), ptr(5), L(6), p);
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -303,12 +300,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("unary", Unary) EXPORT("binary", Binary) EXPORT("binaryScalar", BinaryScalar) EXPORT("where", Where)
   EXPORT("cast", Cast) EXPORT("fill", Fill) EXPORT("random", Random) EXPORT("reduce", Reduce)
   EXPORT("argReduce", ArgReduce) EXPORT("copy", Copy) EXPORT("matmul", Matmul) EXPORT("matmulSum", MatmulSum) EXPORT("im2col", Im2col)
-  EXPORT("col2im", Col2im) EXPORT("convForward", ConvForward) EXPORT("convBackwardInput", ConvBackwardInput)
-  EXPORT("convBackwardWeight", ConvBackwardWeight) EXPORT("maxPool", MaxPool) EXPORT("poolGather", PoolGather)
-  EXPORT("poolScatter", PoolScatter) EXPORT("avgPool", AvgPool) EXPORT("avgPoolBackward", AvgPoolBackward)
-  EXPORT("bnForward", BnForward) EXPORT("bnBackward", BnBackward) EXPORT("bnDoubleBackward", BnDoubleBackward) EXPORT("softmax", Softmax)
-  EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCeGrad", SoftmaxCeGrad)
-  EXPORT("oneHot", OneHot) EXPORT("update", Update) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
+  EXPORT("col2im", Col2im) EXPORT("conv2d", Conv2d) EXPORT("conv2dBackwardInput", Conv2dBackwardInput)
+  EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight) EXPORT("maxPool2d", MaxPool2d) EXPORT("maxPoolGather", MaxPoolGather)
+  EXPORT("maxPoolScatter", MaxPoolScatter) EXPORT("avgPool2d", AvgPool2d) EXPORT("avgPool2dBackward", AvgPool2dBackward)
+  EXPORT("batchNormForward", BatchNormForward) EXPORT("batchNormBackward", BatchNormBackward) EXPORT("batchNormDoubleBackward", BatchNormDoubleBackward) EXPORT("softmax", Softmax)
+  EXPORT("softmaxHvp", SoftmaxHvp) EXPORT("crossEntropy", CrossEntropy) EXPORT("softmaxCrossEntropyGrad", SoftmaxCrossEntropyGrad)
+  EXPORT("oneHot", OneHot) EXPORT("applyUpdate", ApplyUpdate) EXPORT("info", Info) EXPORT("setIsa", SetIsa)
   EXPORT("setThreads", SetThreads) EXPORT("setConvMode", SetConvMode) EXPORT("probePeak", ProbePeak)
   EXPORT("stderrRedirect", StderrRedirect) EXPORT("stderrRestore", StderrRestore)
 #undef EXPORT

@@ -13,7 +13,7 @@
 // through a table of tap offsets: the implicit GEMM (pixels along the SIMD vector), the direct
 // convolution (output channels along the vector) and the direct weight gradient (output channels
 // of the transposed gradient along the vector); long weight gradients can also use dot-product
-// tiles. `auto` picks per layer (conv_forward_t, conv_backward_input_t, conv_backward_weight_t at
+// tiles. `auto` picks per layer (conv2d_t, conv2d_backward_input_t, conv2d_backward_weight_t at
 // the end of the file); `setConvMode` forces one for tests and bench/native-conv.ts.
 #include <algorithm>
 #include <cmath>
@@ -296,7 +296,7 @@ bool weight_grad_nt(long O, long K, long chunks, bool threadsOverChunks, float* 
   return true;
 }
 
-bool conv_backward_weight_nt(const float* x, const float* gy, float* dw, const Geom& g, const Plan& p) {
+bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const Geom& g, const Plan& p) {
   std::vector<long> boff(static_cast<size_t>(p.K));
   for (long k = 0; k < p.K; k++) boff[k] = k * p.ld;
   return weight_grad_nt(p.O, p.K, p.chunks, p.threadsOverChunks, dw, [&](long c, bool par) {
@@ -688,7 +688,7 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 }
 
 template <class T>
-void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
+void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
@@ -712,7 +712,7 @@ void conv_forward_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 }
 
 template <class T>
-void conv_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
+void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
@@ -752,7 +752,7 @@ void conv_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O
 }
 
 template <class T>
-void conv_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long O) {
+void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long O) {
   const Plan p = plan_for<T>(g, O);
   const long OK = O * p.K;
   if (g.n <= 0) {
@@ -771,7 +771,7 @@ void conv_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, long 
     if (implicit_weight_ok(g, O) && implicit_backward_weight(x, gy, dw, g, O)) return;
     // Long rows: the tiles beat packing a transposed copy of every image's columns (the ResNet's
     // 256- and 1024-pixel layers: 90-130 vs 70-90 GFLOP/s; at 64-121 pixels the GEMM wins).
-    if (p.P >= nt_min_pixels() && conv_backward_weight_nt(x, gy, dw, g, p)) return;
+    if (p.P >= nt_min_pixels() && conv2d_backward_weight_nt(x, gy, dw, g, p)) return;
   }
   // dW += gy[n][O, P] @ cols[n][K, P]^T for each image of chunk c.
   auto chunkInto = [&](long c, T* acc, bool first, bool par) {
@@ -813,14 +813,14 @@ int conv_mode() { return g_conv_mode; }
 
 void k_im2col(int dt, const void* x, void* out, const Geom& g) { GR_DT(im2col_t(F(x), FO(out), g), im2col_t(D(x), DO(out), g)) }
 void k_col2im(int dt, const void* c, void* out, const Geom& g) { GR_DT(col2im_t(F(c), FO(out), g), col2im_t(D(c), DO(out), g)) }
-void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O) {
-  GR_DT(conv_forward_t(F(x), F(w), FO(y), g, O), conv_forward_t(D(x), D(w), DO(y), g, O))
+void k_conv2d(int dt, const void* x, const void* w, void* y, const Geom& g, long O) {
+  GR_DT(conv2d_t(F(x), F(w), FO(y), g, O), conv2d_t(D(x), D(w), DO(y), g, O))
 }
-void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O) {
-  GR_DT(conv_backward_input_t(F(gy), F(w), FO(dx), g, O), conv_backward_input_t(D(gy), D(w), DO(dx), g, O))
+void k_conv2d_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O) {
+  GR_DT(conv2d_backward_input_t(F(gy), F(w), FO(dx), g, O), conv2d_backward_input_t(D(gy), D(w), DO(dx), g, O))
 }
-void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O) {
-  GR_DT(conv_backward_weight_t(F(x), F(gy), FO(dw), g, O), conv_backward_weight_t(D(x), D(gy), DO(dw), g, O))
+void k_conv2d_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O) {
+  GR_DT(conv2d_backward_weight_t(F(x), F(gy), FO(dw), g, O), conv2d_backward_weight_t(D(x), D(gy), DO(dw), g, O))
 }
 
 }  // namespace gr

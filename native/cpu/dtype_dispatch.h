@@ -3,7 +3,7 @@
 #pragma once
 
 #define GR_DT(call_f32, call_f64) \
-  if (dt == F32) {                \
+  if (dt == kFloat32) {                \
     call_f32;                     \
   } else {                        \
     call_f64;                     \

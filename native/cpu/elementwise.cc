@@ -2,9 +2,11 @@
 // follow the TypeScript reference (src/backends/cpu): transcendental functions are evaluated in
 // double precision and rounded once, int32 results use JavaScript's ToInt32 conversion.
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <type_traits>
 
+#include "../formulas.h"
 #include "kernels.h"
 #include "nditer.h"
 
@@ -29,115 +31,64 @@ inline int32_t store<int32_t>(double v) {
   return to_int32(v);
 }
 
-enum { U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_RECIP, U_ABS, U_SQUARE, U_RELU, U_STEP, U_LEAKY, U_LEAKYGRAD,
-       U_SIGMOID, U_TANH, U_SOFTPLUS, U_SIGN, U_SIN, U_COS };
-enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
-
-template <int OP>
-inline double unary_fn(double x, double alpha) {
-  switch (OP) {
-    case U_NEG: return -x;
-    case U_EXP: return std::exp(x);
-    case U_LOG: return std::log(x);
-    case U_SQRT: return std::sqrt(x);
-    case U_RSQRT: return 1.0 / std::sqrt(x);
-    case U_RECIP: return 1.0 / x;
-    case U_ABS: return std::fabs(x);
-    case U_SQUARE: return x * x;
-    case U_RELU: return x < 0 ? 0.0 : x;
-    case U_STEP: return x > 0 ? 1.0 : 0.0;
-    case U_LEAKY: return x > 0 ? x : alpha * x;
-    case U_LEAKYGRAD: return x > 0 ? 1.0 : alpha;
-    case U_SIGMOID: {
-      if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-      double e = std::exp(x);
-      return e / (1.0 + e);
-    }
-    case U_TANH: return std::tanh(x);
-    case U_SOFTPLUS: return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-    case U_SIGN: return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
-    case U_SIN: return std::sin(x);
-    case U_COS: return std::cos(x);
-  }
-  return 0;
-}
 
 template <class T, int OP>
 void unary_t(const T* x, T* out, long n, double alpha) {
   parallel_for(n, EW_GRAIN, [&](long b, long e) {
     if constexpr (std::is_same_v<T, float>) {
       // Exact in float for these; the compiler vectorizes them.
-      if constexpr (OP == U_RELU) {
+      if constexpr (OP == kRelu) {
         // x < 0 ? 0 : x keeps NaN (and -0), like the cpu reference and the WGSL kernel.
         for (long i = b; i < e; i++) out[i] = x[i] < 0.f ? 0.f : x[i];
         return;
 
-      } else if constexpr (OP == U_STEP) {
-        for (long i = b; i < e; i++) out[i] = x[i] > 0.f ? 1.f : 0.f;
-        return;
-      } else if constexpr (OP == U_NEG) {
+      } else if constexpr (OP == kNeg) {
         for (long i = b; i < e; i++) out[i] = -x[i];
         return;
-      } else if constexpr (OP == U_SQUARE) {
+      } else if constexpr (OP == kSquare) {
         for (long i = b; i < e; i++) out[i] = x[i] * x[i];
         return;
       }
     }
-    for (long i = b; i < e; i++) out[i] = store<T>(unary_fn<OP>(static_cast<double>(x[i]), alpha));
+    for (long i = b; i < e; i++) out[i] = store<T>(unary_apply<double>(OP, static_cast<double>(x[i]), alpha));
   });
+}
+
+// Calls f(std::integral_constant<int, OP>) for the op code `op` among 0..N-1, so every op of the
+// generated table (opcodes.h) gets its own instantiation with no list written here.
+template <int N, int OP = 0, class F>
+void with_op(int op, F&& f) {
+  if constexpr (OP < N) {
+    if (op == OP) f(std::integral_constant<int, OP>{});
+    else with_op<N, OP + 1>(op, f);
+  }
 }
 
 template <class T>
 void unary_dispatch(int op, const T* x, T* out, long n, double alpha) {
-  switch (op) {
-#define GR_U(k) case k: unary_t<T, k>(x, out, n, alpha); break;
-    GR_U(U_NEG) GR_U(U_EXP) GR_U(U_LOG) GR_U(U_SQRT) GR_U(U_RSQRT) GR_U(U_RECIP) GR_U(U_ABS) GR_U(U_SQUARE)
-    GR_U(U_RELU) GR_U(U_STEP) GR_U(U_LEAKY) GR_U(U_LEAKYGRAD) GR_U(U_SIGMOID) GR_U(U_TANH) GR_U(U_SOFTPLUS)
-    GR_U(U_SIGN) GR_U(U_SIN) GR_U(U_COS)
-#undef GR_U
-  }
+  with_op<kUnaryOpCount>(op, [&](auto k) { unary_t<T, decltype(k)::value>(x, out, n, alpha); });
 }
 
 // Arithmetic type of a binary op: float math is exact for + - * / on floats (one rounding either
 // way); int32 computes in double and converts like JavaScript does.
 template <class T, int OP>
 struct Calc {
-  using type = std::conditional_t<std::is_same_v<T, float> && OP != B_POW, float, double>;
+  using type = std::conditional_t<std::is_same_v<T, float> && OP != kPow, float, double>;
 };
-
-template <int OP, class C>
-inline C binary_fn(C a, C b) {
-  switch (OP) {
-    case B_ADD: return a + b;
-    case B_SUB: return a - b;
-    case B_MUL: return a * b;
-    case B_DIV: return a / b;
-    case B_POW: return static_cast<C>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    case B_MAX: return a >= b ? a : b;
-    case B_MIN: return a <= b ? a : b;
-    case B_EQ: return a == b ? C(1) : C(0);
-    case B_NE: return a != b ? C(1) : C(0);
-    case B_LT: return a < b ? C(1) : C(0);
-    case B_LE: return a <= b ? C(1) : C(0);
-    case B_GT: return a > b ? C(1) : C(0);
-    case B_GE: return a >= b ? C(1) : C(0);
-  }
-  return 0;
-}
 
 template <class T, int OP>
 inline T bin(T a, T b) {
   using C = typename Calc<T, OP>::type;
-  return store<T>(static_cast<double>(binary_fn<OP, C>(static_cast<C>(a), static_cast<C>(b))));
+  return store<T>(static_cast<double>(binary_apply<C>(OP, static_cast<C>(a), static_cast<C>(b))));
 }
 template <>
-inline float bin<float, B_ADD>(float a, float b) { return a + b; }
+inline float bin<float, kAdd>(float a, float b) { return a + b; }
 template <>
-inline float bin<float, B_SUB>(float a, float b) { return a - b; }
+inline float bin<float, kSub>(float a, float b) { return a - b; }
 template <>
-inline float bin<float, B_MUL>(float a, float b) { return a * b; }
+inline float bin<float, kMul>(float a, float b) { return a * b; }
 template <>
-inline float bin<float, B_DIV>(float a, float b) { return a / b; }
+inline float bin<float, kDiv>(float a, float b) { return a / b; }
 
 template <class T, int OP>
 void binary_t(int r, const long* oshape, const T* a, const long* sa, const T* b, const long* sb, T* out) {
@@ -171,32 +122,21 @@ template <class T, int OP>
 void scalar_t(const T* x, T* out, long n, double s, bool left) {
   parallel_for(n, EW_GRAIN, [&](long b, long e) {
     if (left)
-      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(s, static_cast<double>(x[i])));
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_apply<double>(OP, s, static_cast<double>(x[i])));
     else
-      for (long i = b; i < e; i++) out[i] = store<T>(binary_fn<OP, double>(static_cast<double>(x[i]), s));
+      for (long i = b; i < e; i++) out[i] = store<T>(binary_apply<double>(OP, static_cast<double>(x[i]), s));
   });
 }
-
-#define GR_BINARY_CASES(M) \
-  M(B_ADD) M(B_SUB) M(B_MUL) M(B_DIV) M(B_POW) M(B_MAX) M(B_MIN) M(B_EQ) M(B_NE) M(B_LT) M(B_LE) M(B_GT) M(B_GE)
 
 template <class T>
 void binary_dispatch(int op, int r, const long* oshape, const T* a, const long* sa, const T* b, const long* sb,
                      T* out) {
-  switch (op) {
-#define GR_B(k) case k: binary_t<T, k>(r, oshape, a, sa, b, sb, out); break;
-    GR_BINARY_CASES(GR_B)
-#undef GR_B
-  }
+  with_op<kBinaryOpCount>(op, [&](auto k) { binary_t<T, decltype(k)::value>(r, oshape, a, sa, b, sb, out); });
 }
 
 template <class T>
 void scalar_dispatch(int op, const T* x, T* out, long n, double s, bool left) {
-  switch (op) {
-#define GR_B(k) case k: scalar_t<T, k>(x, out, n, s, left); break;
-    GR_BINARY_CASES(GR_B)
-#undef GR_B
-  }
+  with_op<kBinaryOpCount>(op, [&](auto k) { scalar_t<T, decltype(k)::value>(x, out, n, s, left); });
 }
 
 template <class TC, class T>
@@ -240,8 +180,8 @@ void where_t(const TC* c, const long* sc, const T* a, const long* sa, const T* b
 template <class T>
 void where_c(int dtc, const void* c, const long* sc, const T* a, const long* sa, const T* b, const long* sb, T* out,
              int r, const long* oshape) {
-  if (dtc == F32) where_t(static_cast<const float*>(c), sc, a, sa, b, sb, out, r, oshape);
-  else if (dtc == F64) where_t(static_cast<const double*>(c), sc, a, sa, b, sb, out, r, oshape);
+  if (dtc == kFloat32) where_t(static_cast<const float*>(c), sc, a, sa, b, sb, out, r, oshape);
+  else if (dtc == kFloat64) where_t(static_cast<const double*>(c), sc, a, sa, b, sb, out, r, oshape);
   else where_t(static_cast<const int32_t*>(c), sc, a, sa, b, sb, out, r, oshape);
 }
 
@@ -257,8 +197,8 @@ void cast_t(const S* x, D* out, long n) {
 
 template <class S>
 void cast_from(const S* x, int to, void* out, long n) {
-  if (to == F32) cast_t(x, static_cast<float*>(out), n);
-  else if (to == F64) cast_t(x, static_cast<double*>(out), n);
+  if (to == kFloat32) cast_t(x, static_cast<float*>(out), n);
+  else if (to == kFloat64) cast_t(x, static_cast<double*>(out), n);
   else cast_t(x, static_cast<int32_t*>(out), n);
 }
 
@@ -291,10 +231,10 @@ void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32
       philox(c, seedLo, seedHi);
       const double u0 = unit(c[0]);
       double v;
-      if (kind == 0) v = a + (b - a) * u0;
-      else if (kind == 1) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * unit(c[1]));
+      if (kind == kUniform) v = a + (b - a) * u0;
+      else if (kind == kNormal) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * unit(c[1]));
       else v = u0 < a ? 1.0 : 0.0;
-      out[i] = static_cast<T>(v);
+      out[i] = store<T>(v);
     }
   });
 }
@@ -302,8 +242,8 @@ void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32
 }  // namespace
 
 void k_unary(int dt, int op, const void* x, void* out, long n, double alpha) {
-  if (dt == F32) unary_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, alpha);
-  else if (dt == F64) unary_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, alpha);
+  if (dt == kFloat32) unary_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, alpha);
+  else if (dt == kFloat64) unary_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, alpha);
   else unary_dispatch(op, static_cast<const int32_t*>(x), static_cast<int32_t*>(out), n, alpha);
 }
 
@@ -312,10 +252,10 @@ void k_binary(int dt, int op, int r, const long* oshape, const void* a, int ra, 
   long sa[MAX_RANK], sb[MAX_RANK];
   bcast_strides(r, oshape, ra, ashape, sa);
   bcast_strides(r, oshape, rb, bshape, sb);
-  if (dt == F32)
+  if (dt == kFloat32)
     binary_dispatch(op, r, oshape, static_cast<const float*>(a), sa, static_cast<const float*>(b), sb,
                     static_cast<float*>(out));
-  else if (dt == F64)
+  else if (dt == kFloat64)
     binary_dispatch(op, r, oshape, static_cast<const double*>(a), sa, static_cast<const double*>(b), sb,
                     static_cast<double*>(out));
   else
@@ -324,8 +264,8 @@ void k_binary(int dt, int op, int r, const long* oshape, const void* a, int ra, 
 }
 
 void k_binary_scalar(int dt, int op, const void* x, void* out, long n, double s, bool left) {
-  if (dt == F32) scalar_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, s, left);
-  else if (dt == F64) scalar_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, s, left);
+  if (dt == kFloat32) scalar_dispatch(op, static_cast<const float*>(x), static_cast<float*>(out), n, s, left);
+  else if (dt == kFloat64) scalar_dispatch(op, static_cast<const double*>(x), static_cast<double*>(out), n, s, left);
   else scalar_dispatch(op, static_cast<const int32_t*>(x), static_cast<int32_t*>(out), n, s, left);
 }
 
@@ -335,10 +275,10 @@ void k_where(int dtc, const void* c, int rc, const long* cshape, int dt, const v
   bcast_strides(r, oshape, rc, cshape, sc);
   bcast_strides(r, oshape, ra, ashape, sa);
   bcast_strides(r, oshape, rb, bshape, sb);
-  if (dt == F32)
+  if (dt == kFloat32)
     where_c(dtc, c, sc, static_cast<const float*>(a), sa, static_cast<const float*>(b), sb, static_cast<float*>(out),
             r, oshape);
-  else if (dt == F64)
+  else if (dt == kFloat64)
     where_c(dtc, c, sc, static_cast<const double*>(a), sa, static_cast<const double*>(b), sb,
             static_cast<double*>(out), r, oshape);
   else
@@ -347,18 +287,18 @@ void k_where(int dtc, const void* c, int rc, const long* cshape, int dt, const v
 }
 
 void k_cast(int from, const void* x, int to, void* out, long n) {
-  if (from == F32) cast_from(static_cast<const float*>(x), to, out, n);
-  else if (from == F64) cast_from(static_cast<const double*>(x), to, out, n);
+  if (from == kFloat32) cast_from(static_cast<const float*>(x), to, out, n);
+  else if (from == kFloat64) cast_from(static_cast<const double*>(x), to, out, n);
   else cast_from(static_cast<const int32_t*>(x), to, out, n);
 }
 
 void k_fill(int dt, void* out, long n, double v) {
-  if (dt == F32) {
+  if (dt == kFloat32) {
     float f = static_cast<float>(v);
     float* o = static_cast<float*>(out);
     if (f == 0.f && !std::signbit(f)) std::memset(o, 0, n * sizeof(float));
     else parallel_for(n, EW_GRAIN, [&](long b, long e) { for (long i = b; i < e; i++) o[i] = f; });
-  } else if (dt == F64) {
+  } else if (dt == kFloat64) {
     double* o = static_cast<double*>(out);
     if (v == 0.0 && !std::signbit(v)) std::memset(o, 0, n * sizeof(double));
     else parallel_for(n, EW_GRAIN, [&](long b, long e) { for (long i = b; i < e; i++) o[i] = v; });
@@ -372,8 +312,9 @@ void k_fill(int dt, void* out, long n, double v) {
 void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, double offset,
               double a, double b) {
   const uint64_t off = static_cast<uint64_t>(offset);
-  if (dt == F32) random_t(static_cast<float*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
-  else random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  if (dt == kFloat32) random_t(static_cast<float*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  else if (dt == kFloat64) random_t(static_cast<double*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
+  else random_t(static_cast<int32_t*>(out), n, kind, seedLo, seedHi, stream, off, a, b);
 }
 
 }  // namespace gr

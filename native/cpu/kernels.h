@@ -1,11 +1,11 @@
-// Entry points of the kernel families (elementwise.cc, reduce_layout.cc, nn.cc, random.cc).
-// dtype codes: 0 float32, 1 float64, 2 int32. Shapes and strides are in elements.
+// Entry points of the kernel families (elementwise.cc, reduce.cc, layout.cc, matmul.cc, conv.cc, pool.cc,
+// batchnorm.cc, softmax.cc, optim.cc).
+// Op, dtype, rule and kind codes are the enums of ../opcodes.h. Shapes and strides are in elements.
 #pragma once
 #include "common.h"
+#include "../opcodes.h"
 
 namespace gr {
-
-enum DType { F32 = 0, F64 = 1, I32 = 2 };
 
 // ---- elementwise ----
 void k_unary(int dt, int op, const void* x, void* out, long n, double alpha);
@@ -22,7 +22,7 @@ void k_random(int dt, void* out, long n, int kind, uint32_t seedLo, uint32_t see
 
 // ---- reductions and layout ----
 void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, const void* x, void* out);
-void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner);
+void k_arg_reduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner);
 // Strided copy of an r-d index space: dst[dstOff + i.dst] = src[srcOff + i.src], elements of `esize` bytes.
 void k_copy(int esize, int r, const long* shape, const void* src, const long* sst, void* dst, const long* dstStrides);
 
@@ -46,28 +46,28 @@ void k_col2im(int dt, const void* cols, void* out, const Geom& g);
 // benchmarks.
 void set_conv_mode(int mode);
 int conv_mode();
-void k_conv_forward(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
-void k_conv_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
-void k_conv_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
-void k_maxpool(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
-void k_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
-void k_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
-void k_avgpool(int dt, const void* x, void* out, const Geom& g);
-void k_avgpool_backward(int dt, const void* gy, void* out, const Geom& g);
-void k_bn_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
+void k_conv2d(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
+void k_conv2d_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
+void k_conv2d_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
+void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
+void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
+void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
+void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g);
+void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g);
+void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
                   void* y, void* mean, void* var);
-void k_bn_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
+void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
                           const void* gamma, double eps, long n, long c, long s, void* gx, void* gg, void* dgamma);
-void k_bn_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
+void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
                    double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta);
 void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log);
 void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, long cols);
 void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);
-void k_softmax_ce_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);
+void k_softmax_cross_entropy_grad(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);
 void k_one_hot(const int32_t* labels, long n, long classes, int dt, void* out);
 struct UpdateParams {
   double lr, momentum, beta1, beta2, eps, step, weightDecay, decoupledDecay;
 };
-void k_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p);
+void k_apply_update(int dt, int rule, void* w, const void* g, void* s0, void* s1, long n, const UpdateParams& p);
 
 }  // namespace gr

@@ -74,7 +74,7 @@ void matmul_t(const T* a, const T* b, T* out, bool ta, bool tb, long M, long N, 
 void k_matmul_sum(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, long nb) {
   const long lda = ta ? M : K, ldb = tb ? K : N;
   COut co{N, M, 0, N, 0};
-  if (dt == F32)
+  if (dt == kFloat32)
     gemm_batch_sum<float>(M, N, K, nb, Operand<float>{static_cast<const float*>(a), lda, ta, M, 0}, M * K,
                           Operand<float>{static_cast<const float*>(b), ldb, tb, N, 0}, K * N, static_cast<float*>(out), co);
   else
@@ -85,7 +85,7 @@ void k_matmul_sum(int dt, const void* a, const void* b, void* out, bool ta, bool
 
 void k_matmul(int dt, const void* a, const void* b, void* out, bool ta, bool tb, long M, long N, long K, int br,
               const long* obatch, const long* abatch, const long* bbatch) {
-  if (dt == F32)
+  if (dt == kFloat32)
     matmul_t(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(out), ta, tb, M, N, K, br,
              obatch, abatch, bbatch);
   else

@@ -31,48 +31,9 @@ export interface TensorRef {
   readonly dtype: DType;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'reciprocal'
-  | 'abs'
-  | 'square'
-  | 'relu'
-  /** 1 where x > 0 else 0: the derivative of relu. */
-  | 'step'
-  /** x > 0 ? x : alpha * x */
-  | 'leakyRelu'
-  /** x > 0 ? 1 : alpha: the derivative of leakyRelu. */
-  | 'leakyReluGrad'
-  | 'sigmoid'
-  | 'tanh'
-  /** log(1 + exp(x)), computed stably. */
-  | 'softplus'
-  | 'sign'
-  | 'sin'
-  | 'cos';
-
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  /** Comparisons return 1 or 0 in the input dtype. */
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
-
-export type ReduceOp = 'sum' | 'max' | 'min';
-export type ArgReduceOp = 'argmax' | 'argmin';
+/** The op names (and their kernel codes) live in one table: see opcodes.ts. */
+import type { ArgReduceOp, BinaryOp, RandomKind, ReduceOp, UnaryOp, UpdateRule } from './opcodes.js';
+export type { ArgReduceOp, BinaryOp, RandomKind, ReduceOp, UnaryOp, UpdateRule };
 
 /** Geometry of a 2-D sliding window over NCHW input (conv, im2col, pooling). */
 export interface WindowGeom {
@@ -91,8 +52,6 @@ export interface WindowGeom {
   ow: number;
 }
 
-export type RandomKind = 'uniform' | 'normal' | 'bernoulli';
-
 export interface RandomParams {
   kind: RandomKind;
   /** 64-bit seed as two u32 words (Philox key). */
@@ -106,8 +65,6 @@ export interface RandomParams {
   a: number;
   b: number;
 }
-
-export type UpdateRule = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adam';
 
 /**
  * Hyper-parameters of one fused optimizer step; see `src/optim/` for the equations.
@@ -190,7 +147,7 @@ export interface Backend {
   /** out[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]: the output shape is x.shape permuted. */
   permute(x: TensorRef, perm: readonly number[]): Storage;
   /** Read x broadcast to `outShape`. */
-  expand(x: TensorRef, outShape: Shape): Storage;
+  broadcastTo(x: TensorRef, outShape: Shape): Storage;
   /** out = x[begin[d] : begin[d] + size[d]] along every dim d. */
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage;
   /** Pad with `value`: out dim d = before[d] + x dim d + after[d]. The adjoint of slice. */
@@ -223,15 +180,15 @@ export interface Backend {
 
   // ---- pooling ----
   /** Max over each window; idx (int32) holds the flat position h*W + w of the max in its plane (first max wins). */
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
   /** out[n,c,i,j] = x[n,c, idx[n,c,i,j]]: [N,C,H,W] -> [N,C,oh,ow]. */
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
-  /** The adjoint of poolGather: [N,C,oh,ow] -> [N,C,H,W], summing where several windows chose one position. */
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
+  /** The adjoint of maxPoolGather: [N,C,oh,ow] -> [N,C,H,W], summing where several windows chose one position. */
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
   /** Average over each window (padding counts as zeros, divisor kh*kw). */
-  avgPool(x: TensorRef, g: WindowGeom): Storage;
-  /** The adjoint of avgPool: [N,C,oh,ow] -> [N,C,H,W]. */
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage;
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage;
+  /** The adjoint of avgPool2d: [N,C,oh,ow] -> [N,C,H,W]. */
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage;
 
   // ---- batch norm over [N, C, *] per channel ----
   /** Training-mode forward with batch statistics: y = gamma * (x - mean) / sqrt(var + eps) + beta. */

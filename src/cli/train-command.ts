@@ -103,7 +103,7 @@ const FLAGS: FlagSpec = {
 };
 
 /** The settings that define a run; a resumed run must match them (except epochs). */
-export interface RunConfig {
+export interface TrainCommandConfig {
   model: string;
   /** Regularizer with modifiers (parseRegularizer); 'baseline' is plain cross-entropy. */
   regularizer: string;
@@ -132,7 +132,7 @@ export interface RunConfig {
   seed: number;
 }
 
-function parseConfig(v: Record<string, string | boolean | undefined>): RunConfig {
+function parseConfig(v: Record<string, string | boolean | undefined>): TrainCommandConfig {
   const optimizer = choiceFlag('optimizer', v.optimizer, OPTIMIZER_NAMES, 'adam');
   const regularizer = typeof v.regularizer === 'string' ? v.regularizer.trim() : 'baseline';
   if (v.regularizer !== undefined) {
@@ -181,13 +181,13 @@ function parseConfig(v: Record<string, string | boolean | undefined>): RunConfig
 }
 
 /** Settings added after the first checkpoints were written, with the value those runs had. */
-const LATER_SETTINGS: Partial<RunConfig> = { regularizer: 'baseline', lambda: 0 };
+const LATER_SETTINGS: Partial<TrainCommandConfig> = { regularizer: 'baseline', lambda: 0 };
 
-function checkResumable(path: string, saved: Record<string, unknown>, cfg: RunConfig): void {
-  const stored = saved.config as Partial<RunConfig> | undefined;
+function checkResumable(path: string, saved: Record<string, unknown>, cfg: TrainCommandConfig): void {
+  const stored = saved.config as Partial<TrainCommandConfig> | undefined;
   if (!stored) throw new DataError(`${path}: checkpoint has no run configuration to resume`);
-  const old: Partial<RunConfig> = { ...LATER_SETTINGS, ...stored };
-  const differ = (Object.keys(cfg) as (keyof RunConfig)[]).filter((k) => k !== 'epochs' && JSON.stringify(old[k]) !== JSON.stringify(cfg[k]));
+  const old: Partial<TrainCommandConfig> = { ...LATER_SETTINGS, ...stored };
+  const differ = (Object.keys(cfg) as (keyof TrainCommandConfig)[]).filter((k) => k !== 'epochs' && JSON.stringify(old[k]) !== JSON.stringify(cfg[k]));
   if (differ.length > 0) {
     throw new UsageError(
       `--resume: settings differ from the checkpoint's run: ${differ.map((k) => `${k} ${JSON.stringify(old[k])} -> ${JSON.stringify(cfg[k])}`).join(', ')}`,
@@ -199,7 +199,7 @@ function checkResumable(path: string, saved: Record<string, unknown>, cfg: RunCo
 }
 
 /** The default output directory: runs/<model>-<dataset>[-<regularizer>-l<lambda>]-s<seed>. */
-function defaultOut(cfg: RunConfig): string {
+function defaultOut(cfg: TrainCommandConfig): string {
   const reg = cfg.regularizer === 'baseline' ? '' : `-${cfg.regularizer.replace(/[^A-Za-z0-9.=-]+/g, '_')}-l${cfg.lambda}`;
   return join('runs', `${cfg.model}-${cfg.dataset}${reg}-s${cfg.seed}`);
 }

@@ -9,8 +9,8 @@
  * what was resident before the step (parameters, optimizer state, the batch): the graph, the
  * gradients and the penalty's own backward passes.
  */
-import * as g from '../index.js';
-import type { Backend, Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Backend, Tensor } from '../api.js';
 import { engine } from '../engine.js';
 import { createOptimizer } from '../optim/index.js';
 import { setRandomStep } from '../nn/index.js';

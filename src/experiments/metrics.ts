@@ -6,8 +6,8 @@
  * clipped to the image of [0, 1]; the gradient norm is reported with respect to pixel / 255,
  * i.e. the normalized-space gradient divided by std_c per channel.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import { batches, take, type Dataset, type Normalization } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 

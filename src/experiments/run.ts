@@ -1,6 +1,6 @@
 /** Running one configuration to a result record: training through the training stack, then evaluation. */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import { evaluate, train, type Progress } from '../train/index.js';
 import { createOptimizer } from '../optim/index.js';
 import { makeObjective, parseRegularizer, type Objective } from '../regularizers/index.js';

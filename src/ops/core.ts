@@ -2,11 +2,12 @@
  * Plumbing shared by every op: checking inputs, wrapping kernel outputs as tensors, and recording
  * the backward rule when gradients are being tracked.
  */
-import type { Backend, Storage } from '../backends/backend.js';
-import type { DType } from '../dtype.js';
+import type { Backend, DeviceName, Storage } from '../backends/backend.js';
+import { DTYPES, type DType } from '../dtype.js';
 import { DataBuffer, engine } from '../engine.js';
 import { DeviceError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Shape } from '../shape.js';
+import type { OpName } from './names.js';
 import { Tensor, type GradNode } from '../tensor.js';
 
 export type TensorOrNumber = Tensor | number;
@@ -53,7 +54,20 @@ export function needsGrad(...inputs: Tensor[]): boolean {
  * Attach a backward rule to `out` when any input is tracked and grad mode is on. The rule gets
  * the gradient of `out` and returns one gradient (or null for "no gradient") per input.
  */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+/**
+ * The backend of `device` for a new tensor of `dtype` (creation, cast, transfer, oneHot): the one
+ * place the op layer checks that a device stores a dtype, so kernels never see one it does not.
+ */
+export function backendFor(op: string, device: DeviceName, dtype: DType): Backend {
+  const be = engine.backend(device, op);
+  if (!be.supportsDType(dtype)) {
+    const has = DTYPES.filter((d) => be.supportsDType(d)).join(' or ');
+    throw new DTypeError(`${op}: dtype ${dtype} is not supported on device '${device}' (expected ${has}; float64 runs on cpu, native and cuda)`);
+  }
+  return be;
+}
+
+export function record(out: Tensor, name: OpName, inputs: Tensor[], backward: GradNode['backward']): Tensor {
   if (needsGrad(...inputs)) {
     out.node = { name, inputs, backward };
     out.requiresGrad = true;

@@ -4,7 +4,7 @@ import { engine } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { checkShape, sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, wrap } from './core.js';
+import { backendFor, backendOf, wrap } from './core.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -35,10 +35,7 @@ function resolve(op: string, opts: CreateOptions | undefined): { dtype: DType; d
   const dtype = opts?.dtype ?? 'float32';
   checkDType(op, dtype, 'option dtype');
   const device = opts?.device ?? engine.defaultDevice;
-  const b = engine.backend(device, op);
-  if (!b.supportsDType(dtype)) {
-    throw new DTypeError(`${op}: dtype ${dtype} is not supported on device '${device}' (use float32, or device 'cpu' for float64)`);
-  }
+  backendFor(op, device, dtype);
   if (opts?.requiresGrad && !isFloat(dtype)) {
     throw new DTypeError(`${op}: only float tensors can require gradients, got ${dtype}`);
   }

@@ -10,8 +10,9 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap, type TensorOrNumber } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './broadcast.js';
 import { scalar } from './creation.js';
+import type { OpName } from './names.js';
 
 function unaryRaw(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   const b = backendOf(op, x);
@@ -159,7 +160,7 @@ function tensorsOf(a: TensorOrNumber, b: TensorOrNumber): Tensor[] {
  */
 function recordBinary(
   y: Tensor,
-  name: string,
+  name: OpName,
   a: TensorOrNumber,
   b: TensorOrNumber,
   rule: (g: Tensor, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null],

@@ -3,34 +3,13 @@
  * reshape/reshape, permute/inverse permute, broadcastTo/sumTo, slice/pad, concat/slices.
  */
 import { checkDType, isFloat, type DType } from '../dtype.js';
-import { engine } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
-import { broadcastShapes, checkShape, normAxis, shapesEqual, sizeOf, type Shape } from '../shape.js';
+import { normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, record, view, wrap } from './core.js';
-import { sumTo } from './reduce.js';
+import { backendFor, backendOf, record, view, wrap } from './core.js';
+import { broadcastTo, reshape } from './broadcast.js';
 
-/** Same values under a new shape (no copy); one dim may be -1. */
-// d reshape(x) = reshape(g, x.shape)
-export function reshape(x: Tensor, shape: Shape): Tensor {
-  backendOf('reshape', x);
-  const s = [...shape];
-  const neg = s.filter((d) => d === -1).length;
-  if (neg > 1) throw new ShapeError(`reshape: at most one dim may be -1, got ${fmtShape(shape)}`);
-  if (neg === 1) {
-    const known = s.reduce((p, d) => (d === -1 ? p : p * d), 1);
-    if (known === 0 || x.size % known !== 0) {
-      throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-    }
-    s[s.indexOf(-1)] = x.size / known;
-  }
-  checkShape('reshape', s);
-  if (sizeOf(s) !== x.size) {
-    throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(s)} elements)`);
-  }
-  const y = view(x, s);
-  return record(y, 'reshape', [x], (g) => [reshape(g, x.shape)]);
-}
+export { broadcastTo, reshape };
 
 /** Keep dim 0 (batch), flatten the rest: [N, ...] -> [N, prod(...)]. */
 export function flatten(x: Tensor, startDim = 1): Tensor {
@@ -70,19 +49,6 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 /** Reverse the dims (the matrix transpose for rank 2), or permute by `perm`. */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   return permute(x, perm ?? x.shape.map((_, i) => x.rank - 1 - i));
-}
-
-// d broadcastTo(x) = sumTo(g, x.shape)
-export function broadcastTo(x: Tensor, shape: Shape): Tensor {
-  const be = backendOf('broadcastTo', x);
-  const out = broadcastShapes('broadcastTo', x.shape, shape);
-  if (!shapesEqual(out, shape)) {
-    throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
-  }
-  if (shapesEqual(x.shape, shape)) return reshape(x, shape);
-  if (x.size === sizeOf(shape)) return reshape(x, shape);
-  const y = wrap(be, be.expand(x, shape), shape, x.dtype);
-  return record(y, 'broadcastTo', [x], (g) => [sumTo(g, x.shape)]);
 }
 
 /** x[begin : begin + size] along each dim; a size of -1 means "to the end". */
@@ -157,11 +123,9 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Convert dtype. Float-to-float casts pass the gradient through (cast back); int casts cut it. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  const be = backendOf('cast', x);
+  backendOf('cast', x);
   checkDType('cast', dtype);
-  if (!be.supportsDType(dtype)) {
-    throw new DTypeError(`cast: dtype ${dtype} is not supported on device '${x.device}'`);
-  }
+  const be = backendFor('cast', x.device, dtype);
   if (dtype === x.dtype) return reshape(x, x.shape);
   const y = wrap(be, be.cast(x, dtype), x.shape, dtype);
   if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
@@ -178,10 +142,7 @@ export function detach(x: Tensor): Tensor {
 /** Copy to another device (through the host); the copy is a constant for autograd. */
 export async function toDevice(x: Tensor, device: Tensor['device']): Promise<Tensor> {
   x.live('toDevice');
-  const be = engine.backend(device, 'toDevice');
-  if (!be.supportsDType(x.dtype)) {
-    throw new DTypeError(`toDevice: dtype ${x.dtype} is not supported on device '${device}'`);
-  }
+  const be = backendFor('toDevice', device, x.dtype);
   const host = await x.data();
   const y = wrap(be, be.upload(host), x.shape, x.dtype);
   return y;

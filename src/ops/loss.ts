@@ -4,7 +4,7 @@ import { engine } from '../engine.js';
 import { ArgumentError, DataError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, record, sameDType, wrap } from './core.js';
+import { backendFor, backendOf, record, sameDType, wrap } from './core.js';
 import { add, clamp, log, mul, neg, softplus, square, sub } from './elementwise.js';
 import { reshape } from './layout.js';
 import { mean, sum } from './reduce.js';
@@ -28,10 +28,10 @@ function checkLabels(op: string, labels: Tensor, n: number, classes: number): vo
 
 /** [N] int32 class indices -> [N, classes] one-hot rows. */
 export function oneHot(labels: Tensor, classes: number, dtype: 'float32' | 'float64' = 'float32'): Tensor {
-  const be = backendOf('oneHot', labels);
+  backendOf('oneHot', labels);
   if (!Number.isInteger(classes) || classes < 1) throw new ArgumentError(`oneHot: classes must be a positive integer, got ${classes}`);
   checkFloatDType('oneHot', dtype);
-  if (!be.supportsDType(dtype)) throw new DTypeError(`oneHot: dtype ${dtype} is not supported on device '${labels.device}'`);
+  const be = backendFor('oneHot', labels.device, dtype);
   checkLabels('oneHot', labels, labels.shape[0] ?? 0, classes);
   return wrap(be, be.oneHot(labels, classes, dtype), [labels.shape[0]!, classes], dtype);
 }

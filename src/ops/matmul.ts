@@ -3,7 +3,7 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, sameDType, wrap } from './core.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './broadcast.js';
 
 /**
  * Batched matrix product with optional transposes of the last two dims of either operand:

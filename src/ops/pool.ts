@@ -26,14 +26,14 @@ function geom(op: string, x: Tensor, o: PoolOptions): WindowGeom {
 // d gather(x, idx) = scatter(g, idx)
 function gather(x: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('maxPoolGather', x, idx);
-  const y = wrap(be, be.poolGather(x, idx, g), [g.n, g.c, g.oh, g.ow], x.dtype);
+  const y = wrap(be, be.maxPoolGather(x, idx, g), [g.n, g.c, g.oh, g.ow], x.dtype);
   return record(y, 'maxPoolGather', [x], (gy) => [scatter(gy, idx, g)]);
 }
 
 // d scatter(g, idx) = gather(g, idx)
 function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('maxPoolScatter', gy, idx);
-  const y = wrap(be, be.poolScatter(gy, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  const y = wrap(be, be.maxPoolScatter(gy, idx, g), [g.n, g.c, g.h, g.w], gy.dtype);
   return record(y, 'maxPoolScatter', [gy], (gx) => [gather(gx, idx, g)]);
 }
 
@@ -41,10 +41,10 @@ function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
 export function maxPool2dWithIndices(x: Tensor, o: PoolOptions): { out: Tensor; indices: Tensor } {
   const g = geom('maxPool2d', x, o);
   const be = backendOf('maxPool2d', x);
-  const r = be.maxPool(x, g);
+  const r = be.maxPool2d(x, g);
   const indices = wrap(be, r.idx, [g.n, g.c, g.oh, g.ow], 'int32');
   const out = wrap(be, r.out, [g.n, g.c, g.oh, g.ow], x.dtype);
-  // d maxPool(x) = scatter(g) to the argmax positions
+  // d maxPool2d(x) = scatter(g) to the argmax positions
   record(out, 'maxPool2d', [x], (gy) => [scatter(gy, indices, g)]);
   return { out, indices };
 }
@@ -64,17 +64,17 @@ export function maxPoolGather(x: Tensor, indices: Tensor, o: PoolOptions): Tenso
   return gather(x, indices, g);
 }
 
-// d avgPool(x) = avgPoolBackward(g);  d avgPoolBackward(g) = avgPool(.)
+// d avgPool2d(x) = avgPool2dBackward(g);  d avgPool2dBackward(g) = avgPool2d(.)
 function avgPoolG(x: Tensor, g: WindowGeom): Tensor {
   const be = backendOf('avgPool2d', x);
-  const y = wrap(be, be.avgPool(x, g), [g.n, g.c, g.oh, g.ow], x.dtype);
+  const y = wrap(be, be.avgPool2d(x, g), [g.n, g.c, g.oh, g.ow], x.dtype);
   return record(y, 'avgPool2d', [x], (gy) => [avgPoolBackwardG(gy, g)]);
 }
 
 function avgPoolBackwardG(gy: Tensor, g: WindowGeom): Tensor {
-  const be = backendOf('avgPoolBackward', gy);
-  const y = wrap(be, be.avgPoolBackward(gy, g), [g.n, g.c, g.h, g.w], gy.dtype);
-  return record(y, 'avgPoolBackward', [gy], (gx) => [avgPoolG(gx, g)]);
+  const be = backendOf('avgPool2dBackward', gy);
+  const y = wrap(be, be.avgPool2dBackward(gy, g), [g.n, g.c, g.h, g.w], gy.dtype);
+  return record(y, 'avgPool2dBackward', [gy], (gx) => [avgPoolG(gx, g)]);
 }
 
 /** Average pooling; padding counts as zeros with divisor kh*kw. */

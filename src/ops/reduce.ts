@@ -2,10 +2,12 @@
 import type { ReduceOp } from '../backends/backend.js';
 import { assertFloat } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { broadcastAxes, normAxes, normAxis, reducedShape, type Shape } from '../shape.js';
+import { normAxes, normAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, record, view, wrap } from './core.js';
-import { broadcastTo, reshape } from './layout.js';
+import { broadcastTo, reshape, sumTo } from './broadcast.js';
+
+export { sumTo };
 import { div, eq, mul, sub } from './elementwise.js';
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepDims: boolean): Tensor {
@@ -75,23 +77,6 @@ export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
 
 export function argmin(x: Tensor, axis = -1, keepDims = false): Tensor {
   return argReduce('argmin', x, axis, keepDims);
-}
-
-/** Sum a broadcast tensor back down to `shape` (the adjoint of broadcastTo). */
-// d sumTo(g) = broadcastTo(g)
-export function sumTo(x: Tensor, shape: Shape): Tensor {
-  backendOf('sumTo', x);
-  const off = x.rank - shape.length;
-  if (off < 0 || shape.some((d, i) => d !== 1 && d !== x.shape[i + off])) {
-    throw new ShapeError(`sumTo: cannot sum shape ${fmtShape(x.shape)} down to ${fmtShape(shape)} (it does not broadcast to it)`);
-  }
-  const axes = broadcastAxes(shape, x.shape);
-  if (axes.length === 0) return reshape(x, shape);
-  const be = backendOf('sumTo', x);
-  const s = wrap(be, be.reduce('sum', x, axes), reducedShape(x.shape, axes), x.dtype);
-  const y = view(s, shape);
-  s.dispose();
-  return record(y, 'sumTo', [x], (g) => [broadcastTo(g, x.shape)]);
 }
 
 /** Biased (population) variance over `axes`. */

@@ -2,8 +2,8 @@
  * Regularizers as training objectives: loss = data loss + lambda * penalty (+ weight decay), with
  * the parts returned as terms for logging. The penalty and the data loss share one forward pass.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import {
   confidencePenalty, crossEntropyRows, doubleBackprop, frobReg, hsfob, hsfobDb1, hsfobDb2, jacReg, noisyLogits, spectReg,
   type PenaltyValue,

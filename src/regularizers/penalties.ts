@@ -7,8 +7,8 @@
  * Each function also returns the logits of the forward it ran, so an objective adds the data loss
  * without a second forward pass.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import { allClasses, pullback, rowSquares, type Cotangent, type Head } from './pullback.js';
 import { drawNormal, Streams } from './random.js';
 import type { DrawSource, LogitsFn, LossRows, PullMode } from './types.js';

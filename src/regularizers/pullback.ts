@@ -15,8 +15,8 @@
  * mode sees the same statistics on the replicated batch (copies do not change mean or biased
  * variance); a dropout layer draws a different mask per copy.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import type { LogitsFn, PullMode } from './types.js';
 
 export type Head = 'logits' | 'probs';

@@ -3,8 +3,8 @@
  * key (run seed, purpose stream) and a counter offset of step * 2^32, so a run is reproducible, two
  * purposes never share numbers, and the same seed gives the same noise on every backend.
  */
-import * as g from '../index.js';
-import type { Tensor } from '../index.js';
+import * as g from '../api.js';
+import type { Tensor } from '../api.js';
 import type { DrawSource } from './types.js';
 
 /** One Philox stream per purpose. */

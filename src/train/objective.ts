@@ -6,8 +6,15 @@ import { crossEntropy } from '../ops/loss.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 
-export interface ObjectiveContext {
-  model: Module;
+/** What a model must offer an objective that only runs it (the regularizers' objectives). */
+export interface ModelLike {
+  forward(x: Tensor): Tensor;
+  parameters(): readonly Tensor[];
+}
+
+/** The trainer passes a Module; an objective that needs less declares M = ModelLike. */
+export interface ObjectiveContext<M extends ModelLike = Module> {
+  model: M;
   /** Normalized inputs [N, C, H, W] on the training device. */
   x: Tensor;
   /** int32 labels [N]. */
@@ -27,7 +34,7 @@ export interface ObjectiveResult {
   logits?: Tensor;
 }
 
-export type Objective = (ctx: ObjectiveContext) => ObjectiveResult;
+export type Objective<M extends ModelLike = Module> = (ctx: ObjectiveContext<M>) => ObjectiveResult;
 
 /** The default: mean softmax cross-entropy of the model's logits. */
 export const crossEntropyObjective: Objective = ({ model, x, y }) => {

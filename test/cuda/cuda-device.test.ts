@@ -7,7 +7,8 @@ import { engine } from '../../src/engine.js';
 import { registerDefaultBackends } from '../../src/backends/registry.js';
 import { OP_SAMPLES } from '../helpers/opinfo.js';
 import { parity } from '../helpers/parity.js';
-import { defineKernelSuite } from './kernel-suite.js';
+import { defineKernelSuite } from '../kernels/suite.js';
+import { defineCudaKernelChecks } from './kernel-errors.js';
 import { parity64 } from './parity64.js';
 import { defineTrainingSuite } from './training-suite.js';
 
@@ -44,4 +45,5 @@ describe.skipIf(!probe.ok)('cuda device: parity with the cpu reference over OP_S
 });
 
 defineKernelSuite('cuda device', probe.ok, () => engine.backend('cuda'));
+defineCudaKernelChecks('cuda device', probe.ok, () => engine.backend('cuda'));
 defineTrainingSuite('cuda device', probe.ok, 'cuda', async () => {}, 1e-3);

@@ -15,19 +15,8 @@ export function hashValues(n: number, seed: number): number[] {
   });
 }
 
-export interface ConvSpec {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  oc: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-}
+/** A convolution's window (the output size is derived) and its output channels `oc`. */
+export type ConvSpec = Omit<WindowGeom, 'oh' | 'ow'> & { oc: number };
 
 /** y[n,o,i,j] = b[o] + sum_{c,p,q} x[n,c,i*sh-ph+p, j*sw-pw+q] w[o,c,p,q] (zero outside the image). */
 export function naiveConv2d(x: Arr, w: Arr, b: Arr | null, s: ConvSpec): { out: number[]; oh: number; ow: number } {

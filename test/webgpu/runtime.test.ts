@@ -98,7 +98,7 @@ describe.skipIf(skipGpu)(`webgpu runtime${skipNote}`, () => {
     await sameAsCpu(be, (k, up) => [
       k.permute(up(a, [300, 7, 50]), [2, 0, 1]),
       k.permute(up(a, [150, 700]), [1, 0]),
-      k.expand(up(a.slice(0, 350), [1, 7, 50]), [300, 7, 50]),
+      k.broadcastTo(up(a.slice(0, 350), [1, 7, 50]), [300, 7, 50]),
       k.slice(up(a, [300, 7, 50]), [10, 1, 3], [250, 5, 40]),
       k.pad(up(a, [300, 7, 50]), [1, 0, 2], [0, 2, 1], 0.5),
       k.concat([up(a, [300, 7, 50]), up(a.slice(0, 300 * 7 * 3), [300, 7, 3])], 2),
@@ -119,10 +119,10 @@ describe.skipIf(skipGpu)(`webgpu runtime${skipNote}`, () => {
     const px = values(30 * 8 * 256, 45, 'distinct');
     await sameAsCpu(be, (k, up) => {
       const xs = up(px, [30, 8, 16, 16]);
-      const m = k.maxPool(xs, pg);
+      const m = k.maxPool2d(xs, pg);
       const idx = { storage: m.idx, shape: [30, 8, 8, 8], dtype: 'int32' as const };
       const gy = up(values(30 * 8 * 64, 46), [30, 8, 8, 8]);
-      return [m.out, m.idx, k.poolGather(xs, idx, pg), k.poolScatter(gy, idx, pg), k.avgPool(xs, pg), k.avgPoolBackward(gy, pg)];
+      return [m.out, m.idx, k.maxPoolGather(xs, idx, pg), k.maxPoolScatter(gy, idx, pg), k.avgPool2d(xs, pg), k.avgPool2dBackward(gy, pg)];
     }, 1e-5, 'pool');
     await sameAsCpu(be, (k, up) => {
       const bx = up(values(64 * 4 * 144, 47), [64, 4, 12, 12]);

@@ -5,21 +5,14 @@
 #include <math.h>
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define GR_HD __host__ __device__ inline
-#else
-#define GR_HD inline
-#endif
+#include "../../formulas.h"
+
 
 namespace gr {
 
 using idx_t = int64_t;
 constexpr int kMaxDims = 8;
 
-/** Element types, numbered as the TypeScript side sends them. */
-enum DType : int { kF32 = 0, kF64 = 1, kI32 = 2 };
-
-GR_HD bool is_nan(double v) { return v != v; }
 
 // The cpu backend stores every result through a typed array. For Int32Array that is JavaScript's
 // ToInt32: NaN and infinities become 0, everything else truncates and wraps modulo 2^32.
@@ -46,30 +39,10 @@ template <class T> using compute_t = typename ComputeOf<T>::type;
 
 /** Read element `i` of a buffer of runtime dtype `dt` as a double (for `where` conditions). */
 GR_HD double load_any(const void* p, int dt, idx_t i) {
-  if (dt == kF32) return (double)static_cast<const float*>(p)[i];
-  if (dt == kF64) return static_cast<const double*>(p)[i];
+  if (dt == kFloat32) return (double)static_cast<const float*>(p)[i];
+  if (dt == kFloat64) return static_cast<const double*>(p)[i];
   return (double)static_cast<const int32_t*>(p)[i];
 }
-
-// Math in the compute type; the float overloads keep float32 tensors in single precision on the GPU.
-GR_HD float m_exp(float x) { return expf(x); }
-GR_HD double m_exp(double x) { return exp(x); }
-GR_HD float m_log(float x) { return logf(x); }
-GR_HD double m_log(double x) { return log(x); }
-GR_HD float m_log1p(float x) { return log1pf(x); }
-GR_HD double m_log1p(double x) { return log1p(x); }
-GR_HD float m_sqrt(float x) { return sqrtf(x); }
-GR_HD double m_sqrt(double x) { return sqrt(x); }
-GR_HD float m_tanh(float x) { return tanhf(x); }
-GR_HD double m_tanh(double x) { return tanh(x); }
-GR_HD float m_sin(float x) { return sinf(x); }
-GR_HD double m_sin(double x) { return sin(x); }
-GR_HD float m_cos(float x) { return cosf(x); }
-GR_HD double m_cos(double x) { return cos(x); }
-GR_HD float m_abs(float x) { return fabsf(x); }
-GR_HD double m_abs(double x) { return fabs(x); }
-GR_HD float m_pow(float a, float b) { return powf(a, b); }
-GR_HD double m_pow(double a, double b) { return pow(a, b); }
 
 // Double arithmetic that must not be contracted into fused multiply-adds (nvcc contracts by
 // default): the random-number transforms have to round exactly like JavaScript does.

@@ -4,7 +4,7 @@
 
 namespace gr {
 
-/** out[i] = x[base + offset(i)]: permute, expand and slice are all this gather. */
+/** out[i] = x[base + offset(i)]: permute, broadcastTo and slice are all this gather. */
 template <class W> struct GatherFn {
   Dims src;
   idx_t base;

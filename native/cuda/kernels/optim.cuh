@@ -5,8 +5,6 @@
 
 namespace gr {
 
-enum UpdateRule : int { kSgd = 0, kMomentum = 1, kNesterov = 2, kAdagrad = 3, kRmsprop = 4, kAdam = 5 };
-
 template <class T> struct UpdateFn {
   int rule;
   /** shrink = 1 - lr * decoupledDecay; c1, c2 = the Adam bias corrections 1 - beta^t. */

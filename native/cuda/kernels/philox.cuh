@@ -6,8 +6,6 @@
 
 namespace gr {
 
-enum RandomKind : int { kUniform = 0, kNormal = 1, kBernoulli = 2 };
-
 GR_HD uint32_t mulhi32(uint32_t a, uint32_t b) {
 #if defined(__CUDA_ARCH__)
   return __umulhi(a, b);

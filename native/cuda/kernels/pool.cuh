@@ -7,7 +7,7 @@
 namespace gr {
 
 /** Max over each window; idx is the flat h*W + w of the first maximum, or of the first NaN (which wins). */
-template <class T> struct MaxPoolFn {
+template <class T> struct MaxPool2dFn {
   Window g;
   const T* x;
   T* out;
@@ -37,7 +37,7 @@ template <class T> struct MaxPoolFn {
 };
 
 /** out[p, k] = x[p, idx[p, k]] over planes p = n*C + c. */
-template <class T> struct PoolGatherFn {
+template <class T> struct MaxPoolGatherFn {
   Window g;
   const T* x;
   const int32_t* idx;
@@ -50,11 +50,11 @@ template <class T> struct PoolGatherFn {
 };
 
 /**
- * The adjoint of PoolGatherFn, as a gather: pixel (h, w) sums gy over the windows that contain it
- * and chose it. Indices must come from MaxPoolFn with the same geometry (each one lies inside its
+ * The adjoint of MaxPoolGatherFn, as a gather: pixel (h, w) sums gy over the windows that contain it
+ * and chose it. Indices must come from MaxPool2dFn with the same geometry (each one lies inside its
  * own window), which is how the op layer produces them.
  */
-template <class T> struct PoolScatterFn {
+template <class T> struct MaxPoolScatterFn {
   Window g;
   const T* gy;
   const int32_t* idx;
@@ -77,7 +77,7 @@ template <class T> struct PoolScatterFn {
 };
 
 /** Average over each window; padding counts as zeros (divisor kh*kw). */
-template <class T> struct AvgPoolFn {
+template <class T> struct AvgPool2dFn {
   Window g;
   const T* x;
   T* out;
@@ -98,8 +98,8 @@ template <class T> struct AvgPoolFn {
   }
 };
 
-/** The adjoint of AvgPoolFn as a gather over the windows containing each pixel. */
-template <class T> struct AvgPoolBackwardFn {
+/** The adjoint of AvgPool2dFn as a gather over the windows containing each pixel. */
+template <class T> struct AvgPool2dBackwardFn {
   Window g;
   const T* gy;
   T* out;

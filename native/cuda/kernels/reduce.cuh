@@ -4,9 +4,6 @@
 
 namespace gr {
 
-enum ReduceOp : int { kSum = 0, kMax = 1, kMin = 2 };
-enum ArgOp : int { kArgMax = 0, kArgMin = 1 };
-
 /**
  * Reduce over any set of axes. `kept` walks the output (kept dims, input strides) to a segment's
  * base offset; `red` walks the reduced dims. Sums accumulate in double, as the cpu backend does;
@@ -71,7 +68,7 @@ template <class T> struct ArgReduceFn {
       if (a.nan && c.nan) return c.i < a.i ? c : a;
       return a.nan ? a : c;
     }
-    bool better = op == kArgMax ? c.v > a.v : c.v < a.v;
+    bool better = op == kArgmax ? c.v > a.v : c.v < a.v;
     if (better || (c.v == a.v && c.i < a.i)) return c;
     return a;
   }

@@ -14,7 +14,7 @@ inline BnShape read_bn_shape(Call& c) {
 }
 
 /** Buffers: y, mean, variance, x, gamma, beta. */
-template <class Exec> void op_bn_forward(Exec& ex, Call& c) {
+template <class Exec> void op_batch_norm_forward(Exec& ex, Call& c) {
   int dt = read_dtype(c);
   BnShape b = read_bn_shape(c);
   double eps = c.num();
@@ -29,7 +29,7 @@ template <class Exec> void op_bn_forward(Exec& ex, Call& c) {
 }
 
 /** Buffers: dx, dgamma, dbeta, x, gy, mean, variance, gamma. */
-template <class Exec> void op_bn_backward(Exec& ex, Call& c) {
+template <class Exec> void op_batch_norm_backward(Exec& ex, Call& c) {
   int dt = read_dtype(c);
   BnShape b = read_bn_shape(c);
   double eps = c.num();
@@ -44,8 +44,8 @@ template <class Exec> void op_bn_backward(Exec& ex, Call& c) {
 }
 
 template <class Exec> void register_batchnorm(Registry<Exec>& r) {
-  r["batchNormForward"] = &op_bn_forward<Exec>;
-  r["batchNormBackward"] = &op_bn_backward<Exec>;
+  r["batchNormForward"] = &op_batch_norm_forward<Exec>;
+  r["batchNormBackward"] = &op_batch_norm_backward<Exec>;
 }
 
 }  // namespace gr

@@ -7,7 +7,7 @@
 namespace gr {
 
 template <class Exec> void op_unary(Exec& ex, Call& c) {
-  int op = c.code(kUnaryCount, "unary op"), dt = read_dtype(c);
+  int op = c.code(kUnaryOpCount, "unary op"), dt = read_dtype(c);
   idx_t n = c.integer();
   double alpha = c.num();
   c.done();
@@ -19,7 +19,7 @@ template <class Exec> void op_unary(Exec& ex, Call& c) {
 }
 
 template <class Exec> void op_binary(Exec& ex, Call& c) {
-  int op = c.code(kBinaryCount, "binary op"), dt = read_dtype(c);
+  int op = c.code(kBinaryOpCount, "binary op"), dt = read_dtype(c);
   Shape sa = c.shape(), sb = c.shape(), so = c.shape();
   c.done();
   idx_t n = numel(so);
@@ -32,7 +32,7 @@ template <class Exec> void op_binary(Exec& ex, Call& c) {
 }
 
 template <class Exec> void op_binary_scalar(Exec& ex, Call& c) {
-  int op = c.code(kBinaryCount, "binary op"), dt = read_dtype(c);
+  int op = c.code(kBinaryOpCount, "binary op"), dt = read_dtype(c);
   idx_t n = c.integer();
   double s = c.num();
   bool left = c.integer() != 0;
@@ -50,7 +50,7 @@ template <class Exec> void op_where(Exec& ex, Call& c) {
   c.done();
   idx_t n = numel(so);
   Indexer<3> ix = make_indexer<3>(c, so, {broadcast_strides(c, sc, so), broadcast_strides(c, sa, so), broadcast_strides(c, sb, so)});
-  size_t condBytes = ct == kF64 ? 8 : 4;
+  size_t condBytes = ct == kFloat64 ? 8 : 4;
   const void* cond = condBytes == 8 ? (const void*)c.buf<double>(1, numel(sc)) : (const void*)c.buf<float>(1, numel(sc));
   with_dtype(c, dt, [&](auto tag) {
     using T = decltype(tag);

@@ -1,4 +1,4 @@
-// Dispatchers: permute, expand, slice, pad, concat. They move words of the element's size.
+// Dispatchers: permute, broadcastTo, slice, pad, concat. They move words of the element's size.
 #pragma once
 #include "../kernels/layout.cuh"
 #include "registry.hpp"
@@ -7,8 +7,8 @@ namespace gr {
 
 /** Call fn(W{}) with W the word type holding one element of dtype `dt`. */
 template <class Fn> void with_word(Call& c, int dt, Fn&& fn) {
-  if (dt == kF64) fn(uint64_t{});
-  else if (dt == kF32 || dt == kI32) fn(uint32_t{});
+  if (dt == kFloat64) fn(uint64_t{});
+  else if (dt == kFloat32 || dt == kInt32) fn(uint32_t{});
   else c.bad("unknown dtype code " + std::to_string(dt));
 }
 
@@ -33,7 +33,7 @@ template <class Exec> void op_permute(Exec& ex, Call& c) {
   with_word(c, dt, [&](auto w) { gather<Exec, decltype(w)>(ex, c, s, os, ost, 0); });
 }
 
-template <class Exec> void op_expand(Exec& ex, Call& c) {
+template <class Exec> void op_broadcast_to(Exec& ex, Call& c) {
   int dt = read_dtype(c);
   Shape s = c.shape(), os = c.shape();
   c.done();
@@ -75,10 +75,10 @@ template <class Exec> void op_pad(Exec& ex, Call& c) {
       f.xstride[d] = st[d];
       n *= f.oshape[d];
     }
-    if (dt == kF32) {
+    if (dt == kFloat32) {
       float v = (float)value;
       memcpy(&f.value, &v, sizeof v);
-    } else if (dt == kI32) {
+    } else if (dt == kInt32) {
       int32_t v = js_to_int32(value);
       memcpy(&f.value, &v, sizeof v);
     } else {
@@ -119,7 +119,7 @@ template <class Exec> void op_concat(Exec& ex, Call& c) {
 
 template <class Exec> void register_layout(Registry<Exec>& r) {
   r["permute"] = &op_permute<Exec>;
-  r["expand"] = &op_expand<Exec>;
+  r["broadcastTo"] = &op_broadcast_to<Exec>;
   r["slice"] = &op_slice<Exec>;
   r["pad"] = &op_pad<Exec>;
   r["concat"] = &op_concat<Exec>;

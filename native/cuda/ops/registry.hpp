@@ -44,9 +44,9 @@ template <class Exec> Registry<Exec> make_registry() {
 /** Call fn(T{}) with T the element type of dtype code `dt`. */
 template <class Fn> void with_dtype(Call& c, int dt, Fn&& fn) {
   switch (dt) {
-    case kF32: fn(float{}); break;
-    case kF64: fn(double{}); break;
-    case kI32: fn(int32_t{}); break;
+    case kFloat32: fn(float{}); break;
+    case kFloat64: fn(double{}); break;
+    case kInt32: fn(int32_t{}); break;
     default: c.bad("unknown dtype code " + std::to_string(dt));
   }
 }
@@ -54,9 +54,9 @@ template <class Fn> void with_dtype(Call& c, int dt, Fn&& fn) {
 /** Float dtypes only: kernels that make no sense for int32 (pooling, softmax, optimizers). */
 template <class Fn> void with_float_dtype(Call& c, int dt, Fn&& fn) {
   switch (dt) {
-    case kF32: fn(float{}); break;
-    case kF64: fn(double{}); break;
-    default: c.bad("dtype " + std::string(dt == kI32 ? "int32" : std::to_string(dt)) + " is not supported (float32 or float64)");
+    case kFloat32: fn(float{}); break;
+    case kFloat64: fn(double{}); break;
+    default: c.bad("dtype " + std::string(dt == kInt32 ? "int32" : std::to_string(dt)) + " is not supported (float32 or float64)");
   }
 }
 

@@ -53,7 +53,7 @@ template <template <class> class Fn, class Exec> void op_with_labels(Exec& ex, C
 template <class Exec> void op_softmax(Exec& ex, Call& c) { op_softmax_like<SoftmaxFn>(ex, c); }
 template <class Exec> void op_log_softmax(Exec& ex, Call& c) { op_softmax_like<LogSoftmaxFn>(ex, c); }
 template <class Exec> void op_cross_entropy(Exec& ex, Call& c) { op_with_labels<CrossEntropyFn>(ex, c, true); }
-template <class Exec> void op_softmax_ce_grad(Exec& ex, Call& c) {
+template <class Exec> void op_softmax_cross_entropy_grad(Exec& ex, Call& c) {
   op_with_labels<SoftmaxCrossEntropyGradFn>(ex, c, false);
 }
 
@@ -85,7 +85,7 @@ template <class Exec> void register_softmax(Registry<Exec>& r) {
   r["logSoftmax"] = &op_log_softmax<Exec>;
   r["softmaxHvp"] = &op_softmax_hvp<Exec>;
   r["crossEntropy"] = &op_cross_entropy<Exec>;
-  r["softmaxCrossEntropyGrad"] = &op_softmax_ce_grad<Exec>;
+  r["softmaxCrossEntropyGrad"] = &op_softmax_cross_entropy_grad<Exec>;
   r["oneHot"] = &op_one_hot<Exec>;
 }
 

@@ -25,7 +25,6 @@ export function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'square': return (x) => x * x;
     // written so that NaN propagates (x > 0 ? x : 0 would turn NaN into 0)
     case 'relu': return (x) => (x < 0 ? 0 : x);
-    case 'step': return (x) => (x > 0 ? 1 : 0);
     case 'leakyRelu': return (x) => (x > 0 ? x : alpha * x);
     case 'leakyReluGrad': return (x) => (x > 0 ? 1 : alpha);
     case 'sigmoid': return sigmoid;
@@ -62,8 +61,6 @@ export function unary(op: UnaryOp, x: TensorRef, alpha: number): TypedArray {
   // The hottest ops get straight loops; the rest go through a closure.
   if (op === 'relu') {
     for (let i = 0; i < n; i++) { const v = xs[i]!; out[i] = v < 0 ? 0 : v; }
-  } else if (op === 'step') {
-    for (let i = 0; i < n; i++) out[i] = xs[i]! > 0 ? 1 : 0;
   } else if (op === 'neg') {
     for (let i = 0; i < n; i++) out[i] = -xs[i]!;
   } else if (op === 'square') {

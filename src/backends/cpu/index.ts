@@ -94,8 +94,8 @@ export class CpuBackend implements Backend {
   permute(x: TensorRef, perm: readonly number[]): Storage {
     return this.wrap(lay.permute(x, perm));
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
-    return this.wrap(lay.expand(x, outShape));
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
+    return this.wrap(lay.broadcastTo(x, outShape));
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
     return this.wrap(lay.slice(x, begin, size));
@@ -122,21 +122,21 @@ export class CpuBackend implements Backend {
   readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
   readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
-    const r = pool.maxPool(x, g);
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+    const r = pool.maxPool2d(x, g);
     return { out: this.wrap(r.out), idx: this.wrap(r.idx) };
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    return this.wrap(pool.poolGather(x, idx, g));
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    return this.wrap(pool.maxPoolGather(x, idx, g));
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    return this.wrap(pool.poolScatter(gy, idx, g));
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    return this.wrap(pool.maxPoolScatter(gy, idx, g));
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
-    return this.wrap(pool.avgPool(x, g));
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
+    return this.wrap(pool.avgPool2d(x, g));
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
-    return this.wrap(pool.avgPoolBackward(gy, g));
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
+    return this.wrap(pool.avgPool2dBackward(gy, g));
   }
 
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {

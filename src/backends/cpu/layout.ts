@@ -37,7 +37,7 @@ export function permute(x: TensorRef, perm: readonly number[]): TypedArray {
   return out;
 }
 
-export function expand(x: TensorRef, outShape: Shape): TypedArray {
+export function broadcastTo(x: TensorRef, outShape: Shape): TypedArray {
   const out = alloc(x.dtype, sizeOf(outShape));
   gatherStrided(arr(x), outShape, broadcastStrides(x.shape, outShape), 0, out);
   return out;

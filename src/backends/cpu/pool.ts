@@ -2,7 +2,7 @@ import type { TypedArray } from '../../dtype.js';
 import type { TensorRef, WindowGeom } from '../backend.js';
 import { alloc, arr } from './storage.js';
 
-export function maxPool(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: Int32Array } {
+export function maxPool2d(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: Int32Array } {
   const X = arr(x);
   const planes = g.n * g.c;
   const out = alloc(x.dtype, planes * g.oh * g.ow);
@@ -33,7 +33,7 @@ export function maxPool(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: In
   return { out, idx };
 }
 
-export function poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
+export function maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const X = arr(x);
   const I = arr(idx);
   const L = g.oh * g.ow;
@@ -45,7 +45,7 @@ export function poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedAr
   return out;
 }
 
-export function poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
+export function maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const G = arr(gy);
   const I = arr(idx);
   const L = g.oh * g.ow;
@@ -57,51 +57,41 @@ export function poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Typed
   return out;
 }
 
-export function avgPool(x: TensorRef, g: WindowGeom): TypedArray {
-  const X = arr(x);
-  const out = alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-  const inv = 1 / (g.kh * g.kw);
+/** Call f(o, p) for every output o (planes in order) and each pixel p of its window inside the image. */
+function forEachWindowTap(g: WindowGeom, f: (o: number, p: number) => void): void {
   let o = 0;
-  for (let p = 0; p < g.n * g.c; p++) {
-    const base = p * g.h * g.w;
+  for (let plane = 0; plane < g.n * g.c; plane++) {
+    const base = plane * g.h * g.w;
     for (let y = 0; y < g.oh; y++) {
       for (let xx = 0; xx < g.ow; xx++, o++) {
-        let s = 0;
         for (let i = 0; i < g.kh; i++) {
           const hy = y * g.sh - g.ph + i;
           if (hy < 0 || hy >= g.h) continue;
           for (let j = 0; j < g.kw; j++) {
             const wx = xx * g.sw - g.pw + j;
-            if (wx >= 0 && wx < g.w) s += X[base + hy * g.w + wx]!;
+            if (wx >= 0 && wx < g.w) f(o, base + hy * g.w + wx);
           }
         }
-        out[o] = s * inv;
       }
     }
   }
+}
+
+export function avgPool2d(x: TensorRef, g: WindowGeom): TypedArray {
+  const X = arr(x);
+  const out = alloc(x.dtype, g.n * g.c * g.oh * g.ow);
+  // sums in double, rounded once: padding counts as zeros, divisor kh*kw
+  const sums = new Float64Array(out.length);
+  forEachWindowTap(g, (o, p) => { sums[o] += X[p]!; });
+  const inv = 1 / (g.kh * g.kw);
+  for (let o = 0; o < out.length; o++) out[o] = sums[o]! * inv;
   return out;
 }
 
-export function avgPoolBackward(gy: TensorRef, g: WindowGeom): TypedArray {
+export function avgPool2dBackward(gy: TensorRef, g: WindowGeom): TypedArray {
   const G = arr(gy);
   const out = alloc(gy.dtype, g.n * g.c * g.h * g.w);
   const inv = 1 / (g.kh * g.kw);
-  let o = 0;
-  for (let p = 0; p < g.n * g.c; p++) {
-    const base = p * g.h * g.w;
-    for (let y = 0; y < g.oh; y++) {
-      for (let xx = 0; xx < g.ow; xx++, o++) {
-        const v = G[o]! * inv;
-        for (let i = 0; i < g.kh; i++) {
-          const hy = y * g.sh - g.ph + i;
-          if (hy < 0 || hy >= g.h) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const wx = xx * g.sw - g.pw + j;
-            if (wx >= 0 && wx < g.w) out[base + hy * g.w + wx] += v;
-          }
-        }
-      }
-    }
-  }
+  forEachWindowTap(g, (o, p) => { out[p] += G[o]! * inv; });
   return out;
 }

@@ -7,36 +7,40 @@ function rowsCols(x: TensorRef): [number, number] {
   return [cols === 0 ? 0 : arr(x).length / cols, cols];
 }
 
-export function softmax(x: TensorRef): TypedArray {
+/** A row's max m and sum of exp(x - m), in double. */
+function rowMaxExpSum(X: TypedArray, o: number, cols: number): [number, number] {
+  let m = -Infinity;
+  for (let j = 0; j < cols; j++) m = Math.max(m, X[o + j]!);
+  let s = 0;
+  for (let j = 0; j < cols; j++) s += Math.exp(X[o + j]! - m);
+  return [m, s];
+}
+
+/** out = f applied row by row over the last axis: f(X, out, o, cols) fills out[o .. o + cols). */
+function byRow(x: TensorRef, f: (X: TypedArray, out: TypedArray, o: number, cols: number) => void): TypedArray {
   const X = arr(x);
   const [rows, cols] = rowsCols(x);
   const out = alloc(x.dtype, X.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) m = Math.max(m, X[o + j]!);
-    let s = 0;
-    for (let j = 0; j < cols; j++) { const e = Math.exp(X[o + j]! - m); out[o + j] = e; s += e; }
-    const inv = 1 / s;
-    for (let j = 0; j < cols; j++) out[o + j] = out[o + j]! * inv;
-  }
+  for (let r = 0; r < rows; r++) f(X, out, r * cols, cols);
   return out;
 }
 
+export function softmax(x: TensorRef): TypedArray {
+  return byRow(x, (X, out, o, cols) => {
+    const [m, s] = rowMaxExpSum(X, o, cols);
+    const inv = 1 / s;
+    // exp(x - m) stored in the output dtype, then scaled
+    for (let j = 0; j < cols; j++) out[o + j] = Math.exp(X[o + j]! - m);
+    for (let j = 0; j < cols; j++) out[o + j] = out[o + j]! * inv;
+  });
+}
+
 export function logSoftmax(x: TensorRef): TypedArray {
-  const X = arr(x);
-  const [rows, cols] = rowsCols(x);
-  const out = alloc(x.dtype, X.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) m = Math.max(m, X[o + j]!);
-    let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(X[o + j]! - m);
+  return byRow(x, (X, out, o, cols) => {
+    const [m, s] = rowMaxExpSum(X, o, cols);
     const lse = m + Math.log(s);
     for (let j = 0; j < cols; j++) out[o + j] = X[o + j]! - lse;
-  }
-  return out;
+  });
 }
 
 export function softmaxHvp(p: TensorRef, v: TensorRef): TypedArray {
@@ -60,10 +64,7 @@ export function crossEntropy(logits: TensorRef, labels: TensorRef): TypedArray {
   const out = alloc(logits.dtype, rows);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) m = Math.max(m, Z[o + j]!);
-    let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(Z[o + j]! - m);
+    const [m, s] = rowMaxExpSum(Z, o, cols);
     out[r] = m + Math.log(s) - Z[o + Y[r]!]!;
   }
   return out;

@@ -6,32 +6,12 @@ import type {
   Storage, TensorRef, UnaryOp, UpdateParams, UpdateRule, WindowGeom,
 } from '../backend.js';
 import { addonErrorCode, type AddonMemory, type NativeAddon } from './addon.js';
-import { ARG_CODE, BINARY_CODE, DTYPE_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE, UPDATE_STATES } from './codes.js';
+import { ARG_CODE, BINARY_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE, UPDATE_STATES } from './codes.js';
 import { CudaStorage } from './storage.js';
+import { ParamBlock } from '../params.js';
 import { compositeConvKernels } from '../conv-composite.js';
 
 type Ref = TensorRef | Storage;
-
-/** Flat parameter list in the order a native dispatcher reads it. */
-class Params {
-  readonly v: number[] = [];
-  num(...xs: number[]): this {
-    for (const x of xs) this.v.push(x);
-    return this;
-  }
-  dtype(d: DType): this {
-    return this.num(DTYPE_CODE[d]);
-  }
-  /** A shape or an index list: its length, then its entries. */
-  list(xs: readonly number[]): this {
-    this.v.push(xs.length);
-    for (const x of xs) this.v.push(x);
-    return this;
-  }
-  geom(g: WindowGeom): this {
-    return this.num(g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow);
-  }
-}
 
 function rowsCols(x: TensorRef): [number, number] {
   const cols = x.shape[x.shape.length - 1] ?? 1;
@@ -45,6 +25,7 @@ function rowsCols(x: TensorRef): [number, number] {
  */
 export class CudaBackend implements Backend {
   private bytes = 0;
+  private readonly block = new ParamBlock(new Float64Array(65536));
 
   constructor(
     private readonly addon: NativeAddon,
@@ -100,16 +81,16 @@ export class CudaBackend implements Backend {
 
   fill(length: number, value: number, dtype: DType): Storage {
     const out = this.alloc(length, dtype);
-    return this.run('fill', [out], new Params().dtype(dtype).num(length, value));
+    return this.run('fill', [out], this.params().dtype(dtype).num(length, value));
   }
   cast(x: TensorRef, dtype: DType): Storage {
     const n = sizeOf(x.shape);
     const out = this.alloc(n, dtype);
-    return this.run('cast', [out, x], new Params().dtype(x.dtype).dtype(dtype).num(n));
+    return this.run('cast', [out, x], this.params().dtype(x.dtype).dtype(dtype).num(n));
   }
   random(length: number, dtype: DType, p: RandomParams): Storage {
     const out = this.alloc(length, dtype);
-    const params = new Params().dtype(dtype).num(length, RANDOM_CODE[p.kind], p.seedLo >>> 0, p.seedHi >>> 0, p.stream >>> 0);
+    const params = this.params().dtype(dtype).num(length, RANDOM_CODE[p.kind], p.seedLo >>> 0, p.seedHi >>> 0, p.stream >>> 0);
     return this.run('random', [out], params.num(p.offset, p.a, p.b));
   }
 
@@ -118,21 +99,21 @@ export class CudaBackend implements Backend {
   unary(op: UnaryOp, x: TensorRef, alpha: number): Storage {
     const n = sizeOf(x.shape);
     const out = this.alloc(n, x.dtype);
-    return this.run('unary', [out, x], new Params().num(UNARY_CODE[op]).dtype(x.dtype).num(n, alpha ?? 0));
+    return this.run('unary', [out, x], this.params().num(UNARY_CODE[op]).dtype(x.dtype).num(n, alpha ?? 0));
   }
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(sizeOf(outShape), a.dtype);
-    const p = new Params().num(BINARY_CODE[op]).dtype(a.dtype).list(a.shape).list(b.shape).list(outShape);
+    const p = this.params().num(BINARY_CODE[op]).dtype(a.dtype).list(a.shape).list(b.shape).list(outShape);
     return this.run('binary', [out, a, b], p);
   }
   binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: boolean): Storage {
     const n = sizeOf(x.shape);
     const out = this.alloc(n, x.dtype);
-    return this.run('binaryScalar', [out, x], new Params().num(BINARY_CODE[op]).dtype(x.dtype).num(n, s, scalarLeft ? 1 : 0));
+    return this.run('binaryScalar', [out, x], this.params().num(BINARY_CODE[op]).dtype(x.dtype).num(n, s, scalarLeft ? 1 : 0));
   }
   where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(sizeOf(outShape), a.dtype);
-    const p = new Params().dtype(a.dtype).dtype(cond.dtype).list(cond.shape).list(a.shape).list(b.shape).list(outShape);
+    const p = this.params().dtype(a.dtype).dtype(cond.dtype).list(cond.shape).list(a.shape).list(b.shape).list(outShape);
     return this.run('where', [out, cond, a, b], p);
   }
 
@@ -140,36 +121,36 @@ export class CudaBackend implements Backend {
 
   reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): Storage {
     const out = this.alloc(sizeOf(reducedShape(x.shape, axes)), x.dtype);
-    return this.run('reduce', [out, x], new Params().num(REDUCE_CODE[op]).dtype(x.dtype).list(x.shape).list(axes));
+    return this.run('reduce', [out, x], this.params().num(REDUCE_CODE[op]).dtype(x.dtype).list(x.shape).list(axes));
   }
   argReduce(op: ArgReduceOp, x: TensorRef, axis: number): Storage {
     const out = this.alloc(sizeOf(reducedShape(x.shape, [axis])), 'int32');
-    return this.run('argReduce', [out, x], new Params().num(ARG_CODE[op]).dtype(x.dtype).list(x.shape).num(axis));
+    return this.run('argReduce', [out, x], this.params().num(ARG_CODE[op]).dtype(x.dtype).list(x.shape).num(axis));
   }
 
   // ---- layout ----
 
   permute(x: TensorRef, perm: readonly number[]): Storage {
     const out = this.alloc(sizeOf(x.shape), x.dtype);
-    return this.run('permute', [out, x], new Params().dtype(x.dtype).list(x.shape).list(perm));
+    return this.run('permute', [out, x], this.params().dtype(x.dtype).list(x.shape).list(perm));
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(sizeOf(outShape), x.dtype);
-    return this.run('expand', [out, x], new Params().dtype(x.dtype).list(x.shape).list(outShape));
+    return this.run('broadcastTo', [out, x], this.params().dtype(x.dtype).list(x.shape).list(outShape));
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
     const out = this.alloc(sizeOf(size), x.dtype);
-    return this.run('slice', [out, x], new Params().dtype(x.dtype).list(x.shape).list(begin).list(size));
+    return this.run('slice', [out, x], this.params().dtype(x.dtype).list(x.shape).list(begin).list(size));
   }
   pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): Storage {
     const out = this.alloc(sizeOf(x.shape.map((d, i) => d + before[i]! + after[i]!)), x.dtype);
-    return this.run('pad', [out, x], new Params().dtype(x.dtype).list(x.shape).list(before).list(after).num(value));
+    return this.run('pad', [out, x], this.params().dtype(x.dtype).list(x.shape).list(before).list(after).num(value));
   }
   concat(xs: readonly TensorRef[], axis: number): Storage {
     const first = xs[0]!;
     const total = xs.reduce((s, t) => s + sizeOf(t.shape), 0);
     const out = this.alloc(total, first.dtype);
-    const p = new Params().dtype(first.dtype).num(axis, xs.length);
+    const p = this.params().dtype(first.dtype).num(axis, xs.length);
     for (const t of xs) p.list(t.shape);
     return this.run('concat', [out, ...xs], p);
   }
@@ -178,7 +159,7 @@ export class CudaBackend implements Backend {
 
   matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
     const out = this.alloc(sizeOf(outShape), a.dtype);
-    const p = new Params().dtype(a.dtype).num(transA ? 1 : 0, transB ? 1 : 0).list(a.shape).list(b.shape).list(outShape);
+    const p = this.params().dtype(a.dtype).num(transA ? 1 : 0, transB ? 1 : 0).list(a.shape).list(b.shape).list(outShape);
     return this.run('matmul', [out, a, b], p);
   }
 
@@ -186,11 +167,11 @@ export class CudaBackend implements Backend {
 
   im2col(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.kh * g.kw * g.oh * g.ow, x.dtype);
-    return this.run('im2col', [out, x], new Params().dtype(x.dtype).geom(g));
+    return this.run('im2col', [out, x], this.params().dtype(x.dtype).geom(g));
   }
   col2im(cols: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.h * g.w, cols.dtype);
-    return this.run('col2im', [out, cols], new Params().dtype(cols.dtype).geom(g));
+    return this.run('col2im', [out, cols], this.params().dtype(cols.dtype).geom(g));
   }
   // Convolution: the composite over this backend's own im2col/matmul/col2im/reduce kernels.
   readonly conv2d = compositeConvKernels.conv2d;
@@ -199,28 +180,28 @@ export class CudaBackend implements Backend {
 
   // ---- pooling ----
 
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(n, x.dtype);
     const idx = this.alloc(n, 'int32');
-    this.run('maxPool', [out, idx, x], new Params().dtype(x.dtype).geom(g));
+    this.run('maxPool2d', [out, idx, x], this.params().dtype(x.dtype).geom(g));
     return { out, idx };
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.oh * g.ow, x.dtype);
-    return this.run('poolGather', [out, x, idx], new Params().dtype(x.dtype).geom(g));
+    return this.run('maxPoolGather', [out, x, idx], this.params().dtype(x.dtype).geom(g));
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.h * g.w, gy.dtype);
-    return this.run('poolScatter', [out, gy, idx], new Params().dtype(gy.dtype).geom(g));
+    return this.run('maxPoolScatter', [out, gy, idx], this.params().dtype(gy.dtype).geom(g));
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.oh * g.ow, x.dtype);
-    return this.run('avgPool', [out, x], new Params().dtype(x.dtype).geom(g));
+    return this.run('avgPool2d', [out, x], this.params().dtype(x.dtype).geom(g));
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(g.n * g.c * g.h * g.w, gy.dtype);
-    return this.run('avgPoolBackward', [out, gy], new Params().dtype(gy.dtype).geom(g));
+    return this.run('avgPool2dBackward', [out, gy], this.params().dtype(gy.dtype).geom(g));
   }
 
   // ---- batch norm ----
@@ -230,7 +211,7 @@ export class CudaBackend implements Backend {
     const y = this.alloc(sizeOf(x.shape), x.dtype);
     const mean = this.alloc(c, x.dtype);
     const variance = this.alloc(c, x.dtype);
-    this.run('batchNormForward', [y, mean, variance, x, gamma, beta], new Params().dtype(x.dtype).list(x.shape).num(eps));
+    this.run('batchNormForward', [y, mean, variance, x, gamma, beta], this.params().dtype(x.dtype).list(x.shape).num(eps));
     return { y, mean, variance };
   }
   batchNormBackward(
@@ -240,7 +221,7 @@ export class CudaBackend implements Backend {
     const dx = this.alloc(sizeOf(x.shape), x.dtype);
     const dgamma = this.alloc(c, x.dtype);
     const dbeta = this.alloc(c, x.dtype);
-    const p = new Params().dtype(x.dtype).list(x.shape).num(eps);
+    const p = this.params().dtype(x.dtype).list(x.shape).num(eps);
     this.run('batchNormBackward', [dx, dgamma, dbeta, x, gy, mean, variance, gamma], p);
     return { dx, dgamma, dbeta };
   }
@@ -259,7 +240,7 @@ export class CudaBackend implements Backend {
   crossEntropy(logits: TensorRef, labels: TensorRef): Storage {
     const [rows, cols] = rowsCols(logits);
     const out = this.alloc(rows, logits.dtype);
-    return this.run('crossEntropy', [out, logits, labels], new Params().dtype(logits.dtype).num(rows, cols));
+    return this.run('crossEntropy', [out, logits, labels], this.params().dtype(logits.dtype).num(rows, cols));
   }
   softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): Storage {
     return this.rowKernel('softmaxCrossEntropyGrad', logits, [logits, labels]);
@@ -267,7 +248,7 @@ export class CudaBackend implements Backend {
   oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
     const rows = sizeOf(labels.shape);
     const out = this.alloc(rows * classes, dtype);
-    return this.run('oneHot', [out, labels], new Params().dtype(dtype).num(rows, classes));
+    return this.run('oneHot', [out, labels], this.params().dtype(dtype).num(rows, classes));
   }
 
   // ---- optimizers ----
@@ -281,7 +262,7 @@ export class CudaBackend implements Backend {
     const shrink = 1 - p.lr * p.decoupledDecay;
     const c1 = 1 - Math.pow(p.beta1, p.step);
     const c2 = 1 - Math.pow(p.beta2, p.step);
-    const params = new Params().num(UPDATE_CODE[rule]).dtype(w.dtype).num(w.length);
+    const params = this.params().num(UPDATE_CODE[rule]).dtype(w.dtype).num(w.length);
     params.num(p.lr, p.momentum, p.beta1, p.beta2, p.eps, p.weightDecay, shrink, c1, c2);
     this.run('applyUpdate', [param, grad, ...state], params);
   }
@@ -291,7 +272,7 @@ export class CudaBackend implements Backend {
   private rowKernel(kernel: string, x: TensorRef, inputs: TensorRef[]): Storage {
     const [rows, cols] = rowsCols(x);
     const out = this.alloc(rows * cols, x.dtype);
-    return this.run(kernel, [out, ...inputs], new Params().dtype(x.dtype).num(rows, cols));
+    return this.run(kernel, [out, ...inputs], this.params().dtype(x.dtype).num(rows, cols));
   }
 
   private alloc(length: number, dtype: DType): CudaStorage {
@@ -302,10 +283,15 @@ export class CudaBackend implements Backend {
   }
 
   /** Launch `kernel` on buffers (outputs first); returns the first buffer. */
-  private run(kernel: string, bufs: Ref[], p: Params): CudaStorage {
+  /** The parameter block of the next launch, empty. */
+  private params(): ParamBlock {
+    return this.block.reset();
+  }
+
+  private run(kernel: string, bufs: Ref[], p: ParamBlock): CudaStorage {
     const handles = new Uint32Array(bufs.length);
     bufs.forEach((b, i) => { handles[i] = this.st(b, kernel).handle; });
-    this.native(kernel, () => this.addon.launch(kernel, handles, Float64Array.from(p.v)));
+    this.native(kernel, () => this.addon.launch(kernel, handles, p.values()));
     return this.st(bufs[0]!, kernel);
   }
 

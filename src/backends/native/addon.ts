@@ -30,24 +30,24 @@ export interface NativeAddon {
   im2col(): void;
   col2im(): void;
   /** Fused convolution (params: dt, in0, in1, out, geometry at 4..15, output channels at 16). */
-  convForward(): void;
-  convBackwardInput(): void;
-  convBackwardWeight(): void;
-  maxPool(): void;
-  poolGather(): void;
-  poolScatter(): void;
-  avgPool(): void;
-  avgPoolBackward(): void;
-  bnForward(): void;
+  conv2d(): void;
+  conv2dBackwardInput(): void;
+  conv2dBackwardWeight(): void;
+  maxPool2d(): void;
+  maxPoolGather(): void;
+  maxPoolScatter(): void;
+  avgPool2d(): void;
+  avgPool2dBackward(): void;
+  batchNormForward(): void;
   /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma. */
-  bnDoubleBackward(): void;
-  bnBackward(): void;
+  batchNormDoubleBackward(): void;
+  batchNormBackward(): void;
   softmax(): void;
   softmaxHvp(): void;
   crossEntropy(): void;
-  softmaxCeGrad(): void;
+  softmaxCrossEntropyGrad(): void;
   oneHot(): void;
-  update(): void;
+  applyUpdate(): void;
   info(): { isa: Isa; supported: Isa[]; threads: number };
   setIsa(isa: Isa): boolean;
   /** Fused convolution algorithm: 0 auto, 1 im2col chunks, 2 implicit GEMM, 3 direct (where they apply). Returns the previous one. */

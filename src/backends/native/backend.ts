@@ -4,7 +4,7 @@
  * computes shapes and strides, writes them to the parameter block and makes one N-API call.
  */
 import { readFileSync } from 'node:fs';
-import type { DType, TypedArray } from '../../dtype.js';
+import { bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
 import { DTypeError, ShapeError } from '../../errors.js';
 import type {
   ArgReduceOp, Backend, BatchNormBackwardResult, BatchNormDoubleBackwardResult, BatchNormForwardResult, BinaryOp, RandomParams, ReduceOp, Storage,
@@ -12,22 +12,15 @@ import type {
 } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 import type { Isa, NativeAddon } from './addon.js';
-import { BufferPool, NativeStorage, type LazyProduct } from './pool.js';
+import { ParamBlock } from '../params.js';
+import { ARG_REDUCE_CODE, BINARY_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE } from '../opcodes.js';
+import { BufferPool, NativeStorage, type LazyProduct } from './buffers.js';
 
-const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
-
-const UNARY: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9, leakyRelu: 10,
-  leakyReluGrad: 11, sigmoid: 12, tanh: 13, softplus: 14, sign: 15, sin: 16, cos: 17,
-};
-
-const BINARY: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-};
-
-const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
-const RULE: Record<UpdateRule, number> = { sgd: 0, momentum: 1, nesterov: 2, adagrad: 3, rmsprop: 4, adam: 5 };
-const RANDOM = { uniform: 0, normal: 1, bernoulli: 2 } as const;
+const UNARY = UNARY_CODE;
+const BINARY = BINARY_CODE;
+const REDUCE = REDUCE_CODE;
+const RULE = UPDATE_CODE;
+const RANDOM = RANDOM_CODE;
 
 /** The kernels index shapes with fixed-size arrays of this many dims. */
 const MAX_RANK = 16;
@@ -54,11 +47,12 @@ export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct';
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly description: string;
-  private readonly P: Float64Array;
+  /** The addon's parameter block, shared with C++ (native/cpu/addon.cc reads a call's numbers from it). */
+  private readonly P: ParamBlock;
   private readonly pool: BufferPool;
 
   constructor(private readonly addon: NativeAddon) {
-    this.P = addon.params;
+    this.P = new ParamBlock(addon.params);
     this.pool = new BufferPool(addon);
     const info = addon.info();
     this.description = `native CPU addon (${info.isa} GEMM, ${info.threads} threads, ${cpuModel()})`;
@@ -112,13 +106,11 @@ export class NativeBackend implements Backend {
   private materialize(s: NativeStorage): void {
     const z = s.lazy!;
     // Kernel setup may be half written into the parameter block: keep it.
-    const saved = this.P.slice(0, 128);
-    const P = this.P;
+    const saved = this.P.save();
     const a = this.ptr(z.a), b = this.ptr(z.b);
-    P[0] = DT[s.dtype]; P[1] = a; P[2] = b; P[3] = s.ptr; P[4] = z.transA ? 1 : 0; P[5] = z.transB ? 1 : 0;
-    P[6] = z.m; P[7] = z.n; P[8] = z.k; P[9] = 1; P[10] = z.batch; P[11] = z.batch; P[12] = z.batch;
+    this.P.reset().dtype(s.dtype).num(a, b, s.ptr).flag(z.transA).flag(z.transB).num(z.m, z.n, z.k, 1, z.batch, z.batch, z.batch);
     this.addon.matmul();
-    this.P.set(saved);
+    this.P.restore(saved);
     this.unpin(s);
   }
 
@@ -182,25 +174,20 @@ export class NativeBackend implements Backend {
 
   fill(length: number, value: number, dtype: DType): Storage {
     const out = this.alloc(dtype, length);
-    const P = this.P;
-    P[0] = DT[dtype]; P[1] = out.ptr; P[2] = length; P[3] = value;
+    this.P.reset().dtype(dtype).num(out.ptr, length, value);
     this.addon.fill();
     return out;
   }
   cast(x: TensorRef, dtype: DType): Storage {
     const n = x.storage.length;
     const out = this.alloc(dtype, n);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = DT[dtype]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n;
+    this.P.reset().dtype(x.dtype).dtype(dtype).num(this.ptr(x), out.ptr, n);
     this.addon.cast();
     return out;
   }
   random(length: number, dtype: DType, p: RandomParams): Storage {
-    if (dtype === 'int32') throw new DTypeError(`random: needs a float dtype, got ${dtype}`);
     const out = this.alloc(dtype, length);
-    const P = this.P;
-    P[0] = DT[dtype]; P[1] = out.ptr; P[2] = length; P[3] = RANDOM[p.kind];
-    P[4] = p.seedLo >>> 0; P[5] = p.seedHi >>> 0; P[6] = p.stream >>> 0; P[7] = p.offset; P[8] = p.a; P[9] = p.b;
+    this.P.reset().dtype(dtype).num(out.ptr, length, RANDOM[p.kind], p.seedLo >>> 0, p.seedHi >>> 0, p.stream >>> 0, p.offset, p.a, p.b);
     this.addon.random();
     return out;
   }
@@ -210,8 +197,7 @@ export class NativeBackend implements Backend {
   unary(op: UnaryOp, x: TensorRef, alpha: number): Storage {
     const n = x.storage.length;
     const out = this.alloc(x.dtype, n);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = UNARY[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n; P[5] = alpha;
+    this.P.reset().dtype(x.dtype).num(UNARY[op], this.ptr(x), out.ptr, n, alpha);
     this.addon.unary();
     return out;
   }
@@ -219,20 +205,14 @@ export class NativeBackend implements Backend {
     const r = outShape.length, ra = a.shape.length, rb = b.shape.length;
     checkRank('binary', r);
     const out = this.alloc(a.dtype, sizeOf(outShape));
-    const P = this.P;
-    P[0] = DT[a.dtype]; P[1] = BINARY[op]; P[2] = this.ptr(a); P[3] = this.ptr(b); P[4] = out.ptr; P[5] = r; P[6] = ra; P[7] = rb;
-    let i = 8;
-    for (let d = 0; d < r; d++) P[i++] = outShape[d]!;
-    for (let d = 0; d < ra; d++) P[i++] = a.shape[d]!;
-    for (let d = 0; d < rb; d++) P[i++] = b.shape[d]!;
+    this.P.reset().dtype(a.dtype).num(BINARY[op], this.ptr(a), this.ptr(b), out.ptr, r, ra, rb).dims(outShape).dims(a.shape).dims(b.shape);
     this.addon.binary();
     return out;
   }
   binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: boolean): Storage {
     const n = x.storage.length;
     const out = this.alloc(x.dtype, n);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = BINARY[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = n; P[5] = s; P[6] = scalarLeft ? 1 : 0;
+    this.P.reset().dtype(x.dtype).num(BINARY[op], this.ptr(x), out.ptr, n, s).flag(scalarLeft);
     this.addon.binaryScalar();
     return out;
   }
@@ -240,11 +220,8 @@ export class NativeBackend implements Backend {
     const r = outShape.length;
     checkRank('where', r);
     const out = this.alloc(a.dtype, sizeOf(outShape));
-    const P = this.P;
-    P[0] = DT[cond.dtype]; P[1] = DT[a.dtype]; P[2] = this.ptr(cond); P[3] = this.ptr(a); P[4] = this.ptr(b); P[5] = out.ptr;
-    P[6] = r; P[7] = cond.shape.length; P[8] = a.shape.length; P[9] = b.shape.length;
-    let i = 10;
-    for (const s of [outShape, cond.shape, a.shape, b.shape]) for (let d = 0; d < s.length; d++) P[i++] = s[d]!;
+    this.P.reset().dtype(cond.dtype).dtype(a.dtype).num(this.ptr(cond), this.ptr(a), this.ptr(b), out.ptr, r, cond.shape.length, a.shape.length, b.shape.length)
+      .dims(outShape).dims(cond.shape).dims(a.shape).dims(b.shape);
     this.addon.where();
     return out;
   }
@@ -259,21 +236,14 @@ export class NativeBackend implements Backend {
     if (z && op === 'sum' && r >= 3 && axes.length === r - 2 && axes.every((a, i) => a === i) && x.shape[r - 2] === z.m && x.shape[r - 1] === z.n) {
       // sum over the batch of a deferred batched product: one GEMM accumulating over the batch
       const out = this.alloc(x.dtype, z.m * z.n);
-      const P = this.P;
-      P[0] = DT[x.dtype]; P[1] = this.ptr(z.a); P[2] = this.ptr(z.b); P[3] = out.ptr; P[4] = z.transA ? 1 : 0; P[5] = z.transB ? 1 : 0;
-      P[6] = z.m; P[7] = z.n; P[8] = z.k; P[9] = z.batch;
+      this.P.reset().dtype(x.dtype).num(this.ptr(z.a), this.ptr(z.b), out.ptr).flag(z.transA).flag(z.transB).num(z.m, z.n, z.k, z.batch);
       this.addon.matmulSum();
       return out;
     }
     let on = 1;
     for (let d = 0; d < r; d++) if (!axes.includes(d)) on *= x.shape[d]!;
     const out = this.alloc(x.dtype, on);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = REDUCE[op]; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = r;
-    for (let d = 0; d < r; d++) {
-      P[5 + d] = x.shape[d]!;
-      P[5 + r + d] = axes.includes(d) ? 1 : 0;
-    }
+    this.P.reset().dtype(x.dtype).num(REDUCE[op], this.ptr(x), out.ptr, r).dims(x.shape).dims(x.shape.map((_, d) => (axes.includes(d) ? 1 : 0)));
     this.addon.reduce();
     return out;
   }
@@ -282,8 +252,7 @@ export class NativeBackend implements Backend {
     const len = x.shape[axis]!;
     const inner = sizeOf(x.shape.slice(axis + 1));
     const out = this.alloc('int32', outer * inner);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = op === 'argmax' ? 0 : 1; P[2] = this.ptr(x); P[3] = out.ptr; P[4] = outer; P[5] = len; P[6] = inner;
+    this.P.reset().dtype(x.dtype).num(ARG_REDUCE_CODE[op], this.ptr(x), out.ptr, outer, len, inner);
     this.addon.argReduce();
     return out;
   }
@@ -293,13 +262,7 @@ export class NativeBackend implements Backend {
   private copy(dtype: DType, shape: Shape, src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[]): void {
     const r = shape.length;
     checkRank('copy', r);
-    const P = this.P;
-    P[0] = dtype === 'float64' ? 8 : 4; P[1] = src; P[2] = dst; P[3] = r;
-    for (let d = 0; d < r; d++) {
-      P[4 + d] = shape[d]!;
-      P[4 + r + d] = srcStrides[d]!;
-      P[4 + 2 * r + d] = dstStrides[d]!;
-    }
+    this.P.reset().num(bytesPerElement(dtype), src, dst, r).dims(shape).dims(srcStrides).dims(dstStrides);
     this.addon.copy();
   }
   permute(x: TensorRef, perm: readonly number[]): Storage {
@@ -309,7 +272,7 @@ export class NativeBackend implements Backend {
     this.copy(x.dtype, oshape, this.ptr(x), perm.map((p) => st[p]!), out.ptr, stridesOf(oshape));
     return out;
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
     const out = this.alloc(x.dtype, sizeOf(outShape));
     this.copy(x.dtype, outShape, this.ptr(x), broadcastStrides(x.shape, outShape), out.ptr, stridesOf(outShape));
     return out;
@@ -351,6 +314,8 @@ export class NativeBackend implements Backend {
   // ---- linear algebra ----
 
   matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
+    // The GEMM micro-kernels are float32 / float64 only.
+    if (a.dtype === 'int32') throw new DTypeError(`matmul: the native backend needs float32 or float64, got int32`);
     const r = outShape.length;
     checkRank('matmul', r);
     const M = outShape[r - 2]!;
@@ -364,97 +329,77 @@ export class NativeBackend implements Backend {
       this.defer(out, { a: storageOf(a), b: storageOf(b), transA, transB, m: M, n: N, k: K, batch });
       return out;
     }
-    const P = this.P;
-    P[0] = DT[a.dtype]; P[1] = this.ptr(a); P[2] = this.ptr(b); P[3] = out.ptr; P[4] = transA ? 1 : 0; P[5] = transB ? 1 : 0;
-    P[6] = M; P[7] = N; P[8] = K; P[9] = br;
-    const ao = br - (a.shape.length - 2);
-    const bo = br - (b.shape.length - 2);
-    for (let d = 0; d < br; d++) {
-      P[10 + d] = outShape[d]!;
-      P[10 + br + d] = d < ao ? 1 : a.shape[d - ao]!;
-      P[10 + 2 * br + d] = d < bo ? 1 : b.shape[d - bo]!;
-    }
+    // batch dims of the output, then of a and b padded with leading 1s
+    const batchOf = (sh: Shape): number[] => outShape.slice(0, br).map((_, d) => (d < br - (sh.length - 2) ? 1 : sh[d - br + sh.length - 2]!));
+    this.P.reset().dtype(a.dtype).num(this.ptr(a), this.ptr(b), out.ptr).flag(transA).flag(transB).num(M, N, K, br)
+      .dims(outShape.slice(0, br)).dims(batchOf(a.shape)).dims(batchOf(b.shape));
     this.addon.matmul();
     return out;
   }
 
   // ---- convolution and pooling ----
 
-  private geom(at: number, g: WindowGeom): void {
-    const P = this.P;
-    P[at] = g.n; P[at + 1] = g.c; P[at + 2] = g.h; P[at + 3] = g.w; P[at + 4] = g.kh; P[at + 5] = g.kw;
-    P[at + 6] = g.sh; P[at + 7] = g.sw; P[at + 8] = g.ph; P[at + 9] = g.pw; P[at + 10] = g.oh; P[at + 11] = g.ow;
-  }
   im2col(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.kh * g.kw * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr;
-    this.geom(3, g);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), out.ptr).geom(g);
     this.addon.im2col();
     return out;
   }
   col2im(cols: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(cols.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[cols.dtype]; this.P[1] = this.ptr(cols); this.P[2] = out.ptr;
-    this.geom(3, g);
+    this.P.reset().dtype(cols.dtype).num(this.ptr(cols), out.ptr).geom(g);
     this.addon.col2im();
     return out;
   }
   /** Fused convolution kernels (native/cpu/conv.cc): inputs in0, in1, output, geometry, output channels. */
-  private conv(kernel: 'convForward' | 'convBackwardInput' | 'convBackwardWeight', a: TensorRef, b: TensorRef, outLen: number, g: WindowGeom, O: number): Storage {
+  private conv(kernel: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight', a: TensorRef, b: TensorRef, outLen: number, g: WindowGeom, O: number): Storage {
     const out = this.alloc(a.dtype, outLen);
-    const P = this.P;
-    P[0] = DT[a.dtype]; P[1] = this.ptr(a); P[2] = this.ptr(b); P[3] = out.ptr;
-    this.geom(4, g);
-    P[16] = O;
+    this.P.reset().dtype(a.dtype).num(this.ptr(a), this.ptr(b), out.ptr);
+    this.P.geom(g).num(O);
     this.addon[kernel]();
     return out;
   }
   conv2d(x: TensorRef, w: TensorRef, g: WindowGeom): Storage {
     const O = w.shape[0]!;
-    return this.conv('convForward', x, w, g.n * O * g.oh * g.ow, g, O);
+    return this.conv('conv2d', x, w, g.n * O * g.oh * g.ow, g, O);
   }
   conv2dBackwardInput(gy: TensorRef, w: TensorRef, g: WindowGeom): Storage {
-    return this.conv('convBackwardInput', gy, w, g.n * g.c * g.h * g.w, g, w.shape[0]!);
+    return this.conv('conv2dBackwardInput', gy, w, g.n * g.c * g.h * g.w, g, w.shape[0]!);
   }
   conv2dBackwardWeight(x: TensorRef, gy: TensorRef, g: WindowGeom): Storage {
     const O = gy.shape[1]!;
-    return this.conv('convBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
+    return this.conv('conv2dBackwardWeight', x, gy, O * g.c * g.kh * g.kw, g, O);
   }
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
     const n = g.n * g.c * g.oh * g.ow;
     const out = this.alloc(x.dtype, n);
     const idx = this.alloc('int32', n);
-    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr; this.P[3] = idx.ptr;
-    this.geom(4, g);
-    this.addon.maxPool();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), out.ptr, idx.ptr).geom(g);
+    this.addon.maxPool2d();
     return { out, idx };
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
-    this.geom(4, g);
-    this.addon.poolGather();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(idx), out.ptr).geom(g);
+    this.addon.maxPoolGather();
     return out;
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = this.ptr(idx); this.P[3] = out.ptr;
-    this.geom(4, g);
-    this.addon.poolScatter();
+    this.P.reset().dtype(gy.dtype).num(this.ptr(gy), this.ptr(idx), out.ptr).geom(g);
+    this.addon.maxPoolScatter();
     return out;
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-    this.P[0] = DT[x.dtype]; this.P[1] = this.ptr(x); this.P[2] = out.ptr;
-    this.geom(3, g);
-    this.addon.avgPool();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), out.ptr).geom(g);
+    this.addon.avgPool2d();
     return out;
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
     const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
-    this.P[0] = DT[gy.dtype]; this.P[1] = this.ptr(gy); this.P[2] = out.ptr;
-    this.geom(3, g);
-    this.addon.avgPoolBackward();
+    this.P.reset().dtype(gy.dtype).num(this.ptr(gy), out.ptr).geom(g);
+    this.addon.avgPool2dBackward();
     return out;
   }
 
@@ -465,10 +410,8 @@ export class NativeBackend implements Backend {
     const y = this.alloc(x.dtype, x.storage.length);
     const mean = this.alloc(x.dtype, c);
     const variance = this.alloc(x.dtype, c);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gamma); P[3] = this.ptr(beta); P[4] = eps; P[5] = n; P[6] = c; P[7] = s;
-    P[8] = y.ptr; P[9] = mean.ptr; P[10] = variance.ptr;
-    this.addon.bnForward();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gamma), this.ptr(beta), eps, n, c, s, y.ptr, mean.ptr, variance.ptr);
+    this.addon.batchNormForward();
     return { y, mean, variance };
   }
   batchNormBackward(
@@ -478,10 +421,8 @@ export class NativeBackend implements Backend {
     const dx = this.alloc(x.dtype, x.storage.length);
     const dgamma = this.alloc(x.dtype, c);
     const dbeta = this.alloc(x.dtype, c);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(gy); P[3] = this.ptr(mean); P[4] = this.ptr(variance); P[5] = this.ptr(gamma);
-    P[6] = eps; P[7] = n; P[8] = c; P[9] = s; P[10] = dx.ptr; P[11] = dgamma.ptr; P[12] = dbeta.ptr;
-    this.addon.bnBackward();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gy), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, dx.ptr, dgamma.ptr, dbeta.ptr);
+    this.addon.batchNormBackward();
     return { dx, dgamma, dbeta };
   }
 
@@ -492,10 +433,8 @@ export class NativeBackend implements Backend {
     const gx = this.alloc(x.dtype, x.storage.length);
     const gg = this.alloc(x.dtype, x.storage.length);
     const dgamma = this.alloc(x.dtype, c);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = this.ptr(g); P[3] = this.ptr(u); P[4] = this.ptr(mean); P[5] = this.ptr(variance);
-    P[6] = this.ptr(gamma); P[7] = eps; P[8] = n; P[9] = c; P[10] = s; P[11] = gx.ptr; P[12] = gg.ptr; P[13] = dgamma.ptr;
-    this.addon.bnDoubleBackward();
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(g), this.ptr(u), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, gx.ptr, gg.ptr, dgamma.ptr);
+    this.addon.batchNormDoubleBackward();
     return { gx, gg, dgamma };
   }
 
@@ -508,8 +447,7 @@ export class NativeBackend implements Backend {
   private softmaxKind(x: TensorRef, log: boolean): Storage {
     const [rows, cols] = this.rowsCols(x);
     const out = this.alloc(x.dtype, x.storage.length);
-    const P = this.P;
-    P[0] = DT[x.dtype]; P[1] = this.ptr(x); P[2] = out.ptr; P[3] = rows; P[4] = cols; P[5] = log ? 1 : 0;
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), out.ptr, rows, cols).flag(log);
     this.addon.softmax();
     return out;
   }
@@ -522,32 +460,28 @@ export class NativeBackend implements Backend {
   softmaxHvp(p: TensorRef, v: TensorRef): Storage {
     const [rows, cols] = this.rowsCols(p);
     const out = this.alloc(p.dtype, p.storage.length);
-    const P = this.P;
-    P[0] = DT[p.dtype]; P[1] = this.ptr(p); P[2] = this.ptr(v); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    this.P.reset().dtype(p.dtype).num(this.ptr(p), this.ptr(v), out.ptr, rows, cols);
     this.addon.softmaxHvp();
     return out;
   }
   crossEntropy(logits: TensorRef, labels: TensorRef): Storage {
     const [rows, cols] = this.rowsCols(logits);
     const out = this.alloc(logits.dtype, rows);
-    const P = this.P;
-    P[0] = DT[logits.dtype]; P[1] = this.ptr(logits); P[2] = this.ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
+    this.P.reset().dtype(logits.dtype).num(this.ptr(logits), this.ptr(labels), out.ptr, rows, cols);
     this.addon.crossEntropy();
     return out;
   }
   softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): Storage {
     const [rows, cols] = this.rowsCols(logits);
     const out = this.alloc(logits.dtype, logits.storage.length);
-    const P = this.P;
-    P[0] = DT[logits.dtype]; P[1] = this.ptr(logits); P[2] = this.ptr(labels); P[3] = out.ptr; P[4] = rows; P[5] = cols;
-    this.addon.softmaxCeGrad();
+    this.P.reset().dtype(logits.dtype).num(this.ptr(logits), this.ptr(labels), out.ptr, rows, cols);
+    this.addon.softmaxCrossEntropyGrad();
     return out;
   }
   oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
     const n = labels.storage.length;
     const out = this.alloc(dtype, n * classes);
-    const P = this.P;
-    P[0] = this.ptr(labels); P[1] = n; P[2] = classes; P[3] = DT[dtype]; P[4] = out.ptr;
+    this.P.reset().num(this.ptr(labels), n, classes).dtype(dtype).num(out.ptr);
     this.addon.oneHot();
     return out;
   }
@@ -557,11 +491,7 @@ export class NativeBackend implements Backend {
   applyUpdate(rule: UpdateRule, param: Storage, grad: Storage, state: readonly Storage[], p: UpdateParams): void {
     if (param.dtype === 'int32') throw new DTypeError(`applyUpdate: parameters must be float, got int32`);
     for (const s of [param, ...state]) this.settleReaders(s as NativeStorage);
-    const P = this.P;
-    P[0] = DT[param.dtype]; P[1] = RULE[rule]; P[2] = this.ptr(param); P[3] = this.ptr(grad);
-    P[4] = state[0] ? this.ptr(state[0]) : 0; P[5] = state[1] ? this.ptr(state[1]) : 0; P[6] = param.length;
-    P[7] = p.lr; P[8] = p.momentum; P[9] = p.beta1; P[10] = p.beta2; P[11] = p.eps; P[12] = p.step;
-    P[13] = p.weightDecay; P[14] = p.decoupledDecay;
-    this.addon.update();
+    this.P.reset().dtype(param.dtype).num(RULE[rule], this.ptr(param), this.ptr(grad), state[0] ? this.ptr(state[0]) : 0, state[1] ? this.ptr(state[1]) : 0, param.length, p.lr, p.momentum, p.beta1, p.beta2, p.eps, p.step, p.weightDecay, p.decoupledDecay);
+    this.addon.applyUpdate();
   }
 }

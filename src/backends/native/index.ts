@@ -5,7 +5,7 @@ import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 
 export { NativeBackend } from './backend.js';
-export { NativeStorage, sizeClass } from './pool.js';
+export { NativeStorage, sizeClass } from './buffers.js';
 export { addonPath, loadAddon, type Isa, type NativeAddon } from './addon.js';
 
 /** The native backend, or a DeviceError saying why the addon cannot be used. */

@@ -16,13 +16,18 @@ import * as red from './reduce.js';
 import * as fl from './fill.js';
 import * as mm from './matmul.js';
 import * as cv from './conv.js';
-import * as pl from './pooling.js';
+import * as pl from './pool.js';
 import * as bn from './batchnorm.js';
 import * as sm from './softmax.js';
 import { random } from './random.js';
 import { applyUpdate } from './optim.js';
 import { compositeConvKernels } from '../conv-composite.js';
 
+/**
+ * Storage holds 32-bit words only. The op layer checks every new tensor's dtype against
+ * supportsDType (src/ops/core.ts backendFor), so kernels never see float64; upload is the one
+ * entry for data and refuses it itself.
+ */
 function noF64(op: string, ...ds: DType[]): void {
   for (const d of ds) {
     if (d === 'float64') throw new DTypeError(`${op}: float64 is not supported on device 'webgpu' (use float32, or device 'cpu')`);
@@ -76,76 +81,61 @@ export class WebGPUBackend implements Backend {
   }
 
   fill(length: number, value: number, dtype: DType): Storage {
-    noF64('fill', dtype);
     return fl.fill(this.rt, length, value, dtype);
   }
   cast(x: TensorRef, dtype: DType): Storage {
-    noF64('cast', dtype, x.dtype);
     return fl.cast(this.rt, x, dtype);
   }
   random(length: number, dtype: DType, p: RandomParams): Storage {
-    noF64('random', dtype);
+    if (dtype === 'int32') throw new DTypeError('random: the webgpu backend draws float32 values only, got int32');
     return random(this.rt, length, dtype, p);
   }
 
   unary(op: UnaryOp, x: TensorRef, alpha: number): Storage {
-    noF64(op, x.dtype);
     return ew.unary(this.rt, op, x, alpha);
   }
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
-    noF64(op, a.dtype, b.dtype);
     return ew.binary(this.rt, op, a, b, outShape);
   }
   binaryScalar(op: BinaryOp, x: TensorRef, s: number, scalarLeft: boolean): Storage {
-    noF64(op, x.dtype);
     return ew.binaryScalar(this.rt, op, x, s, scalarLeft);
   }
   where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): Storage {
-    noF64('where', cond.dtype, a.dtype, b.dtype);
     return ew.where(this.rt, cond, a, b, outShape);
   }
 
   reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): Storage {
-    noF64(op, x.dtype);
     return red.reduce(this.rt, op, x, axes);
   }
   argReduce(op: ArgReduceOp, x: TensorRef, axis: number): Storage {
-    noF64(op, x.dtype);
     return red.argReduce(this.rt, op, x, axis);
   }
 
   permute(x: TensorRef, perm: readonly number[]): Storage {
-    noF64('permute', x.dtype);
     return lay.permute(this.rt, x, perm);
   }
-  expand(x: TensorRef, outShape: Shape): Storage {
-    noF64('expand', x.dtype);
-    return lay.expand(this.rt, x, outShape);
+  broadcastTo(x: TensorRef, outShape: Shape): Storage {
+    return lay.broadcastTo(this.rt, x, outShape);
   }
   slice(x: TensorRef, begin: readonly number[], size: readonly number[]): Storage {
-    noF64('slice', x.dtype);
     return lay.slice(this.rt, x, begin, size);
   }
   pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): Storage {
-    noF64('pad', x.dtype);
     return lay.pad(this.rt, x, before, after, value);
   }
   concat(xs: readonly TensorRef[], axis: number): Storage {
-    noF64('concat', ...xs.map((t) => t.dtype));
     return lay.concat(this.rt, xs, axis);
   }
 
   matmul(a: TensorRef, b: TensorRef, transA: boolean, transB: boolean, outShape: Shape): Storage {
-    noF64('matmul', a.dtype, b.dtype);
+    if (a.dtype === 'int32') throw new DTypeError('matmul: the webgpu backend multiplies float32 matrices only, got int32');
     return mm.matmul(this.rt, a, b, transA, transB, outShape);
   }
 
   im2col(x: TensorRef, g: WindowGeom): Storage {
-    noF64('im2col', x.dtype);
     return cv.im2col(this.rt, x, g);
   }
   col2im(cols: TensorRef, g: WindowGeom): Storage {
-    noF64('col2im', cols.dtype);
     return cv.col2im(this.rt, cols, g);
   }
   // Convolution: the composite over this backend's own im2col/matmul/col2im/reduce kernels.
@@ -153,65 +143,51 @@ export class WebGPUBackend implements Backend {
   readonly conv2dBackwardInput = compositeConvKernels.conv2dBackwardInput;
   readonly conv2dBackwardWeight = compositeConvKernels.conv2dBackwardWeight;
 
-  maxPool(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
-    noF64('maxPool2d', x.dtype);
-    return pl.maxPool(this.rt, x, g);
+  maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage } {
+    return pl.maxPool2d(this.rt, x, g);
   }
-  poolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    noF64('maxPoolGather', x.dtype);
-    return pl.poolGather(this.rt, x, idx, g);
+  maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    return pl.maxPoolGather(this.rt, x, idx, g);
   }
-  poolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    noF64('maxPoolScatter', gy.dtype);
-    return pl.poolScatter(this.rt, gy, idx, g);
+  maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
+    return pl.maxPoolScatter(this.rt, gy, idx, g);
   }
-  avgPool(x: TensorRef, g: WindowGeom): Storage {
-    noF64('avgPool2d', x.dtype);
-    return pl.avgPool(this.rt, x, g);
+  avgPool2d(x: TensorRef, g: WindowGeom): Storage {
+    return pl.avgPool2d(this.rt, x, g);
   }
-  avgPoolBackward(gy: TensorRef, g: WindowGeom): Storage {
-    noF64('avgPoolBackward', gy.dtype);
-    return pl.avgPoolBackward(this.rt, gy, g);
+  avgPool2dBackward(gy: TensorRef, g: WindowGeom): Storage {
+    return pl.avgPool2dBackward(this.rt, gy, g);
   }
 
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
-    noF64('batchNorm', x.dtype);
     return bn.batchNormForward(this.rt, x, gamma, beta, eps);
   }
   batchNormBackward(
     x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
   ): BatchNormBackwardResult {
-    noF64('batchNorm', x.dtype);
     return bn.batchNormBackward(this.rt, x, gy, mean, variance, gamma, eps);
   }
 
   softmax(x: TensorRef): Storage {
-    noF64('softmax', x.dtype);
     return sm.softmax(this.rt, x);
   }
   logSoftmax(x: TensorRef): Storage {
-    noF64('logSoftmax', x.dtype);
     return sm.logSoftmax(this.rt, x);
   }
   softmaxHvp(p: TensorRef, v: TensorRef): Storage {
-    noF64('softmaxHvp', p.dtype);
     return sm.softmaxHvp(this.rt, p, v);
   }
   crossEntropy(logits: TensorRef, labels: TensorRef): Storage {
-    noF64('crossEntropy', logits.dtype);
     return sm.crossEntropy(this.rt, logits, labels);
   }
   softmaxCrossEntropyGrad(logits: TensorRef, labels: TensorRef): Storage {
-    noF64('crossEntropy', logits.dtype);
     return sm.softmaxCrossEntropyGrad(this.rt, logits, labels);
   }
   oneHot(labels: TensorRef, classes: number, dtype: DType): Storage {
-    noF64('oneHot', dtype);
     return sm.oneHot(this.rt, labels, classes, dtype);
   }
 
   applyUpdate(rule: UpdateRule, param: Storage, grad: Storage, state: readonly Storage[], p: UpdateParams): void {
-    noF64('applyUpdate', param.dtype);
     applyUpdate(this.rt, rule, param, grad, state, p);
   }
 }

@@ -15,26 +15,28 @@ function convWords(g: WindowGeom, images: number, xShift: number, yShift: number
   return w.done();
 }
 
-export function im2col(rt: Runtime, x: TensorRef, g: WindowGeom): GpuStorage {
-  const img = g.c * g.h * g.w;
-  const col = g.c * g.kh * g.kw * g.oh * g.ow;
-  const out = rt.alloc(g.n * col, x.dtype);
-  for (const c of batchChunks(g.n, [{ perItem: img, length: x.storage.length }, { perItem: col, length: out.length }], rt.lim, 'im2col')) {
+/**
+ * One image-batched pass from `src` ([N, perIn] per image) to a new [N, perOut] storage, split by
+ * images to fit the binding size; `threads(images)` invocations per dispatch.
+ */
+function imagePass(
+  rt: Runtime, k: typeof K_IM2COL, op: string, src: TensorRef, g: WindowGeom, perIn: number, perOut: number, threads: (images: number) => number,
+): GpuStorage {
+  const out = rt.alloc(g.n * perOut, src.dtype);
+  for (const c of batchChunks(g.n, [{ perItem: perIn, length: src.storage.length }, { perItem: perOut, length: out.length }], rt.lim, op)) {
     if (c.count === 0) continue;
-    rt.dispatch(K_IM2COL, { WG }, convWords(g, c.count, c.shifts[0]!, c.shifts[1]!),
-      [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1])], rt.grid(Math.ceil((c.count * g.c * g.kh * g.kw * g.oh) / WG)));
+    rt.dispatch(k, { WG }, convWords(g, c.count, c.shifts[0]!, c.shifts[1]!),
+      [rt.bind(src.storage, c.windows[0]), rt.bind(out, c.windows[1])], rt.grid(Math.ceil(threads(c.count) / WG)));
   }
   return out;
 }
 
+export function im2col(rt: Runtime, x: TensorRef, g: WindowGeom): GpuStorage {
+  // one invocation per (image, column row, output row)
+  return imagePass(rt, K_IM2COL, 'im2col', x, g, g.c * g.h * g.w, g.c * g.kh * g.kw * g.oh * g.ow, (n) => n * g.c * g.kh * g.kw * g.oh);
+}
+
 export function col2im(rt: Runtime, cols: TensorRef, g: WindowGeom): GpuStorage {
-  const img = g.c * g.h * g.w;
-  const col = g.c * g.kh * g.kw * g.oh * g.ow;
-  const out = rt.alloc(g.n * img, cols.dtype);
-  for (const c of batchChunks(g.n, [{ perItem: col, length: cols.storage.length }, { perItem: img, length: out.length }], rt.lim, 'col2im')) {
-    if (c.count === 0) continue;
-    rt.dispatch(K_COL2IM, { WG }, convWords(g, c.count, c.shifts[0]!, c.shifts[1]!),
-      [rt.bind(cols.storage, c.windows[0]), rt.bind(out, c.windows[1])], rt.grid(Math.ceil((c.count * g.c * g.h) / WG)));
-  }
-  return out;
+  // one invocation per (image, channel, image row)
+  return imagePass(rt, K_COL2IM, 'col2im', cols, g, g.c * g.kh * g.kw * g.oh * g.ow, g.c * g.h * g.w, (n) => n * g.c * g.h);
 }

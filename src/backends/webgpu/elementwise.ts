@@ -1,19 +1,11 @@
 /** Elementwise kernels: unary, binary (same shape / scalar / broadcast) and where. */
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
-import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
-import { coalesce, linearChunks, rowMajor } from './plan.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
+import { coalesce, linearChunks } from './plan.js';
 import { contiguous, dimsWords, magic, strided, VPT, WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
-
-export const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, reciprocal: 5, abs: 6, square: 7, relu: 8, step: 9,
-  leakyRelu: 10, leakyReluGrad: 11, sigmoid: 12, tanh: 13, softplus: 14, sign: 15, sin: 16, cos: 17,
-};
-
-export const BINARY_CODES: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-};
+import { BINARY_CODE, COMPARISON_OPS, UNARY_CODE } from '../opcodes.js';
 
 const K_UNARY = kernel('elementwise', 'unary', 'rw');
 const K_BINARY = kernel('elementwise', 'binary', 'rrw');
@@ -28,7 +20,7 @@ export function unary(rt: Runtime, op: UnaryOp, x: TensorRef, alpha: number): Gp
   const n = x.storage.length;
   const out = rt.alloc(n, x.dtype);
   contiguous(rt, K_UNARY, { IS_INT: x.dtype === 'int32' }, [x.storage, out], n, (n4) =>
-    new Words().u32(n4, UNARY_CODES[op]).f32(alpha).done(),
+    new Words().u32(n4, UNARY_CODE[op]).f32(alpha).done(),
   );
   return out;
 }
@@ -69,18 +61,18 @@ export function binaryScalar(rt: Runtime, op: BinaryOp, x: TensorRef, s: number,
   if (x.dtype === 'int32') {
     const exact = Number.isInteger(s) && Math.abs(s) <= 2147483647;
     contiguous(rt, K_SCALAR, { IS_INT: true }, [x.storage, out], n, (n4) =>
-      new Words().u32(n4, BINARY_CODES[op], exact ? s | 0 : f32bits(s), left ? 1 : 0, exact ? 0 : 1).done(),
+      new Words().u32(n4, BINARY_CODE[op], exact ? s | 0 : f32bits(s), left ? 1 : 0, exact ? 0 : 1).done(),
     );
     return out;
   }
-  const cmp = op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge';
+  const cmp = (COMPARISON_OPS as readonly BinaryOp[]).includes(op);
   const e = cmp ? exactComparison(op, s, left) : { op, s };
   if ('constant' in e) {
     fillWords(rt, out, n, f32bits(e.constant));
     return out;
   }
   contiguous(rt, K_SCALAR, { IS_INT: false }, [x.storage, out], n, (n4) =>
-    new Words().u32(n4, BINARY_CODES[e.op], f32bits(e.s), left && !cmp ? 1 : 0, 0).done(),
+    new Words().u32(n4, BINARY_CODE[e.op], f32bits(e.s), left && !cmp ? 1 : 0, 0).done(),
   );
   return out;
 }
@@ -89,9 +81,9 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
   const n = sizeOf(outShape);
   const out = rt.alloc(n, a.dtype);
   const isInt = a.dtype === 'int32';
-  const c = coalesce(outShape, [rowMajor(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
+  const c = coalesce(outShape, [stridesOf(outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1 && c.strides[2]![0] === 1) {
-    contiguous(rt, K_BINARY, { IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4, BINARY_CODES[op]).done());
+    contiguous(rt, K_BINARY, { IS_INT: isInt }, [a.storage, b.storage, out], n, (n4) => new Words().u32(n4, BINARY_CODE[op]).done());
     return out;
   }
   if (channelBroadcast(rt, op, a, b, n, c, isInt, out)) return out;
@@ -101,7 +93,7 @@ export function binary(rt: Runtime, op: BinaryOp, a: TensorRef, b: TensorRef, ou
     { strides: c.strides[0]!, base: 0, length: n },
   ];
   strided(rt, K_STRIDED, { IS_INT: isInt }, [a.storage, b.storage, out], c.shape, ops, (ch, cnt) =>
-    dimsWords(new Words().u32(cnt, ch.bases[2]!, ch.bases[0]!, ch.bases[1]!, 0, ch.shape.length, BINARY_CODES[op], 0), ch.shape)
+    dimsWords(new Words().u32(cnt, ch.bases[2]!, ch.bases[0]!, ch.bases[1]!, 0, ch.shape.length, BINARY_CODE[op], 0), ch.shape)
       .vec(ch.strides[0]!, 2).vec(ch.strides[1]!, 2).vec([], 2).done(),
   );
   return out;
@@ -138,7 +130,7 @@ function channelBroadcast(
   if (v.storage.length > rt.lim.maxElems) return false;
   for (const ch of linearChunks(n, rt.lim)) {
     const n4 = Math.ceil(ch.length / 4);
-    const w = new Words().u32(n4, BINARY_CODES[op], C, inner, ...magic(inner), ...magic(C), left ? 1 : 0, ch.start, 0, 0).done();
+    const w = new Words().u32(n4, BINARY_CODE[op], C, inner, ...magic(inner), ...magic(C), left ? 1 : 0, ch.start, 0, 0).done();
     rt.dispatch(K_CHANNEL, { WG, VPT, IS_INT: isInt }, w, [rt.bind(x.storage, ch), rt.bind(v.storage), rt.bind(out, ch)], rt.grid(Math.ceil(n4 / (WG * VPT))));
   }
   return true;
@@ -148,7 +140,7 @@ export function where(rt: Runtime, cond: TensorRef, a: TensorRef, b: TensorRef, 
   const n = sizeOf(outShape);
   const out = rt.alloc(n, a.dtype);
   const c = coalesce(outShape, [
-    rowMajor(outShape), broadcastStrides(cond.shape, outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
+    stridesOf(outShape), broadcastStrides(cond.shape, outShape), broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
   ]);
   const ops = [
     { strides: c.strides[1]!, base: 0, length: cond.storage.length },

@@ -1,23 +1,22 @@
 /**
- * Layout kernels on raw words: permute, expand, slice (strided gathers), pad and concat (a fill and
+ * Layout kernels on raw words: permute, broadcastTo, slice (strided gathers), pad and concat (a fill and
  * strided places). Copies that are contiguous on both sides become buffer-to-buffer copies.
  */
 import type { DType } from '../../dtype.js';
 import type { Storage, TensorRef } from '../backend.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
-import { coalesce, rowMajor } from './plan.js';
+import { coalesce } from './plan.js';
 import { dimsWords, strided, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 
-const K_GATHER = kernel('layout', 'gather', 'rw');
-const K_PLACE = kernel('layout', 'place', 'rw');
+const K_COPY = kernel('layout', 'strided_copy', 'rw');
 
 /** out[i] = src[base + offset(i)] for `shape` read through `srcStrides`. */
 function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcStrides: readonly number[], base: number): void {
   const n = sizeOf(shape);
   if (n === 0) return;
-  const c = coalesce(shape, [rowMajor(shape), srcStrides]);
+  const c = coalesce(shape, [stridesOf(shape), srcStrides]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1) {
     rt.copy(rt.buf(src), base * 4, rt.buf(out), 0, n * 4);
     return;
@@ -26,7 +25,7 @@ function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcSt
     { strides: c.strides[1]!, base, length: src.length },
     { strides: c.strides[0]!, base: 0, length: out.length },
   ];
-  strided(rt, K_GATHER, {}, [src, out], c.shape, ops, (ch, cnt) =>
+  strided(rt, K_COPY, { PLACE: false }, [src, out], c.shape, ops, (ch, cnt) =>
     dimsWords(new Words().u32(cnt, ch.bases[1]!, ch.bases[0]!, ch.shape.length), ch.shape).vec(ch.strides[0]!, 2).done(),
   );
 }
@@ -35,7 +34,7 @@ function gatherInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, srcSt
 function placeInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, outStrides: readonly number[], base: number): void {
   const n = sizeOf(shape);
   if (n === 0) return;
-  const c = coalesce(shape, [rowMajor(shape), outStrides]);
+  const c = coalesce(shape, [stridesOf(shape), outStrides]);
   if (c.shape.length === 1 && c.strides[1]![0] === 1) {
     rt.copy(rt.buf(src), 0, rt.buf(out), base * 4, n * 4);
     return;
@@ -44,7 +43,7 @@ function placeInto(rt: Runtime, src: Storage, out: Storage, shape: Shape, outStr
     { strides: c.strides[0]!, base: 0, length: src.length },
     { strides: c.strides[1]!, base, length: out.length },
   ];
-  strided(rt, K_PLACE, {}, [src, out], c.shape, ops, (ch, cnt) =>
+  strided(rt, K_COPY, { PLACE: true }, [src, out], c.shape, ops, (ch, cnt) =>
     dimsWords(new Words().u32(cnt, ch.bases[0]!, ch.bases[1]!, ch.shape.length), ch.shape).vec(ch.strides[1]!, 2).done(),
   );
 }
@@ -57,7 +56,7 @@ export function permute(rt: Runtime, x: TensorRef, perm: readonly number[]): Gpu
   return out;
 }
 
-export function expand(rt: Runtime, x: TensorRef, outShape: Shape): GpuStorage {
+export function broadcastTo(rt: Runtime, x: TensorRef, outShape: Shape): GpuStorage {
   const out = rt.alloc(sizeOf(outShape), x.dtype);
   gatherInto(rt, x.storage, out, outShape, broadcastStrides(x.shape, outShape), 0);
   return out;

@@ -14,7 +14,7 @@
 import { DeviceError } from '../../errors.js';
 import type { TensorRef } from '../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
-import { coalesce, prod, type Window } from './plan.js';
+import { coalesce, type Window } from './plan.js';
 import { Words } from './launch.js';
 import { kernel, type Constants, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
@@ -158,7 +158,7 @@ function windowOf(rt: Runtime, s: Storage, start: number, length: number): Windo
 }
 
 function run(rt: Runtime, p: Problem): void {
-  const nb = prod(p.bshape);
+  const nb = sizeOf(p.bshape);
   const fold = nb > 1 && p.astr.every((s) => s === 0);
   const cols = fold ? p.L * nb : p.L;
   const t = pickTile(rt.matmulVariant, cols);

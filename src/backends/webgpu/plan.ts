@@ -6,6 +6,7 @@
  * remainder is passed to the shader as a shift. Pure functions, tested on the cpu.
  */
 import { DeviceError } from '../../errors.js';
+import { sizeOf } from '../../shape.js';
 
 export interface Limits {
   /** Most elements (32-bit words) one binding may cover, a multiple of `align`. */
@@ -19,22 +20,6 @@ export interface Window {
   start: number;
   /** Elements bound. */
   length: number;
-}
-
-export function prod(xs: readonly number[]): number {
-  let p = 1;
-  for (const x of xs) p *= x;
-  return p;
-}
-
-export function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /**
@@ -122,7 +107,7 @@ export function planStrided(shape: readonly number[], ops: readonly StridedOpera
   });
   rows = Math.max(1, rows);
   const outer = shape.slice(0, k);
-  const nPrefix = prod(outer);
+  const nPrefix = sizeOf(outer);
   const chunks: StridedChunk[] = [];
   const idx = new Array<number>(k).fill(0);
   for (let p = 0; p < nPrefix; p++) {

@@ -4,9 +4,9 @@ import type { RandomParams } from '../backend.js';
 import { linearChunks } from './plan.js';
 import { WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
+import { RANDOM_CODE } from '../opcodes.js';
 
 const K_RANDOM = kernel('random', 'random', 'w');
-const KINDS = { uniform: 0, normal: 1, bernoulli: 2 } as const;
 
 /** Count of 24-bit integers k with (k + 0.5) 2^-24 < p: u < p decided exactly on the integer. */
 export function bernoulliThreshold(p: number): number {
@@ -24,7 +24,7 @@ export function random(rt: Runtime, length: number, dtype: DType, p: RandomParam
     if (c.length === 0) continue;
     const w = new Words()
       .u32(c.length, c.start, offLo, offHi, p.seedLo, p.seedHi, p.stream, bernoulliThreshold(p.a))
-      .f32(p.a, b).u32(one, KINDS[p.kind]).done();
+      .f32(p.a, b).u32(one, RANDOM_CODE[p.kind]).done();
     rt.dispatch(K_RANDOM, { WG }, w, [rt.bind(out, c)], rt.grid(Math.ceil(c.length / WG)));
   }
   return out;

@@ -15,12 +15,12 @@ import { WG, Words } from './launch.js';
 import { kernel, type GpuStorage, type Runtime } from './runtime.js';
 import { fillWords } from './fill.js';
 import { permute } from './layout.js';
+import { ARG_REDUCE_CODE, REDUCE_CODE } from '../opcodes.js';
 
 const K_WG = kernel('reduce', 'reduce_wg', 'rw');
 const K_THREAD = kernel('reduce', 'reduce_thread', 'rw');
 const K_ARG_T = kernel('reduce', 'arg_thread', 'rw');
 const K_ARG_WG = kernel('reduce', 'arg_wg', 'rw');
-const OPS: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
 interface Group { size: number; stride: number; reduced: boolean }
 
@@ -92,7 +92,7 @@ export function reduce(rt: Runtime, op: ReduceOp, x: TensorRef, axes: readonly n
   const R = r0 * r1;
   const consts = { WG, IS_INT: x.dtype === 'int32' };
   const wgConsts = { WG: rt.treeWG, IS_INT: x.dtype === 'int32' };
-  const code = OPS[op];
+  const code = REDUCE_CODE[op];
   // Split along the outermost kept group when the input does not fit one binding.
   const perOuter = outer.reduced ? 0 : outer.stride;
   const outPer = outer.reduced ? 0 : O / outer.size;
@@ -209,7 +209,7 @@ export function argReduce(rt: Runtime, op: ArgReduceOp, x: TensorRef, axis: numb
   const chunks = batchChunks(outer, [{ perItem: len * inner, length: x.storage.length }, { perItem: inner, length: O }], rt.lim, op);
   for (const c of chunks) {
     const outputs = c.count * inner;
-    const w = new Words().u32(outputs, len, inner, c.shifts[0]!, c.shifts[1]!, op === 'argmax' ? 0 : 1, 0, 0).done();
+    const w = new Words().u32(outputs, len, inner, c.shifts[0]!, c.shifts[1]!, ARG_REDUCE_CODE[op], 0, 0).done();
     const binds = [rt.bind(x.storage, c.windows[0]), rt.bind(out, c.windows[1])];
     if (len <= 256 || outputs >= 1024) rt.dispatch(K_ARG_T, consts, w, binds, rt.grid(Math.ceil(outputs / WG)));
     else rt.dispatch(K_ARG_WG, { ...consts, WG: rt.treeWG }, w, binds, rt.grid(outputs));

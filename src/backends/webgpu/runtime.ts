@@ -16,7 +16,7 @@ import { create as createGpu, globals } from 'webgpu';
 import type { DType, TypedArray } from '../../dtype.js';
 import { DeviceError, DTypeError } from '../../errors.js';
 import type { Storage } from '../backend.js';
-import { BufferPool, STORAGE_USAGE, type PoolStats } from './pool.js';
+import { BufferPool, STORAGE_USAGE, type PoolStats } from './buffers.js';
 import type { Limits, Window } from './plan.js';
 import { FAMILIES, shaderSource, type Family } from './shaders.js';
 import { quietly, summarizeDawnStderr } from './quiet.js';

@@ -1,5 +1,5 @@
-// Reductions (accumulating in double, like the reference), arg-reductions and the strided copy
-// that implements permute, expand, slice, pad and concat.
+// Reductions over any set of axes (accumulating in double, like the reference) and the
+// arg-reductions along one axis.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,18 +11,16 @@
 namespace gr {
 namespace {
 
-enum { R_SUM = 0, R_MAX = 1, R_MIN = 2 };
-
 template <int OP>
 inline double combine(double acc, double v) {
-  if (OP == R_SUM) return acc + v;
-  if (OP == R_MAX) return (v > acc || v != v) ? v : acc;
+  if (OP == kSum) return acc + v;
+  if (OP == kMax) return (v > acc || v != v) ? v : acc;
   return (v < acc || v != v) ? v : acc;
 }
 
 template <int OP>
 constexpr double init_value() {
-  return OP == R_SUM ? 0.0 : (OP == R_MAX ? -std::numeric_limits<double>::infinity()
+  return OP == kSum ? 0.0 : (OP == kMax ? -std::numeric_limits<double>::infinity()
                                           : std::numeric_limits<double>::infinity());
 }
 
@@ -36,7 +34,7 @@ void reduce_range(const NdIter<2>& it, const T* x, double* acc, long b, long e) 
     const T* px = x + off[0];
     double* pa = acc + off[1];
     if (st[1] == 0) {
-      if (OP == R_SUM) {
+      if (OP == kSum) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         long i = 0;
         for (; i + 3 < len; i += 4) {
@@ -98,9 +96,9 @@ void reduce_t(int r, const long* shape, const int* reduced, const T* x, T* out) 
 
 template <class T>
 void reduce_dispatch(int op, int r, const long* shape, const int* reduced, const T* x, T* out) {
-  if (op == R_SUM) reduce_t<T, R_SUM>(r, shape, reduced, x, out);
-  else if (op == R_MAX) reduce_t<T, R_MAX>(r, shape, reduced, x, out);
-  else reduce_t<T, R_MIN>(r, shape, reduced, x, out);
+  if (op == kSum) reduce_t<T, kSum>(r, shape, reduced, x, out);
+  else if (op == kMax) reduce_t<T, kMax>(r, shape, reduced, x, out);
+  else reduce_t<T, kMin>(r, shape, reduced, x, out);
 }
 
 template <class T>
@@ -113,7 +111,8 @@ void argreduce_t(int op, const T* x, int32_t* out, long outer, long len, long in
       int32_t bi = 0;
       for (long k = 1; k < len; k++) {
         const T v = p[k * inner];
-        if (op == 0 ? v > best : v < best) {
+        // the first extremum wins; a NaN counts as the extremum, as in max/min
+        if ((op == kArgmax ? v > best : v < best) || (v != v && best == best)) {
           best = v;
           bi = static_cast<int32_t>(k);
         }
@@ -123,44 +122,18 @@ void argreduce_t(int op, const T* x, int32_t* out, long outer, long len, long in
   });
 }
 
-template <class E>
-void copy_t(int r, const long* shape, const E* src, const long* sst, E* dst, const long* dstStrides) {
-  const long* strides[2] = {dstStrides, sst};
-  NdIter<2> it;
-  it.init(r, shape, strides);
-  parallel_for(it.size(), EW_GRAIN, [&](long lo, long hi) {
-    it.runs(lo, hi, [&](const long* off, const long* in, long len) {
-      E* d = dst + off[0];
-      const E* s = src + off[1];
-      if (in[0] == 1 && in[1] == 1) std::memcpy(d, s, len * sizeof(E));
-      else if (in[1] == 0) {
-        const E v = *s;
-        for (long i = 0; i < len; i++) d[i * in[0]] = v;
-      } else
-        for (long i = 0; i < len; i++) d[i * in[0]] = s[i * in[1]];
-    });
-  });
-}
-
 }  // namespace
 
 void k_reduce(int dt, int op, int r, const long* shape, const int* reduced, const void* x, void* out) {
-  if (dt == F32) reduce_dispatch(op, r, shape, reduced, static_cast<const float*>(x), static_cast<float*>(out));
-  else if (dt == F64) reduce_dispatch(op, r, shape, reduced, static_cast<const double*>(x), static_cast<double*>(out));
+  if (dt == kFloat32) reduce_dispatch(op, r, shape, reduced, static_cast<const float*>(x), static_cast<float*>(out));
+  else if (dt == kFloat64) reduce_dispatch(op, r, shape, reduced, static_cast<const double*>(x), static_cast<double*>(out));
   else reduce_dispatch(op, r, shape, reduced, static_cast<const int32_t*>(x), static_cast<int32_t*>(out));
 }
 
-void k_argreduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner) {
-  if (dt == F32) argreduce_t(op, static_cast<const float*>(x), out, outer, len, inner);
-  else if (dt == F64) argreduce_t(op, static_cast<const double*>(x), out, outer, len, inner);
+void k_arg_reduce(int dt, int op, const void* x, int32_t* out, long outer, long len, long inner) {
+  if (dt == kFloat32) argreduce_t(op, static_cast<const float*>(x), out, outer, len, inner);
+  else if (dt == kFloat64) argreduce_t(op, static_cast<const double*>(x), out, outer, len, inner);
   else argreduce_t(op, static_cast<const int32_t*>(x), out, outer, len, inner);
-}
-
-void k_copy(int esize, int r, const long* shape, const void* src, const long* sst, void* dst, const long* dstStrides) {
-  if (esize == 8)
-    copy_t(r, shape, static_cast<const uint64_t*>(src), sst, static_cast<uint64_t*>(dst), dstStrides);
-  else
-    copy_t(r, shape, static_cast<const uint32_t*>(src), sst, static_cast<uint32_t*>(dst), dstStrides);
 }
 
 }  // namespace gr

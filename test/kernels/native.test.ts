@@ -1,16 +1,18 @@
 /**
- * Kernel-level checks of the native backend against the cpu reference at sizes the op samples do
- * not reach (multi-threaded paths, padding and strides, many axis patterns), plus Philox streams,
- * the fused optimizer updates and the buffer pool's bookkeeping.
+ * The kernel suite (./suite.ts) on the native backend, then the native-only checks against the cpu
+ * reference at sizes the suite does not reach (multi-threaded paths, model shapes), every GEMM
+ * micro-kernel x convolution algorithm, and the buffer pool's bookkeeping.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backends/cpu/index.js';
-import type { Backend, RandomParams, Storage, TensorRef, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
+import type { Backend, RandomParams, Storage, TensorRef, WindowGeom } from '../../src/backends/backend.js';
 import type { NativeBackend } from '../../src/backends/native/backend.js';
 import type { DType, TypedArray } from '../../src/dtype.js';
 import { sizeOf } from '../../src/shape.js';
 import * as g from '../../src/index.js';
-import { nativeBackend, runNative } from './native.js';
+import { ARG_REDUCE_OPS, BINARY_OPS, RANDOM_KINDS, REDUCE_OPS, UNARY_OPS, UPDATE_RULES, UPDATE_STATES } from '../../src/backends/opcodes.js';
+import { nativeBackend, runNative } from '../native/native.js';
+import { FULL, defineKernelSuite } from './suite.js';
 
 const cpu = new CpuBackend();
 
@@ -46,6 +48,13 @@ function both(f: Run): [TypedArray[], TypedArray[]] {
 
 let nativeBackend_: NativeBackend;
 
+beforeAll(async () => {
+  if (runNative) nativeBackend_ = await nativeBackend();
+});
+
+/** The native GEMM micro-kernels are float only; everything else computes like the reference. */
+defineKernelSuite('native', runNative, () => nativeBackend_, { ...FULL, floatOnly: ['matmul'] });
+
 function expectClose(got: TypedArray[], want: TypedArray[], tol = 1e-5): void {
   expect(got.length).toBe(want.length);
   got.forEach((a, k) => {
@@ -66,21 +75,16 @@ const geom = (n: number, c: number, h: number, w: number, k: number, s: number, 
 });
 
 describe.runIf(runNative)('native kernels vs the cpu reference', () => {
-  beforeAll(async () => {
-    nativeBackend_ = await nativeBackend();
-  });
-
   it('elementwise: every unary op, float32 and float64, large enough to thread', () => {
     for (const dtype of ['float32', 'float64'] as DType[]) {
-      for (const op of ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'abs', 'square', 'relu', 'step', 'leakyRelu',
-        'leakyReluGrad', 'sigmoid', 'tanh', 'softplus', 'sign', 'sin', 'cos'] as const) {
+      for (const op of UNARY_OPS) {
         const [a, b] = both((be, ref) => be.unary(op, ref([70000], 3, dtype), 0.1));
         expectClose(a, b, dtype === 'float32' ? 1e-6 : 1e-14);
       }
     }
   });
 
-  it('elementwise: NaN, -0 and +0 through relu, step, where and the comparisons exactly as the reference', () => {
+  it('elementwise: NaN, -0 and +0 through relu, where and the comparisons exactly as the reference', () => {
     const special = [NaN, -0, 0, 1.5, -2, Infinity, -Infinity, NaN];
     for (const dtype of ['float32', 'float64'] as DType[]) {
       const make = (be: Backend): TensorRef => ({ storage: be.upload(dtype === 'float32' ? new Float32Array(special) : new Float64Array(special)), shape: [special.length], dtype });
@@ -89,7 +93,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
         const zero: TensorRef = { storage: be.upload(dtype === 'float32' ? new Float32Array([0]) : new Float64Array([0])), shape: [], dtype };
         const y = be.unary('relu', x, 0);
         const yRef: TensorRef = { storage: y, shape: x.shape, dtype };
-        const outs = [y, be.unary('step', x, 0), be.where(yRef, gr, zero, x.shape), be.binary('gt', x, gr, x.shape), be.binary('maximum', x, gr, x.shape)];
+        const outs = [y, be.where(yRef, gr, zero, x.shape), be.binary('gt', x, gr, x.shape), be.binary('maximum', x, gr, x.shape)];
         for (const t of [x, gr, zero]) be.dispose(t.storage);
         return outs;
       });
@@ -105,7 +109,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[7], [6, 7], [6, 7]],
       [[], [2, 3], [2, 3]],
     ];
-    for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+    for (const op of BINARY_OPS) {
       for (const [sa, sb, so] of shapes) {
         const [a, b] = both((be, ref) => be.binary(op, ref(sa, 1), ref(sb, 2), so));
         expectClose(a, b, 1e-6);
@@ -133,7 +137,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
 
   it('reductions over every axis pattern of a rank-4 tensor, sum/max/min', () => {
     const shape = [6, 5, 7, 9];
-    for (const op of ['sum', 'max', 'min'] as const) {
+    for (const op of REDUCE_OPS) {
       for (let mask = 1; mask < 16; mask++) {
         const axes = [0, 1, 2, 3].filter((d) => mask & (1 << d));
         expectClose(...both((be, ref) => be.reduce(op, ref(shape, mask), axes)), 1e-6);
@@ -144,16 +148,15 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     expectClose(...both((be, ref) => be.reduce('sum', ref([50, 64, 288], 9), [0])), 1e-6);
     expectClose(...both((be, ref) => be.reduce('sum', ref([300000], 9), [0])), 1e-6);
     for (const axis of [0, 1, 2]) {
-      expectClose(...both((be, ref) => be.argReduce('argmax', ref([4, 6, 5], 11), axis)), 0);
-      expectClose(...both((be, ref) => be.argReduce('argmin', ref([4, 6, 5], 11), axis)), 0);
+      for (const op of ARG_REDUCE_OPS) expectClose(...both((be, ref) => be.argReduce(op, ref([4, 6, 5], 11), axis)), 0);
     }
   });
 
-  it('layout: permute, expand, slice, pad, concat in float32, float64 and int32', () => {
+  it('layout: permute, broadcastTo, slice, pad, concat in float32, float64 and int32', () => {
     for (const dtype of ['float32', 'float64', 'int32'] as DType[]) {
       expectClose(...both((be, ref) => be.permute(ref([3, 4, 5, 6], 1, dtype), [2, 0, 3, 1])), 0);
       expectClose(...both((be, ref) => be.permute(ref([64, 300], 1, dtype), [1, 0])), 0);
-      expectClose(...both((be, ref) => be.expand(ref([3, 1, 5], 2, dtype), [2, 3, 4, 5])), 0);
+      expectClose(...both((be, ref) => be.broadcastTo(ref([3, 1, 5], 2, dtype), [2, 3, 4, 5])), 0);
       expectClose(...both((be, ref) => be.slice(ref([5, 6, 7], 3, dtype), [1, 2, 3], [3, 2, 4])), 0);
       expectClose(...both((be, ref) => be.pad(ref([2, 3, 4], 4, dtype), [0, 1, 2], [1, 0, 3], 1.5)), 0);
       expectClose(...both((be, ref) => be.concat([ref([2, 3, 4], 5, dtype), ref([2, 1, 4], 6, dtype), ref([2, 0, 4], 6, dtype)], 1)), 0);
@@ -166,14 +169,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       const L = gm.oh * gm.ow;
       expectClose(...both((be, ref) => be.im2col(ref([gm.n, gm.c, gm.h, gm.w], 1), gm)), 0);
       expectClose(...both((be, ref) => be.col2im(ref([gm.n, gm.c * gm.kh * gm.kw, L], 2), gm)), 1e-6);
-      expectClose(...both((be, ref) => be.avgPool(ref([gm.n, gm.c, gm.h, gm.w], 3), gm)), 1e-6);
-      expectClose(...both((be, ref) => be.avgPoolBackward(ref([gm.n, gm.c, gm.oh, gm.ow], 4), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPool2d(ref([gm.n, gm.c, gm.h, gm.w], 3), gm)), 1e-6);
+      expectClose(...both((be, ref) => be.avgPool2dBackward(ref([gm.n, gm.c, gm.oh, gm.ow], 4), gm)), 1e-6);
       if (gm.ph * 2 < gm.kh + 1) {
         const [a, b] = both((be, ref) => {
-          const r = be.maxPool(ref([gm.n, gm.c, gm.h, gm.w], 5), gm);
+          const r = be.maxPool2d(ref([gm.n, gm.c, gm.h, gm.w], 5), gm);
           const idx: TensorRef = { storage: r.idx, shape: [gm.n, gm.c, gm.oh, gm.ow], dtype: 'int32' };
-          const gath = be.poolGather(ref([gm.n, gm.c, gm.h, gm.w], 6), idx, gm);
-          const scat = be.poolScatter(ref([gm.n, gm.c, gm.oh, gm.ow], 7), idx, gm);
+          const gath = be.maxPoolGather(ref([gm.n, gm.c, gm.h, gm.w], 6), idx, gm);
+          const scat = be.maxPoolScatter(ref([gm.n, gm.c, gm.oh, gm.ow], 7), idx, gm);
           return [r.out, r.idx, gath, scat];
         });
         expectClose(a, b, 1e-6);
@@ -271,7 +274,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
 
   it('Philox random numbers equal the cpu backend (float32 exactly), offsets past 2^32 included', () => {
     const params: RandomParams[] = [];
-    for (const kind of ['uniform', 'normal', 'bernoulli'] as const) {
+    for (const kind of RANDOM_KINDS) {
       for (const offset of [0, 12345, 2 ** 32 - 100, 3 * 2 ** 32 + 17]) {
         params.push({ kind, seedLo: 0xdeadbeef, seedHi: 42, stream: 7, offset, a: kind === 'bernoulli' ? 0.3 : -1, b: 2 });
       }
@@ -283,7 +286,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
   });
 
   it('fused optimizer updates match the cpu reference over several steps, every rule', () => {
-    for (const rule of ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'] as UpdateRule[]) {
+    for (const rule of UPDATE_RULES) {
       for (const dtype of ['float32', 'float64'] as DType[]) {
         const n = 70001;
         const [a, b] = both((be, ref) => {
@@ -291,7 +294,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           const st = [be.fill(n, 0, dtype), be.fill(n, 0, dtype)];
           for (let step = 1; step <= 3; step++) {
             const grad = ref([n], 10 + step, dtype).storage;
-            be.applyUpdate(rule, w, grad, rule === 'sgd' ? [] : rule === 'adam' ? st : [st[0]!], {
+            be.applyUpdate(rule, w, grad, st.slice(0, UPDATE_STATES[rule]), {
               lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, weightDecay: 1e-4, decoupledDecay: 0.01,
             });
           }

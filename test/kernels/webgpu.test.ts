@@ -1,22 +1,30 @@
 /**
- * Every WebGPU kernel against the cpu reference, called directly through the backend contract, on
- * shapes that are not multiples of the workgroup size, batch 1, int32 paths and long rows.
+ * The kernel suite (./suite.ts) on the WebGPU backend, then the WebGPU-only checks against the cpu
+ * reference: shapes that are not multiples of the workgroup size, the channel-broadcast and scalar
+ * comparison paths, both matmul kernels, long rows, and float64 refused.
  */
 import { describe, expect, it } from 'vitest';
-import type { BinaryOp, UnaryOp, UpdateRule, WindowGeom } from '../../src/backends/backend.js';
-import { backend, skipGpu, skipNote } from './env.js';
-import { cpu, sameAsCpu, values } from './harness.js';
+import type { UnaryOp, WindowGeom } from '../../src/backends/backend.js';
+import { ARG_REDUCE_OPS, BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS, UPDATE_RULES, UPDATE_STATES } from '../../src/backends/opcodes.js';
+import { backend, gpu, skipGpu, skipNote } from '../webgpu/env.js';
+import { cpu, sameAsCpu, values } from '../webgpu/harness.js';
 import { openBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { defineKernelSuite, type KernelProfile } from './suite.js';
+import * as g from '../../src/index.js';
+import { DTypeError } from '../../src/errors.js';
+
+/**
+ * WebGPU stores float32 and int32 only; its int32 unary ops other than these run through float32
+ * (tanh(10) rounds to 1 before truncation), and its Philox uniform and normal values are formed in
+ * float32 arithmetic (a few ulps from the reference's double); matmul and random are float32 only.
+ */
+const WEBGPU: KernelProfile = { dtypes: ['float32', 'int32'], int32Unary: ['neg', 'abs', 'square', 'sign'], randomTol: 2e-6, floatOnly: ['matmul', 'random'] };
+defineKernelSuite(`webgpu${skipNote}`, !skipGpu, () => gpu ?? backend(), WEBGPU);
 
 let tiled: WebGPUBackend | undefined;
 
-const UNARY: [UnaryOp, 'normal' | 'positive'][] = [
-  ['neg', 'normal'], ['exp', 'normal'], ['log', 'positive'], ['sqrt', 'positive'], ['rsqrt', 'positive'],
-  ['reciprocal', 'positive'], ['abs', 'normal'], ['square', 'normal'], ['relu', 'normal'], ['step', 'normal'],
-  ['leakyRelu', 'normal'], ['leakyReluGrad', 'normal'], ['sigmoid', 'normal'], ['tanh', 'normal'],
-  ['softplus', 'normal'], ['sign', 'normal'], ['sin', 'normal'], ['cos', 'normal'],
-];
-const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+/** Ops defined for positive inputs only get positive samples. */
+const POSITIVE: readonly UnaryOp[] = ['log', 'sqrt', 'rsqrt', 'reciprocal'];
 
 function geom(n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): WindowGeom {
   return { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
@@ -25,7 +33,8 @@ function geom(n: number, c: number, h: number, w: number, kh: number, kw: number
 describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('unary ops, 1027 values (not a multiple of the workgroup), float32', async () => {
     const be = backend();
-    for (const [op, kind] of UNARY) {
+    for (const op of UNARY_OPS) {
+      const kind = POSITIVE.includes(op) ? 'positive' : 'normal';
       const x = values(1027, 3, kind);
       // Extremes that break naive formulas: large |x| for tanh/sigmoid/softplus, tiny for tanh/expm1.
       if (kind === 'normal') x.push(-90, 90, 1e-6, -3e-5, 0, 20, -20);
@@ -37,7 +46,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     const be = backend();
     // Extremes wrap as in an Int32Array (square stays below 2^53, where the float64 reference is exact).
     const x = [...values(515, 4, 'int'), 46340, -46341, 0];
-    for (const op of ['neg', 'abs', 'square', 'sign'] as UnaryOp[]) {
+    for (const op of WEBGPU.int32Unary) {
       const xs = op === 'square' ? x : [...x, 2147483647, -2147483648];
       await sameAsCpu(be, (b, up) => b.unary(op, up(xs, [xs.length], 'int32'), 0), 0, op);
     }
@@ -45,7 +54,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
 
   it('binary ops: same shape, broadcast, scalar left and right', async () => {
     const be = backend();
-    for (const op of BINARY) {
+    for (const op of BINARY_OPS) {
       const pos = op === 'pow';
       const a = values(3 * 5 * 7, 5, pos ? 'positive' : 'normal');
       const b = values(3 * 5 * 7, 6);
@@ -76,7 +85,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('comparisons with a scalar that float32 cannot represent decide like float64', async () => {
     const be = backend();
     const x = [0.1, Math.fround(0.1), 0.2, -0.1, 0.3, 1 / 3, 0];
-    for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as BinaryOp[]) {
+    for (const op of COMPARISON_OPS) {
       for (const left of [false, true]) {
         for (const s of [0.1, 1 / 3, -0.1, 0.5, 1e39]) {
           await sameAsCpu(be, (k, up) => k.binaryScalar(op, up(x, [7]), s, left), 0, `${op} ${s} ${left}`);
@@ -89,7 +98,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     const be = backend();
     const a = values(301, 7, 'int');
     const b = values(301, 8, 'int');
-    for (const op of BINARY) {
+    for (const op of BINARY_OPS) {
       const bb = op === 'pow' ? b.map((v) => Math.abs(v) % 5) : b;
       const aa = op === 'pow' ? a.map((v) => v % 7) : a;
       await sameAsCpu(be, (k, up) => k.binary(op, up(aa, [301], 'int32'), up(bb, [301], 'int32'), [301]), 0, `int ${op}`);
@@ -122,7 +131,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     const be = backend();
     const x = values(7 * 33 * 5, 12);
     const combos = [[], [0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
-    for (const op of ['sum', 'max', 'min'] as const) {
+    for (const op of REDUCE_OPS) {
       for (const axes of combos) {
         await sameAsCpu(be, (k, up) => k.reduce(op, up(x, [7, 33, 5]), axes), 1e-5, `${op} ${axes}`);
       }
@@ -132,7 +141,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('reduce: long rows (workgroup tree), few outputs (split parts), many outputs, three reduced runs, NaN', async () => {
     const be = backend();
     const long = values(3 * 100_003, 13);
-    for (const op of ['sum', 'max', 'min'] as const) {
+    for (const op of REDUCE_OPS) {
       await sameAsCpu(be, (k, up) => k.reduce(op, up(long, [3, 100_003]), [1]), 1e-5, `${op} rows`);
       await sameAsCpu(be, (k, up) => k.reduce(op, up(long, [300_009]), [0]), 1e-5, `${op} all`);
       await sameAsCpu(be, (k, up) => k.reduce(op, up(long, [3, 100_003]), [0]), 1e-5, `${op} cols`);
@@ -150,7 +159,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('argmax / argmin: ties keep the first, long rows, int32, NaN', async () => {
     const be = backend();
     const x = values(6 * 11 * 4, 17).map((v) => Math.round(v * 2) / 2);
-    for (const op of ['argmax', 'argmin'] as const) {
+    for (const op of ARG_REDUCE_OPS) {
       for (const axis of [0, 1, 2]) await sameAsCpu(be, (k, up) => k.argReduce(op, up(x, [6, 11, 4]), axis), 0, `${op} ${axis}`);
       const long = values(2 * 5000, 18).map((v) => Math.round(v * 4));
       long[7000] = NaN;
@@ -160,7 +169,7 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     }
   });
 
-  it('layout: permute, expand, slice, pad, concat (float32 and int32)', async () => {
+  it('layout: permute, broadcastTo, slice, pad, concat (float32 and int32)', async () => {
     const be = backend();
     const x = values(2 * 3 * 5 * 7, 20);
     for (const dtype of ['float32', 'int32'] as const) {
@@ -169,8 +178,8 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
         k.permute(up(v, [2, 3, 5, 7], dtype), [3, 1, 0, 2]),
         k.permute(up(v, [2, 3, 5, 7], dtype), [0, 1, 3, 2]),
         k.permute(up(v, [210], dtype), [0]),
-        k.expand(up(v.slice(0, 15), [3, 1, 5], dtype), [2, 3, 4, 5]),
-        k.expand(up([7], [], dtype), [3, 2]),
+        k.broadcastTo(up(v.slice(0, 15), [3, 1, 5], dtype), [2, 3, 4, 5]),
+        k.broadcastTo(up([7], [], dtype), [3, 2]),
         k.slice(up(v, [2, 3, 5, 7], dtype), [1, 0, 2, 3], [1, 3, 2, 4]),
         k.slice(up(v, [2, 3, 5, 7], dtype), [1, 0, 0, 0], [1, 3, 5, 7]),
         k.pad(up(v, [2, 3, 5, 7], dtype), [0, 1, 2, 0], [1, 0, 1, 3], -1.5),
@@ -231,11 +240,11 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
       const gy = values(g.n * g.c * g.oh * g.ow, 26);
       await sameAsCpu(be, (k, up) => {
         const xs = up(x, [g.n, g.c, g.h, g.w]);
-        const r = k.maxPool(xs, g);
+        const r = k.maxPool2d(xs, g);
         const idx = { storage: r.idx, shape: [g.n, g.c, g.oh, g.ow], dtype: 'int32' as const };
         return [
-          r.out, r.idx, k.poolGather(xs, idx, g), k.poolScatter(up(gy, [g.n, g.c, g.oh, g.ow]), idx, g),
-          k.avgPool(xs, g), k.avgPoolBackward(up(gy, [g.n, g.c, g.oh, g.ow]), g),
+          r.out, r.idx, k.maxPoolGather(xs, idx, g), k.maxPoolScatter(up(gy, [g.n, g.c, g.oh, g.ow]), idx, g),
+          k.avgPool2d(xs, g), k.avgPool2dBackward(up(gy, [g.n, g.c, g.oh, g.ow]), g),
         ];
       }, 1e-5, `pool ${JSON.stringify(g)}`);
     }
@@ -297,14 +306,13 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
   it('optimizer updates (sgd, momentum, nesterov, adagrad, rmsprop, adam) over three steps', async () => {
     const be = backend();
     const n = 1031;
-    const rules: UpdateRule[] = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'];
-    for (const rule of rules) {
+    for (const rule of UPDATE_RULES) {
       await sameAsCpu(be, (k, up) => {
         const w = up(values(n, 34), [n]).storage;
         const s = [up(new Array(n).fill(0), [n]).storage, up(new Array(n).fill(0), [n]).storage];
         for (let step = 1; step <= 3; step++) {
           const g = up(values(n, 35 + step), [n]).storage;
-          k.applyUpdate(rule, w, g, rule === 'adam' ? s : rule === 'sgd' ? [] : [s[0]!], {
+          k.applyUpdate(rule, w, g, s.slice(0, UPDATE_STATES[rule]), {
             lr: 0.05, momentum: 0.9, beta1: 0.9, beta2: 0.99, eps: 1e-8, step, weightDecay: 0.01, decoupledDecay: step === 2 ? 0.1 : 0,
           });
         }
@@ -313,14 +321,18 @@ describe.skipIf(skipGpu)(`webgpu kernels vs cpu${skipNote}`, () => {
     }
   });
 
-  it('float64 is refused with a DTypeError', () => {
+  it('float64 is refused with a DTypeError: by upload, and by the op layer before any kernel', () => {
     const be = backend();
     expect(be.supportsDType('float64')).toBe(false);
     expect(() => be.upload(new Float64Array(3))).toThrow(/float64/);
-    expect(() => be.fill(3, 1, 'float64')).toThrow(/float64/);
-    const x = { storage: be.upload(new Float32Array(3)), shape: [3], dtype: 'float32' as const };
-    expect(() => be.oneHot({ storage: be.upload(new Int32Array(3)), shape: [3], dtype: 'int32' }, 4, 'float64')).toThrow(/float64/);
-    expect(() => be.cast(x, 'float64')).toThrow(/float64/);
+    expect(() => g.full([3], 1, { device: 'webgpu', dtype: 'float64' })).toThrow(DTypeError);
+    expect(() => g.full([3], 1, { device: 'webgpu', dtype: 'float64' })).toThrow(/float64/);
+    const x = g.zeros([3], { device: 'webgpu' });
+    const labels = g.tensor([0, 1, 2], [3], { dtype: 'int32', device: 'webgpu' });
+    expect(() => g.oneHot(labels, 4, 'float64')).toThrow(/float64/);
+    expect(() => g.cast(x, 'float64')).toThrow(/float64/);
+    x.dispose();
+    labels.dispose();
   });
 
   it('cpu reference sanity: the harness compares real values', async () => {
