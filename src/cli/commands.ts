@@ -7,6 +7,7 @@ import { UsageError } from './args.js';
 import { TRAIN_USAGE, trainCommand } from './train-command.js';
 import { REPRODUCE_USAGE, run as reproduceCommand } from './reproduce.js';
 import { COST_USAGE, run as costCommand } from './cost.js';
+import { PLAN_USAGE, SLURM_USAGE, STATUS_USAGE, planCommand, slurmCommand, statusCommand } from './cluster.js';
 
 export interface Command {
   summary: string;
@@ -18,6 +19,9 @@ export const COMMANDS: Record<string, Command> = {
   train: { summary: "train one of the papers' models on MNIST, Fashion-MNIST or CIFAR-10", usage: TRAIN_USAGE, run: trainCommand },
   reproduce: { summary: "run a table or figure of the papers (every method, lambda and seed), resumable", usage: REPRODUCE_USAGE, run: reproduceCommand },
   cost: { summary: 'time and peak memory of one training step per regularizer, relative to baseline', usage: COST_USAGE, run: costCommand },
+  plan: { summary: "a preset's runs and estimated core-hours per method and size, before anything runs", usage: PLAN_USAGE, run: planCommand },
+  slurm: { summary: 'an sbatch array script running a preset as shards on a SLURM cluster (--submit submits it)', usage: SLURM_USAGE, run: slurmCommand },
+  status: { summary: 'done / running / missing runs per shard of a results directory', usage: STATUS_USAGE, run: statusCommand },
 };
 
 function usage(): string {

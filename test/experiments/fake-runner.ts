@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ImageRunResult, RunConfig, RunResult } from '../../src/experiments/config.js';
 import { configKey } from '../../src/experiments/hash.js';
 import { PRESETS, type PresetOptions } from '../../src/experiments/presets.js';
+import { parseShard } from '../../src/experiments/shard.js';
 import { runSweep } from '../../src/experiments/sweep.js';
 
 export const PLAN_OPTIONS: PresetOptions = { quick: true, select: 'test', valPerClass: 100, seeds: 3, methods: ['baseline', 'db', 'hsfob'], lambdas: [1e-3, 1e-2, 1e-1], sizes: [50, 100] };
@@ -40,8 +41,9 @@ export function fakeResult(cfg: RunConfig, delayMs = 0): Promise<RunResult> {
   return new Promise((resolve) => setTimeout(() => resolve(res), delayMs));
 }
 
-// As a child process: `node --import tsx fake-runner.ts <storeFile> <delayMs>` runs the sweep.
+// As a child process: `node --import tsx fake-runner.ts <storeFile> <delayMs> [I/N]` runs the sweep (or shard I of N).
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const [file, delay] = process.argv.slice(2);
-  await runSweep(planForTest(), { storeFile: file!, runner: (c) => fakeResult(c, Number(delay)) });
+  const [file, delay, shard] = process.argv.slice(2);
+  const s = shard ? parseShard(shard) ?? undefined : undefined;
+  await runSweep(planForTest(), { storeFile: file!, runner: (c) => fakeResult(c, Number(delay)), ...(s ? { shard: s } : {}) });
 }
