@@ -223,7 +223,7 @@ step mnist 180 mnist
 
 # ---- 7. models x regularizers on cuda (and PyTorch CUDA when present) ----
 bench() {
-  local dev=cuda models=small,lenet5,resnet secs=1
+  local dev=cuda models=small,lenet5,resnet secs=0.5
   local regs=baseline,db,spectreg,fob/loop,fob/batched,jac/loop,jac/batched,hsfob/loop,hsfob/batched,hsfob-est,ni
   if [ $rehearse = 1 ]; then dev=cpu; models=lenet5; regs=baseline,fob/loop,fob/batched; secs=0.2; fi
   node --import tsx bench/run.ts --suites models --backends "$dev" --device "$dev" --models "$models" --regs "$regs" \
