@@ -9,6 +9,7 @@
 #include "../formulas.h"
 #include "kernels.h"
 #include "nditer.h"
+#include "philox.h"
 
 namespace gr {
 namespace {
@@ -202,24 +203,7 @@ void cast_from(const S* x, int to, void* out, long n) {
   else cast_t(x, static_cast<int32_t*>(out), n);
 }
 
-// ---- Philox 4x32-10 ----
-inline void philox(uint32_t c[4], uint32_t k0, uint32_t k1) {
-  for (int r = 0; r < 10; r++) {
-    const uint64_t p0 = static_cast<uint64_t>(0xd2511f53u) * c[0];
-    const uint64_t p1 = static_cast<uint64_t>(0xcd9e8d57u) * c[2];
-    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-    const uint32_t n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
-    c[0] = n0;
-    c[1] = lo1;
-    c[2] = n2;
-    c[3] = lo0;
-    k0 += 0x9e3779b9u;
-    k1 += 0xbb67ae85u;
-  }
-}
-
-inline double unit(uint32_t r) { return (static_cast<double>(r >> 8) + 0.5) * (1.0 / 16777216.0); }
+// ---- Philox 4x32-10: philox.h ----
 
 template <class T>
 void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32_t stream, uint64_t offset, double a,
@@ -229,10 +213,10 @@ void random_t(T* out, long n, int kind, uint32_t seedLo, uint32_t seedHi, uint32
       const uint64_t ctr = offset + static_cast<uint64_t>(i);
       uint32_t c[4] = {static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), stream, 0};
       philox(c, seedLo, seedHi);
-      const double u0 = unit(c[0]);
+      const double u0 = philox_unit(c[0]);
       double v;
       if (kind == kUniform) v = a + (b - a) * u0;
-      else if (kind == kNormal) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * unit(c[1]));
+      else if (kind == kNormal) v = a + b * std::sqrt(-2.0 * std::log(u0)) * std::cos(2.0 * M_PI * philox_unit(c[1]));
       else v = u0 < a ? 1.0 : 0.0;
       out[i] = store<T>(v);
     }

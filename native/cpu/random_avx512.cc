@@ -1,5 +1,5 @@
 // Philox normal draws for AVX-512 machines: the same values as elementwise.cc's random_t (Philox
-// 4x32-10, u = unit(r), Box-Muller a + b sqrt(-2 ln u0) cos(2 pi u1)), computed a block at a time so
+// 4x32-10, u = philox_unit(r), Box-Muller a + b sqrt(-2 ln u0) cos(2 pi u1)), computed a block at a time so
 // that the compiler vectorizes Philox and the two transcendental functions over eight doubles. ln and
 // cos are branch-free polynomials accurate to about 1 ulp in double, where random_t calls libm: the
 // float32 values are equal except when a double lands within an ulp of a float32 rounding boundary
@@ -9,29 +9,14 @@
 //
 // Compiled with AVX-512 flags in the avx512 static library. Like gemm_avx512.cc it includes no
 // inline C++ library code (whose out-of-line copies could leak AVX-512 instructions into portable
-// paths); its helpers have internal linkage and Philox is restated here for that reason.
+// paths); its helpers have internal linkage, and Philox comes from philox.h, whose copy here has
+// internal linkage too.
 #include <stdint.h>
+
+#include "philox.h"
 
 namespace gr {
 namespace {
-
-inline void philox_k(uint32_t c[4], uint32_t k0, uint32_t k1) {
-  for (int r = 0; r < 10; r++) {
-    const uint64_t p0 = static_cast<uint64_t>(0xd2511f53u) * c[0];
-    const uint64_t p1 = static_cast<uint64_t>(0xcd9e8d57u) * c[2];
-    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-    const uint32_t n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
-    c[0] = n0;
-    c[1] = lo1;
-    c[2] = n2;
-    c[3] = lo0;
-    k0 += 0x9e3779b9u;
-    k1 += 0xbb67ae85u;
-  }
-}
-
-inline double unit_k(uint32_t r) { return (static_cast<double>(r >> 8) + 0.5) * (1.0 / 16777216.0); }
 
 // ln u for u in (0, 1): u = m 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(f), f = (m-1)/(m+1),
 // |f| < 0.172, as the odd series 2 (f + f^3/3 + ... + f^23/23) (the next term is below 2^-60 of it).
@@ -105,9 +90,9 @@ void normal_blocks(T* out, long n, uint32_t seedLo, uint32_t seedHi, uint32_t st
     for (int j = 0; j < m; j++) {
       const uint64_t ctr = offset + static_cast<uint64_t>(i0 + j);
       uint32_t c[4] = {static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), stream, 0};
-      philox_k(c, seedLo, seedHi);
-      u0[j] = unit_k(c[0]);
-      u1[j] = unit_k(c[1]);
+      philox(c, seedLo, seedHi);
+      u0[j] = philox_unit(c[0]);
+      u1[j] = philox_unit(c[1]);
     }
     for (int j = 0; j < m; j++) out[i0 + j] = static_cast<T>(a + b * __builtin_sqrt(-2.0 * log_unit(u0[j])) * cos_2pi_unit(u1[j]));
   }

@@ -17,7 +17,7 @@ import {
 } from '../experiments/estimate.js';
 import { PRESETS } from '../experiments/presets.js';
 import { shardIndices } from '../experiments/shard.js';
-import { readLock, shardOfFile, shardStoreFile, storeFiles } from '../experiments/store.js';
+import { pidAlive, readLock, shardOfFile, shardStoreFile, storeFiles } from '../experiments/store.js';
 import { planRecords } from '../experiments/sweep.js';
 import { UsageError, checkOutputDir, intFlag, type FlagSpec } from './args.js';
 import { DEVICE_HELP, selectDevice } from './device.js';
@@ -246,15 +246,6 @@ Options:
 
 ${PLAN_OPTIONS_NOTE}
 Exit status: 0 when every run of the plan is done, 3 otherwise.`;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function statusCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {

@@ -146,7 +146,8 @@ export function readStoreDir<C = unknown, R = unknown>(dir: string, log?: (line:
   return out;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this machine (EPERM: it does, under another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
