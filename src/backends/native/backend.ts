@@ -55,7 +55,7 @@ export class NativeBackend implements Backend {
     this.P = new ParamBlock(addon.params);
     this.pool = new BufferPool(addon);
     const info = addon.info();
-    this.description = `native CPU addon (${info.isa} GEMM, ${info.threads} threads, ${cpuModel()})`;
+    this.description = `native CPU addon (${info.isa} GEMM, ${info.threads} thread${info.threads === 1 ? '' : 's'}, ${cpuModel()})`;
   }
 
   // ---- extras for tests and benchmarks (not part of the contract) ----
