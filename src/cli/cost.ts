@@ -14,7 +14,7 @@ import { linePlot } from '../experiments/plot.js';
 import { fontStatus, svgToPng } from '../experiments/png.js';
 import { toSvg } from '../experiments/scene.js';
 import { UsageError, checkOutputDir, choiceFlag, intFlag, parseFlags } from './args.js';
-import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
+import { DEVICE_HELP, THREADS_HELP, applyThreads, parseDevice, selectDevice } from './device.js';
 
 export const COST_USAGE = `Usage: gradreg cost --model small|resnet|lenet5 [options]
 
@@ -24,6 +24,7 @@ regularizer, and the ratio to a baseline step, on one backend, as a table.
 Options:
   --model NAME        small | resnet | lenet5 (required)
   --device NAME       ${DEVICE_HELP}
+  --threads N         ${THREADS_HELP}
   --batch N           batch size (default 50)
   --reps N            timed steps per regularizer after one warm-up step; the median is reported (default 3)
   --input mnist|cifar input shape 1x28x28 or 3x32x32 (default: cifar for resnet, mnist otherwise)
@@ -53,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   const v = parseFlags('cost', argv, {
     model: { type: 'string' },
     device: { type: 'string' },
+    threads: { type: 'string' },
     batch: { type: 'string' },
     reps: { type: 'string' },
     input: { type: 'string' },
@@ -81,9 +83,11 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const device = parseDevice(v.device);
+  const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 1, 1);
   const outDir = typeof v.out === 'string' ? checkOutputDir('--out', v.out) : null;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const { picked } = await selectDevice(device, log);
+  applyThreads(threads, log);
   const shape = input === 'cifar' ? ([3, 32, 32] as const) : ([1, 28, 28] as const);
   const exactVariant = (f: 'jac' | 'fob' | 'hsfob'): string => `${f}/${defaultPullMode(picked)}`;
   const estimators = ESTIMATOR_FAMILIES.flatMap((f) => ks.map((k) => estimatorVariant(f, k)));

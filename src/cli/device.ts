@@ -7,7 +7,7 @@ import type { DeviceName } from '../backends/backend.js';
 import { registerDefaultBackends } from '../backends/registry.js';
 import { engine, type AutoReport } from '../engine.js';
 import { DeviceError } from '../errors.js';
-import { setBackend } from '../index.js';
+import { getBackend, setBackend } from '../index.js';
 import { UsageError, choiceFlag } from './args.js';
 
 export const DEVICE_CHOICES = ['auto', 'cpu', 'native', 'webgpu', 'cuda'] as const;
@@ -44,4 +44,20 @@ export async function selectDevice(v: string | boolean | undefined, log?: (line:
   const choice = { ...r, asked, description: engine.backend(r.picked).description };
   log?.(describeDevice(asked, choice));
   return choice;
+}
+
+/** The help text of --threads, the same in every command. */
+export const THREADS_HELP = 'threads of the native backend (default: one per core; ignored on other devices)';
+
+/** Set the native backend's threads (when it is the current backend). */
+export function applyThreads(threads: number | undefined, log: (s: string) => void): void {
+  if (threads === undefined) return;
+  const name = getBackend();
+  if (name !== 'native') {
+    log(`--threads ${threads}: ignored on ${name} (it sets the native backend's threads)`);
+    return;
+  }
+  const b = engine.backend('native') as unknown as { setThreads?: (n: number) => void };
+  b.setThreads?.(threads);
+  log(`native backend: ${threads} thread${threads > 1 ? 's' : ''}`);
 }

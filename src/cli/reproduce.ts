@@ -14,9 +14,9 @@ import { detectShard, type ShardSource } from '../experiments/shard.js';
 import { ArgumentError } from '../errors.js';
 import type { Plan } from '../experiments/presets.js';
 import { UsageError, checkOutputDir, choiceFlag, intFlag, numFlag, parseFlags, type FlagSpec } from './args.js';
-import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
+import { DEVICE_HELP, applyThreads, parseDevice, selectDevice } from './device.js';
 import {
-  applyThreads, checkDataUpFront, checkPlanData, defaultJobs, describeOptions, inferOptions, planFile, readPlanFile, runJobs, shardSummary, sizeList,
+  checkDataUpFront, checkPlanData, defaultJobs, describeOptions, inferOptions, planFile, readPlanFile, runJobs, shardSummary, sizeList,
   writeGuardedReport, writePlanFile,
 } from './shards.js';
 

@@ -10,8 +10,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { engine } from '../engine.js';
-import { getBackend } from '../index.js';
 import { DataError } from '../errors.js';
 import type { RunConfig } from '../experiments/config.js';
 import { loadCached } from '../experiments/data.js';
@@ -89,18 +87,6 @@ export function defaultJobs(plan: Plan, storeFile: string, o: { device: string; 
   return Math.max(1, jobs);
 }
 
-/** Set the native backend's threads (when it is the current backend). */
-export function applyThreads(threads: number | undefined, log: (s: string) => void): void {
-  if (threads === undefined) return;
-  const name = getBackend();
-  if (name !== 'native') {
-    log(`--threads ${threads}: ignored on ${name} (it sets the native backend's threads)`);
-    return;
-  }
-  const b = engine.backend('native') as unknown as { setThreads?: (n: number) => void };
-  b.setThreads?.(threads);
-  log(`native backend: ${threads} thread${threads > 1 ? 's' : ''}`);
-}
 
 // ---- plan.json: the plan a results directory was made with, and what its table last showed ----
 

@@ -20,7 +20,7 @@ import { REGULARIZERS, parseRegularizer } from '../regularizers/index.js';
 import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint.js';
 import { train, type EpochRecord, type TrainResult, type TrainState } from '../train/train.js';
 import { UsageError, checkOutputDir, choiceFlag, intFlag, numFlag, parseFlags, positiveFlag, type FlagSpec } from './args.js';
-import { DEVICE_HELP, parseDevice, selectDevice } from './device.js';
+import { DEVICE_HELP, THREADS_HELP, applyThreads, parseDevice, selectDevice } from './device.js';
 import { ProgressBar, formatDuration } from './progress.js';
 
 export { describeDevice } from './device.js';
@@ -59,6 +59,7 @@ Train one of the papers' models and write DIR/result.json and DIR/checkpoint.saf
                       after training (default 1000; 0 = all)
   --seed S            seeds the weights, the subset, the batch order and dropout (default 0)
   --device NAME       ${DEVICE_HELP}
+  --threads N         ${THREADS_HELP}
   --out DIR           output directory (default runs/<model>-<dataset>[-<regularizer>-l<lambda>]-s<seed>)
   --resume            continue from DIR/checkpoint.safetensors (same settings; --epochs may grow)
   --force             train into a directory that holds a run already, replacing it
@@ -92,6 +93,7 @@ const FLAGS: FlagSpec = {
   'eval-batch': { type: 'string' },
   seed: { type: 'string' },
   device: { type: 'string' },
+  threads: { type: 'string' },
   out: { type: 'string' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
@@ -212,6 +214,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const cfg = parseConfig(v);
   const robustPoints = intFlag('robust-points', v['robust-points'], 1000, 0);
+  const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 1, 1);
   const out = checkOutputDir('--out', typeof v.out === 'string' ? v.out : defaultOut(cfg));
   const ckptPath = join(out, 'checkpoint.safetensors');
   const resultPath = join(out, 'result.json');
@@ -235,6 +238,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const normalization = defaultNormalization(cfg.dataset, data);
   if (cfg.model === 'resnet' && trainSet.shape[1] < 8) throw new UsageError('--model resnet: images are too small');
   const dev = await selectDevice(deviceName, log);
+  applyThreads(threads, log);
   if (v.force) {
     rmSync(ckptPath, { force: true });
     rmSync(resultPath, { force: true });

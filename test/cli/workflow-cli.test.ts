@@ -96,6 +96,21 @@ describe('one default device (bug 10)', () => {
   });
 });
 
+describe('--threads on train and cost (issue 12: the native backend\'s threads in every command)', () => {
+  it('a value below 1 is one line and exit 2; native takes it and says so; another device says it ignores it', () => {
+    expect(userError(['train', '--threads', '0'])).toBe("gradreg train: --threads: expected an integer >= 1, got '0'");
+    expect(userError(['cost', '--model', 'small', '--threads', 'two'])).toBe("gradreg cost: --threads: expected an integer >= 1, got 'two'");
+    const data = tinyData();
+    const train = ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist', '--data-dir', data, '--per-class', '1', '--quiet'];
+    const t = gradreg([...train, '--device', 'native', '--threads', '1', '--out', join(tempDir('gradreg-out-'), 'r')]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/^native backend: 1 thread$/m);
+    const c = gradreg(['cost', '--model', 'lenet5', '--only', 'db', '--batch', '2', '--reps', '1', '--device', 'cpu', '--threads', '2']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/^--threads 2: ignored on cpu \(it sets the native backend's threads\)$/m);
+  });
+});
+
 describe('progress while evaluating (bug 12)', () => {
   it('train prints the test-set evaluation as it goes', () => {
     const data = tinyData();
