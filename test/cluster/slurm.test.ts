@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../helpers/capture.js';
 import { slurmCommand, statusCommand } from '../../src/cli/cluster.js';
 import { run as reproduce } from '../../src/cli/reproduce.js';
 import { configKey } from '../../src/experiments/hash.js';
@@ -94,17 +95,11 @@ describe.runIf(ci || reason === null)('SLURM', () => {
 describe.runIf(reason === null)('gradreg slurm --submit on a real SLURM', () => {
   const ref = path.join(root, 'single');
 
+  captureOutput({ out: (s) => (printed += s), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) });
   beforeAll(async () => {
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((printed += String(s)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     // the single-process run of the same plan
     expect(await reproduce([...planArgs, '--out', ref])).toBe(0);
   }, 600_000);
-
-  afterAll(() => {
-    vi.restoreAllMocks();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
 
   it('an array of 3 shards gives the table of one process', async () => {
     const out = path.join(root, 'array');

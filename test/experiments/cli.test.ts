@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from '../helpers/capture.js';
 import { run } from '../../src/cli/reproduce.js';
 import { readStore } from '../../src/experiments/store.js';
 
@@ -10,14 +11,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-cli-'));
 const args = ['varga-sin', '--quick', '--seeds', '1', '--lambdas', '0,1', '--methods', 'spectreg', '--epochs', '30', '--out', out, '--device', 'cpu'];
 let printed = '';
 
-beforeAll(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((printed += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(out, { recursive: true, force: true });
-});
+captureOutput({ out: (s) => (printed += s), cleanup: () => fs.rmSync(out, { recursive: true, force: true }) });
 
 describe('gradreg reproduce', () => {
   it('--max-runs stops early with exit 3; the next call finishes the plan (exit 0) and a third runs nothing', async () => {

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { captureOutput } from '../helpers/capture.js';
 import { UsageError } from '../../src/cli/args.js';
 import { run } from '../../src/cli/reproduce.js';
 import { DataError } from '../../src/errors.js';
@@ -21,14 +22,7 @@ const sin = ['varga-sin', '--quick', '--seeds', '2', '--lambdas', '0,1', '--meth
 let printed = '';
 let errs = '';
 
-beforeAll(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((printed += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((errs += String(s)), true));
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+captureOutput({ out: (s) => (printed += s), err: (s) => (errs += s), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) });
 
 const table = (dir: string): string => fs.readFileSync(path.join(dir, 'table.md'), 'utf8');
 

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from '../helpers/capture.js';
 import { planCommand, slurmCommand, statusCommand } from '../../src/cli/cluster.js';
 import { registerDefaultBackends } from '../../src/backends/registry.js';
 import { fmtHours, runSeconds, stepKey, stepKinds } from '../../src/experiments/estimate.js';
@@ -13,14 +14,7 @@ import { fakeResult, planForTest, PLAN_OPTIONS } from './fake-runner.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-cluster-cmd-'));
 let printed = '';
-beforeAll(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((printed += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+captureOutput({ out: (s) => (printed += s), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) });
 
 describe('gradreg plan', () => {
   it('counts the runs and prices them from the cached step times (no measurement when cached)', async () => {
