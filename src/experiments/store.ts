@@ -36,11 +36,11 @@ export interface ReadReport<C, R> {
   partialTail: boolean;
 }
 
-export function readStore<C = unknown, R = unknown>(file: string): ReadReport<C, R> {
+/** The records of one store file, first of a key kept; `seen` carries the keys of files read before it. */
+export function readStore<C = unknown, R = unknown>(file: string, seen = new Set<string>()): ReadReport<C, R> {
   const report: ReadReport<C, R> = { records: [], skipped: [], duplicates: [], partialTail: false };
   if (!fs.existsSync(file)) return report;
   const text = fs.readFileSync(file, 'utf8');
-  const seen = new Set<string>();
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -128,20 +128,13 @@ export function readStoreDir<C = unknown, R = unknown>(dir: string, log?: (line:
   const out: DirReport<C, R> = { records: [], duplicates: [], files, damage: [] };
   const seen = new Set<string>();
   for (const f of files) {
-    const r = readStore<C, R>(f);
+    const r = readStore<C, R>(f, seen);
     if (r.skipped.length) {
       out.damage.push({ file: f, lines: r.skipped, partialTail: r.partialTail });
       if (log) warnDamage(f, r.skipped, r.partialTail, log);
     }
     out.duplicates.push(...r.duplicates);
-    for (const rec of r.records) {
-      if (seen.has(rec.key)) {
-        out.duplicates.push(rec.key);
-        continue;
-      }
-      seen.add(rec.key);
-      out.records.push(rec);
-    }
+    out.records.push(...r.records);
   }
   return out;
 }
