@@ -9,7 +9,8 @@
  *   family's source, produced here by that same shaders.ts, so the page runs the very text Node runs;
  * - src/backends/webgpu/quiet.ts (captures Dawn's native stderr) -> quiet.browser.ts (nothing to capture);
  * - src/index.ts (registers the Node-only backends) -> src/browser.ts, for modules inside the bundle
- *   that import the package's public entry (src/regularizers/ does).
+ *   that import the package's public entry: the demo's model.ts does, so that the browser test runs
+ *   the very same model code on Node's entry.
  * Anything else reaching a Node built-in (node:fs, ...) fails the build, naming the importer.
  */
 import { build, type Plugin } from 'esbuild';
