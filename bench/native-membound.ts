@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { addonPath, type NativeAddon } from '../src/backends/native/addon.js';
 import { ParamBlock } from '../src/backends/params.js';
-import { BINARY_CODE, DTYPE_CODE, RANDOM_CODE } from '../src/backends/opcodes.js';
+import { BINARY_CODE, RANDOM_CODE } from '../src/backends/opcodes.js';
 
 const args = process.argv.slice(2);
 const cold = args.includes('--cold');
