@@ -2,7 +2,7 @@
 // baseline x86-64 ISA, SSE2), batchnorm_avx2.cc and batchnorm_avx512.cc include this file after
 // defining GR_BN_VEC (the bytes of one vector register: 16, 32, 64) and GR_BN_ENTRY(name) (the
 // name of that build's entry points). The three builds give the same bits: every lane sums the
-// same elements in the same order whatever the vector width (a step is 64 bytes: U = 64 / GR_BN_VEC
+// same elements in the same order whatever the vector width (8 lanes of doubles: U = 64 / GR_BN_VEC
 // vectors), and the ISA files are compiled with -ffp-contract=off (no fused multiply-adds that the
 // baseline build could not form).
 //
@@ -20,93 +20,29 @@
 namespace gr {
 namespace {
 
-inline long lmin(long a, long b) { return a < b ? a : b; }
-
+// A vector of doubles (one register) and the vector of T holding as many values.
+typedef double DV __attribute__((vector_size(GR_BN_VEC)));
+constexpr int L = GR_BN_VEC / 8;
 template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(GR_BN_VEC)));
+struct Src {
+  typedef T type __attribute__((vector_size(L * sizeof(T))));
 };
 
-// An unaligned load of a W (a vector or one element).
+// The values at p in double: a vector of L of them (W = DV) or one (W = double). Exact.
 template <class W, class T>
-inline W load(const T* p) {
-  W w;
-  __builtin_memcpy(&w, p, sizeof(W));
-  return w;
-}
-
-// Per-channel sums of K terms per element (sum of x, of x^2, of g (x - mean), ...) over the
-// channel's n runs of s contiguous values, run b starting at (b * c + ch) * s.
-//
-// The terms are computed in T, one vector at a time, into STEP = 64 / sizeof(T) lanes (16 floats,
-// 8 doubles: U vectors of GR_BN_VEC bytes, independent accumulators, so no chain of dependent adds
-// limits the loop): element k of a block goes to lane k % STEP; the last partial step of a run is
-// summed in double beside them. Each block of at most BLOCK elements (short runs grouped) starts
-// from zero lanes, so a float lane never sums more than BLOCK / STEP + runs terms, and is then added
-// into a double lane; the double lanes are added pairwise into the totals `tot` at the end. The order depends only on (n, c, s): the same bits at
-// every thread count and in every build. (The earlier form, double lanes fed by converting each
-// float, compiled to scalar code at a tenth of memory speed.)
-//
-// term(i, r) writes the K terms of the elements starting at index i into r[0..K), for W = the
-// vector type (GR_BN_VEC / sizeof(T) elements) or W = T (one element).
-template <class T, int K, class Term>
-inline void channel_sums(long n, long c, long s, long ch, Term&& term, double* tot) {
-  using V = typename Vec<T>::type;
-  constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
-  constexpr int U = 64 / GR_BN_VEC;
-  constexpr long STEP = U * L, BLOCK = 512;
-  double h[K][STEP] = {}, tail[K] = {};
-  const long runs = s >= BLOCK ? 1 : BLOCK / (s > 0 ? s : 1);
-  for (long b0 = 0; b0 < n; b0 += runs) {
-    const long b1 = lmin(n, b0 + runs);
-    for (long k0 = 0; k0 < s; k0 += BLOCK) {
-      const long k1 = lmin(s, k0 + BLOCK);
-      V a[U][K] = {};
-      for (long b = b0; b < b1; b++) {
-        const long off = (b * c + ch) * s;
-        long k = k0;
-        for (; k + STEP <= k1; k += STEP)
-          for (int j = 0; j < U; j++) {
-            V t[K];
-            term.template operator()<V>(off + k + j * L, t);
-            for (int q = 0; q < K; q++) a[j][q] += t[q];
-          }
-        for (; k < k1; k++) {
-          T t[K];
-          term.template operator()<T>(off + k, t);
-          for (int q = 0; q < K; q++) tail[q] += static_cast<double>(t[q]);
-        }
-      }
-      for (int q = 0; q < K; q++)
-        for (int j = 0; j < U; j++)
-          for (int l = 0; l < L; l++) h[q][j * L + l] += static_cast<double>(a[j][q][l]);
-    }
-  }
-  // The STEP lanes pairwise: lane l + STEP / 2 into lane l, and so on.
-  for (int q = 0; q < K; q++) {
-    for (long w = STEP / 2; w >= 1; w /= 2)
-      for (long l = 0; l < w; l++) h[q][l] += h[q][l + w];
-    tot[q] = h[q][0] + tail[q];
+inline W ld(const T* p) {
+  if constexpr (sizeof(W) == sizeof(double)) {
+    return static_cast<double>(*p);
+  } else {
+    typename Src<T>::type v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return __builtin_convertvector(v, DV);
   }
 }
 
-// Per-channel coefficients of the elementwise pass, computed by the pass of sums.
-template <class T, int M>
-struct Coef {
-  T* v;
-  explicit Coef(long c) : v(static_cast<T*>(malloc(sizeof(T) * M * (c > 0 ? c : 1)))) {}
-  ~Coef() { free(v); }
-  Coef(const Coef&) = delete;
-  Coef& operator=(const Coef&) = delete;
-  void set(long ch, const T (&k)[M]) {
-    for (int i = 0; i < M; i++) v[ch * M + i] = k[i];
-  }
-  const T* at(long ch) const { return v + ch * M; }
-};
-
-// The elementwise pass, f(plane p = b * c + ch, channel ch) over the n * c planes of s values in
-// memory order (the pass of sums went channel by channel: runs of s values c * s apart, which the
-// caches and prefetchers handle worse), parallel over planes.
+// The elementwise passes go over the n * c planes of s values (plane p = b * c + ch) in memory
+// order, parallel over planes: f(p, ch). (Channel by channel, runs of s values c * s apart, the
+// prefetchers restart at every run: half the bandwidth from DRAM.)
 template <class F>
 inline void planes(long n, long c, long s, F&& f) {
   const long grain = s >= 16384 ? 1 : 16384 / (s > 0 ? s : 1);
@@ -115,32 +51,93 @@ inline void planes(long n, long c, long s, F&& f) {
   });
 }
 
+// Per-channel sums of K terms per element (sum of x - shift, of (x - shift)^2, of g (x - mean),
+// ...) in double like the reference: the values are converted exactly, so the products of two of
+// them are exact and the sums carry no float rounding (batch norm's second derivative subtracts
+// sums of products that nearly cancel, mean(u g) - mean(u) mean(g)).
+//
+// One pass over the planes: eight lanes per plane (U vectors of L doubles, independent
+// accumulators: no chain of dependent adds limits the loop), element k going to lane k % 8 until
+// the plane's last partial step, which is summed beside them; the lanes added pairwise give the
+// plane's sums, and a channel's sums add its planes' in batch order. The order depends only on
+// (n, c, s): the same bits at every thread count and in every build. (The earlier form, one double
+// per value through arrays the compiler did not keep in registers, ran scalar at a tenth of
+// memory speed.)
+//
+// term(i, ch, r) writes the K terms of the elements of channel ch starting at index i into
+// r[0..K), for W = DV (L elements) or W = double (one element). tot: [c][K].
+template <class T, int K, class Term>
+inline void channel_sums(long n, long c, long s, Term&& term, double* tot) {
+  constexpr int U = 64 / GR_BN_VEC, STEP = 8;
+  double* part = static_cast<double*>(malloc(sizeof(double) * K * (n * c > 0 ? n * c : 1)));
+  planes(n, c, s, [&](long p, long ch) {
+    DV a[U][K] = {};
+    double tail[K] = {};
+    const long off = p * s;
+    long k = 0;
+    for (; k + STEP <= s; k += STEP)
+      for (int j = 0; j < U; j++) {
+        DV t[K];
+        term.template operator()<DV>(off + k + j * L, ch, t);
+        for (int q = 0; q < K; q++) a[j][q] += t[q];
+      }
+    for (; k < s; k++) {
+      double t[K];
+      term.template operator()<double>(off + k, ch, t);
+      for (int q = 0; q < K; q++) tail[q] += t[q];
+    }
+    for (int q = 0; q < K; q++) {
+      double h[STEP];
+      for (int j = 0; j < U; j++)
+        for (int l = 0; l < L; l++) h[j * L + l] = a[j][q][l];
+      for (int w = STEP / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) h[l] += h[l + w];
+      part[p * K + q] = h[0] + tail[q];
+    }
+  });
+  for (long ch = 0; ch < c; ch++)
+    for (int q = 0; q < K; q++) {
+      double t = 0;
+      for (long b = 0; b < n; b++) t += part[(b * c + ch) * K + q];
+      tot[ch * K + q] = t;
+    }
+  free(part);
+}
+
+// Per-channel numbers in double: [c][M], malloc'd.
+struct PerChannel {
+  double* v;
+  PerChannel(long c, int m) : v(static_cast<double*>(malloc(sizeof(double) * m * (c > 0 ? c : 1)))) {}
+  ~PerChannel() { free(v); }
+  PerChannel(const PerChannel&) = delete;
+  PerChannel& operator=(const PerChannel&) = delete;
+};
+
 // Batch statistics from one pass of sums over shifted values d = x - shift (shift = the channel's
 // first value, so E[d^2] - E[d]^2 does not cancel when the mean is large against the deviation),
-// the affine map in T.
+// then the affine map in T.
 template <class T>
 void batch_norm_forward_t(const T* x, const T* gamma, const T* beta, double eps, long n, long c, long s, T* y, T* mean,
                           T* var) {
   const double m = static_cast<double>(n * s);
-  Coef<T, 3> co(c);
-  parallel_for(c, 1, [&](long cb, long ce) {
-    for (long ch = cb; ch < ce; ch++) {
-      const T shiftT = x[ch * s];
-      double t[2];
-      channel_sums<T, 2>(n, c, s, ch, [&]<class W>(long i, W* r) {
-        const W d = load<W>(x + i) - shiftT;
-        r[0] = d;
-        r[1] = d * d;
-      }, t);
-      const double dm = t[0] / m, mu = static_cast<double>(shiftT) + dm;
-      const double vq = t[1] / m - dm * dm, v = vq > 0 ? vq : 0.0;
-      mean[ch] = static_cast<T>(mu);
-      var[ch] = static_cast<T>(v);
-      co.set(ch, {static_cast<T>(mu), static_cast<T>(gamma[ch] * (1.0 / __builtin_sqrt(v + eps))), beta[ch]});
-    }
-  });
+  PerChannel shift(c, 1), t(c, 2);
+  for (long ch = 0; ch < c; ch++) shift.v[ch] = x[ch * s];
+  channel_sums<T, 2>(n, c, s, [&]<class W>(long i, long ch, W* r) {
+    const W d = ld<W>(x + i) - shift.v[ch];
+    r[0] = d;
+    r[1] = d * d;
+  }, t.v);
+  for (long ch = 0; ch < c; ch++) {
+    const double dm = t.v[2 * ch] / m, mu = shift.v[ch] + dm;
+    const double vq = t.v[2 * ch + 1] / m - dm * dm, v = vq > 0 ? vq : 0.0;
+    mean[ch] = static_cast<T>(mu);
+    var[ch] = static_cast<T>(v);
+    // y = (x - mu) ga + beta; the slots of the sums now hold mu (as T) and ga
+    t.v[2 * ch] = static_cast<T>(mu);
+    t.v[2 * ch + 1] = static_cast<T>(gamma[ch] * (1.0 / __builtin_sqrt(v + eps)));
+  }
   planes(n, c, s, [&](long p, long ch) {
-    const T muT = co.at(ch)[0], ga = co.at(ch)[1], be = co.at(ch)[2];
+    const T muT = static_cast<T>(t.v[2 * ch]), ga = static_cast<T>(t.v[2 * ch + 1]), be = beta[ch];
     const T* px = x + p * s;
     T* q = y + p * s;
     for (long k = 0; k < s; k++) q[k] = (px[k] - muT) * ga + be;
@@ -152,27 +149,27 @@ template <class T>
 void batch_norm_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n,
                            long c, long s, T* dx, T* dgamma, T* dbeta) {
   const double m = static_cast<double>(n * s);
-  Coef<T, 3> co(c);
-  parallel_for(c, 1, [&](long cb, long ce) {
-    for (long ch = cb; ch < ce; ch++) {
-      const T muT = mean[ch];
-      const double inv = 1.0 / __builtin_sqrt(static_cast<double>(var[ch]) + eps);
-      double t[2];
-      channel_sums<T, 2>(n, c, s, ch, [&]<class W>(long i, W* r) {
-        const W gv = load<W>(gy + i);
-        r[0] = gv;
-        r[1] = gv * (load<W>(x + i) - muT);
-      }, t);
-      const double sg = t[0], sgx = t[1] * inv;
-      dbeta[ch] = static_cast<T>(sg);
-      dgamma[ch] = static_cast<T>(sgx);
-      const double f = gamma[ch] * inv / m;
-      // dx = A * gy + B * (x - mu) + C
-      co.set(ch, {static_cast<T>(f * m), static_cast<T>(-f * inv * sgx), static_cast<T>(-f * sg)});
-    }
-  });
+  PerChannel t(c, 3);
+  channel_sums<T, 2>(n, c, s, [&]<class W>(long i, long ch, W* r) {
+    const W gv = ld<W>(gy + i);
+    r[0] = gv;
+    r[1] = gv * (ld<W>(x + i) - static_cast<double>(mean[ch]));
+  }, t.v);
+  PerChannel k3(c, 3);
+  for (long ch = 0; ch < c; ch++) {
+    const double inv = 1.0 / __builtin_sqrt(static_cast<double>(var[ch]) + eps);
+    const double sg = t.v[2 * ch], sgx = t.v[2 * ch + 1] * inv;
+    dbeta[ch] = static_cast<T>(sg);
+    dgamma[ch] = static_cast<T>(sgx);
+    const double f = gamma[ch] * inv / m;
+    // dx = A * gy + B * (x - mu) + C
+    k3.v[3 * ch] = static_cast<T>(f * m);
+    k3.v[3 * ch + 1] = static_cast<T>(-f * inv * sgx);
+    k3.v[3 * ch + 2] = static_cast<T>(-f * sg);
+  }
   planes(n, c, s, [&](long p, long ch) {
-    const T A = co.at(ch)[0], B = co.at(ch)[1], C = co.at(ch)[2], muT = mean[ch];
+    const T A = static_cast<T>(k3.v[3 * ch]), B = static_cast<T>(k3.v[3 * ch + 1]), C = static_cast<T>(k3.v[3 * ch + 2]);
+    const T muT = mean[ch];
     const T* px = x + p * s;
     const T* pg = gy + p * s;
     T* q = dx + p * s;
@@ -186,38 +183,36 @@ template <class T>
 void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma,
                                   double eps, long n, long c, long s, T* gx, T* gg, T* dgamma) {
   const double m = static_cast<double>(n * s);
-  Coef<T, 8> co(c);
-  parallel_for(c, 1, [&](long cb, long ce) {
-    for (long ch = cb; ch < ce; ch++) {
-      const T muT = mean[ch];
-      const double inv = 1.0 / __builtin_sqrt(static_cast<double>(var[ch]) + eps);
-      double t[5];
-      channel_sums<T, 5>(n, c, s, ch, [&]<class W>(long i, W* r) {
-        const W gv = load<W>(g + i), uv = load<W>(u + i), d = load<W>(x + i) - muT;
-        r[0] = gv;
-        r[1] = uv;
-        r[2] = gv * d;
-        r[3] = uv * d;
-        r[4] = uv * gv;
-      }, t);
-      const double gm = t[0] / m, um = t[1] / m, G = t[2] * inv / m, U = t[3] * inv / m, Q = t[4] / m;
-      const double ga = gamma[ch];
-      dgamma[ch] = static_cast<T>(m * inv * (Q - um * gm - U * G));
-      // gx = cx ((u - um) G + (g - gm) U + xhat r), gg = cg (u - um - xhat U), xhat = (x - mu) inv
-      co.set(ch, {static_cast<T>(-ga * inv * inv), static_cast<T>(ga * inv), static_cast<T>(G), static_cast<T>(U),
-                  static_cast<T>(um), static_cast<T>(gm), static_cast<T>((Q - um * gm - 3 * U * G) * inv),
-                  static_cast<T>(U * inv)});
-    }
-  });
+  PerChannel t(c, 5);
+  channel_sums<T, 5>(n, c, s, [&]<class W>(long i, long ch, W* r) {
+    const W gv = ld<W>(g + i), uv = ld<W>(u + i), d = ld<W>(x + i) - static_cast<double>(mean[ch]);
+    r[0] = gv;
+    r[1] = uv;
+    r[2] = gv * d;
+    r[3] = uv * d;
+    r[4] = uv * gv;
+  }, t.v);
+  PerChannel k8(c, 8);
+  for (long ch = 0; ch < c; ch++) {
+    const double* sm = t.v + 5 * ch;
+    const double inv = 1.0 / __builtin_sqrt(static_cast<double>(var[ch]) + eps);
+    const double gm = sm[0] / m, um = sm[1] / m, G = sm[2] * inv / m, U = sm[3] * inv / m, Q = sm[4] / m;
+    const double ga = gamma[ch];
+    dgamma[ch] = static_cast<T>(m * inv * (Q - um * gm - U * G));
+    // gx = cx ((u - um) G + (g - gm) U + xhat r), gg = cg (u - um - xhat U), xhat = (x - mu) inv
+    const double k[8] = {-ga * inv * inv, ga * inv, G, U, um, gm, (Q - um * gm - 3 * U * G) * inv, U * inv};
+    for (int i = 0; i < 8; i++) k8.v[8 * ch + i] = static_cast<T>(k[i]);
+  }
   planes(n, c, s, [&](long p, long ch) {
-    const T* k8 = co.at(ch);
-    const T cx = k8[0], cg = k8[1], Gt = k8[2], Ut = k8[3], umT = k8[4], gmT = k8[5], rI = k8[6], uI = k8[7];
+    const double* k = k8.v + 8 * ch;
+    const T cx = static_cast<T>(k[0]), cg = static_cast<T>(k[1]), Gt = static_cast<T>(k[2]), Ut = static_cast<T>(k[3]);
+    const T umT = static_cast<T>(k[4]), gmT = static_cast<T>(k[5]), rI = static_cast<T>(k[6]), uI = static_cast<T>(k[7]);
     const T muT = mean[ch];
     const long o = p * s;
-    for (long k = 0; k < s; k++) {
-      const T d = x[o + k] - muT, uv = u[o + k] - umT;
-      gx[o + k] = cx * (uv * Gt + (g[o + k] - gmT) * Ut + d * rI);
-      gg[o + k] = cg * (uv - d * uI);
+    for (long i = 0; i < s; i++) {
+      const T d = x[o + i] - muT, uv = u[o + i] - umT;
+      gx[o + i] = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
+      gg[o + i] = cg * (uv - d * uI);
     }
   });
 }

@@ -246,6 +246,63 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
+  it('batch norm: every ISA build and thread count gives the same bits, close to the reference (odd sizes, tiny, float64)', () => {
+    // [N, C, S]: S below one 16-float step, not a multiple of it, above a 512-value block and split
+    // across blocks with a tail, short runs grouped into a block; C below, above and not a multiple
+    // of the thread count; one value; a model shape.
+    const shapes = [[3, 5, 7], [2, 3, 1000], [1, 1, 1], [4, 7, 33], [9, 2, 100], [6, 3, 4, 4], [50, 16, 32, 32]];
+    const be = nativeBackend_;
+    const isa = be.isaInfo();
+    const runBn = (b: Backend, shape: number[], dt: DType): TypedArray[] => {
+      const c = shape[1]!;
+      const made: Storage[] = [];
+      const ref = (sh: number[], seed: number): TensorRef => {
+        const st = b.upload(values(sizeOf(sh), seed, dt));
+        made.push(st);
+        return { storage: st, shape: sh, dtype: dt };
+      };
+      const x = ref(shape, 1), gamma = ref([c], 2);
+      const f = b.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+      const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
+      const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
+      const r = b.batchNormBackward(x, ref(shape, 4), m, v, gamma, 1e-5);
+      const d = b.batchNormDoubleBackward!(x, ref(shape, 4), ref(shape, 5), m, v, gamma, 1e-5);
+      const outs = [f.y, f.mean, f.variance, r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma];
+      const host = outs.map((st) => (b.readSync(st) as TypedArray).slice());
+      for (const st of [...made, ...outs]) b.dispose(st);
+      return host;
+    };
+    try {
+      for (const shape of shapes) {
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          const want = runBn(cpu, shape, dt);
+          let first: TypedArray[] | null = null;
+          for (const kernel of isa.supported) {
+            be.setIsa(kernel);
+            for (const threads of [1, 2, 3]) {
+              be.setThreads(threads);
+              const got = runBn(be, shape, dt);
+              const what = `${kernel} ${threads} thread(s) [${shape}] ${dt}`;
+              if (!first) {
+                try {
+                  expectClose(got, want, dt === 'float64' ? 1e-12 : 1e-5);
+                } catch (e) {
+                  throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+                }
+                first = got;
+              } else {
+                got.forEach((a, k) => expect(Buffer.from(a.buffer).equals(Buffer.from(first![k]!.buffer)), `${what} output ${k}`).toBe(true));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      be.setIsa(isa.isa);
+      be.setThreads(isa.threads);
+    }
+  });
+
   it('batch norm forward/backward/double backward and the softmax family', () => {
     for (const shape of [[50, 16, 32, 32], [7, 3, 5], [20, 10]]) {
       const c = shape[1]!;
