@@ -9,8 +9,8 @@
  * same process, alternating old and new call by call, on bit-identical inputs; the outputs are
  * compared bit for bit (`same` when equal, else the largest relative difference).
  *
- * `--cold` rotates each case through enough copies of its operands to exceed the L3 (48 MB), so
- * operands come from DRAM; by default the same operands are reused (L3-resident at these sizes).
+ * `--cold` rotates each case through enough copies of its operands (128 MB, four times the L3) that
+ * operands come from DRAM, as in a training step; by default the same operands are reused (L3-resident).
  *
  *   GRADREG_NATIVE_THREADS=1 GRADREG_NATIVE_ADDON_OLD=/tmp/old/gradreg_cpu.node npx tsx bench/native-membound.ts [--cold] [--reps N] [filter]
  */
@@ -158,6 +158,15 @@ const poolCases = (dt: DT, n: number, c: number, h: number, w: number): Case[] =
   ];
 };
 
+// The roofline: a plain copy (the layout kernel's memcpy per chunk) reads and writes N floats.
+const copyCase = (N: number): Case => ({
+  name: `copy (memcpy) [${N}]`, bytes: 8 * N,
+  make(x, seed) {
+    const a = randn(x, 'float32', N, seed), o = alloc(x.a, 'float32', N);
+    return { outs: [o], call: () => { x.P.reset().num(4, a.ptr, o.ptr, 1, N, 1, 1); x.a.copy(); } };
+  },
+});
+
 const fillCase = (N: number): Case => ({
   name: `fill 1.0 [${N}]`, bytes: 4 * N,
   make(x) {
@@ -167,6 +176,7 @@ const fillCase = (N: number): Case => ({
 });
 
 const cases: Case[] = [
+  copyCase(50 * 16 * 32 * 32),
   ...bnCases('float32', 50, 16, 1024),
   ...bnCases('float32', 50, 32, 256),
   ...bnCases('float32', 50, 64, 64),
@@ -179,7 +189,7 @@ const cases: Case[] = [
   fillCase(50 * 16 * 32 * 32),
 ].filter((c) => c.name.includes(filter));
 
-const L3 = 48 * 2 ** 20;
+const L3 = 128 * 2 ** 20;
 console.log(`threads ${addons.map((x) => `${x.label}: ${x.a.info().threads}`).join(', ')}; ${cold ? 'cold (operands rotated past the L3)' : 'hot (operands reused)'}; best of ${reps}`);
 console.log(`${'kernel'.padEnd(44)} ${addons.map((x) => `${x.label} ms`.padStart(9) + `${x.label} GB/s`.padStart(10)).join(' ')}${addons.length > 1 ? '   new/old  outputs' : ''}`);
 for (const c of cases) {

@@ -95,12 +95,10 @@ inline void channel_sums(long n, long c, long s, Term&& term, double* tot) {
       part[p * K + q] = h[0] + tail[q];
     }
   });
-  for (long ch = 0; ch < c; ch++)
-    for (int q = 0; q < K; q++) {
-      double t = 0;
-      for (long b = 0; b < n; b++) t += part[(b * c + ch) * K + q];
-      tot[ch * K + q] = t;
-    }
+  // tot[ch][q] = sum over b of part[b][ch][q], in batch order (plane sums are [n][c][K] in memory).
+  for (long i = 0; i < c * K; i++) tot[i] = 0;
+  for (long b = 0; b < n; b++)
+    for (long i = 0; i < c * K; i++) tot[i] += part[b * c * K + i];
   free(part);
 }
 
