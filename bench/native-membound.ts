@@ -167,6 +167,27 @@ const copyCase = (N: number): Case => ({
   },
 });
 
+// The ResNet's global average pooling (8x8 windows over [50,64,8,8]) and its adjoint.
+const avgCases = (n: number, c: number, h: number): Case[] => {
+  const N = n * c * h * h, M = n * c, geom = [n, c, h, h, h, h, h, h, 0, 0, 1, 1];
+  return [
+    {
+      name: `avgPool2d global [${n},${c},${h},${h}]`, bytes: 4 * (N + M),
+      make(x, seed) {
+        const a = randn(x, 'float32', N, seed), o = alloc(x.a, 'float32', M);
+        return { outs: [o], call: () => { x.P.reset().dtype('float32').num(a.ptr, o.ptr, ...geom); x.a.avgPool2d(); } };
+      },
+    },
+    {
+      name: `avgPool2dBackward global [${n},${c},${h},${h}]`, bytes: 4 * (N + M),
+      make(x, seed) {
+        const gy = randn(x, 'float32', M, seed), o = alloc(x.a, 'float32', N);
+        return { outs: [o], call: () => { x.P.reset().dtype('float32').num(gy.ptr, o.ptr, ...geom); x.a.avgPool2dBackward(); } };
+      },
+    },
+  ];
+};
+
 const fillCase = (N: number): Case => ({
   name: `fill 1.0 [${N}]`, bytes: 4 * N,
   make(x) {
@@ -186,6 +207,7 @@ const cases: Case[] = [
   whereCase('float32', [50, 16, 32, 32]),
   whereCase('float32', [50, 32, 26, 26]),
   ...poolCases('float32', 50, 32, 26, 26),
+  ...avgCases(50, 64, 8),
   fillCase(50 * 16 * 32 * 32),
 ].filter((c) => c.name.includes(filter));
 
