@@ -1,7 +1,8 @@
 // Batch-norm kernels over [N, C, *] per channel: the training forward, its fused backward and the
-// fused second derivative (batchnorm_impl.h), each parallel over channels. This file holds the
-// baseline x86-64 build of them and picks the build for the active ISA (isa_active(), the GEMM's
-// selection: AVX-512, AVX2 or this one); all three give the same bits.
+// fused second derivative (batchnorm_impl.h: a pass of per-channel sums and an elementwise pass,
+// both over the N * C planes in memory order, parallel over planes). This file holds the baseline
+// x86-64 build of them and picks the build for the active ISA (isa_active(), the GEMM's selection:
+// AVX-512, AVX2 or this one); all three give the same bits.
 #include "kernels.h"
 
 #define GR_BN_VEC 16

