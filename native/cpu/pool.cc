@@ -132,8 +132,13 @@ template <class T>
 void gather_t(const T* x, const int32_t* idx, T* out, const Geom& g) {
   const long L = g.oh * g.ow, HW = g.h * g.w;
   parallel_for(g.n * g.c, 16, [&](long b, long e) {
-    for (long p = b; p < e; p++)
-      for (long k = 0; k < L; k++) out[p * L + k] = x[p * HW + idx[p * L + k]];
+    for (long p = b; p < e; p++) {
+      const T* xp = x + p * HW;
+      const int32_t* ip = idx + p * L;
+      T* op = out + p * L;
+#pragma GCC unroll 4
+      for (long k = 0; k < L; k++) op[k] = xp[ip[k]];
+    }
   });
 }
 
