@@ -12,11 +12,13 @@
  * `--cold` rotates each case through enough copies of its operands (128 MB, four times the L3) that
  * operands come from DRAM, as in a training step; by default the same operands are reused (L3-resident).
  *
- *   GRADREG_NATIVE_THREADS=1 GRADREG_NATIVE_ADDON_OLD=/tmp/old/gradreg_cpu.node npx tsx bench/native-membound.ts [--cold] [--reps N] [filter]
+ * `--isa portable|avx2|avx512` selects the kernels' ISA (the GEMM's setting, which batch norm follows).
+ *
+ *   GRADREG_NATIVE_THREADS=1 GRADREG_NATIVE_ADDON_OLD=/tmp/old/gradreg_cpu.node npx tsx bench/native-membound.ts [--cold] [--reps N] [--isa I] [filter]
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { addonPath, type NativeAddon } from '../src/backends/native/addon.js';
+import { addonPath, type Isa, type NativeAddon } from '../src/backends/native/addon.js';
 import { ParamBlock } from '../src/backends/params.js';
 import { BINARY_CODE, RANDOM_CODE } from '../src/backends/opcodes.js';
 
@@ -24,7 +26,9 @@ const args = process.argv.slice(2);
 const cold = args.includes('--cold');
 const repsAt = args.indexOf('--reps');
 const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 40;
-const filter = args.filter((a, i) => !a.startsWith('--') && (repsAt < 0 || i !== repsAt + 1))[0] ?? '';
+const isaAt = args.indexOf('--isa');
+const isa = isaAt >= 0 ? (args[isaAt + 1] as Isa) : null;
+const filter = args.filter((a, i) => !a.startsWith('--') && (repsAt < 0 || i !== repsAt + 1) && (isaAt < 0 || i !== isaAt + 1))[0] ?? '';
 
 const req = createRequire(import.meta.url);
 const addons: { label: string; a: NativeAddon; P: ParamBlock }[] = [];
@@ -36,6 +40,12 @@ if (oldPath) {
 {
   const a = req(addonPath()) as NativeAddon;
   addons.push({ label: 'new', a, P: new ParamBlock(a.params) });
+}
+
+if (isa) {
+  for (const x of addons) {
+    if (!x.a.setIsa(isa)) throw new Error(`${x.label}: this CPU cannot run ${isa}`);
+  }
 }
 
 type DT = 'float32' | 'float64';
@@ -212,7 +222,7 @@ const cases: Case[] = [
 ].filter((c) => c.name.includes(filter));
 
 const L3 = 128 * 2 ** 20;
-console.log(`threads ${addons.map((x) => `${x.label}: ${x.a.info().threads}`).join(', ')}; ${cold ? 'cold (operands rotated past the L3)' : 'hot (operands reused)'}; best of ${reps}`);
+console.log(`threads ${addons.map((x) => `${x.label}: ${x.a.info().threads}`).join(', ')}; ISA ${addons[0]!.a.info().isa}; ${cold ? 'cold (operands rotated past the L3)' : 'hot (operands reused)'}; best of ${reps}`);
 console.log(`${'kernel'.padEnd(44)} ${addons.map((x) => `${x.label} ms`.padStart(9) + `${x.label} GB/s`.padStart(10)).join(' ')}${addons.length > 1 ? '   new/old  outputs' : ''}`);
 for (const c of cases) {
   const sets = cold ? Math.max(2, Math.ceil(L3 / c.bytes)) : 1;
