@@ -12,6 +12,9 @@
 #include <stdlib.h>
 
 #include "common.h"
+#if GR_BN_VEC == 64
+#include <immintrin.h>
+#endif
 
 #ifndef GR_BN_VEC
 #error "define GR_BN_VEC (vector bytes) before including batchnorm_impl.h"
@@ -36,6 +39,11 @@ inline W ld(const T* p) {
   } else {
     typename Src<T>::type v;
     __builtin_memcpy(&v, p, sizeof(v));
+#if GR_BN_VEC == 64
+    // GCC 12 splits the generic conversion of 8 floats into two halves, an extract and an insert:
+    // one instruction (vcvtps2pd zmm, ymm) instead.
+    if constexpr (sizeof(T) == 4) return reinterpret_cast<DV>(_mm512_cvtps_pd(reinterpret_cast<__m256>(v)));
+#endif
     return __builtin_convertvector(v, DV);
   }
 }
