@@ -8,7 +8,7 @@
 //
 // Like gemm_avx512.cc, this code calls no inline C++ library function (whose out-of-line copies,
 // shared between translation units, could carry AVX-512 instructions into the baseline paths):
-// builtins only, and every definition here has internal linkage.
+// builtins and intrinsics only, and every definition here has internal linkage.
 #include <stdlib.h>
 
 #include "common.h"
