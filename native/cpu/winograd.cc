@@ -26,6 +26,7 @@
 //
 // AVX-512 only (the transforms and the 8x32 micro-kernels); float64 and other ISAs stay on conv.cc.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -55,14 +56,18 @@ struct Tiles {
 };
 
 // Tile rows per block: at most `budget` bytes of per-tile buffers (perTile bytes a tile), the
-// fewest columns wasted to rounding T up to `round` (larger blocks on ties).
+// fewest columns wasted to rounding T up to `round` (larger blocks on ties). The blocks depend on
+// the thread count, but a forward output does not (each is its own tile's); the weight gradient's
+// sums do, like every threaded reduction here.
 Tiles tiles_for(const Geom& g, long perTile, long round) {
   Tiles t{};
   t.th = (g.oh + 1) / 2;
   t.tw = (g.ow + 1) / 2;
   t.rows = g.n * t.th;
   const long budget = 640L * 1024;
-  const long maxR = std::clamp<long>(budget / (perTile * t.tw), 1, t.rows);
+  // At least two blocks a thread where there are rows enough, so that threads finish together.
+  const long share = (t.rows + 2 * num_threads() - 1) / (2 * num_threads());
+  const long maxR = std::clamp<long>(std::min(budget / (perTile * t.tw), share), 1, t.rows);
   double best = 1e9;
   for (long r = 1; r <= maxR; r++) {
     const long T = r * t.tw, Tp = (T + round - 1) / round * round;
@@ -147,16 +152,21 @@ bool winograd_ok(const Geom& g, long O, int kind) {
   if (!(g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.ph <= 2 && g.pw <= 2)) return false;
   if (g.n <= 0 || g.c <= 0 || O <= 0 || g.oh <= 0 || g.ow <= 0) return false;
   if (mode == 4) return true;
+  // GRADREG_NATIVE_WINOGRAD=0 keeps auto on the other paths (to time what auto ran before; read at
+  // every call, so a benchmark can take turns in one process).
+  if (const char* e = std::getenv("GRADREG_NATIVE_WINOGRAD"); e && e[0] == '0') return false;
   // Auto (measured with bench/native-conv.ts at batch 50, 1 and 2 threads, against what auto ran
-  // before): the tiles may cover at most 1.5x the output (small CNN conv3, 5x5 outputs in 3x3 tiles,
-  // 1.44x, still wins 1.1-1.75x), padding 0 or 1, and enough channels: the forward GEMM reduces over
+  // before): the tiles may cover at most 1.8x the output the Winograd forward computes (x's map for
+  // the input gradient; the small CNN's conv3, 3x3 outputs in 2x2 tiles, 1.78x, still wins 1.45x
+  // forward and 1.75x weight gradient, its input gradient, 5x5 in 3x3 tiles, 1.1x; 1x1 outputs,
+  // 4x, are left out), padding 0 or 1, and enough channels: the forward GEMM reduces over
   // the input channels (16 or more: ResNet layer1 at 16 channels 1.7x faster; 1 and 3 channels,
   // small CNN conv1 and the ResNet stem, lose) and rounds its output channels up to 8 (3 or more:
   // the stem's input gradient, 16 -> 3 channels, wins 1.3x; the small CNN conv1's, 32 -> 1, loses).
   // The weight gradient rounds the input channels up to 8 and the output channels up to 32 (both 16
   // or more: ResNet layer1 1.2x, the stem loses 2x).
-  const long tiles = 4 * ((g.oh + 1) / 2) * ((g.ow + 1) / 2);
-  if (tiles > 1.5 * g.oh * g.ow || g.ph > 1 || g.pw > 1) return false;
+  const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
+  if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > 1.8 * oh * ow || g.ph > 1 || g.pw > 1) return false;
   if (kind == 2) return g.c >= 16 && O >= 16;
   const long in = kind == 0 ? g.c : O, out = kind == 0 ? O : g.c;
   return in >= 16 && out >= 3;
