@@ -28,7 +28,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "kernels.h"
 
@@ -99,27 +99,33 @@ void transform_block(const float* x, const Geom& g, const Tiles& t, long r0, lon
 }
 
 // y [N, O, oh, ow] = conv3x3(x, w [O, C, 3, 3]) at stride 1, padding (ph, pw) <= 2 (the input
-// gradient of a padding-0 layer runs with padding 2).
-void forward(const float* x, const float* w, float* y, const Geom& g, long O) {
+// gradient of a padding-0 layer runs with padding 2). `flip`: w is [C, O, 3, 3] and the filter of
+// (o, c) is w[c, o] rotated by 180 degrees (the input gradient's kernel, read in place).
+void forward(const float* x, const float* w, float* y, const Geom& g, long O, bool flip) {
   const long C = g.c, Or = (O + MR - 1) / MR * MR;
-  // U_xi = G g G^T (Lavin eq. 8's weight transform), packed per xi in MR-row strips, k (= c) major.
-  std::vector<float> up(static_cast<size_t>(16 * Or * C), 0.f);
-  for (long o = 0; o < O; o++)
-    for (long c = 0; c < C; c++) {
-      const float* k = w + (o * C + c) * 9;
-      float gk[4][3];  // G g: rows of G times the filter's columns
-      for (int j = 0; j < 3; j++) {
-        const float k0 = k[j], k1 = k[3 + j], k2 = k[6 + j];
-        gk[0][j] = k0;
-        gk[1][j] = 0.5f * (k0 + k1 + k2);
-        gk[2][j] = 0.5f * (k0 - k1 + k2);
-        gk[3][j] = k2;
+  // U_xi = G g G^T (Lavin eq. 8's weight transform), packed per xi in MR-row strips, k (= c) major;
+  // rows past O zero. Threads take strips.
+  std::unique_ptr<float[]> upBuf(new float[static_cast<size_t>(16 * Or * C)]);
+  float* up = upBuf.get();
+  parallel_for(Or / MR, 1, [&](long s0, long s1) {
+    for (long o = s0 * MR; o < s1 * MR; o++)
+      for (long c = 0; c < C; c++) {
+        float f[9];
+        for (int k = 0; k < 9; k++) f[k] = o >= O ? 0.f : flip ? w[(c * O + o) * 9 + 8 - k] : w[(o * C + c) * 9 + k];
+        float gk[4][3];  // G g: rows of G times the filter's columns
+        for (int j = 0; j < 3; j++) {
+          const float k0 = f[j], k1 = f[3 + j], k2 = f[6 + j];
+          gk[0][j] = k0;
+          gk[1][j] = 0.5f * (k0 + k1 + k2);
+          gk[2][j] = 0.5f * (k0 - k1 + k2);
+          gk[3][j] = k2;
+        }
+        for (int i = 0; i < 4; i++) {
+          const float u[4] = {gk[i][0], 0.5f * (gk[i][0] + gk[i][1] + gk[i][2]), 0.5f * (gk[i][0] - gk[i][1] + gk[i][2]), gk[i][2]};
+          for (int j = 0; j < 4; j++) up[((4 * i + j) * Or + o / MR * MR) * C + c * MR + o % MR] = u[j];
+        }
       }
-      for (int i = 0; i < 4; i++) {
-        const float u[4] = {gk[i][0], 0.5f * (gk[i][0] + gk[i][1] + gk[i][2]), 0.5f * (gk[i][0] - gk[i][1] + gk[i][2]), gk[i][2]};
-        for (int j = 0; j < 4; j++) up[((4 * i + j) * Or + o / MR * MR) * C + c * MR + o % MR] = u[j];
-      }
-    }
+  });
   const Tiles t = tiles_for(g, 16 * (C + Or) * static_cast<long>(sizeof(float)), NR);
   const long ms = plane_stride(Or * t.tp);  // floats between M's planes
   parallel_for(t.blocks, 1, [&](long b0, long b1) {
@@ -132,7 +138,7 @@ void forward(const float* x, const float* w, float* y, const Geom& g, long O) {
       for (long xi = 0; xi < 16; xi++)
         for (long j = 0; j < tn; j += NR)
           for (long o0 = 0; o0 < Or; o0 += MR)
-            ukr_avx512_8x32(C, up.data() + (xi * Or + o0) * C, v + xi * t.vs + j, t.tp, m + xi * ms + o0 * t.tp + j, t.tp, 0);
+            ukr_avx512_8x32(C, up + (xi * Or + o0) * C, v + xi * t.vs + j, t.tp, m + xi * ms + o0 * t.tp + j, t.tp, 0);
       for (long r = r0; r < r1;) {
         const long n = r / t.th, a = r - n * t.th, b = std::min(t.th, a + (r1 - r));  // tile rows [a, b) of image n
         for (long o = 0; o < O; o++)
@@ -172,16 +178,12 @@ bool winograd_ok(const Geom& g, long O, int kind) {
   return in >= 16 && out >= 3;
 }
 
-void winograd_forward(const float* x, const float* w, float* y, const Geom& g, long O) { forward(x, w, y, g, O); }
+void winograd_forward(const float* x, const float* w, float* y, const Geom& g, long O) { forward(x, w, y, g, O, false); }
 
 void winograd_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O) {
-  // W'[c, o, i, j] = W[o, c, 2 - i, 2 - j]; dx = conv(gy padded by 2 - p, W').
-  std::vector<float> wt(static_cast<size_t>(g.c * O * 9));
-  for (long o = 0; o < O; o++)
-    for (long c = 0; c < g.c; c++)
-      for (long k = 0; k < 9; k++) wt[(c * O + o) * 9 + (8 - k)] = w[(o * g.c + c) * 9 + k];
+  // dx = conv(gy padded by 2 - p, W') with W'[c, o, i, j] = W[o, c, 2 - i, 2 - j].
   const Geom t{g.n, O, g.oh, g.ow, 3, 3, 1, 1, 2 - g.ph, 2 - g.pw, g.h, g.w};
-  forward(gy, wt.data(), dx, t, g.c);
+  forward(gy, w, dx, t, g.c, true);
 }
 
 void winograd_backward_weight(const float* x, const float* gy, float* dw, const Geom& g, long O) {
@@ -190,14 +192,16 @@ void winograd_backward_weight(const float* x, const float* gy, float* dw, const 
   const Tiles t = tiles_for(g, (16 * (C + Op) + 4 * Op) * static_cast<long>(sizeof(float)), 1);
   const long ds = plane_stride(t.tp * Op);  // floats between dM^T's planes
   const long parts = std::min<long>(t.blocks, 2L * num_threads()), du = 16 * Cr * Op;
-  std::vector<float> acc(static_cast<size_t>(parts * du), 0.f);
+  std::unique_ptr<float[]> accBuf(new float[static_cast<size_t>(parts * du)]);  // each part's first block writes it
+  float* acc = accBuf.get();
   parallel_for(parts, 1, [&](long p0, long p1) {
     float* v = tl_v.get<float>(16 * t.vs);
     float* dm = tl_m.get<float>(16 * ds);
     float* gt = tl_g.get<float>(4 * t.rpb * t.tw * Op);
     for (long part = p0; part < p1; part++) {
-      float* dut = acc.data() + part * du;  // dU_xi^T [Cr][Op]
-      for (long bk = t.blocks * part / parts; bk < t.blocks * (part + 1) / parts; bk++) {
+      float* dut = acc + part * du;  // dU_xi^T [Cr][Op]
+      const long bk0 = t.blocks * part / parts;
+      for (long bk = bk0; bk < t.blocks * (part + 1) / parts; bk++) {
         const long r0 = bk * t.rpb, r1 = std::min(t.rows, r0 + t.rpb), T = (r1 - r0) * t.tw;
         transform_block(x, g, t, r0, r1, v);
         for (long r = r0; r < r1;) {
@@ -227,16 +231,16 @@ void winograd_backward_weight(const float* x, const float* gy, float* dw, const 
             const float* rows[MR];
             for (long k = 0; k < MR; k++) rows[k] = v + xi * t.vs + std::min(c0 + k, C - 1) * t.tp;
             for (long o0 = 0; o0 < Op; o0 += NR)
-              ukr_avx512_8x32_rows(T, rows, dm + xi * ds + o0, Op, dut + (xi * Cr + c0) * Op + o0, Op, 1);
+              ukr_avx512_8x32_rows(T, rows, dm + xi * ds + o0, Op, dut + (xi * Cr + c0) * Op + o0, Op, bk > bk0);
           }
       }
     }
   });
   // The parts added in order into the first, then dW = G^T dU G (the adjoint of U = G g G^T).
-  float* u0 = acc.data();
+  float* u0 = acc;
   parallel_for(du, 4096, [&](long i0, long i1) {
     for (long part = 1; part < parts; part++) {
-      const float* s = acc.data() + part * du;
+      const float* s = acc + part * du;
       for (long i = i0; i < i1; i++) u0[i] += s[i];
     }
   });
