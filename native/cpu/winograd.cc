@@ -1,11 +1,13 @@
 // Winograd F(2x2, 3x3) convolution of float32, 3x3 kernels at stride 1 (Lavin & Gray 2016, "Fast
-// Algorithms for Convolutional Neural Networks", section 4.1): each 2x2 output tile is
-//   Y = A^T [ sum_c (G g_oc G^T) (.) (B^T d_c B) ] A                                     (Lavin eq. 8)
+// Algorithms for Convolutional Neural Networks", section 4: the nested 2-D minimal filter and a
+// convnet layer as one matrix multiply per transform point; section 4.1: the F(2x2, 3x3) matrices).
+// Each 2x2 output tile is
+//   Y = A^T [ sum_c (G g_oc G^T) (.) (B^T d_c B) ] A
 // with d_c the 4x4 input patch of channel c (padded image), g_oc the 3x3 filter, (.) elementwise and
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
 //   A^T = [1 1 1 0; 0 1 -1 -1].
 // Written U_xi[o, c] = (G g_oc G^T)_xi and V_xi[c, t] = (B^T d_ct B)_xi for the 16 transform points
-// xi, the sum over channels is 16 independent GEMMs M_xi = U_xi V_xi (Lavin eq. 12): 16 multiplies
+// xi, the sum over channels is 16 independent GEMMs M_xi = U_xi V_xi (Lavin section 4): 16 multiplies
 // per 2x2 outputs per channel pair instead of 36, 2.25x fewer (less the tiles clipped at odd edges).
 //
 // Forward: tiles go in blocks of whole tile rows (image n, tile row ty), sized so the block's V
@@ -20,11 +22,14 @@
 //
 // Weight gradient: the adjoint of the forward. dM = A dY A^T per tile (wino_gy_avx512, output
 // channels along the vector), dU_xi = sum over tiles of dM_xi V_xi^T (the "rows" micro-kernel:
-// 8 channels' rows of V_xi broadcast against 32 output channels of dM_xi transposed), dW = G^T dU G.
+// 8 (or 6) channels' rows of V_xi broadcast against 32 (or 16) output channels of dM_xi transposed),
+// dW = G^T dU G.
 // Each part of the batch (a fixed set of blocks) keeps its own dU; the parts are added in order at
 // the end, so the result is reproducible for a fixed thread count.
 //
 // AVX-512 only (the transforms and the 8x32 micro-kernels); float64 and other ISAs stay on conv.cc.
+// Rounding: the transforms' coefficients are 0, +-1 and +-1/2, so the error is a small constant
+// times the direct sum's (the kernel tests bound both by the same float32 tolerance).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -103,7 +108,7 @@ void transform_block(const float* x, const Geom& g, const Tiles& t, long r0, lon
 // (o, c) is w[c, o] rotated by 180 degrees (the input gradient's kernel, read in place).
 void forward(const float* x, const float* w, float* y, const Geom& g, long O, bool flip) {
   const long C = g.c, Or = (O + MR - 1) / MR * MR;
-  // U_xi = G g G^T (Lavin eq. 8's weight transform), packed per xi in MR-row strips, k (= c) major;
+  // U_xi = G g G^T (the filter transform), packed per xi in MR-row strips, k (= c) major;
   // rows past O zero. Threads take strips.
   std::unique_ptr<float[]> upBuf(new float[static_cast<size_t>(16 * Or * C)]);
   float* up = upBuf.get();
