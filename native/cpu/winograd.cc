@@ -167,10 +167,11 @@ bool winograd_ok(const Geom& g, long O, int kind) {
   // every call, so a benchmark can take turns in one process).
   if (const char* e = std::getenv("GRADREG_NATIVE_WINOGRAD"); e && e[0] == '0') return false;
   // Auto (measured with bench/native-conv.ts at batch 50, 1 and 2 threads, against what auto ran
-  // before): the tiles may cover at most 1.8x the output the Winograd forward computes (x's map for
-  // the input gradient; the small CNN's conv3, 3x3 outputs in 2x2 tiles, 1.78x, still wins 1.45x
-  // forward and 1.75x weight gradient, its input gradient, 5x5 in 3x3 tiles, 1.1x; 1x1 outputs,
-  // 4x, are left out), padding 0 or 1, and enough channels: the forward GEMM reduces over
+  // before): the tiles may cover at most 1.8x the output the Winograd forward computes (the small
+  // CNN's conv3, 3x3 outputs in 2x2 tiles, 1.78x, still wins 1.45x forward and 1.75x weight
+  // gradient; 1x1 outputs, 4x, are left out), at most 1.4x x's map for the input gradient (its
+  // conv3's, 5x5 in 3x3 tiles, 1.44x, is 1.08x faster on 1 thread but 0.96x on 2: left out),
+  // padding 0 or 1, and enough channels: the forward GEMM reduces over
   // the input channels (16 or more: ResNet layer1 at 16 channels 1.7x faster; 1 and 3 channels,
   // small CNN conv1 and the ResNet stem, lose) and rounds its output channels up to 8 (3 or more:
   // the stem's input gradient, 16 -> 3 channels, wins 1.3x; the small CNN conv1's, 32 -> 1, loses).
@@ -179,7 +180,7 @@ bool winograd_ok(const Geom& g, long O, int kind) {
   // ahead of every other path; one input channel is left out: the small CNN conv1's beats auto's
   // direct weight gradient 1.2x but not im2col's, 22 vs 53 GFLOP/s).
   const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
-  if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > 1.8 * oh * ow || g.ph > 1 || g.pw > 1) return false;
+  if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow || g.ph > 1 || g.pw > 1) return false;
   if (kind == 2) return g.c >= 3 && O >= 16;
   const long in = kind == 0 ? g.c : O, out = kind == 0 ? O : g.c;
   return in >= 16 && out >= 3;
