@@ -179,6 +179,9 @@ bool winograd_ok(const Geom& g, long O, int kind) {
   // (16 or more: ResNet layer1 2x; the ResNet stem, 3 -> 16 channels, 1.15x at 1 thread, 1.45x at 2,
   // ahead of every other path; one input channel is left out: the small CNN conv1's beats auto's
   // direct weight gradient 1.2x but not im2col's, 22 vs 53 GFLOP/s).
+  // Channels beyond the measured range (64) stay on the other paths: a block of one tile row would
+  // then outgrow L2 on wide maps.
+  if (g.c > 64 || O > 64) return false;
   const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
   if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow || g.ph > 1 || g.pw > 1) return false;
   if (kind == 2) return g.c >= 3 && O >= 16;
