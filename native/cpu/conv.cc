@@ -322,13 +322,14 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
 // j mod sw) Hq Wq + (i div sh) Wq + j div sw and the grid is oh x Wq. Forward and weight gradient
 // take strides this way; the input gradient of a strided convolution stays on im2col.
 
-// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies;
-// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct.
+// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
+// wherever it applies (winograd.cc; auto elsewhere); GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd.
 int g_conv_mode = [] {
   const char* e = std::getenv("GRADREG_NATIVE_CONV");
   if (e && !std::strcmp(e, "im2col")) return 1;
   if (e && !std::strcmp(e, "implicit")) return 2;
   if (e && !std::strcmp(e, "direct")) return 3;
+  if (e && !std::strcmp(e, "winograd")) return 4;
   return 0;
 }();
 
@@ -523,7 +524,7 @@ double implicit_waste(const Geom& g, long rows) {
 bool direct_ok(const Geom& g, long rows) {
   if (!aoff_ukr().f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if (g_conv_mode != 0 || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
   // Strided layers split into phases by a scalar gather, which the direct tiles do not win back
   // (measured: ResNet layer3 conv1 104 vs 114 GFLOP/s on im2col).
   if (g.sh != 1 || g.sw != 1) return false;
@@ -589,7 +590,7 @@ bool direct_weight_ok(const Geom& g, long O) {
   const RowsUkr kr = rows_ukr();
   if (!kr.f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if (g_conv_mode != 0 || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
   // Whole channel blocks; half blocks only where the alternative is the packed GEMM of short rows
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).
@@ -690,6 +691,7 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 template <class T>
 void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
@@ -714,6 +716,7 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
       if (direct_ok(t, g.c) || implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
@@ -758,6 +761,9 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
   if (g.n <= 0) {
     std::fill(dw, dw + OK, T(0));
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
   const COut co{p.K, O, 0, p.K, 0};
   if (p.flat) {

@@ -188,7 +188,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
 
   it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
     // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
-    // one input channel, one output pixel, batches below and above the thread count.
+    // one input channel, one output pixel, batches below and above the thread count. 'winograd'
+    // runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512 only; auto elsewhere).
     const cases: [number[], number[], [number, number], [number, number]][] = [
       [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
       [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
@@ -200,6 +201,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
       [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
       [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
+      // 3x3 stride-1 layers for the Winograd path: odd and even output sizes, padding 0 and 1,
+      // channels not multiples of 16 (or of its 8-row and 32-column micro-tiles), batches of 1 and
+      // below the thread count, and rows of more than 16 tiles (its wide variant, two steps a row).
+      [[2, 20, 13, 11], [24, 20, 3, 3], [1, 1], [0, 0]],
+      [[1, 17, 12, 9], [35, 17, 3, 3], [1, 1], [1, 1]],
+      [[3, 33, 8, 8], [19, 33, 3, 3], [1, 1], [0, 0]],
+      [[5, 24, 20, 40], [16, 24, 3, 3], [1, 1], [1, 1]],
+      [[1, 64, 3, 3], [64, 64, 3, 3], [1, 1], [0, 0]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const isa = nativeBackend_.isaInfo();
@@ -230,9 +239,13 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'auto'] as const) {
               nativeBackend_.setConvAlgorithm(algo);
               try {
+                // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
+                // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
+                // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
+                // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
                 expectClose(runOn(nativeBackend_, xs, ws, gm, dt), want, dt === 'float64' ? 1e-12 : 2e-5);
               } catch (e) {
                 const what = `${kernel} ${algo} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
