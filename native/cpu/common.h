@@ -103,6 +103,10 @@ double probe_avx512(long iters);
 void wino_in_avx512(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi);
 void wino_out_avx512(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow);
 void wino_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long ldxi);
+// The same for F(4x4, 3x3): 6x6 input tiles, 36 transform points, 4x4 output tiles.
+void wino4_in_avx512(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi);
+void wino4_out_avx512(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow);
+void wino4_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long ldxi);
 // d[c * ldd + r] = s[r * lds + c] for r < rows, c < cols.
 void wino_transpose_avx512(const float* s, long rows, long cols, long lds, float* d, long ldd);
 

@@ -323,13 +323,15 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
 // take strides this way; the input gradient of a strided convolution stays on im2col.
 
 // 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
-// wherever it applies (winograd.cc; auto elsewhere); GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd.
+// F(2x2, 3x3) or 5 F(4x4, 3x3) wherever it applies (winograd.cc; auto elsewhere);
+// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|winograd4.
 int g_conv_mode = [] {
   const char* e = std::getenv("GRADREG_NATIVE_CONV");
   if (e && !std::strcmp(e, "im2col")) return 1;
   if (e && !std::strcmp(e, "implicit")) return 2;
   if (e && !std::strcmp(e, "direct")) return 3;
   if (e && !std::strcmp(e, "winograd")) return 4;
+  if (e && !std::strcmp(e, "winograd4")) return 5;
   return 0;
 }();
 
@@ -524,7 +526,7 @@ double implicit_waste(const Geom& g, long rows) {
 bool direct_ok(const Geom& g, long rows) {
   if (!aoff_ukr().f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode < 4) || g.n < num_threads()) return false;
   // Strided layers split into phases by a scalar gather, which the direct tiles do not win back
   // (measured: ResNet layer3 conv1 104 vs 114 GFLOP/s on im2col).
   if (g.sh != 1 || g.sw != 1) return false;
@@ -590,7 +592,7 @@ bool direct_weight_ok(const Geom& g, long O) {
   const RowsUkr kr = rows_ukr();
   if (!kr.f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode < 4) || g.n < num_threads()) return false;
   // Whole channel blocks; half blocks only where the alternative is the packed GEMM of short rows
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).

@@ -1,4 +1,5 @@
-// AVX-512 transforms of the Winograd F(2x2, 3x3) convolution (driver and construction: winograd.cc).
+// AVX-512 transforms of the Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (driver and
+// construction: winograd.cc).
 // Compiled with AVX-512 flags in its own static library; like gemm_avx2.cc it includes no inline
 // C++ library code. Matrices (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
 // Networks", section 4.1, F(2x2, 3x3)):
@@ -29,6 +30,10 @@ struct W8 {
   static V odd(V a, V b) { return _mm256_permutex2var_ps(a, _mm256_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15), b); }
   static V lo(V a, V b) { return _mm256_permutex2var_ps(a, _mm256_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11), b); }
   static V hi(V a, V b) { return _mm256_permutex2var_ps(a, _mm256_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15), b); }
+  // Lanes 1 .. 7 of a, then lane 0 (next0) or 1 (next1) of b.
+  static V next0(V a, V b) { return _mm256_permutex2var_ps(a, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8), b); }
+  static V next1(V a, V b) { return _mm256_permutex2var_ps(a, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 9), b); }
+  static V fmadd(float k, V a, V b) { return _mm256_fmadd_ps(_mm256_set1_ps(k), a, b); }
 };
 struct W16 {
   using V = __m512;
@@ -51,6 +56,13 @@ struct W16 {
   static V hi(V a, V b) {
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
   }
+  static V next0(V a, V b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), b);
+  }
+  static V next1(V a, V b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17), b);
+  }
+  static V fmadd(float k, V a, V b) { return _mm512_fmadd_ps(_mm512_set1_ps(k), a, b); }
 };
 
 // Lanes [lo, hi) of a mask, clamped to [0, N).
@@ -150,6 +162,127 @@ void out_rows(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, 
   }
 }
 
+
+// The 1-D transforms of F(4, 3) (Lavin & Gray 2016, section 4; matrices derived in winograd.cc):
+// z = B^T d (6 -> 6), y = A^T m (6 -> 4) and its adjoint r = A y (4 -> 6), written with shared
+// partial sums.
+template <class W, class V>
+inline void bt4(const V* d, V* z) {
+  const V t = W::fmadd(-4.f, d[2], d[4]), u = W::fmadd(-4.f, d[1], d[3]);  // d4 - 4 d2, d3 - 4 d1
+  const V p = W::sub(d[4], d[2]), q = W::sub(d[3], d[1]);
+  z[0] = W::fmadd(4.f, d[0], W::fmadd(-5.f, d[2], d[4]));
+  z[1] = W::add(t, u);
+  z[2] = W::sub(t, u);
+  z[3] = W::fmadd(2.f, q, p);
+  z[4] = W::fmadd(-2.f, q, p);
+  z[5] = W::fmadd(4.f, d[1], W::fmadd(-5.f, d[3], d[5]));
+}
+template <class W, class V>
+inline void at4(const V* m, V* y) {
+  const V a = W::add(m[1], m[2]), b = W::sub(m[1], m[2]), c = W::add(m[3], m[4]), d = W::sub(m[3], m[4]);
+  y[0] = W::add(W::add(m[0], a), c);
+  y[1] = W::fmadd(2.f, d, b);
+  y[2] = W::fmadd(4.f, c, a);
+  y[3] = W::add(W::fmadd(8.f, d, b), m[5]);
+}
+template <class W, class V>
+inline void a4(const V* y, V* r) {
+  const V e = W::add(y[0], y[2]), o = W::add(y[1], y[3]);
+  const V e2 = W::fmadd(4.f, y[2], y[0]), o2 = W::fmadd(8.f, y[3], W::add(y[1], y[1]));
+  r[0] = y[0];
+  r[1] = W::add(e, o);
+  r[2] = W::sub(e, o);
+  r[3] = W::add(e2, o2);
+  r[4] = W::sub(e2, o2);
+  r[5] = y[3];
+}
+
+// F(4x4, 3x3) input transform: tile (ty, tx) covers padded rows 4 ty .. 4 ty + 5 and columns
+// 4 tx .. 4 tx + 5; V_xi with xi = 6 i + j.
+template <class W>
+void in_rows4(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi) {
+  using V = typename W::V;
+  constexpr long N = W::N;
+  for (long t0 = 0; t0 < tw; t0 += N) {
+    // Lane l of the load at column offset k N (k < 4) reads input column 4 t0 + k N + l - pw: split
+    // four ways they give columns 4t .. 4t + 3 of tiles t = t0 .. t0 + N - 1; columns 4t + 4 and
+    // 4t + 5 are those of the next tile, the last lane's from the fifth load (offset 4N).
+    typename W::M cm[5];
+    for (int k = 0; k < 5; k++) {
+      const long c0 = 4 * t0 + k * N - pw;
+      cm[k] = lanes<W>(-c0, w - c0);
+    }
+    const typename W::M m = lanes<W>(0, tw - t0);
+    auto row = [&](long py, V* z) {  // z = (d B)_j for padded row py, j < 6
+      const long iy = py - ph;
+      if (iy < 0 || iy >= h) {
+        for (int k = 0; k < 6; k++) z[k] = W::zero();
+        return;
+      }
+      V a[5];
+      for (int k = 0; k < 5; k++) a[k] = W::load(cm[k], at(plane, iy * w + 4 * t0 + k * N - pw));
+      const V e0 = W::even(a[0], a[1]), o0 = W::odd(a[0], a[1]), e1 = W::even(a[2], a[3]), o1 = W::odd(a[2], a[3]);
+      V d[6];
+      d[0] = W::even(e0, e1);
+      d[1] = W::even(o0, o1);
+      d[2] = W::odd(e0, e1);
+      d[3] = W::odd(o0, o1);
+      d[4] = W::next0(d[0], a[4]);
+      d[5] = W::next1(d[1], a[4]);
+      bt4<W>(d, z);
+    };
+    V z[6][6];
+    row(4 * ty0, z[0]);
+    row(4 * ty0 + 1, z[1]);
+    for (long ty = ty0; ty < ty1; ty++) {
+      for (int r = 2; r < 6; r++) row(4 * ty + r, z[r]);
+      float* vt = v + (ty - ty0) * tw + t0;
+      for (int j = 0; j < 6; j++) {  // V_ij = (B^T (d B))_ij
+        V c[6], o[6];
+        for (int r = 0; r < 6; r++) c[r] = z[r][j];
+        bt4<W>(c, o);
+        for (int i = 0; i < 6; i++) W::store(vt + (6 * i + j) * ldxi, m, o[i]);
+      }
+      for (int k = 0; k < 6; k++) {  // rows 4 ty + 4, 4 ty + 5 are the next tile row's first two
+        z[0][k] = z[4][k];
+        z[1][k] = z[5][k];
+      }
+    }
+  }
+}
+
+template <class W>
+void out_rows4(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow) {
+  using V = typename W::V;
+  constexpr long N = W::N;
+  for (long t0 = 0; t0 < tw; t0 += N) {
+    const typename W::M mk = lanes<W>(0, tw - t0);
+    const long n = ow - 4 * t0;
+    typename W::M km[4];
+    for (int k = 0; k < 4; k++) km[k] = lanes<W>(0, n - k * N);
+    for (long ty = ty0; ty < ty1; ty++) {
+      const float* mt = m + (ty - ty0) * tw + t0;
+      V s[4][6];  // (A^T M)_rj
+      for (int j = 0; j < 6; j++) {
+        V c[6], o[4];
+        for (int i = 0; i < 6; i++) c[i] = W::load(mk, mt + (6 * i + j) * ldxi);
+        at4<W>(c, o);
+        for (int r = 0; r < 4; r++) s[r][j] = o[r];
+      }
+      const long rows = oh - 4 * ty < 4 ? oh - 4 * ty : 4;
+      for (long r = 0; r < rows; r++) {
+        V c[4];  // columns 4t + k, interleaved into 4N consecutive columns
+        at4<W>(s[r], c);
+        const V a0 = W::lo(c[0], c[2]), a1 = W::hi(c[0], c[2]), b0 = W::lo(c[1], c[3]), b1 = W::hi(c[1], c[3]);
+        const V out[4] = {W::lo(a0, b0), W::hi(a0, b0), W::lo(a1, b1), W::hi(a1, b1)};
+        float* o = y + (4 * ty + r) * ow + 4 * t0;
+        for (int k = 0; k < 4; k++)
+          if (km[k]) W::store(o + k * N, km[k], out[k]);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // V = B^T d B for the tiles tx < tw of tile rows ty0 <= ty < ty1 of one input plane (h x w,
@@ -226,6 +359,38 @@ void wino_transpose_avx512(const float* s, long rows, long cols, long lds, float
   }
   for (; r < rows; r++)
     for (long c = 0; c < cols; c++) d[c * ldd + r] = s[r * lds + c];
+}
+
+// The F(4x4, 3x3) counterparts of wino_in_avx512, wino_out_avx512 and wino_gy_avx512: 6x6 input
+// tiles 4 apart, 36 transform points xi = 6 i + j, 4x4 output tiles.
+void wino4_in_avx512(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi) {
+  if (tw <= 8) in_rows4<W8>(plane, h, w, ph, pw, ty0, ty1, tw, v, ldxi);
+  else in_rows4<W16>(plane, h, w, ph, pw, ty0, ty1, tw, v, ldxi);
+}
+
+void wino4_out_avx512(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow) {
+  if (tw <= 8) out_rows4<W8>(m, ldxi, tw, ty0, ty1, y, oh, ow);
+  else out_rows4<W16>(m, ldxi, tw, ty0, ty1, y, oh, ow);
+}
+
+void wino4_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long ldxi) {
+  for (long tx = 0; tx < tw; tx++)
+    for (long o = 0; o < op; o += 16) {
+      const float* p = g + 4 * tx * op + o;
+      __m512 r[6][4];  // (A dY)_ic, column c of the tile at a time
+      for (int c = 0; c < 4; c++) {
+        __m512 y[4], t[6];
+        for (int k = 0; k < 4; k++) y[k] = _mm512_loadu_ps(p + k * ldr + c * op);
+        a4<W16>(y, t);
+        for (int i = 0; i < 6; i++) r[i][c] = t[i];
+      }
+      float* out = dm + tx * op + o;
+      for (int i = 0; i < 6; i++) {  // dM_ij = ((A dY) A^T)_ij
+        __m512 t[6];
+        a4<W16>(r[i], t);
+        for (int j = 0; j < 6; j++) _mm512_storeu_ps(out + (6 * i + j) * ldxi, t[j]);
+      }
+    }
 }
 
 }  // namespace gr

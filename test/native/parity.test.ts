@@ -18,20 +18,23 @@ describe.runIf(runNative)('native backend parity with the cpu reference (forward
     });
   }
 
-  // The convolution samples again with the Winograd F(2x2, 3x3) path forced wherever it applies
-  // (3x3 stride-1 layers under the AVX-512 micro-kernel; the others run what auto picks).
+  // The convolution samples again with the Winograd F(2x2, 3x3) and F(4x4, 3x3) paths forced
+  // wherever they apply (3x3 stride-1 layers under the AVX-512 micro-kernel; the others run what
+  // auto picks).
   for (const sample of OP_SAMPLES.filter((s) => s.name.includes('conv2d'))) {
-    it(`${sample.name} (winograd)`, async () => {
-      const be = await nativeBackend();
-      const prev = be.setConvAlgorithm('winograd');
-      try {
-        const r = await parity(sample, 'native');
-        expect(r.forward, 'forward').toBeLessThanOrEqual(1);
-        expect(r.first, 'first order').toBeLessThanOrEqual(1);
-        expect(r.second, 'second order').toBeLessThanOrEqual(1);
-      } finally {
-        be.setConvAlgorithm(prev);
-      }
-    });
+    for (const algo of ['winograd', 'winograd4'] as const) {
+      it(`${sample.name} (${algo})`, async () => {
+        const be = await nativeBackend();
+        const prev = be.setConvAlgorithm(algo);
+        try {
+          const r = await parity(sample, 'native');
+          expect(r.forward, 'forward').toBeLessThanOrEqual(1);
+          expect(r.first, 'first order').toBeLessThanOrEqual(1);
+          expect(r.second, 'second order').toBeLessThanOrEqual(1);
+        } finally {
+          be.setConvAlgorithm(prev);
+        }
+      });
+    }
   }
 });
