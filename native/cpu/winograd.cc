@@ -41,8 +41,7 @@
 // AVX-512 only (the transforms and the 8x32 micro-kernels); float64 and other ISAs stay on conv.cc.
 // Rounding: F(2x2)'s transform coefficients are 0, +-1 and +-1/2, so its error is a small constant
 // times the direct sum's (the kernel tests bound both by the same float32 tolerance); F(4x4)'s reach
-// 5 and 8 in B^T and A^T, and its error is several times F(2x2)'s (measured in winograd_tile). The
-// filter transforms (and the weight gradient's adjoint) run in double and round once.
+// 5 and 8 in B^T and A^T, and its error is several times F(2x2)'s (measured in winograd_tile).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -58,13 +57,33 @@ constexpr long NR = 32, MR = 8;  // the AVX-512 micro-kernel's tile
 thread_local Scratch tl_v, tl_m, tl_g;
 
 // The two tile sizes: M x M outputs from S x S inputs (S = M + 2), P = S^2 transform points, the
-// filter matrix G and the AVX-512 transforms of tile rows.
+// filter transform u = G k (3 -> S values) and its adjoint k = G^T u, each on MR lanes a value
+// (value i of lane l at p[i * st + l]; the lanes are MR output channels, so the loops vectorize),
+// and the AVX-512 transforms of tile rows.
 template <int M>
 struct Tile;
 template <>
 struct Tile<2> {
   static constexpr int S = 4, P = 16;
-  static constexpr double G[S][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+  static void g(const float* k, long ks, float* u, long us) {
+    for (long l = 0; l < MR; l++) {
+      const float a = k[l], b = k[ks + l], c = k[2 * ks + l];
+      u[l] = a;
+      u[us + l] = 0.5f * (a + b + c);
+      u[2 * us + l] = 0.5f * (a - b + c);
+      u[3 * us + l] = c;
+    }
+  }
+  // G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
+  static void gt(const float* u, long us, float* k, long ks) {
+    for (long l = 0; l < MR; l++) {
+      const float u0 = u[l], u1 = u[us + l], u2 = u[2 * us + l], u3 = u[3 * us + l];
+      k[l] = u0 + 0.5f * (u1 + u2);
+      k[ks + l] = 0.5f * (u1 - u2);
+      k[2 * ks + l] = 0.5f * (u1 + u2) + u3;
+    }
+  }
   static constexpr auto in = wino_in_avx512;
   static constexpr auto out = wino_out_avx512;
   static constexpr auto gy = wino_gy_avx512;
@@ -72,8 +91,28 @@ struct Tile<2> {
 template <>
 struct Tile<4> {
   static constexpr int S = 6, P = 36;
-  static constexpr double G[S][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
-                                     {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+  // G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
+  static void g(const float* k, long ks, float* u, long us) {
+    for (long l = 0; l < MR; l++) {
+      const float a = k[l], b = k[ks + l], c = k[2 * ks + l];
+      const float p = a + c, q = 0.25f * a + c, r = 0.5f * b;
+      u[l] = 0.25f * a;
+      u[us + l] = (p + b) * (-1.f / 6);
+      u[2 * us + l] = (p - b) * (-1.f / 6);
+      u[3 * us + l] = (q + r) * (1.f / 6);
+      u[4 * us + l] = (q - r) * (1.f / 6);
+      u[5 * us + l] = c;
+    }
+  }
+  static void gt(const float* u, long us, float* k, long ks) {
+    for (long l = 0; l < MR; l++) {
+      const float u0 = u[l], u1 = u[us + l], u2 = u[2 * us + l], u3 = u[3 * us + l], u4 = u[4 * us + l];
+      const float s12 = u1 + u2, d12 = u2 - u1, s34 = u3 + u4, d34 = u3 - u4;
+      k[l] = 0.25f * u0 + (0.25f * s34 - s12) * (1.f / 6);
+      k[ks + l] = (d12 + 0.5f * d34) * (1.f / 6);
+      k[2 * ks + l] = (s34 - s12) * (1.f / 6) + u[5 * us + l];
+    }
+  }
   static constexpr auto in = wino4_in_avx512;
   static constexpr auto out = wino4_out_avx512;
   static constexpr auto gy = wino4_gy_avx512;
@@ -147,23 +186,21 @@ void forward(const float* x, const float* w, float* y, const Geom& g, long O, bo
   using Tl = Tile<M>;
   constexpr int S = Tl::S, P = Tl::P;
   const long C = g.c, Or = (O + MR - 1) / MR * MR;
-  // U_xi = G g G^T (the filter transform, in double), packed per xi in MR-row strips, k (= c) major;
-  // rows past O zero. Threads take strips.
+  // U_xi = G g G^T (the filter transform), packed per xi in MR-row strips, k (= c) major; rows
+  // past O zero. Threads take strips; the MR channels of a strip go along the vector.
   std::unique_ptr<float[]> upBuf(new float[static_cast<size_t>(P * Or * C)]);
   float* up = upBuf.get();
   parallel_for(Or / MR, 1, [&](long s0, long s1) {
-    for (long o = s0 * MR; o < s1 * MR; o++)
+    for (long s = s0; s < s1; s++)
       for (long c = 0; c < C; c++) {
-        double f[9];
-        for (int k = 0; k < 9; k++) f[k] = o >= O ? 0.f : flip ? w[(c * O + o) * 9 + 8 - k] : w[(o * C + c) * 9 + k];
-        double gk[S][3];  // G g
-        for (int i = 0; i < S; i++)
-          for (int j = 0; j < 3; j++) gk[i][j] = Tl::G[i][0] * f[j] + Tl::G[i][1] * f[3 + j] + Tl::G[i][2] * f[6 + j];
-        for (int i = 0; i < S; i++)
-          for (int j = 0; j < S; j++) {
-            const double u = gk[i][0] * Tl::G[j][0] + gk[i][1] * Tl::G[j][1] + gk[i][2] * Tl::G[j][2];
-            up[((S * i + j) * Or + o / MR * MR) * C + c * MR + o % MR] = static_cast<float>(u);
-          }
+        float f[9][MR], gk[S][3][MR], u[S][S][MR];
+        for (long l = 0; l < MR; l++) {
+          const long o = s * MR + l;
+          for (int k = 0; k < 9; k++) f[k][l] = o >= O ? 0.f : flip ? w[(c * O + o) * 9 + 8 - k] : w[(o * C + c) * 9 + k];
+        }
+        for (int j = 0; j < 3; j++) Tl::g(f[j], 3 * MR, gk[0][j], 3 * MR);  // G g: down the columns
+        for (int i = 0; i < S; i++) Tl::g(gk[i][0], MR, u[i][0], MR);       // then along the rows
+        for (int xi = 0; xi < P; xi++) std::memcpy(up + (xi * Or + s * MR) * C + c * MR, u[xi / S][xi % S], sizeof(float) * MR);
       }
   });
   const Tiles t = tiles_for(g, M, P * (C + Or) * static_cast<long>(sizeof(float)), NR);
@@ -250,8 +287,8 @@ void backward_weight(const float* x, const float* gy, float* dw, const Geom& g, 
       }
     }
   });
-  // The parts added in order into the first, then dW = G^T dU G (the adjoint of U = G g G^T; in
-  // double, rounded once).
+  // The parts added in order into the first, then dW = G^T dU G (the adjoint of U = G g G^T), MR
+  // output channels at a time along the vector.
   float* u0 = acc;
   parallel_for(du, 4096, [&](long i0, long i1) {
     for (long part = 1; part < parts; part++) {
@@ -261,21 +298,13 @@ void backward_weight(const float* x, const float* gy, float* dw, const Geom& g, 
   });
   parallel_for(C, 1, [&](long c0, long c1) {
     for (long c = c0; c < c1; c++)
-      for (long o = 0; o < O; o++) {
-        double h[3][S];  // G^T dU: on the rows (i), then the columns (j)
-        for (int k = 0; k < 3; k++)
-          for (int j = 0; j < S; j++) {
-            double a = 0;
-            for (int i = 0; i < S; i++) a += Tl::G[i][k] * u0[((S * i + j) * Cr + c) * Op + o];
-            h[k][j] = a;
-          }
-        float* kk = dw + (o * C + c) * 9;
-        for (int k = 0; k < 3; k++)
-          for (int l = 0; l < 3; l++) {
-            double a = 0;
-            for (int j = 0; j < S; j++) a += h[k][j] * Tl::G[j][l];
-            kk[3 * k + l] = static_cast<float>(a);
-          }
+      for (long o0 = 0; o0 < O; o0 += MR) {  // Op is a multiple of MR
+        float u[S][S][MR], h[3][S][MR], k[3][3][MR];
+        for (int xi = 0; xi < P; xi++) std::memcpy(u[xi / S][xi % S], u0 + (xi * Cr + c) * Op + o0, sizeof(float) * MR);
+        for (int j = 0; j < S; j++) Tl::gt(u[0][j], S * MR, h[0][j], S * MR);  // G^T dU: down the columns
+        for (int i = 0; i < 3; i++) Tl::gt(h[i][0], MR, k[i][0], MR);          // then along the rows
+        for (long o = o0; o < std::min(O, o0 + MR); o++)
+          for (int q = 0; q < 9; q++) dw[(o * C + c) * 9 + q] = k[q / 3][q % 3][o - o0];
       }
   });
 }
