@@ -319,9 +319,11 @@ int winograd_tile(const Geom& g, long O, int kind) {
   if (g.n <= 0 || g.c <= 0 || O <= 0 || g.oh <= 0 || g.ow <= 0) return 0;
   if (mode == 4) return 2;
   if (mode == 5) return 4;
-  // GRADREG_NATIVE_WINOGRAD=0 keeps auto on the other paths (to time what auto ran before; read at
-  // every call, so a benchmark can take turns in one process).
-  if (const char* e = std::getenv("GRADREG_NATIVE_WINOGRAD"); e && e[0] == '0') return 0;
+  // GRADREG_NATIVE_WINOGRAD=0 keeps auto on the other paths, =2 on F(2x2, 3x3) where it would take
+  // F(4x4, 3x3) (to time what auto ran before; read at every call, so a benchmark can take turns in
+  // one process).
+  const char* e = std::getenv("GRADREG_NATIVE_WINOGRAD");
+  if (e && e[0] == '0') return 0;
   // Auto (measured with bench/native-conv.ts at batch 50, 1 and 2 threads, against what auto ran
   // before): the tiles may cover at most 1.8x the output the Winograd forward computes (the small
   // CNN's conv3, 3x3 outputs in 2x2 tiles, 1.78x, still wins 1.45x forward and 1.75x weight
@@ -337,12 +339,27 @@ int winograd_tile(const Geom& g, long O, int kind) {
   // direct weight gradient 1.2x but not im2col's, 22 vs 53 GFLOP/s).
   // Channels beyond the measured range (64) stay on the other paths: a block of one tile row would
   // then outgrow L2 on wide maps.
-  if (g.c > 64 || O > 64) return 0;
+  if (g.c > 64 || O > 64 || g.ph > 1 || g.pw > 1) return 0;
   const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
-  if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow || g.ph > 1 || g.pw > 1) return 0;
-  if (kind == 2) return g.c >= 3 && O >= 16 ? 2 : 0;
   const long in = kind == 0 ? g.c : O, out = kind == 0 ? O : g.c;
-  return in >= 16 && out >= 3 ? 2 : 0;
+  // F(4x4, 3x3) does 4x fewer multiplies than the direct sum (F(2x2)'s 2.25x) but its transforms
+  // cost more a tile, and its tile rows, along the vector, are 4 outputs apart: it wins on maps of
+  // 11 or more each way (under load, 1 / 2 threads, GFLOP/s against F(2x2); fwd, dx, dw): ResNet
+  // layer1, 32x32 with 16 channels, 1.42 / 1.38, 1.44 / 1.36, 1.40 / 1.34; layer2 conv2, 16x16 with
+  // 32, 1.14, 1.14, 1.24; the small CNN conv2, 11x11 from 32 to 64 channels, 1.08 / 1.13,
+  // 1.07 / 1.03, 1.27 / 1.2; the ResNet stem, 3 -> 16 channels, 1.48 / 1.45 ahead of the implicit
+  // forward (3 input channels are enough here), 1.35 / 1.2 and 1.36 / 1.33 ahead of F(2x2). It loses
+  // on 8x8 (layer3 conv2: 0.93, 0.93, 1.11 / 0.85) and smaller maps, and on one input channel.
+  // Its float32 error, max |y - y64| / max |y64| against the float64 result at the models' 3x3
+  // layers (bench/native-winograd-error.ts; fwd, dx, dw), is 3e-6 to 8e-6 (layer3 conv2 8.2e-6,
+  // 6.6e-6, 2.8e-6; small CNN conv2 5.0e-6, 6.3e-6, 2.8e-6; ResNet layer1 3.8e-6, 3.9e-6, 4.5e-6),
+  // against 1.6e-7 to 8e-7 for F(2x2) and 1.3e-7 to 5.6e-7 for im2col: inside the kernel tests'
+  // 2e-5, 10 to 20 times F(2x2)'s.
+  const bool f4 = !(e && e[0] == '2') && oh >= 11 && ow >= 11;
+  if (kind == 2 && !(g.c >= 3 && O >= 16)) return 0;
+  if (f4 && (kind == 2 || (in >= (kind == 0 ? 3 : 16) && out >= 3))) return 4;
+  if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow) return 0;
+  return kind == 2 || (in >= 16 && out >= 3) ? 2 : 0;
 }
 
 }  // namespace
