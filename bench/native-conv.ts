@@ -6,7 +6,7 @@
  * figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
  * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
  *
- *   npx tsx bench/native-conv.ts [--reps 15]
+ *   npx tsx bench/native-conv.ts [--reps 15] [--only <part of a layer name>]
  */
 import * as g from '../src/index.js';
 import { registerDefaultBackends } from '../src/backends/registry.js';
@@ -17,14 +17,16 @@ import { CONV_LAYERS } from './native-kernels.js';
 
 const i = process.argv.indexOf('--reps');
 const reps = i >= 0 ? Number(process.argv[i + 1]) : 15;
+const o = process.argv.indexOf('--only');
+const only = o >= 0 ? process.argv[o + 1]! : '';
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
-const algos = ['im2col', 'implicit', 'direct', 'auto'] as const;
+const algos = ['im2col', 'implicit', 'direct', 'flat', 'auto'] as const;
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
-for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
+for (const [name, xs, ws, stride, padding] of CONV_LAYERS.filter(([name]) => name.includes(only))) {
   const x = g.randn(xs, { device: 'native', seed: 1 }), w = g.randn(ws, { device: 'native', seed: 2 });
   const geo = windowGeom(name, x, { kernel: [ws[2]!, ws[3]!], stride, padding });
   const gy = g.randn([geo.n, ws[0]!, geo.oh, geo.ow], { device: 'native', seed: 3 });

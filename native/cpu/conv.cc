@@ -125,6 +125,17 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
 
 // ---- fused convolution ----
 
+// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 always
+// the pixel-major batch GEMM; GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|flat.
+int g_conv_mode = [] {
+  const char* e = std::getenv("GRADREG_NATIVE_CONV");
+  if (e && !std::strcmp(e, "im2col")) return 1;
+  if (e && !std::strcmp(e, "implicit")) return 2;
+  if (e && !std::strcmp(e, "direct")) return 3;
+  if (e && !std::strcmp(e, "flat")) return 4;
+  return 0;
+}();
+
 // Thread-local column buffer (separate from the GEMM's packs).
 thread_local Scratch tl_cols;
 
@@ -153,7 +164,6 @@ struct Plan {
   long chunk, chunks;
   bool identity;     // 1x1, stride 1, no padding: the image is its own column matrix
   bool threadsOverChunks;
-  bool flat;         // one output pixel per image and one chunk: the batch is one [N, K] matrix
 };
 
 template <class T>
@@ -168,7 +178,6 @@ Plan plan_for(const Geom& g, long O) {
   const long perImage = std::max<long>(1, p.K * p.ld * static_cast<long>(sizeof(T)));
   balanced_chunks(std::max<long>(1, g.n), std::max<long>(1, chunk_budget() / perImage), p.chunk, p.chunks);
   p.threadsOverChunks = p.chunks >= num_threads() && num_threads() > 1;
-  p.flat = p.P == 1 && p.chunks == 1;
   return p;
 }
 
@@ -306,6 +315,226 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
   });
 }
 
+// ---- pixel-major GEMM over the batch ("flat") ----
+//
+// A small output map leaves the im2col chunks' GEMM a few columns per image (9 for a 3x3 map),
+// fewer than a micro-tile: packing B and writing C then go run by run. Here the whole batch's
+// output pixels are the GEMM's rows instead, image q's pixel p being row q*P + p of a column matrix
+// cols [rows, K] whose K = C*kh*kw columns are ordered (i, j, c). Read from a zero-padded
+// channels-last copy of the image, row (q, oy, ox) is then kh runs of kw*C contiguous values, one per
+// kernel row i. With W'[o, (i, j, c)] = W[o, (c, i, j)] and gyT [rows, O] a transposed copy of gy:
+//   forward       Y[rows, O] = cols @ W'^T, transposed into y [N, O, P];
+//   input grad    dcols[rows, K] = gyT @ W', added back run by run into a zero-padded
+//                 channels-last dx, then transposed and cropped into dx;
+//   weight grad   dW'[O, K] = gyT^T @ cols, summed over the batch, then reordered into dW.
+// Threads take chunks of whole images (a chunk's buffers fit in L2) and run single-threaded GEMMs;
+// with fewer chunks than threads the chunks run one after another on a threaded GEMM. A 1x1 output
+// map (LeNet C5) makes cols the batch's images themselves, one row each.
+
+thread_local Scratch tl_img, tl_pix;
+
+struct FlatPlan {
+  long P, K, hp, wp, img;  // pixels per image, C*kh*kw, padded height and width, padded image size
+  long chunk, chunks;
+  bool threadsOverChunks;
+};
+
+template <class T>
+FlatPlan flat_plan(const Geom& g, long O) {
+  FlatPlan f{};
+  f.P = g.oh * g.ow;
+  f.K = g.c * g.kh * g.kw;
+  f.hp = g.h + 2 * g.ph;
+  f.wp = g.w + 2 * g.pw;
+  f.img = f.hp * f.wp * g.c;
+  const long perImage = (f.P * (f.K + O) + f.img) * static_cast<long>(sizeof(T));
+  balanced_chunks(std::max<long>(1, g.n), std::max<long>(1, chunk_budget() / 2 / perImage), f.chunk, f.chunks);
+  f.threadsOverChunks = f.chunks >= num_threads() && num_threads() > 1;
+  return f;
+}
+
+// W'[o, (i, j, c)] = W[o, (c, i, j)].
+template <class T>
+std::vector<T> flat_weights(const T* w, const Geom& g, long O) {
+  const long khw = g.kh * g.kw, K = g.c * khw;
+  std::vector<T> wp(static_cast<size_t>(O * K));
+  for (long o = 0; o < O; o++)
+    for (long c = 0; c < g.c; c++)
+      for (long t = 0; t < khw; t++) wp[o * K + t * g.c + c] = w[o * K + c * khw + t];
+  return wp;
+}
+
+// The zero-padded channels-last copy xh [hp, wp, C] of one image x [C, h, w].
+template <class T>
+void to_channels_last(const T* x, T* xh, const Geom& g, const FlatPlan& f) {
+  std::memset(xh, 0, sizeof(T) * f.img);
+  for (long c = 0; c < g.c; c++)
+    for (long y = 0; y < g.h; y++) {
+      T* d = xh + ((y + g.ph) * f.wp + g.pw) * g.c + c;
+      const T* s = x + (c * g.h + y) * g.w;
+      for (long xx = 0; xx < g.w; xx++) d[xx * g.c] = s[xx];
+    }
+}
+
+// Its adjoint: the unpadded part of xh back into x [C, h, w].
+template <class T>
+void from_channels_last(const T* xh, T* x, const Geom& g, const FlatPlan& f) {
+  for (long c = 0; c < g.c; c++)
+    for (long y = 0; y < g.h; y++) {
+      const T* s = xh + ((y + g.ph) * f.wp + g.pw) * g.c + c;
+      T* d = x + (c * g.h + y) * g.w;
+      for (long xx = 0; xx < g.w; xx++) d[xx] = s[xx * g.c];
+    }
+}
+
+// Row r = (q, oy, ox) of cols: kernel row i's kw*C values start at this offset of the chunk's xh.
+inline long flat_src(const Geom& g, const FlatPlan& f, long q, long oy, long ox, long i) {
+  return q * f.img + ((oy * g.sh + i) * f.wp + ox * g.sw) * g.c;
+}
+
+template <class T>
+void flat_cols(const T* xh, T* cols, const Geom& g, const FlatPlan& f, long q) {
+  const long run = g.kw * g.c;
+  for (long oy = 0; oy < g.oh; oy++)
+    for (long ox = 0; ox < g.ow; ox++) {
+      T* d = cols + (q * f.P + oy * g.ow + ox) * f.K;
+      for (long i = 0; i < g.kh; i++) {
+        const T* s = xh + flat_src(g, f, q, oy, ox, i);
+        if (run >= 32) std::memcpy(d + i * run, s, sizeof(T) * run);
+        else copy_short(d + i * run, s, run);
+      }
+    }
+}
+
+// gyT[q * P + p, o] = gy[q, o, p] for the chunk's images.
+template <class T>
+void flat_gy(const T* gy, T* gt, long O, long P, long q) {
+  for (long o = 0; o < O; o++) {
+    const T* s = gy + (q * O + o) * P;
+    T* d = gt + q * P * O + o;
+    for (long p = 0; p < P; p++) d[p * O] = s[p];
+  }
+}
+
+// Run body(q) for q < cn, on the pool when `par`.
+template <class F>
+void each_image(long cn, bool par, F&& body) {
+  auto run = [&](long b, long e) {
+    for (long q = b; q < e; q++) body(q);
+  };
+  if (par) parallel_for(cn, 1, run);
+  else run(0, cn);
+}
+
+template <class T>
+void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const std::vector<T> wp = flat_weights(w, g, O);
+  const long chw = g.c * g.h * g.w;
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* xh = tl_img.get<T>(cn * f.img);
+    T* cols = tl_cols.get<T>(rows * f.K);
+    T* out = tl_pix.get<T>(rows * O);
+    each_image(cn, par, [&](long q) {
+      to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f);
+      flat_cols(xh, cols, g, f, q);
+    });
+    gemm<T>(rows, O, f.K, Operand<T>{cols, f.K, false, rows, 0}, Operand<T>{wp.data(), f.K, true, O, 0}, out,
+            COut{O, rows, 0, O, 0}, par);
+    each_image(cn, par, [&](long q) {
+      for (long o = 0; o < O; o++) {
+        T* d = y + ((n0 + q) * O + o) * f.P;
+        const T* s = out + q * f.P * O + o;
+        for (long p = 0; p < f.P; p++) d[p] = s[p * O];
+      }
+    });
+  };
+  if (f.threadsOverChunks)
+    parallel_for(f.chunks, 1, [&](long b, long e) {
+      for (long c = b; c < e; c++) chunk(c, false);
+    });
+  else
+    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+}
+
+template <class T>
+void flat_backward_input(const T* gy, const T* w, T* dx, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const std::vector<T> wp = flat_weights(w, g, O);
+  const long chw = g.c * g.h * g.w, run = g.kw * g.c;
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* gt = tl_pix.get<T>(rows * O);
+    T* dcols = tl_cols.get<T>(rows * f.K);
+    T* dxh = tl_img.get<T>(cn * f.img);
+    each_image(cn, par, [&](long q) { flat_gy(gy + n0 * O * f.P, gt, O, f.P, q); });
+    gemm<T>(rows, f.K, O, Operand<T>{gt, O, false, rows, 0}, Operand<T>{wp.data(), f.K, false, f.K, 0}, dcols,
+            COut{f.K, rows, 0, f.K, 0}, par);
+    each_image(cn, par, [&](long q) {
+      T* xh = dxh + q * f.img;
+      std::memset(xh, 0, sizeof(T) * f.img);
+      for (long oy = 0; oy < g.oh; oy++)
+        for (long ox = 0; ox < g.ow; ox++) {
+          const T* s = dcols + (q * f.P + oy * g.ow + ox) * f.K;
+          for (long i = 0; i < g.kh; i++) {
+            T* d = dxh + flat_src(g, f, q, oy, ox, i);
+            const T* si = s + i * run;
+            for (long k = 0; k < run; k++) d[k] += si[k];
+          }
+        }
+      from_channels_last(xh, dx + (n0 + q) * chw, g, f);
+    });
+  };
+  if (f.threadsOverChunks)
+    parallel_for(f.chunks, 1, [&](long b, long e) {
+      for (long c = b; c < e; c++) chunk(c, false);
+    });
+  else
+    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+}
+
+template <class T>
+void flat_backward_weight(const T* x, const T* gy, T* dw, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const long chw = g.c * g.h * g.w, OK = O * f.K, khw = g.kh * g.kw;
+  // acc += dW' of chunk c (or = when `first`).
+  auto chunk = [&](long c, T* acc, bool first, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* xh = tl_img.get<T>(cn * f.img);
+    T* cols = tl_cols.get<T>(rows * f.K);
+    T* gt = tl_pix.get<T>(rows * O);
+    each_image(cn, par, [&](long q) {
+      to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f);
+      flat_cols(xh, cols, g, f, q);
+      flat_gy(gy + n0 * O * f.P, gt, O, f.P, q);
+    });
+    gemm<T>(O, f.K, rows, Operand<T>{gt, O, true, O, 0}, Operand<T>{cols, f.K, false, f.K, 0}, acc,
+            COut{f.K, O, 0, f.K, 0}, par, !first);
+  };
+  // Each part sums its chunks into its own dW'; the parts are added (in order) while reordering.
+  const long parts = f.threadsOverChunks ? std::min<long>(f.chunks, 2L * num_threads()) : 1;
+  std::vector<T> acc(static_cast<size_t>(parts * OK));
+  if (f.threadsOverChunks)
+    parallel_for(parts, 1, [&](long b, long e) {
+      for (long pt = b; pt < e; pt++) {
+        const long c0 = f.chunks * pt / parts, c1 = f.chunks * (pt + 1) / parts;
+        for (long c = c0; c < c1; c++) chunk(c, acc.data() + pt * OK, c == c0, false);
+      }
+    });
+  else
+    for (long c = 0; c < f.chunks; c++) chunk(c, acc.data(), c == 0, true);
+  parallel_for(O, 1, [&](long o0, long o1) {
+    for (long o = o0; o < o1; o++)
+      for (long c = 0; c < g.c; c++)
+        for (long t = 0; t < khw; t++) {
+          T s = 0;
+          for (long pt = 0; pt < parts; pt++) s += acc[pt * OK + o * f.K + t * g.c + c];
+          dw[o * f.K + c * khw + t] = s;
+        }
+  });
+}
+
 // ---- implicit GEMM ----
 //
 // With stride 1, column (c, i, j) of output pixel (oy, ox) is xpad[c, oy + i, ox + j] of the padded
@@ -322,16 +551,6 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
 // j mod sw) Hq Wq + (i div sh) Wq + j div sw and the grid is oh x Wq. Forward and weight gradient
 // take strides this way; the input gradient of a strided convolution stays on im2col.
 
-// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies;
-// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct.
-int g_conv_mode = [] {
-  const char* e = std::getenv("GRADREG_NATIVE_CONV");
-  if (e && !std::strcmp(e, "im2col")) return 1;
-  if (e && !std::strcmp(e, "implicit")) return 2;
-  if (e && !std::strcmp(e, "direct")) return 3;
-  return 0;
-}();
-
 struct OffUkr {
   int mr = 0, nr = 0;
   void (*f)(long, const float*, const float*, const long*, float*, long, int) = nullptr;
@@ -346,7 +565,7 @@ OffUkr off_ukr() {
 
 // Whether a convolution of geometry g (float) can run as implicit GEMM at all.
 bool implicit_applies(const Geom& g) {
-  if (g_conv_mode == 1 || !off_ukr().f) return false;
+  if (g_conv_mode == 1 || g_conv_mode == 4 || !off_ukr().f) return false;
   if (g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
   return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv reads the image (or a subsample) as its columns
 }
@@ -363,6 +582,9 @@ bool implicit_ok(const Geom& g, long rows, long im2colRows) {
   if (!implicit_applies(g)) return false;
   if (g_conv_mode == 2) return true;
   if (g.n < num_threads()) return false;
+  // A handful of taps (one input channel, 3x3) leaves each micro-tile call a few steps between its
+  // accumulator stores (measured: small conv1, K = 9, 88 vs 108 GFLOP/s on im2col chunks).
+  if (g.c * g.kh * g.kw < 16) return false;
   const OffUkr kr = off_ukr();
   auto up = [](double v, int m) { return std::ceil(v / m) * m; };
   const double L = static_cast<double>(g.oh) * grid_width(g);
@@ -594,7 +816,10 @@ bool direct_weight_ok(const Geom& g, long O) {
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).
   const bool blocks = O % kr.nr == 0 || (2 * O >= kr.nr && g.oh * g.ow < nt_min_pixels());
-  return blocks && g.oh * grid_width(g) <= 1.5 * g.oh * g.ow;
+  // Taps go MR at a time: few of them round up badly (small conv1, 9 taps as 16: 36 vs 102 on the
+  // im2col path's dot-product tiles).
+  const long K = g.c * g.kh * g.kw;
+  return blocks && (K + kr.mr - 1) / kr.mr * kr.mr <= 1.25 * K && g.oh * grid_width(g) <= 1.5 * g.oh * g.ow;
 }
 
 void direct_backward_weight(const float* x, const float* gy, float* dw, const Geom& g, long O) {
@@ -687,19 +912,33 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
   });
 }
 
+// Whether the pixel-major batch GEMM runs: forced (mode 4), or in auto mode for small output maps
+// (measured with bench/native-conv.ts, GFLOP/s at 2 threads, flat against what auto ran before:
+// small conv3, 3x3 pixels, 123/134/122 vs 71/65/71 forward/input/weight gradient; LeNet C5, one
+// pixel, 42/53/40 vs 27/28/30; LeNet C3, 10x10, input and weight gradient 44/56 vs 31/36 (its
+// forward stays implicit, 63 vs 43); ResNet layer3 conv1, 8x8 strided, gradients 71/73 vs 65/69;
+// layer3 conv2, 8x8, weight gradient 92 vs 76 (its forward and input gradient stay direct, 96 vs
+// 85-87)). Not with fewer than 32 columns (one or three input channels): there the GEMM's inner
+// dimension is too short for the transposes and packing around it (small conv1 30/17/23 flat vs
+// 108/74/102 on im2col chunks).
+enum class Pass { Forward, Input, Weight };
+bool flat_ok(const Geom& g, long O, Pass pass) {
+  (void)O;
+  if (g_conv_mode == 4) return true;
+  if (g_conv_mode != 0) return false;
+  const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
+  if (P == 1) return true;
+  if (K < 32) return false;
+  return pass == Pass::Forward ? P < 32 : P <= 100;
+}
+
 template <class T>
 void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
+  if (flat_ok(g, O, Pass::Forward)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
-  if (p.flat) {
-    // y[N, O] = cols[N, K] @ W^T[K, O]
-    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
-    gemm<T>(g.n, O, p.K, Operand<T>{cols, p.K, false, g.n, 0}, Operand<T>{w, p.K, true, O, 0}, y,
-            COut{O, g.n, 0, O, 0}, true);
-    return;
-  }
   for_chunks(p, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     const T* cols = chunk_cols(x, g, p, n0, cn, par);
@@ -716,21 +955,18 @@ void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long
   if constexpr (std::is_same_v<T, float>) {
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
-      if (direct_ok(t, g.c) || implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
+      if (direct_ok(t, g.c)) return implicit_backward_input(gy, w, dx, g, O);
+    }
+  }
+  if (flat_ok(g, O, Pass::Input)) return flat_backward_input(gy, w, dx, g, O);
+  if constexpr (std::is_same_v<T, float>) {
+    if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
+      const Geom t = transposed_geom(g, O);
+      if (implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
     }
   }
   const Plan p = plan_for<T>(g, O);
   const long khw = g.kh * g.kw, img = g.c * g.h * g.w;
-  if (p.flat) {
-    // dcols[N, K] = gy[N, O] @ W[O, K], then each plane's kh*kw values go back to the image.
-    T* dcols = tl_cols.get<T>(g.n * p.K);
-    gemm<T>(g.n, p.K, O, Operand<T>{gy, O, false, g.n, 0}, Operand<T>{w, p.K, false, p.K, 0}, dcols,
-            COut{p.K, g.n, 0, p.K, 0}, true);
-    parallel_for(g.n * g.c, 1, [&](long b, long e) {
-      for (long nc = b; nc < e; nc++) col2im_plane(dcols + nc * khw, dx + nc * g.h * g.w, g, 1);
-    });
-    return;
-  }
   for_chunks(p, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     // dcols[n] = W^T[K, O] @ gy[n][O, P]; an identity conv's dcols are dx itself.
@@ -759,13 +995,8 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     std::fill(dw, dw + OK, T(0));
     return;
   }
+  if (flat_ok(g, O, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
-  if (p.flat) {
-    // dW[O, K] = gy^T[O, N] @ cols[N, K]: one GEMM over the batch.
-    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
-    gemm<T>(O, p.K, g.n, Operand<T>{gy, O, true, O, 0}, Operand<T>{cols, p.K, false, p.K, 0}, dw, co, true);
-    return;
-  }
   if constexpr (std::is_same_v<T, float>) {
     if (direct_weight_ok(g, O)) return direct_backward_weight(x, gy, dw, g, O);
     if (implicit_weight_ok(g, O) && implicit_backward_weight(x, gy, dw, g, O)) return;

@@ -228,7 +228,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'flat', 'auto'] as const) {
               nativeBackend_.setConvAlgorithm(algo);
               try {
                 expectClose(runOn(nativeBackend_, xs, ws, gm, dt), want, dt === 'float64' ? 1e-12 : 2e-5);

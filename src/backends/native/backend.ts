@@ -42,7 +42,7 @@ function cpuModel(): string {
   }
 }
 
-export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct';
+export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'flat';
 
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
@@ -75,10 +75,12 @@ export class NativeBackend implements Backend {
    * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM (pixels along
    * the vector) or 'direct' convolution (output channels along the vector) over the padded image
    * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
-   * convolution stays on im2col), 'im2col' chunks always, or 'auto'. Returns the previous setting.
+   * convolution stays on im2col), 'im2col' chunks always, 'flat' (the whole batch's output pixels as
+   * the rows of one GEMM, float32 and float64, every geometry) always, or 'auto'. Returns the
+   * previous setting.
    */
   setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
-    const modes = ['auto', 'im2col', 'implicit', 'direct'] as const;
+    const modes = ['auto', 'im2col', 'implicit', 'direct', 'flat'] as const;
     return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
