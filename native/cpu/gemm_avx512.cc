@@ -139,3 +139,93 @@ void nt4x4_sum_avx512(long K, long nq, const float* const* a, long sa, const flo
 }
 
 }  // namespace gr
+
+namespace gr {
+
+// Direct input gradient of a stride-1 convolution for one image, 32 pixels of a dx row per pair of
+// zmm accumulators, four rows at a time:
+//   dx[c, y, x] = sum over i, j, o of w[o, c, i, j] * gy[o, y + ph - i, x + pw - j]
+// (the terms whose gy index falls outside [0, oh) x [0, ow) dropped). For each column tap j the
+// lanes' and rows' validity is one set of load masks; the loop over o then loads each of the
+// 4 + KH - 1 gy rows the block reads once (shifted by j) and multiplies it into every output row it
+// reaches, against the KH broadcast weights: no branches, and one load per KH FMAs where a row is
+// used by all KH taps. wt is [C, KH, kw, O] (contiguous over o); d = {O, C, h, w, oh, ow, kh, kw, ph, pw}.
+template <int KH>
+static void dx_rows_kh(const float* gy, const float* wt, float* dx, const long* d) {
+  constexpr int R = 4, NR = R + KH - 1;
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], kw = d[7], ph = d[8], pw = d[9];
+  const long plane = oh * ow;
+  for (long c = 0; c < C; c++)
+    for (long x0 = 0; x0 < wd; x0 += 32)
+      for (long y0 = 0; y0 < h; y0 += R) {
+        __m512 acc[R][2];
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+        for (long j = 0; j < kw; j++) {
+          // Lanes l read gy column x0 + l + pw - j: valid for lo <= l < hi.
+          long lo = j - pw - x0, hi = ow - x0 - pw + j;
+          if (hi > wd - x0) hi = wd - x0;
+          if (hi > 32) hi = 32;
+          if (lo < 0) lo = 0;
+          if (lo >= hi) continue;
+          const unsigned long long bits = ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+          // Block row rr reads gy row y0 + ph - (KH - 1) + rr, which output row a uses with tap
+          // i = a + KH - 1 - rr.
+          __mmask16 m0[NR], m1[NR];
+          const float* g[NR];
+          bool any = false;
+          for (int rr = 0; rr < NR; rr++) {
+            const long r = y0 + ph - (KH - 1) + rr;
+            const bool ok = r >= 0 && r < oh;
+            any = any || ok;
+            m0[rr] = static_cast<__mmask16>(ok ? bits : 0);
+            m1[rr] = static_cast<__mmask16>(ok ? bits >> 16 : 0);
+            g[rr] = gy + (ok ? r * ow : 0) + x0 + pw - j;
+          }
+          if (!any) continue;
+          const float* wp = wt + (c * KH * kw + j) * O;
+          for (long o = 0; o < O; o++) {
+            __m512 wv[KH];
+#pragma GCC unroll 8
+            for (int i = 0; i < KH; i++) wv[i] = _mm512_set1_ps(wp[i * kw * O + o]);
+            const long off = o * plane;
+#pragma GCC unroll 16
+            for (int rr = 0; rr < NR; rr++) {
+              const __m512 v0 = _mm512_maskz_loadu_ps(m0[rr], g[rr] + off);
+              const __m512 v1 = _mm512_maskz_loadu_ps(m1[rr], g[rr] + off + 16);
+#pragma GCC unroll 4
+              for (int a = 0; a < R; a++) {
+                const int i = a + KH - 1 - rr;
+                if (i < 0 || i >= KH) continue;
+                acc[a][0] = _mm512_fmadd_ps(wv[i], v0, acc[a][0]);
+                acc[a][1] = _mm512_fmadd_ps(wv[i], v1, acc[a][1]);
+              }
+            }
+          }
+        }
+        const long n = wd - x0 < 32 ? wd - x0 : 32;
+        const __mmask16 s0 = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+        const __mmask16 s1 = static_cast<__mmask16>(n <= 16 ? 0 : n >= 32 ? 0xffff : (1u << (n - 16)) - 1);
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+          if (y0 + a < h) {
+            float* out = dx + (c * h + y0 + a) * wd + x0;
+            _mm512_mask_storeu_ps(out, s0, acc[a][0]);
+            _mm512_mask_storeu_ps(out + 16, s1, acc[a][1]);
+          }
+      }
+}
+
+bool conv_dx_rows_avx512(const float* gy, const float* wt, float* dx, const long* d) {
+  switch (d[6]) {
+    case 1: dx_rows_kh<1>(gy, wt, dx, d); return true;
+    case 2: dx_rows_kh<2>(gy, wt, dx, d); return true;
+    case 3: dx_rows_kh<3>(gy, wt, dx, d); return true;
+    case 4: dx_rows_kh<4>(gy, wt, dx, d); return true;
+    case 5: dx_rows_kh<5>(gy, wt, dx, d); return true;
+    case 7: dx_rows_kh<7>(gy, wt, dx, d); return true;
+    default: return false;
+  }
+}
+
+}  // namespace gr
