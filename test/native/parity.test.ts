@@ -18,3 +18,25 @@ describe.runIf(runNative)('native backend parity with the cpu reference (forward
     });
   }
 });
+
+// The convolution samples again with each of the fused convolution's algorithms forced (auto picks
+// one per geometry; these small samples would otherwise never reach the pixel-major batch GEMM or
+// the direct row kernel), first and second order through each.
+describe.runIf(runNative)('native parity of the convolution samples under every forced conv algorithm', () => {
+  for (const sample of OP_SAMPLES.filter((s) => s.name.includes('conv2d'))) {
+    for (const algo of ['im2col', 'implicit', 'direct', 'flat'] as const) {
+      it(`${sample.name} [${algo}]`, async () => {
+        const be = await nativeBackend();
+        const prev = be.setConvAlgorithm(algo);
+        try {
+          const r = await parity(sample, 'native');
+          expect(r.forward, 'forward').toBeLessThanOrEqual(1);
+          expect(r.first, 'first order').toBeLessThanOrEqual(1);
+          expect(r.second, 'second order').toBeLessThanOrEqual(1);
+        } finally {
+          be.setConvAlgorithm(prev);
+        }
+      });
+    }
+  }
+});
