@@ -25,6 +25,10 @@
 #include "kernels.h"
 #include "dtype_dispatch.h"
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 namespace gr {
 namespace {
 
@@ -353,38 +357,53 @@ FlatPlan flat_plan(const Geom& g, long O) {
   return f;
 }
 
+// d[j * ld + i] = s[i * ls + j] for i < rows, j < cols (floats in 4x4 SSE blocks): every layout
+// change of the flat path is one of these.
+template <class T>
+void transpose_to(const T* s, long ls, long rows, long cols, T* d, long ld) {
+  long i = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 4 <= rows; i += 4) {
+      long j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        __m128 r0 = _mm_loadu_ps(s + i * ls + j), r1 = _mm_loadu_ps(s + (i + 1) * ls + j);
+        __m128 r2 = _mm_loadu_ps(s + (i + 2) * ls + j), r3 = _mm_loadu_ps(s + (i + 3) * ls + j);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(d + j * ld + i, r0);
+        _mm_storeu_ps(d + (j + 1) * ld + i, r1);
+        _mm_storeu_ps(d + (j + 2) * ld + i, r2);
+        _mm_storeu_ps(d + (j + 3) * ld + i, r3);
+      }
+      for (; j < cols; j++)
+        for (long r = 0; r < 4; r++) d[j * ld + i + r] = s[(i + r) * ls + j];
+    }
+  }
+#endif
+  for (; i < rows; i++)
+    for (long j = 0; j < cols; j++) d[j * ld + i] = s[i * ls + j];
+}
+
 // W'[o, (i, j, c)] = W[o, (c, i, j)].
 template <class T>
 std::vector<T> flat_weights(const T* w, const Geom& g, long O) {
   const long khw = g.kh * g.kw, K = g.c * khw;
   std::vector<T> wp(static_cast<size_t>(O * K));
-  for (long o = 0; o < O; o++)
-    for (long c = 0; c < g.c; c++)
-      for (long t = 0; t < khw; t++) wp[o * K + t * g.c + c] = w[o * K + c * khw + t];
+  for (long o = 0; o < O; o++) transpose_to(w + o * K, khw, g.c, khw, wp.data() + o * K, g.c);
   return wp;
 }
 
 // The zero-padded channels-last copy xh [hp, wp, C] of one image x [C, h, w].
 template <class T>
 void to_channels_last(const T* x, T* xh, const Geom& g, const FlatPlan& f) {
-  std::memset(xh, 0, sizeof(T) * f.img);
-  for (long c = 0; c < g.c; c++)
-    for (long y = 0; y < g.h; y++) {
-      T* d = xh + ((y + g.ph) * f.wp + g.pw) * g.c + c;
-      const T* s = x + (c * g.h + y) * g.w;
-      for (long xx = 0; xx < g.w; xx++) d[xx * g.c] = s[xx];
-    }
+  if (g.ph > 0 || g.pw > 0) std::memset(xh, 0, sizeof(T) * f.img);
+  for (long y = 0; y < g.h; y++) transpose_to(x + y * g.w, g.h * g.w, g.c, g.w, xh + ((y + g.ph) * f.wp + g.pw) * g.c, g.c);
 }
 
 // Its adjoint: the unpadded part of xh back into x [C, h, w].
 template <class T>
 void from_channels_last(const T* xh, T* x, const Geom& g, const FlatPlan& f) {
-  for (long c = 0; c < g.c; c++)
-    for (long y = 0; y < g.h; y++) {
-      const T* s = xh + ((y + g.ph) * f.wp + g.pw) * g.c + c;
-      T* d = x + (c * g.h + y) * g.w;
-      for (long xx = 0; xx < g.w; xx++) d[xx] = s[xx * g.c];
-    }
+  for (long y = 0; y < g.h; y++) transpose_to(xh + ((y + g.ph) * f.wp + g.pw) * g.c, g.c, g.w, g.c, x + y * g.w, g.h * g.w);
 }
 
 // Row r = (q, oy, ox) of cols: kernel row i's kw*C values start at this offset of the chunk's xh.
@@ -409,11 +428,7 @@ void flat_cols(const T* xh, T* cols, const Geom& g, const FlatPlan& f, long q) {
 // gyT[q * P + p, o] = gy[q, o, p] for the chunk's images.
 template <class T>
 void flat_gy(const T* gy, T* gt, long O, long P, long q) {
-  for (long o = 0; o < O; o++) {
-    const T* s = gy + (q * O + o) * P;
-    T* d = gt + q * P * O + o;
-    for (long p = 0; p < P; p++) d[p * O] = s[p];
-  }
+  transpose_to(gy + q * O * P, P, O, P, gt + q * P * O, O);
 }
 
 // Run body(q) for q < cn, on the pool when `par`.
@@ -442,13 +457,7 @@ void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
     });
     gemm<T>(rows, O, f.K, Operand<T>{cols, f.K, false, rows, 0}, Operand<T>{wp.data(), f.K, true, O, 0}, out,
             COut{O, rows, 0, O, 0}, par);
-    each_image(cn, par, [&](long q) {
-      for (long o = 0; o < O; o++) {
-        T* d = y + ((n0 + q) * O + o) * f.P;
-        const T* s = out + q * f.P * O + o;
-        for (long p = 0; p < f.P; p++) d[p] = s[p * O];
-      }
-    });
+    each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * O, O, f.P, O, y + (n0 + q) * O * f.P, f.P); });
   };
   if (f.threadsOverChunks)
     parallel_for(f.chunks, 1, [&](long b, long e) {
@@ -525,13 +534,10 @@ void flat_backward_weight(const T* x, const T* gy, T* dw, const Geom& g, long O)
   else
     for (long c = 0; c < f.chunks; c++) chunk(c, acc.data(), c == 0, true);
   parallel_for(O, 1, [&](long o0, long o1) {
-    for (long o = o0; o < o1; o++)
-      for (long c = 0; c < g.c; c++)
-        for (long t = 0; t < khw; t++) {
-          T s = 0;
-          for (long pt = 0; pt < parts; pt++) s += acc[pt * OK + o * f.K + t * g.c + c];
-          dw[o * f.K + c * khw + t] = s;
-        }
+    T* a = acc.data();
+    for (long pt = 1; pt < parts; pt++)
+      for (long i = o0 * f.K; i < o1 * f.K; i++) a[i] += a[pt * OK + i];
+    for (long o = o0; o < o1; o++) transpose_to(a + o * f.K, g.c, khw, g.c, dw + o * f.K, khw);
   });
 }
 
