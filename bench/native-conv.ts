@@ -2,11 +2,13 @@
  * The native fused convolution's algorithms side by side at the three models' layer shapes:
  * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
  * GEMM, direct convolution (both: the input gradient of strided layers falls back to im2col; the
- * weight gradient has no direct form) and the automatic choice. Each
- * figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
+ * direct input gradient of one to three input channels is the row kernel), the pixel-major batch
+ * GEMM ('flat') and the automatic choice. Each figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
  * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
  *
  *   npx tsx bench/native-conv.ts [--reps 15] [--only <part of a layer name>]
+ *
+ * (GRADREG_NATIVE_THREADS=1 for one thread.)
  */
 import * as g from '../src/index.js';
 import { registerDefaultBackends } from '../src/backends/registry.js';

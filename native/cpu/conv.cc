@@ -13,8 +13,12 @@
 // through a table of tap offsets: the implicit GEMM (pixels along the SIMD vector), the direct
 // convolution (output channels along the vector) and the direct weight gradient (output channels
 // of the transposed gradient along the vector); long weight gradients can also use dot-product
-// tiles. `auto` picks per layer (conv2d_t, conv2d_backward_input_t, conv2d_backward_weight_t at
-// the end of the file); `setConvMode` forces one for tests and bench/native-conv.ts.
+// tiles. Small output maps (3x3, 1x1, up to 10x10 for the gradients) run as one pixel-major GEMM
+// over the whole batch ("flat": the batch's output pixels are the GEMM's rows, read from a
+// channels-last copy), and the input gradient of stride-1 layers with one to three input channels
+// as a direct row kernel (no GEMM). `auto` picks per layer by geometry alone (conv2d_t,
+// conv2d_backward_input_t, conv2d_backward_weight_t at the end of the file, and the *_ok rules they
+// call); `setConvMode` forces one for tests and bench/native-conv.ts.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>

@@ -75,9 +75,10 @@ export class NativeBackend implements Backend {
    * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM (pixels along
    * the vector) or 'direct' convolution (output channels along the vector) over the padded image
    * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
-   * convolution stays on im2col), 'im2col' chunks always, 'flat' (the whole batch's output pixels as
-   * the rows of one GEMM, float32 and float64, every geometry) always, or 'auto'. Returns the
-   * previous setting.
+   * convolution stays on im2col; with AVX-512, the input gradient of a stride-1 layer with
+   * C*kh*kw < 32 is the direct row kernel), 'im2col' chunks always, 'flat' (the whole batch's output
+   * pixels as the rows of one GEMM, float32 and float64, every geometry) always, or 'auto'. Returns
+   * the previous setting.
    */
   setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
     const modes = ['auto', 'im2col', 'implicit', 'direct', 'flat'] as const;
