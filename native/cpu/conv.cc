@@ -445,6 +445,76 @@ void each_image(long cn, bool par, F&& body) {
   else run(0, cn);
 }
 
+// The GEMM micro-kernel reading A's row r at arows[r] (no packing of A).
+struct RowsUkr {
+  int mr = 0, nr = 0;
+  void (*f)(long, const float* const*, const float*, long, float*, long, int) = nullptr;
+};
+
+RowsUkr rows_ukr() {
+  const int isa = isa_active();
+  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_rows};
+  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_rows};
+  return {};
+}
+
+// C[r, 0..Nr) = sum over runs u < nu of A_u[r] @ B[u*len .. (u+1)*len, 0..Nr) for the row strips
+// [s0, s1) (MR rows each) of M rows, row r of A_u being the `len` floats at base(r) + u * ustride:
+// the rows micro-kernel reads A where it lies (no column matrix, no packing). B has row stride Nr
+// (a multiple of NR, zero past the real columns); C has M rounded up to MR rows of ldc floats.
+template <class Base>
+void rows_product(const RowsUkr& kr, long s0, long s1, long M, long Nr, long nu, long len, Base&& base, long ustride,
+                  const float* B, float* C, long ldc) {
+  const float* a[8];
+  const float* rows[8];
+  for (long s = s0; s < s1; s++) {
+    const long i0 = s * kr.mr;
+    for (int r = 0; r < kr.mr; r++) a[r] = base(std::min(i0 + r, M - 1));
+    for (long jc = 0; jc < Nr; jc += kr.nr)
+      for (long u = 0; u < nu; u++) {
+        for (int r = 0; r < kr.mr; r++) rows[r] = a[r] + u * ustride;
+        kr.f(len, rows, B + u * len * Nr + jc, Nr, C + i0 * ldc + jc, ldc, u > 0);
+      }
+  }
+}
+
+// rows_product over all strips of M rows, on the pool when `par`.
+template <class Base>
+void rows_product_all(const RowsUkr& kr, bool par, long M, long Nr, long nu, long len, Base&& base, long ustride,
+                      const float* B, float* C, long ldc) {
+  const long strips = (M + kr.mr - 1) / kr.mr;
+  auto run = [&](long b, long e) { rows_product(kr, b, e, M, Nr, nu, len, base, ustride, B, C, ldc); };
+  if (par) parallel_for(strips, 1, run);
+  else run(0, strips);
+}
+
+// The float forward without the column matrix: row (q, oy, ox) of cols is kh runs of kw*C floats
+// of the channels-last image, which the rows micro-kernel reads in place against W'^T [K, Or].
+void flat_forward_rows(const float* x, const std::vector<float>& wp, float* y, const Geom& g, const FlatPlan& f, long O,
+                       const RowsUkr& kr) {
+  const long Or = (O + kr.nr - 1) / kr.nr * kr.nr, chw = g.c * g.h * g.w;
+  std::vector<float> wt(static_cast<size_t>(f.K * Or), 0.f);
+  transpose_to(wp.data(), f.K, O, f.K, wt.data(), Or);
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    float* xh = tl_img.get<float>(cn * f.img);
+    float* out = tl_pix.get<float>((rows + kr.mr) * Or);
+    each_image(cn, par, [&](long q) { to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f); });
+    auto base = [&](long r) {
+      const long q = r / f.P, p = r - q * f.P, oy = p / g.ow;
+      return xh + flat_src(g, f, q, oy, p - oy * g.ow, 0);
+    };
+    rows_product_all(kr, par, rows, Or, g.kh, g.kw * g.c, base, f.wp * g.c, wt.data(), out, Or);
+    each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * Or, Or, f.P, O, y + (n0 + q) * O * f.P, f.P); });
+  };
+  if (f.threadsOverChunks)
+    parallel_for(f.chunks, 1, [&](long b, long e) {
+      for (long c = b; c < e; c++) chunk(c, false);
+    });
+  else
+    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+}
+
 template <class T>
 void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
   const FlatPlan f = flat_plan<T>(g, O);
@@ -463,6 +533,9 @@ void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
             COut{O, rows, 0, O, 0}, par);
     each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * O, O, f.P, O, y + (n0 + q) * O * f.P, f.P); });
   };
+  if constexpr (std::is_same_v<T, float>) {
+    if (const RowsUkr kr = rows_ukr(); kr.f) return flat_forward_rows(x, wp, y, g, f, O, kr);
+  }
   if (f.threadsOverChunks)
     parallel_for(f.chunks, 1, [&](long b, long e) {
       for (long c = b; c < e; c++) chunk(c, false);
@@ -476,20 +549,35 @@ void flat_backward_input(const T* gy, const T* w, T* dx, const Geom& g, long O) 
   const FlatPlan f = flat_plan<T>(g, O);
   const std::vector<T> wp = flat_weights(w, g, O);
   const long chw = g.c * g.h * g.w, run = g.kw * g.c;
+  // Floats skip the packing: the rows micro-kernel reads gyT's rows in place against W' with its
+  // rows padded to whole micro-tiles (ldk).
+  RowsUkr kr{};
+  if constexpr (std::is_same_v<T, float>) kr = rows_ukr();
+  const long ldk = kr.f ? (f.K + kr.nr - 1) / kr.nr * kr.nr : f.K;
+  std::vector<T> wpad;
+  if (kr.f) {
+    wpad.assign(static_cast<size_t>(O * ldk), T(0));
+    for (long o = 0; o < O; o++) std::memcpy(wpad.data() + o * ldk, wp.data() + o * f.K, sizeof(T) * f.K);
+  }
   auto chunk = [&](long c, bool par) {
     const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
     T* gt = tl_pix.get<T>(rows * O);
-    T* dcols = tl_cols.get<T>(rows * f.K);
+    T* dcols = tl_cols.get<T>((rows + 8) * ldk);
     T* dxh = tl_img.get<T>(cn * f.img);
     each_image(cn, par, [&](long q) { flat_gy(gy + n0 * O * f.P, gt, O, f.P, q); });
-    gemm<T>(rows, f.K, O, Operand<T>{gt, O, false, rows, 0}, Operand<T>{wp.data(), f.K, false, f.K, 0}, dcols,
-            COut{f.K, rows, 0, f.K, 0}, par);
+    if constexpr (std::is_same_v<T, float>) {
+      if (kr.f)
+        rows_product_all(kr, par, rows, ldk, 1, O, [&](long r) { return gt + r * O; }, 0, wpad.data(), dcols, ldk);
+    }
+    if (!kr.f)
+      gemm<T>(rows, f.K, O, Operand<T>{gt, O, false, rows, 0}, Operand<T>{wp.data(), f.K, false, f.K, 0}, dcols,
+              COut{f.K, rows, 0, f.K, 0}, par);
     each_image(cn, par, [&](long q) {
       T* xh = dxh + q * f.img;
       std::memset(xh, 0, sizeof(T) * f.img);
       for (long oy = 0; oy < g.oh; oy++)
         for (long ox = 0; ox < g.ow; ox++) {
-          const T* s = dcols + (q * f.P + oy * g.ow + ox) * f.K;
+          const T* s = dcols + (q * f.P + oy * g.ow + ox) * ldk;
           for (long i = 0; i < g.kh; i++) {
             T* d = dxh + flat_src(g, f, q, oy, ox, i);
             const T* si = s + i * run;
@@ -798,18 +886,6 @@ void direct_forward(const float* x, const float* wmat, float* y, const Geom& g, 
       }
     }
   });
-}
-
-struct RowsUkr {
-  int mr = 0, nr = 0;
-  void (*f)(long, const float* const*, const float*, long, float*, long, int) = nullptr;
-};
-
-RowsUkr rows_ukr() {
-  const int isa = isa_active();
-  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_rows};
-  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_rows};
-  return {};
 }
 
 // The weight gradient the same way round: dW^T[k, o] = sum over grid positions p of
