@@ -1023,15 +1023,16 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
   });
 }
 
-// Whether the pixel-major batch GEMM runs: forced (mode 4), or in auto mode for small output maps
-// (measured with bench/native-conv.ts, GFLOP/s at 2 threads, flat against what auto ran before:
-// small conv3, 3x3 pixels, 123/134/122 vs 71/65/71 forward/input/weight gradient; LeNet C5, one
-// pixel, 42/53/40 vs 27/28/30; LeNet C3, 10x10, input and weight gradient 44/56 vs 31/36 (its
-// forward stays implicit, 63 vs 43); ResNet layer3 conv1, 8x8 strided, gradients 71/73 vs 65/69;
-// layer3 conv2, 8x8, weight gradient 92 vs 76 (its forward and input gradient stay direct, 96 vs
-// 85-87)). Not with fewer than 32 columns (one or three input channels): there the GEMM's inner
-// dimension is too short for the transposes and packing around it (small conv1 30/17/23 flat vs
-// 108/74/102 on im2col chunks).
+// Whether the pixel-major batch GEMM runs: forced (mode 4), or in auto mode for small output maps,
+// and for strided layers up to 16x16 (the padded-image paths split those into phases or fall back
+// to im2col). Measured with bench/native-conv.ts (GFLOP/s, one thread, machine shared; flat against
+// what auto ran before, forward / input / weight gradient): small conv3 (3x3 map) 97/88/91 vs
+// 42/35/43; LeNet C5 (1x1) 52/60/64 vs 21/23/11; ResNet layer3 conv1 (8x8, stride 2) 96/86/91 vs
+// 72/69/68; layer2 conv1 (16x16, stride 2) 83/54/65 vs 55/51/48; layer3 conv2 (8x8) forward 109 vs
+// 99 and weight gradient 102 vs 80 (its input gradient stays direct, 98 vs 101); LeNet C3 (10x10)
+// gradients 58/61 vs 31/41, but its forward stays implicit (64 vs 49). Not with fewer than 32
+// columns (one or three input channels): the GEMM's inner dimension is then too short for the
+// transposes around it (small conv1 16/10/14 flat vs 53/36/53 on im2col chunks).
 enum class Pass { Forward, Input, Weight };
 bool flat_ok(const Geom& g, long O, Pass pass) {
   (void)O;
@@ -1040,7 +1041,8 @@ bool flat_ok(const Geom& g, long O, Pass pass) {
   const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
   if (P == 1) return true;
   if (K < 32) return false;
-  return pass == Pass::Forward ? P < 32 : P <= 100;
+  if (g.sh * g.sw > 1 && P <= 256) return true;
+  return P <= (pass == Pass::Forward ? 64 : 100);
 }
 
 template <class T>
