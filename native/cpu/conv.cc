@@ -681,7 +681,9 @@ bool implicit_ok(const Geom& g, long rows, long im2colRows) {
   if (g_conv_mode == 2) return true;
   if (g.n < num_threads()) return false;
   // A handful of taps (one input channel, 3x3) leaves each micro-tile call a few steps between its
-  // accumulator stores (measured: small conv1, K = 9, 88 vs 108 GFLOP/s on im2col chunks).
+  // accumulator stores (measured, best of many calls: small conv1, K = 9, 95 vs 130 GFLOP/s on
+  // im2col chunks at 2 threads, 50 vs 66 at one; inside a training step at one thread the implicit
+  // path was about 10% ahead, within the machine's noise there).
   if (g.c * g.kh * g.kw < 16) return false;
   const OffUkr kr = off_ukr();
   auto up = [](double v, int m) { return std::ceil(v / m) * m; };
@@ -902,8 +904,8 @@ bool direct_weight_ok(const Geom& g, long O) {
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).
   const bool blocks = O % kr.nr == 0 || (2 * O >= kr.nr && g.oh * g.ow < nt_min_pixels());
-  // Taps go MR at a time: few of them round up badly (small conv1, 9 taps as 16: 36 vs 102 on the
-  // im2col path's dot-product tiles).
+  // Taps go MR at a time: few of them round up badly (small conv1, 9 taps as 16: 36 vs 102 GFLOP/s
+  // on the im2col path's dot-product tiles at 2 threads).
   const long K = g.c * g.kh * g.kw;
   return blocks && (K + kr.mr - 1) / kr.mr * kr.mr <= 1.25 * K && g.oh * grid_width(g) <= 1.5 * g.oh * g.ow;
 }
@@ -957,7 +959,9 @@ void direct_backward_weight(const float* x, const float* gy, float* dw, const Ge
 // shorter than a micro-tile and its col2im moves more memory than the flops need; the transposed
 // geometry's padded paths compute C output channels on tiles of 8 or 32 (small conv1 dx: 74 GFLOP/s
 // on im2col chunks, 18 implicit, 5 direct, at 2 threads). conv_dx_rows_avx512 (gemm_avx512.cc)
-// computes dx rows straight from gy, 32 pixels of a row along two vectors, threads over images.
+// computes dx rows straight from gy, 32 pixels of a row along two vectors, threads over images
+// (measured, GFLOP/s against the best other path: small conv1 103-124 vs 74 at 2 threads, 53 vs 30
+// at one; at one thread LeNet C1 78 vs 24 and the ResNet stem 81 vs 47, both im2col chunks).
 bool dx_rows_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
   if (g_conv_mode != 0 && g_conv_mode != 3) return false;
@@ -1025,14 +1029,15 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 
 // Whether the pixel-major batch GEMM runs: forced (mode 4), or in auto mode for small output maps,
 // and for strided layers up to 16x16 (the padded-image paths split those into phases or fall back
-// to im2col). Measured with bench/native-conv.ts (GFLOP/s, one thread, machine shared; flat against
-// what auto ran before, forward / input / weight gradient): small conv3 (3x3 map) 97/88/91 vs
-// 42/35/43; LeNet C5 (1x1) 52/60/64 vs 21/23/11; ResNet layer3 conv1 (8x8, stride 2) 96/86/91 vs
-// 72/69/68; layer2 conv1 (16x16, stride 2) 83/54/65 vs 55/51/48; layer3 conv2 (8x8) forward 109 vs
-// 99 and weight gradient 102 vs 80 (its input gradient stays direct, 98 vs 101); LeNet C3 (10x10)
-// gradients 58/61 vs 31/41, but its forward stays implicit (64 vs 49). Not with fewer than 32
-// columns (one or three input channels): the GEMM's inner dimension is then too short for the
-// transposes around it (small conv1 16/10/14 flat vs 53/36/53 on im2col chunks).
+// to im2col). Measured with bench/native-conv.ts (GFLOP/s, one thread, machine shared, forward /
+// input / weight gradient, flat against what auto ran before): small conv3 (3x3 map) 95/89/96 vs
+// 42/35/44 (im2col chunks); LeNet C5 (1x1) 52/59/64 vs 24/24/11 on im2col chunks (27/28/30 at 2
+// threads for the one-GEMM form this path replaces); ResNet layer3 conv1 (8x8, stride 2) 98/89/93
+// vs 72/70/68; layer2 conv1 (16x16, stride 2) 87/55/69 vs 57/55/55; layer3 conv2 (8x8) forward 108
+// vs 98 and weight gradient 102 vs 81 (its input gradient stays direct: 98 vs 100, a tie); LeNet
+// C3 (10x10) gradients 55/60 vs 31/40, but its forward stays implicit (64 vs 49). Not with fewer
+// than 32 columns (one or three input channels): the GEMM's inner dimension is then too short for
+// the transposes around it (small conv1 23/13/19 flat vs 30/30/40 on im2col chunks).
 enum class Pass { Forward, Input, Weight };
 bool flat_ok(const Geom& g, long O, Pass pass) {
   (void)O;
