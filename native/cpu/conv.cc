@@ -335,9 +335,13 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
 //   input grad    dcols[rows, K] = gyT @ W', added back run by run into a zero-padded
 //                 channels-last dx, then transposed and cropped into dx;
 //   weight grad   dW'[O, K] = gyT^T @ cols, summed over the batch, then reordered into dW.
-// Threads take chunks of whole images (a chunk's buffers fit in L2) and run single-threaded GEMMs;
-// with fewer chunks than threads the chunks run one after another on a threaded GEMM. A 1x1 output
-// map (LeNet C5) makes cols the batch's images themselves, one row each.
+// In float the forward and input-gradient products skip the column matrix and the packing of A:
+// the GEMM micro-kernel that reads A's rows through pointers (ukr_*_rows) takes row (q, oy, ox)'s
+// kh runs straight from the channels-last image, or gyT's rows, against W' laid out once per call.
+// The weight gradient (a reduction over the rows) and float64 build cols and call the packed GEMM.
+// Threads take chunks of whole images (a chunk's buffers fit in L2) and run single-threaded
+// products; with fewer chunks than threads the chunks run one after another, threaded inside. A
+// 1x1 output map (LeNet C5) makes cols the batch's images themselves, one row each.
 
 thread_local Scratch tl_img, tl_pix;
 
