@@ -984,6 +984,36 @@ void dx_rows(const float* gy, const float* w, float* dx, const Geom& g, long O) 
   });
 }
 
+// The weight gradient of the same layers by rows: conv_dw_rows_avx512 (gemm_avx512.cc) keeps a block
+// of output channels' kh*kw sums in registers while the rows of gy and of the shifted image pass,
+// threads over images, each part with its own lane partials (summed in a fixed order at the end).
+// 3x3 and 5x5 kernels. Measured (GFLOP/s, one thread, machine shared, against what auto ran
+// before): small conv1 77 vs 53 (im2col dot-product tiles; 18 on the direct weight gradient auto
+// took at session start), ResNet stem 100 vs 58 and LeNet C1 54 vs 47 (implicit).
+bool dw_rows_ok(const Geom& g) {
+  if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
+  if (g_conv_mode != 0 && g_conv_mode != 3) return false;
+  const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
+  return k && g.c * g.kh * g.kw < 32;
+}
+
+void dw_rows(const float* x, const float* gy, float* dw, const Geom& g, long O) {
+  const long d[8] = {O, g.c, g.h, g.w, g.oh, g.ow, g.ph, g.pw}, W = O * g.c * g.kh * g.kw;
+  const long parts = std::min<long>(g.n, 2L * num_threads());
+  std::vector<float> lanes(static_cast<size_t>(parts * W * 16), 0.f);
+  parallel_for(parts, 1, [&](long b, long e) {
+    for (long pt = b; pt < e; pt++)
+      for (long n = g.n * pt / parts; n < g.n * (pt + 1) / parts; n++)
+        conv_dw_rows_avx512(x + n * g.c * g.h * g.w, gy + n * O * g.oh * g.ow, lanes.data() + pt * W * 16, g.kh, g.kw, d);
+  });
+  for (long k = 0; k < W; k++) {
+    float s = 0;
+    for (long pt = 0; pt < parts; pt++)
+      for (int l = 0; l < 16; l++) s += lanes[(pt * W + k) * 16 + l];
+    dw[k] = s;
+  }
+}
+
 // The padded-image forward: direct or implicit, whichever direct_ok picks.
 void padded_forward(const float* x, const float* wmat, float* y, const Geom& g, long O) {
   if (direct_ok(g, O)) direct_forward(x, wmat, y, g, O);
@@ -1117,6 +1147,9 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
   if (g.n <= 0) {
     std::fill(dw, dw + OK, T(0));
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
   }
   if (flat_ok(g, O, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};

@@ -229,3 +229,90 @@ bool conv_dx_rows_avx512(const float* gy, const float* wt, float* dx, const long
 }
 
 }  // namespace gr
+
+namespace gr {
+
+// Direct weight gradient of a stride-1 convolution, one image, for few input channels:
+//   dW[o, c, i, j] += sum over y, x of gy[o, y, x] * x[c, y + i - ph, x + j - pw]
+// (terms reading outside the image dropped). A block of OB output channels keeps its OB*KH*KW sums
+// as zmm lane partials (32 pixels of a gy row in two halves folded into one accumulator) while
+// the rows of the map pass: per row, OB gy rows and, per tap, one masked load of the shifted image
+// row against all OB of them. `lanes` holds the partials, 16 floats per (o, c, i, j), across images.
+// d = {O, C, h, w, oh, ow, ph, pw}.
+template <int KH, int KW, int OB>
+static void dw_rows_t(const float* x, const float* gy, float* lanes, const long* d) {
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], ph = d[6], pw = d[7];
+  for (long o0 = 0; o0 < O; o0 += OB)
+    for (long c = 0; c < C; c++)
+      for (long x0 = 0; x0 < ow; x0 += 32) {
+        __m512 acc[OB][KH][KW];
+        float* lp[OB];
+#pragma GCC unroll 4
+        for (int b = 0; b < OB; b++) {
+          lp[b] = lanes + (((o0 + b) * C + c) * KH * KW) * 16;
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) acc[b][i][j] = _mm512_loadu_ps(lp[b] + (i * KW + j) * 16);
+        }
+        // gy lanes: x0 + l < ow. Image lanes for column tap j: also 0 <= x0 + l + j - pw < w.
+        const long gn = ow - x0 < 32 ? ow - x0 : 32;
+        const unsigned long long gbits = (1ull << gn) - 1;
+        const __mmask16 g0 = static_cast<__mmask16>(gbits), g1 = static_cast<__mmask16>(gbits >> 16);
+        unsigned long long xbits[KW];
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; j++) {
+          long lo = pw - j - x0, hi = wd + pw - j - x0;
+          if (lo < 0) lo = 0;
+          if (hi > gn) hi = gn;
+          xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+        }
+        for (long y = 0; y < oh; y++) {
+          __m512 gv[OB][2];
+#pragma GCC unroll 4
+          for (int b = 0; b < OB; b++) {
+            const float* gr = gy + ((o0 + b) * oh + y) * ow + x0;
+            gv[b][0] = _mm512_maskz_loadu_ps(g0, gr);
+            gv[b][1] = _mm512_maskz_loadu_ps(g1, gr + 16);
+          }
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++) {
+            const long r = y + i - ph;
+            const bool ok = r >= 0 && r < h;
+            const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) {
+              const unsigned long long m = ok ? xbits[j] : 0;
+              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
+              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+#pragma GCC unroll 4
+              for (int b = 0; b < OB; b++) {
+                acc[b][i][j] = _mm512_fmadd_ps(gv[b][0], v0, acc[b][i][j]);
+                acc[b][i][j] = _mm512_fmadd_ps(gv[b][1], v1, acc[b][i][j]);
+              }
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int b = 0; b < OB; b++)
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) _mm512_storeu_ps(lp[b] + (i * KW + j) * 16, acc[b][i][j]);
+      }
+}
+
+bool conv_dw_rows_avx512(const float* x, const float* gy, float* lanes, long kh, long kw, const long* d) {
+  if (kh == 3 && kw == 3) {
+    if (d[0] % 2 == 0) dw_rows_t<3, 3, 2>(x, gy, lanes, d);
+    else dw_rows_t<3, 3, 1>(x, gy, lanes, d);
+    return true;
+  }
+  if (kh == 5 && kw == 5) {
+    dw_rows_t<5, 5, 1>(x, gy, lanes, d);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace gr

@@ -187,8 +187,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
   it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
     // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
     // one input channel, one output pixel, batches below and above the thread count; each under
-    // every algorithm ('flat' runs everywhere, 'direct' takes the row kernel's input gradient for
-    // one to three input channels at stride 1).
+    // every algorithm ('flat' runs everywhere, 'direct' takes the row kernels' input and weight
+    // gradients for one to three input channels at stride 1).
     const cases: [number[], number[], [number, number], [number, number]][] = [
       [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
       [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
@@ -206,14 +206,16 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[6, 32, 7, 9], [24, 32, 3, 3], [2, 2], [1, 1]],
       [[5, 8, 6, 6], [10, 8, 3, 3], [1, 1], [3, 3]],
       [[1, 16, 5, 5], [7, 16, 5, 5], [1, 1], [0, 0]],
-      // One input channel (the direct row kernel's input gradient): rows wider than its 32 lanes,
-      // kernel heights 2, 5, 7 and 6 (no instance: another path), padding past the kernel, N = 1.
+      // One to three input channels (the direct row kernels' gradients): rows wider than their 32
+      // lanes, odd output channel counts, kernel heights 2, 5, 7 and 6 (instances or not: other
+      // paths), padding past the kernel, N = 1.
       [[2, 1, 9, 37], [5, 1, 3, 3], [1, 1], [1, 1]],
       [[2, 2, 6, 6], [3, 2, 2, 2], [1, 1], [3, 3]],
       [[3, 3, 11, 7], [4, 3, 5, 5], [1, 1], [4, 2]],
       [[2, 1, 12, 10], [3, 1, 7, 7], [1, 1], [3, 3]],
       [[2, 1, 9, 9], [2, 1, 6, 6], [1, 1], [0, 0]],
       [[1, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
+      [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const isa = nativeBackend_.isaInfo();
