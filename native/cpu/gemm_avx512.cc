@@ -150,6 +150,13 @@ namespace gr {
 // 4 + KH - 1 gy rows the block reads once (shifted by j) and multiplies it into every output row it
 // reaches, against the KH broadcast weights: no branches, and one load per KH FMAs where a row is
 // used by all KH taps. wt is [C, KH, kw, O] (contiguous over o); d = {O, C, h, w, oh, ow, kh, kw, ph, pw}.
+// A masked store only where the mask is partial: a full one is a plain store (masked stores of
+// zmm are several times slower on some cores, Zen 4 among them).
+static inline void store_masked(float* p, __mmask16 m, __m512 v) {
+  if (m == 0xffff) _mm512_storeu_ps(p, v);
+  else if (m) _mm512_mask_storeu_ps(p, m, v);
+}
+
 template <int KH>
 static void dx_rows_kh(const float* gy, const float* wt, float* dx, const long* d) {
   constexpr int R = 4, NR = R + KH - 1;
@@ -210,8 +217,8 @@ static void dx_rows_kh(const float* gy, const float* wt, float* dx, const long* 
         for (int a = 0; a < R; a++)
           if (y0 + a < h) {
             float* out = dx + (c * h + y0 + a) * wd + x0;
-            _mm512_mask_storeu_ps(out, s0, acc[a][0]);
-            _mm512_mask_storeu_ps(out + 16, s1, acc[a][1]);
+            store_masked(out, s0, acc[a][0]);
+            store_masked(out + 16, s1, acc[a][1]);
           }
       }
 }
@@ -313,6 +320,94 @@ bool conv_dw_rows_avx512(const float* x, const float* gy, float* lanes, long kh,
     return true;
   }
   return false;
+}
+
+}  // namespace gr
+
+namespace gr {
+
+// Direct forward of a stride-1 convolution, one image, for few input channels:
+//   y[o, y, x] = sum over c, i, j of w[o, c, i, j] * x[c, y + i - ph, x + j - pw]
+// (terms reading outside the image dropped). R output rows of OB channels (32 pixels, two zmm
+// each) accumulate in registers; each shifted image row is loaded once per column tap (masked to
+// the image) and multiplied into every output row and channel it reaches. wt is [C, KH, KW, O]
+// (contiguous over o); d = {O, C, h, w, oh, ow, ph, pw}.
+template <int KH, int KW, int OB, int R>
+static void fwd_rows_t(const float* x, const float* wt, float* y, const long* d) {
+  constexpr int NR = R + KH - 1;
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], ph = d[6], pw = d[7];
+  for (long x0 = 0; x0 < ow; x0 += 32) {
+    const long gn = ow - x0 < 32 ? ow - x0 : 32;
+    unsigned long long xbits[KW];
+#pragma GCC unroll 8
+    for (int j = 0; j < KW; j++) {
+      long lo = pw - j - x0, hi = wd + pw - j - x0;
+      if (lo < 0) lo = 0;
+      if (hi > gn) hi = gn;
+      xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+    }
+    const unsigned long long sbits = (1ull << gn) - 1;
+    const __mmask16 s0 = static_cast<__mmask16>(sbits), s1 = static_cast<__mmask16>(sbits >> 16);
+    for (long o0 = 0; o0 < O; o0 += OB)
+      for (long y0 = 0; y0 < oh; y0 += R) {
+        __m512 acc[R][OB][2];
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+#pragma GCC unroll 8
+          for (int b = 0; b < OB; b++) acc[a][b][0] = acc[a][b][1] = _mm512_setzero_ps();
+        for (long c = 0; c < C; c++) {
+          const float* wc = wt + c * KH * KW * O + o0;
+#pragma GCC unroll 8
+          for (int rr = 0; rr < NR; rr++) {
+            // Block row rr is image row y0 + rr - ph, which output row a uses with tap i = rr - a.
+            const long r = y0 + rr - ph;
+            const bool ok = r >= 0 && r < h;
+            const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) {
+              const unsigned long long m = ok ? xbits[j] : 0;
+              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
+              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+#pragma GCC unroll 4
+              for (int a = 0; a < R; a++) {
+                const int i = rr - a;
+                if (i < 0 || i >= KH) continue;
+#pragma GCC unroll 8
+                for (int b = 0; b < OB; b++) {
+                  const __m512 wv = _mm512_set1_ps(wc[(i * KW + j) * O + b]);
+                  acc[a][b][0] = _mm512_fmadd_ps(wv, v0, acc[a][b][0]);
+                  acc[a][b][1] = _mm512_fmadd_ps(wv, v1, acc[a][b][1]);
+                }
+              }
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+          if (y0 + a < oh)
+#pragma GCC unroll 8
+            for (int b = 0; b < OB; b++) {
+              float* out = y + ((o0 + b) * oh + y0 + a) * ow + x0;
+              store_masked(out, s0, acc[a][b][0]);
+              store_masked(out + 16, s1, acc[a][b][1]);
+            }
+      }
+  }
+}
+
+template <int KH, int KW>
+static void fwd_rows_k(const float* x, const float* wt, float* y, const long* d) {
+  if (d[0] % 8 == 0) fwd_rows_t<KH, KW, 8, 1>(x, wt, y, d);
+  else if (d[0] % 4 == 0) fwd_rows_t<KH, KW, 4, 2>(x, wt, y, d);
+  else if (d[0] % 2 == 0) fwd_rows_t<KH, KW, 2, 2>(x, wt, y, d);
+  else fwd_rows_t<KH, KW, 1, 2>(x, wt, y, d);
+}
+
+bool conv_fwd_rows_avx512(const float* x, const float* wt, float* y, long kh, long kw, const long* d) {
+  if (kh == 3 && kw == 3) fwd_rows_k<3, 3>(x, wt, y, d);
+  else if (kh == 5 && kw == 5) fwd_rows_k<5, 5>(x, wt, y, d);
+  else return false;
+  return true;
 }
 
 }  // namespace gr

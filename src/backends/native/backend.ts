@@ -75,8 +75,9 @@ export class NativeBackend implements Backend {
    * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM (pixels along
    * the vector) or 'direct' convolution (output channels along the vector) over the padded image
    * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
-   * convolution stays on im2col; with AVX-512, the input gradient of a stride-1 layer with
-   * C*kh*kw < 32 is the direct row kernel), 'im2col' chunks always, 'flat' (the whole batch's output
+   * convolution stays on im2col; with AVX-512, stride-1 layers with C*kh*kw < 32 take the direct
+   * row kernels instead: the input gradient for any kernel height up to 5 and 7, the forward and
+   * weight gradient for 3x3 and 5x5), 'im2col' chunks always, 'flat' (the whole batch's output
    * pixels as the rows of one GEMM, float32 and float64, every geometry) always, or 'auto'. Returns
    * the previous setting.
    */
