@@ -62,8 +62,9 @@ function plainParams(device: DeviceName): PlainParams {
 }
 
 function plainForward(p: PlainParams, x: Tensor): Tensor {
-  let h = g.maxPool2d(g.relu(g.conv2d(x, p.w1, p.b1)), { kernel: 2 });
-  h = g.maxPool2d(g.relu(g.conv2d(h, p.w2, p.b2)), { kernel: 2 });
+  // ReLU after the pool, as the small model does (src/nn/models.ts, 'Pool before ReLU'): the same function.
+  let h = g.relu(g.maxPool2d(g.conv2d(x, p.w1, p.b1), { kernel: 2 }));
+  h = g.relu(g.maxPool2d(g.conv2d(h, p.w2, p.b2), { kernel: 2 }));
   h = g.relu(g.conv2d(h, p.w3, p.b3));
   h = g.reshape(h, [h.shape[0]!, -1]);
   h = g.relu(g.add(g.matmulT(h, p.f1, false, true), p.c1));

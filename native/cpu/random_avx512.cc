@@ -1,16 +1,18 @@
 // Philox normal draws for AVX-512 machines: the same values as elementwise.cc's random_t (Philox
 // 4x32-10, u = philox_unit(r), Box-Muller a + b sqrt(-2 ln u0) cos(2 pi u1)), computed a block at a time so
-// that the compiler vectorizes Philox and the two transcendental functions over eight doubles. ln and
+// that Philox runs on 16 lanes of AVX-512 integers and the compiler vectorizes the two transcendental
+// functions over eight doubles. ln and
 // cos are branch-free polynomials accurate to about 1 ulp in double, where random_t calls libm: the
 // float32 values are equal except when a double lands within an ulp of a float32 rounding boundary
 // (none in 6.1 million draws; the kernel tests compare 200,000 exactly), float64 values agree to a
 // few ulps. The draw was 90% of noise injection's extra step time on the ResNet (43 ns a value
-// through libm; about 5 ns here).
+// through libm; 8 ns with Philox scalar; see bench/native-results.md for the vectorized Philox).
 //
 // Compiled with AVX-512 flags in the avx512 static library. Like gemm_avx512.cc it includes no
 // inline C++ library code (whose out-of-line copies could leak AVX-512 instructions into portable
 // paths); its helpers have internal linkage, and Philox comes from philox.h, whose copy here has
 // internal linkage too.
+#include <immintrin.h>
 #include <stdint.h>
 
 #include "philox.h"
@@ -81,19 +83,59 @@ inline double cos_2pi_unit(double u) {
   return flip ? -v : v;
 }
 
+// The 32 x 32 -> 64-bit products of the 16 lanes of a with the constant m (held in the low half of
+// each 64-bit lane of mm): their high and low 32-bit halves, lane by lane (the even lanes from one
+// vpmuludq, the odd lanes, shifted down, from a second).
+inline void mulhilo16(__m512i a, __m512i mm, __m512i& hi, __m512i& lo) {
+  const __m512i even = _mm512_mul_epu32(a, mm);
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), mm);
+  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+}
+
+// Philox 4x32-10 (philox.h, the same rounds and keys) of the 16 counters ctr0 .. ctr0 + 15, each
+// (ctr lo, ctr hi, stream, 0): the first two output words of each, as the uniforms of philox_unit.
+inline void philox_units16(uint64_t ctr0, uint32_t stream, uint32_t k0, uint32_t k1, double* u0, double* u1) {
+  const __m512i lo0 = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(ctr0)));
+  __m512i c0 = _mm512_add_epi32(lo0, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  // A lane whose low word wrapped carries into the high word.
+  const __mmask16 carry = _mm512_cmplt_epu32_mask(c0, lo0);
+  const __m512i hi0 = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(ctr0 >> 32)));
+  __m512i c1 = _mm512_mask_add_epi32(hi0, carry, hi0, _mm512_set1_epi32(1));
+  __m512i c2 = _mm512_set1_epi32(static_cast<int>(stream)), c3 = _mm512_setzero_si512();
+  __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0)), key1 = _mm512_set1_epi32(static_cast<int>(k1));
+  const __m512i m0 = _mm512_set1_epi64(0xd2511f53LL), m1 = _mm512_set1_epi64(0xcd9e8d57LL);
+  const __m512i w0 = _mm512_set1_epi32(static_cast<int>(0x9e3779b9u)), w1 = _mm512_set1_epi32(static_cast<int>(0xbb67ae85u));
+  for (int r = 0; r < 10; r++) {
+    __m512i h0, l0, h1, l1;
+    mulhilo16(c0, m0, h0, l0);
+    mulhilo16(c2, m1, h1, l1);
+    c0 = _mm512_xor_si512(_mm512_xor_si512(h1, c1), key0);
+    c2 = _mm512_xor_si512(_mm512_xor_si512(h0, c3), key1);
+    c1 = l1;
+    c3 = l0;
+    key0 = _mm512_add_epi32(key0, w0);
+    key1 = _mm512_add_epi32(key1, w1);
+  }
+  // philox_unit: (r >> 8 + 0.5) / 2^24, exact in double (r >> 8 < 2^24 converts exactly as signed).
+  const __m512d half = _mm512_set1_pd(0.5), scale = _mm512_set1_pd(1.0 / 16777216.0);
+  auto units = [&](__m512i r, double* u) {
+    const __m512i s = _mm512_srli_epi32(r, 8);
+    _mm512_storeu_pd(u, _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(s)), half), scale));
+    _mm512_storeu_pd(u + 8, _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s, 1)), half), scale));
+  };
+  units(c0, u0);
+  units(c1, u1);
+}
+
 template <class T>
 void normal_blocks(T* out, long n, uint32_t seedLo, uint32_t seedHi, uint32_t stream, uint64_t offset, double a, double b) {
   constexpr int B = 64;
   alignas(64) double u0[B], u1[B];
   for (long i0 = 0; i0 < n; i0 += B) {
     const int m = n - i0 < B ? static_cast<int>(n - i0) : B;
-    for (int j = 0; j < m; j++) {
-      const uint64_t ctr = offset + static_cast<uint64_t>(i0 + j);
-      uint32_t c[4] = {static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), stream, 0};
-      philox(c, seedLo, seedHi);
-      u0[j] = philox_unit(c[0]);
-      u1[j] = philox_unit(c[1]);
-    }
+    // Whole groups of 16 counters (past the end of a last short block too: those values are dropped).
+    for (int j = 0; j < m; j += 16) philox_units16(offset + static_cast<uint64_t>(i0 + j), stream, seedLo, seedHi, u0 + j, u1 + j);
     for (int j = 0; j < m; j++) out[i0 + j] = static_cast<T>(a + b * __builtin_sqrt(-2.0 * log_unit(u0[j])) * cos_2pi_unit(u1[j]));
   }
 }

@@ -29,12 +29,13 @@ function lenet5Bn(o: BuildOptions): Module {
   return new Sequential({
     conv1: new Conv2d(c, 6, 5, { padding: pad, bias: false, seed: s(0) }),
     bn1: new BatchNorm2d(6),
-    relu1: new ReLU(),
+    // ReLU after the max-pool: the same function and gradients (nn/models.ts, 'Pool before ReLU').
     pool1: new MaxPool2d(2),
+    relu1: new ReLU(),
     conv2: new Conv2d(6, 16, 5, { bias: false, seed: s(1) }),
     bn2: new BatchNorm2d(16),
-    relu2: new ReLU(),
     pool2: new MaxPool2d(2),
+    relu2: new ReLU(),
     conv3: new Conv2d(16, 120, 5, { bias: false, seed: s(2) }),
     bn3: new BatchNorm2d(120),
     relu3: new ReLU(),

@@ -40,6 +40,19 @@ export interface ModelOptions {
   shortcutBatchNorm?: boolean;
 }
 
+/*
+ * Pool before ReLU. Where a ReLU precedes a max-pool (the small model, LeNet-5), the models pool first and apply the
+ * ReLU to the pooled map. Max-pooling commutes with any non-decreasing function applied elementwise,
+ * so relu(maxpool(x)) = max(max_window x, 0) = maxpool(relu(x)) exactly, value for value. The
+ * gradients agree too: both send the window's gradient to the window's first maximum of x when that
+ * maximum is positive and nowhere otherwise (a window of non-positive values has ReLU slope 0), and
+ * the second derivatives of both are zero almost everywhere, so double backprop through either
+ * order is the same map. The pooled map is a quarter of the size, so the ReLU and its backward
+ * (a `where` over the whole activation, twice per cotangent in an exact Jacobian penalty) do a
+ * quarter of the work. test/nn/models.test.ts checks outputs and first- and second-order
+ * gradients against the conv -> ReLU -> pool order bit for bit.
+ */
+
 function convOut(op: string, size: number, k: number, stride: number, pad: number): number {
   const o = Math.floor((size + 2 * pad - k) / stride) + 1;
   if (o < 1) throw new ShapeError(`${op}: input too small (a ${k}x${k} window does not fit ${size} pixels)`);
@@ -57,12 +70,14 @@ function smallModel(o: ModelOptions): Module {
   hh = convOut('small', hh, 3, 1, 0);
   ww = convOut('small', ww, 3, 1, 0);
   return new Sequential({
+    // ReLU after the max-pool ('Pool before ReLU' above): the same function and gradients as the
+    // thesis's conv -> ReLU -> pool, with a quarter of the ReLU work.
     conv1: new Conv2d(c, 32, 3, { ...io, seed: s(0) }),
-    relu1: new ReLU(),
     pool1: new MaxPool2d(2),
+    relu1: new ReLU(),
     conv2: new Conv2d(32, 64, 3, { ...io, seed: s(1) }),
-    relu2: new ReLU(),
     pool2: new MaxPool2d(2),
+    relu2: new ReLU(),
     conv3: new Conv2d(64, 64, 3, { ...io, seed: s(2) }),
     relu3: new ReLU(),
     flatten: new Flatten(),
@@ -128,12 +143,13 @@ function lenet5(o: ModelOptions): Module {
   ww = convOut('lenet5', ww, 5, 1, 0);
   const p = o.dropout ?? 0.5;
   return new Sequential({
+    // ReLU after the max-pool, as in the small model ('Pool before ReLU' above).
     conv1: new Conv2d(c, 6, 5, { ...io, padding: pad, seed: s(0) }),
-    relu1: new ReLU(),
     pool1: new MaxPool2d(2),
+    relu1: new ReLU(),
     conv2: new Conv2d(6, 16, 5, { ...io, seed: s(1) }),
-    relu2: new ReLU(),
     pool2: new MaxPool2d(2),
+    relu2: new ReLU(),
     conv3: new Conv2d(16, 120, 5, { ...io, seed: s(2) }),
     relu3: new ReLU(),
     flatten: new Flatten(),

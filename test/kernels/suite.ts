@@ -172,6 +172,12 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
         }
       }
     });
+    it('a draw long enough to be split across threads, its counters wrapping inside a thread\'s part', async () => {
+      // 20,011 values in parts that start at counters that are no multiple of the SIMD width.
+      const p = { seedLo: 99, seedHi: 3, stream: 11, offset: 2 ** 32 - 9_001, kind: 'normal' as const, a: -1, b: 3 };
+      await expectSame(devOf(), (be) => be.random(20_011, 'float32', p), profile.randomTol, 'normal f32 long');
+      if (has('float64')) await expectSame(devOf(), (be) => be.random(20_011, 'float64', p), 1e-14, 'normal f64 long');
+    });
   });
 
   describe.skipIf(!enabled)(`${label}: reductions`, () => {
