@@ -216,6 +216,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[2, 1, 9, 9], [2, 1, 6, 6], [1, 1], [0, 0]],
       [[1, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
       [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
+      [[2, 2, 5, 6], [3, 2, 3, 3], [1, 1], [3, 2]],
+      [[2, 1, 6, 7], [4, 1, 5, 5], [1, 1], [5, 4]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const isa = nativeBackend_.isaInfo();
