@@ -17,7 +17,7 @@
     {
       "target_name": "gradreg_cpu_avx512",
       "type": "static_library",
-      "sources": ["native/cpu/gemm_avx512.cc", "native/cpu/random_avx512.cc"],
+      "sources": ["native/cpu/gemm_avx512.cc", "native/cpu/random_avx512.cc", "native/cpu/winograd_avx512.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"]
     },
     {
@@ -35,7 +35,8 @@
         "native/cpu/batchnorm.cc",
         "native/cpu/softmax.cc",
         "native/cpu/optim.cc",
-        "native/cpu/conv.cc"
+        "native/cpu/conv.cc",
+        "native/cpu/winograd.cc"
       ],
       "ldflags": ["-pthread"]
     }

@@ -2,11 +2,14 @@
  * The native fused convolution's algorithms side by side at the three models' layer shapes:
  * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
  * GEMM, direct convolution (both: the input gradient of strided layers falls back to im2col; the
- * direct input gradient of one to three input channels is the row kernel), the pixel-major batch
- * GEMM ('flat') and the automatic choice. Each figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
- * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
+ * weight gradient has no direct form; with few input channels, stride 1 and AVX-512 'direct' is
+ * the row kernels), Winograd F(2x2, 3x3) (3x3 stride-1 layers; the others show what auto runs for
+ * them), the pixel-major batch GEMM ('flat') and the automatic choice. `--layer TEXT` keeps the
+ * layers whose name contains TEXT. Each figure is the best of `--reps` timed pairs of calls, the
+ * algorithms taking turns within every repetition, so a busy or drifting machine shows as lower
+ * numbers, not as noise between columns.
  *
- *   npx tsx bench/native-conv.ts [--reps 15] [--only <part of a layer name>]
+ *   npx tsx bench/native-conv.ts [--reps 15] [--layer conv2]
  *
  * (GRADREG_NATIVE_THREADS=1 for one thread.)
  */
@@ -19,16 +22,17 @@ import { CONV_LAYERS } from './native-kernels.js';
 
 const i = process.argv.indexOf('--reps');
 const reps = i >= 0 ? Number(process.argv[i + 1]) : 15;
-const o = process.argv.indexOf('--only');
-const only = o >= 0 ? process.argv[o + 1]! : '';
+const li = process.argv.indexOf('--layer');
+const only = li >= 0 ? process.argv[li + 1]! : '';
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
-const algos = ['im2col', 'implicit', 'direct', 'flat', 'auto'] as const;
+const algos = ['im2col', 'implicit', 'direct', 'winograd', 'flat', 'auto'] as const;
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
-for (const [name, xs, ws, stride, padding] of CONV_LAYERS.filter(([name]) => name.includes(only))) {
+for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
+  if (!name.includes(only)) continue;
   const x = g.randn(xs, { device: 'native', seed: 1 }), w = g.randn(ws, { device: 'native', seed: 2 });
   const geo = windowGeom(name, x, { kernel: [ws[2]!, ws[3]!], stride, padding });
   const gy = g.randn([geo.n, ws[0]!, geo.oh, geo.ow], { device: 'native', seed: 3 });

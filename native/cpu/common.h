@@ -106,5 +106,13 @@ using NtTileFn = void (*)(long, long, const float* const*, long, const float* co
 // or null when only the portable GEMM runs.
 NtTileFn nt_tile(int* lanes, bool sum = false);
 double probe_avx512(long iters);
+// Winograd F(2x2, 3x3) transforms of tile rows of one plane (winograd_avx512.cc; see winograd.cc): input
+// V = B^T d B (read from a plane, zero-padded on the fly), output Y = A^T M A (clipped to `rows` x
+// ow), and the weight gradient's dM = A dY A^T.
+void wino_in_avx512(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi);
+void wino_out_avx512(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow);
+void wino_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long ldxi);
+// d[c * ldd + r] = s[r * lds + c] for r < rows, c < cols.
+void wino_transpose_avx512(const float* s, long rows, long cols, long lds, float* d, long ldd);
 
 }  // namespace gr

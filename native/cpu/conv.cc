@@ -134,16 +134,21 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
 
 // ---- fused convolution ----
 
-// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 always
-// the pixel-major batch GEMM; GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|flat.
+// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
+// wherever it applies (winograd.cc; auto elsewhere), 5 always the pixel-major batch GEMM;
+// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|flat.
 int g_conv_mode = [] {
   const char* e = std::getenv("GRADREG_NATIVE_CONV");
   if (e && !std::strcmp(e, "im2col")) return 1;
   if (e && !std::strcmp(e, "implicit")) return 2;
   if (e && !std::strcmp(e, "direct")) return 3;
-  if (e && !std::strcmp(e, "flat")) return 4;
+  if (e && !std::strcmp(e, "winograd")) return 4;
+  if (e && !std::strcmp(e, "flat")) return 5;
   return 0;
 }();
+
+// Whether the automatic rules decide (auto, or the Winograd mode outside Winograd's layers).
+bool auto_rules() { return g_conv_mode == 0 || g_conv_mode == 4; }
 
 // Thread-local column buffer (separate from the GEMM's packs).
 thread_local Scratch tl_cols;
@@ -668,7 +673,7 @@ OffUkr off_ukr() {
 
 // Whether a convolution of geometry g (float) can run as implicit GEMM at all.
 bool implicit_applies(const Geom& g) {
-  if (g_conv_mode == 1 || g_conv_mode == 4 || !off_ukr().f) return false;
+  if (g_conv_mode == 1 || g_conv_mode == 5 || !off_ukr().f) return false;
   if (g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
   return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv reads the image (or a subsample) as its columns
 }
@@ -850,7 +855,7 @@ double implicit_waste(const Geom& g, long rows) {
 bool direct_ok(const Geom& g, long rows) {
   if (!aoff_ukr().f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if (g_conv_mode != 0 || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
   // Strided layers split into phases by a scalar gather, which the direct tiles do not win back
   // (measured: ResNet layer3 conv1 104 vs 114 GFLOP/s on im2col).
   if (g.sh != 1 || g.sw != 1) return false;
@@ -904,7 +909,7 @@ bool direct_weight_ok(const Geom& g, long O) {
   const RowsUkr kr = rows_ukr();
   if (!kr.f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if (g_conv_mode != 0 || g.n < num_threads()) return false;
+  if ((g_conv_mode != 0 && g_conv_mode != 4) || g.n < num_threads()) return false;
   // Whole channel blocks; half blocks only where the alternative is the packed GEMM of short rows
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).
@@ -969,7 +974,7 @@ void direct_backward_weight(const float* x, const float* gy, float* dw, const Ge
 // at one; at one thread LeNet C1 78 vs 24 and the ResNet stem 81 vs 47, both im2col chunks).
 bool dx_rows_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
-  if (g_conv_mode != 0 && g_conv_mode != 3) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
   const bool kh = g.kh <= 5 || g.kh == 7;  // the kernel heights conv_dx_rows_avx512 has instances for
   return kh && g.c * g.kh * g.kw < 32;
 }
@@ -992,7 +997,7 @@ void dx_rows(const float* gy, const float* w, float* dx, const Geom& g, long O) 
 // 56 (implicit).
 bool fwd_rows_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
-  if (g_conv_mode != 0 && g_conv_mode != 3) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
   const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
   return k && g.c * g.kh * g.kw < 32;
 }
@@ -1015,7 +1020,7 @@ void fwd_rows(const float* x, const float* w, float* y, const Geom& g, long O) {
 // took at session start), ResNet stem 100 vs 58 and LeNet C1 54 vs 47 (implicit).
 bool dw_rows_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
-  if (g_conv_mode != 0 && g_conv_mode != 3) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
   const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
   return k && g.c * g.kh * g.kw < 32;
 }
@@ -1084,7 +1089,7 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
   });
 }
 
-// Whether the pixel-major batch GEMM runs: forced (mode 4), or in auto mode for small output maps,
+// Whether the pixel-major batch GEMM runs: forced (mode 5), or in auto mode for small output maps,
 // and for strided layers up to 16x16 (the padded-image paths split those into phases or fall back
 // to im2col). Measured with bench/native-conv.ts (GFLOP/s, one thread, machine shared, forward /
 // input / weight gradient, flat against what auto ran before): small conv3 (3x3 map) 95/89/96 vs
@@ -1098,8 +1103,8 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 enum class Pass { Forward, Input, Weight };
 bool flat_ok(const Geom& g, long O, Pass pass) {
   (void)O;
-  if (g_conv_mode == 4) return true;
-  if (g_conv_mode != 0) return false;
+  if (g_conv_mode == 5) return true;
+  if (!auto_rules()) return false;
   const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
   if (P == 1) return true;
   if (K < 32) return false;
@@ -1109,8 +1114,12 @@ bool flat_ok(const Geom& g, long O, Pass pass) {
 
 template <class T>
 void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (g_conv_mode == 4 && winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
+  }
   if (flat_ok(g, O, Pass::Forward)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
     if (fwd_rows_ok(g)) return fwd_rows(x, w, y, g, O);
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
@@ -1129,7 +1138,9 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    if (g_conv_mode == 4 && winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (dx_rows_ok(g)) return dx_rows(gy, w, dx, g, O);
+    if (winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
       if (direct_ok(t, g.c)) return implicit_backward_input(gy, w, dx, g, O);
@@ -1173,11 +1184,13 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
+    if (g_conv_mode == 4 && winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
     if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
   }
   if (flat_ok(g, O, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
     if (direct_weight_ok(g, O)) return direct_backward_weight(x, gy, dw, g, O);
     if (implicit_weight_ok(g, O) && implicit_backward_weight(x, gy, dw, g, O)) return;
     // Long rows: the tiles beat packing a transposed copy of every image's columns (the ResNet's

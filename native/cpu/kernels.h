@@ -42,11 +42,18 @@ void k_col2im(int dt, const void* cols, void* out, const Geom& g);
 // Fused convolution with O output channels (w is [O, C*kh*kw]): y [N, O, oh*ow] = W @ im2col(x);
 // dx = col2im(W^T @ gy); dw = sum_n gy[n] @ im2col(x)[n]^T.
 // Which algorithm the fused convolution uses: 0 auto, 1 always im2col chunks, 2 implicit GEMM or 3
-// direct convolution wherever they apply (float32, padding < kernel size, not 1x1); for tests and
-// benchmarks.
+// direct convolution wherever they apply (float32, padding < kernel size, not 1x1), 4 Winograd
+// wherever it applies (auto elsewhere); for tests and benchmarks.
 void set_conv_mode(int mode);
 int conv_mode();
 void k_conv2d(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
+// Winograd F(2x2, 3x3) for float32 (winograd.cc): whether the fused kernel `kind` (0 forward, 1 input
+// gradient, 2 weight gradient) of g with O output channels runs through it (forced by mode 4 wherever
+// it applies: 3x3, stride 1, padding <= 1, AVX-512 active; in auto mode by geometry), and the trio.
+bool winograd_ok(const Geom& g, long O, int kind);
+void winograd_forward(const float* x, const float* w, float* y, const Geom& g, long O);
+void winograd_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O);
+void winograd_backward_weight(const float* x, const float* gy, float* dw, const Geom& g, long O);
 void k_conv2d_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
 void k_conv2d_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
 void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g);

@@ -187,8 +187,9 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
   it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
     // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
     // one input channel, one output pixel, batches below and above the thread count; each under
-    // every algorithm ('flat' runs everywhere, 'direct' takes the row kernels' input and weight
-    // gradients for one to three input channels at stride 1).
+    // every algorithm. 'winograd' runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512
+    // only; auto elsewhere); 'flat' runs everywhere; 'direct' takes the row kernels for few input
+    // channels at stride 1 (AVX-512).
     const cases: [number[], number[], [number, number], [number, number]][] = [
       [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
       [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
@@ -218,6 +219,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
       [[2, 2, 5, 6], [3, 2, 3, 3], [1, 1], [3, 2]],
       [[2, 1, 6, 7], [4, 1, 5, 5], [1, 1], [5, 4]],
+      // 3x3 stride-1 layers for the Winograd path: odd and even output sizes, padding 0 and 1,
+      // channels not multiples of 16 (or of its 8-row and 32-column micro-tiles), batches of 1 and
+      // below the thread count, and rows of more than 16 tiles (its wide variant, two steps a row).
+      [[2, 20, 13, 11], [24, 20, 3, 3], [1, 1], [0, 0]],
+      [[1, 17, 12, 9], [35, 17, 3, 3], [1, 1], [1, 1]],
+      [[3, 33, 8, 8], [19, 33, 3, 3], [1, 1], [0, 0]],
+      [[5, 24, 20, 40], [16, 24, 3, 3], [1, 1], [1, 1]],
+      [[1, 64, 3, 3], [64, 64, 3, 3], [1, 1], [0, 0]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const isa = nativeBackend_.isaInfo();
@@ -248,9 +257,13 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'flat', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'flat', 'auto'] as const) {
               nativeBackend_.setConvAlgorithm(algo);
               try {
+                // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
+                // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
+                // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
+                // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
                 const got = runOn(nativeBackend_, xs, ws, gm, dt);
                 expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
                 // Bit-reproducible at a fixed thread count: a second call gives the same bits.

@@ -20,11 +20,12 @@ describe.runIf(runNative)('native backend parity with the cpu reference (forward
 });
 
 // The convolution samples again with each of the fused convolution's algorithms forced (auto picks
-// one per geometry; these small samples would otherwise never reach the pixel-major batch GEMM or
-// the direct row kernel), first and second order through each.
+// one per geometry; these small samples would otherwise never reach most of them), first and second
+// order through each. 'winograd' runs Winograd F(2x2, 3x3) on the 3x3 stride-1 samples under the
+// AVX-512 micro-kernel (auto on the others); 'flat' the pixel-major batch GEMM on all.
 describe.runIf(runNative)('native parity of the convolution samples under every forced conv algorithm', () => {
   for (const sample of OP_SAMPLES.filter((s) => s.name.includes('conv2d'))) {
-    for (const algo of ['im2col', 'implicit', 'direct', 'flat'] as const) {
+    for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'flat'] as const) {
       it(`${sample.name} [${algo}]`, async () => {
         const be = await nativeBackend();
         const prev = be.setConvAlgorithm(algo);

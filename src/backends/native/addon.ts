@@ -50,7 +50,7 @@ export interface NativeAddon {
   applyUpdate(): void;
   info(): { isa: Isa; supported: Isa[]; threads: number };
   setIsa(isa: Isa): boolean;
-  /** Fused convolution algorithm: 0 auto, 1 im2col chunks, 2 implicit GEMM, 3 direct (where they apply). Returns the previous one. */
+  /** Fused convolution algorithm: 0 auto, 1 im2col chunks, 2 implicit GEMM, 3 direct, 4 Winograd (where they apply). Returns the previous one. */
   setConvMode(mode: number): number;
   setThreads(n: number): void;
   /** GFLOP/s of independent FMA chains on every thread (null for the portable kernel). */

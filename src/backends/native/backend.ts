@@ -42,7 +42,7 @@ function cpuModel(): string {
   }
 }
 
-export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'flat';
+export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat';
 
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
@@ -76,13 +76,14 @@ export class NativeBackend implements Backend {
    * the vector) or 'direct' convolution (output channels along the vector) over the padded image
    * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
    * convolution stays on im2col; with AVX-512, stride-1 layers with C*kh*kw < 32 take the direct
-   * row kernels instead: the input gradient for any kernel height up to 5 and 7, the forward and
-   * weight gradient for 3x3 and 5x5), 'im2col' chunks always, 'flat' (the whole batch's output
-   * pixels as the rows of one GEMM, float32 and float64, every geometry) always, or 'auto'. Returns
-   * the previous setting.
+   * row kernels instead: the input gradient for kernel heights 1 to 5 and 7, the forward and
+   * weight gradient for 3x3 and 5x5), 'winograd' F(2x2, 3x3) wherever it applies (float32 3x3
+   * stride-1 layers with padding <= 2 under the AVX-512 micro-kernel; auto elsewhere), 'im2col'
+   * chunks always, 'flat' (the whole batch's output pixels as the rows of one GEMM, float32 and
+   * float64, every geometry) always, or 'auto'. Returns the previous setting.
    */
   setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
-    const modes = ['auto', 'im2col', 'implicit', 'direct', 'flat'] as const;
+    const modes = ['auto', 'im2col', 'implicit', 'direct', 'winograd', 'flat'] as const;
     return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
