@@ -1096,8 +1096,9 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 // 42/35/44 (im2col chunks); LeNet C5 (1x1) 52/59/64 vs 24/24/11 on im2col chunks (27/28/30 at 2
 // threads for the one-GEMM form this path replaces); ResNet layer3 conv1 (8x8, stride 2) 98/89/93
 // vs 72/70/68; layer2 conv1 (16x16, stride 2) 87/55/69 vs 57/55/55; layer3 conv2 (8x8) forward 108
-// vs 98 and weight gradient 102 vs 81 (its input gradient stays direct: 98 vs 100, a tie); LeNet
-// C3 (10x10) gradients 55/60 vs 31/40, but its forward stays implicit (64 vs 49). Not with fewer
+// vs 98 and weight gradient 102 vs 81 over the direct paths (Winograd, ahead of both, takes that
+// layer: winograd_first); LeNet C3 (10x10) gradients 55/60 vs 31/40, but its forward stays
+// implicit (64 vs 49). Not with fewer
 // than 32 columns (one or three input channels): the GEMM's inner dimension is then too short for
 // the transposes around it (small conv1 23/13/19 flat vs 30/30/40 on im2col chunks).
 enum class Pass { Forward, Input, Weight };
@@ -1112,10 +1113,24 @@ bool flat_ok(const Geom& g, long O, Pass pass) {
   return P <= (pass == Pass::Forward ? 64 : 100);
 }
 
+// Where Winograd (winograd.cc) and the pixel-major GEMM both apply, Winograd runs unless its 2x2
+// tiles cover well beyond the output map (measured, GFLOP/s forward / weight gradient, 2 threads:
+// ResNet layer3 conv2, 8x8 map, tiles 1.0x: Winograd 324/375 vs flat 204/187; small conv3, 3x3 map,
+// tiles 1.78x: flat 166/153 vs Winograd 96/145, and 96/95 vs 60/77 at one thread). Winograd mode
+// (4) always runs it.
+template <class T>
+bool winograd_first(const Geom& g, long O, int kind) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!winograd_ok(g, O, kind)) return false;
+    return g_conv_mode == 4 || 4 * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) <= 1.5 * g.oh * g.ow;
+  }
+  return false;
+}
+
 template <class T>
 void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g_conv_mode == 4 && winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
+    if (winograd_first<T>(g, O, 0)) return winograd_forward(x, w, y, g, O);
   }
   if (flat_ok(g, O, Pass::Forward)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
@@ -1138,6 +1153,8 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    // The row kernel ahead of Winograd (the ResNet stem's input gradient: 159 vs 108 GFLOP/s at 2
+    // threads); Winograd ahead of flat and the padded paths wherever its rule takes it.
     if (g_conv_mode == 4 && winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (dx_rows_ok(g)) return dx_rows(gy, w, dx, g, O);
     if (winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
@@ -1184,8 +1201,11 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
+    // The row kernel ahead of Winograd (the ResNet stem's weight gradient: 183 vs 123 GFLOP/s at 2
+    // threads).
     if (g_conv_mode == 4 && winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
     if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
+    if (winograd_first<T>(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
   if (flat_ok(g, O, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
