@@ -164,7 +164,9 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
   });
 
   it('im2col/col2im, pooling and its gather/scatter at model shapes with stride and padding', () => {
-    const geoms = [geom(50, 1, 28, 28, 3, 1, 0), geom(4, 3, 11, 9, 3, 2, 1), geom(2, 2, 8, 8, 5, 1, 2), geom(3, 4, 7, 7, 2, 2, 0)];
+    // The models' pooling (the ResNet's global average over 30 planes: not a multiple of 8), odd sizes, padding,
+    // overlapping windows, windows with gaps between them (stride 3 > kernel 2).
+    const geoms = [geom(50, 1, 28, 28, 3, 1, 0), geom(4, 3, 11, 9, 3, 2, 1), geom(2, 2, 8, 8, 5, 1, 2), geom(3, 4, 7, 7, 2, 2, 0), geom(50, 32, 26, 26, 2, 2, 0), geom(2, 3, 11, 10, 2, 3, 0), geom(6, 5, 8, 8, 8, 8, 0)];
     for (const gm of geoms) {
       const L = gm.oh * gm.ow;
       expectClose(...both((be, ref) => be.im2col(ref([gm.n, gm.c, gm.h, gm.w], 1), gm)), 0);
@@ -279,6 +281,63 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     } finally {
       nativeBackend_.setConvAlgorithm(prev);
       nativeBackend_.setIsa(isa.isa);
+    }
+  });
+
+  it('batch norm: every ISA build and thread count gives the same bits, close to the reference (odd sizes, tiny, float64)', () => {
+    // [N, C, S]: S below one 16-float step, not a multiple of it, above a 512-value block and split
+    // across blocks with a tail, short runs grouped into a block; C below, above and not a multiple
+    // of the thread count; one value; a model shape.
+    const shapes = [[3, 5, 7], [2, 3, 1000], [1, 1, 1], [4, 7, 33], [9, 2, 100], [6, 3, 4, 4], [50, 16, 32, 32]];
+    const be = nativeBackend_;
+    const isa = be.isaInfo();
+    const runBn = (b: Backend, shape: number[], dt: DType): TypedArray[] => {
+      const c = shape[1]!;
+      const made: Storage[] = [];
+      const ref = (sh: number[], seed: number): TensorRef => {
+        const st = b.upload(values(sizeOf(sh), seed, dt));
+        made.push(st);
+        return { storage: st, shape: sh, dtype: dt };
+      };
+      const x = ref(shape, 1), gamma = ref([c], 2);
+      const f = b.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+      const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
+      const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
+      const r = b.batchNormBackward(x, ref(shape, 4), m, v, gamma, 1e-5);
+      const d = b.batchNormDoubleBackward!(x, ref(shape, 4), ref(shape, 5), m, v, gamma, 1e-5);
+      const outs = [f.y, f.mean, f.variance, r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma];
+      const host = outs.map((st) => (b.readSync(st) as TypedArray).slice());
+      for (const st of [...made, ...outs]) b.dispose(st);
+      return host;
+    };
+    try {
+      for (const shape of shapes) {
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          const want = runBn(cpu, shape, dt);
+          let first: TypedArray[] | null = null;
+          for (const kernel of isa.supported) {
+            be.setIsa(kernel);
+            for (const threads of [1, 2, 3]) {
+              be.setThreads(threads);
+              const got = runBn(be, shape, dt);
+              const what = `${kernel} ${threads} thread(s) [${shape}] ${dt}`;
+              if (!first) {
+                try {
+                  expectClose(got, want, dt === 'float64' ? 1e-12 : 1e-5);
+                } catch (e) {
+                  throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+                }
+                first = got;
+              } else {
+                got.forEach((a, k) => expect(Buffer.from(a.buffer).equals(Buffer.from(first![k]!.buffer)), `${what} output ${k}`).toBe(true));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      be.setIsa(isa.isa);
+      be.setThreads(isa.threads);
     }
   });
 
