@@ -400,6 +400,48 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
+  it('fused optimizer updates: every ISA build and thread count gives the same bits (odd lengths, float64)', () => {
+    const be = nativeBackend_;
+    const isa = be.isaInfo();
+    const run = (rule: (typeof UPDATE_RULES)[number], n: number, dt: DType): TypedArray[] => {
+      const w = be.upload(values(n, 1, dt));
+      const st = [be.fill(n, 0, dt), be.fill(n, 0, dt)];
+      const grads: Storage[] = [];
+      for (let step = 1; step <= 3; step++) {
+        const grad = be.upload(values(n, 10 + step, dt));
+        grads.push(grad);
+        be.applyUpdate(rule, w, grad, st.slice(0, UPDATE_STATES[rule]), {
+          lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, weightDecay: 1e-4, decoupledDecay: 0.01,
+        });
+      }
+      const out = [w, ...st].map((x) => (be.readSync(x) as TypedArray).slice());
+      for (const x of [w, ...st, ...grads]) be.dispose(x);
+      return out;
+    };
+    try {
+      for (const rule of UPDATE_RULES) {
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          // below one vector, not a multiple of one, and long enough to be split across threads
+          for (const n of [1, 7, 33, 70001]) {
+            let first: TypedArray[] | null = null;
+            for (const kernel of isa.supported) {
+              be.setIsa(kernel);
+              for (const threads of [1, 2, 3]) {
+                be.setThreads(threads);
+                const got = run(rule, n, dt);
+                if (!first) first = got;
+                else got.forEach((a, k) => expect(Buffer.from(a.buffer).equals(Buffer.from(first![k]!.buffer)), `${rule} ${kernel} ${threads} thread(s) n=${n} ${dt} output ${k}`).toBe(true));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      be.setIsa(isa.isa);
+      be.setThreads(isa.threads);
+    }
+  });
+
   it('the buffer pool returns every byte and reuses blocks across identical steps', () => {
     const be = nativeBackend_;
     const before = be.liveBytes();
