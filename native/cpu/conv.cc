@@ -1102,8 +1102,7 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 // than 32 columns (one or three input channels): the GEMM's inner dimension is then too short for
 // the transposes around it (small conv1 23/13/19 flat vs 30/30/40 on im2col chunks).
 enum class Pass { Forward, Input, Weight };
-bool flat_ok(const Geom& g, long O, Pass pass) {
-  (void)O;
+bool flat_ok(const Geom& g, Pass pass) {
   if (g_conv_mode == 5) return true;
   if (!auto_rules()) return false;
   const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
@@ -1132,7 +1131,7 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_first<T>(g, O, 0)) return winograd_forward(x, w, y, g, O);
   }
-  if (flat_ok(g, O, Pass::Forward)) return flat_forward(x, w, y, g, O);
+  if (flat_ok(g, Pass::Forward)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
     if (fwd_rows_ok(g)) return fwd_rows(x, w, y, g, O);
@@ -1163,7 +1162,7 @@ void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long
       if (direct_ok(t, g.c)) return implicit_backward_input(gy, w, dx, g, O);
     }
   }
-  if (flat_ok(g, O, Pass::Input)) return flat_backward_input(gy, w, dx, g, O);
+  if (flat_ok(g, Pass::Input)) return flat_backward_input(gy, w, dx, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
@@ -1207,7 +1206,7 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
     if (winograd_first<T>(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
-  if (flat_ok(g, O, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
+  if (flat_ok(g, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
