@@ -214,13 +214,13 @@ const T* chunk_cols(const T* x, const Geom& g, const Plan& p, long n0, long cn, 
 
 // Run chunk(c0, parallelInside) for every chunk, threads over chunks or inside them.
 template <class F>
-void for_chunks(const Plan& p, F&& chunk) {
-  if (p.threadsOverChunks) {
-    parallel_for(p.chunks, 1, [&](long b, long e) {
+void for_chunks(long chunks, bool threadsOverChunks, F&& chunk) {
+  if (threadsOverChunks) {
+    parallel_for(chunks, 1, [&](long b, long e) {
       for (long c = b; c < e; c++) chunk(c, false);
     });
   } else {
-    for (long c = 0; c < p.chunks; c++) chunk(c, true);
+    for (long c = 0; c < chunks; c++) chunk(c, true);
   }
 }
 
@@ -517,12 +517,7 @@ void flat_forward_rows(const float* x, const std::vector<float>& wp, float* y, c
     rows_product_all(kr, par, rows, Or, g.kh, g.kw * g.c, base, f.wp * g.c, wt.data(), out, Or);
     each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * Or, Or, f.P, O, y + (n0 + q) * O * f.P, f.P); });
   };
-  if (f.threadsOverChunks)
-    parallel_for(f.chunks, 1, [&](long b, long e) {
-      for (long c = b; c < e; c++) chunk(c, false);
-    });
-  else
-    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
 }
 
 template <class T>
@@ -546,12 +541,7 @@ void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
     if (const RowsUkr kr = rows_ukr(); kr.f) return flat_forward_rows(x, wp, y, g, f, O, kr);
   }
-  if (f.threadsOverChunks)
-    parallel_for(f.chunks, 1, [&](long b, long e) {
-      for (long c = b; c < e; c++) chunk(c, false);
-    });
-  else
-    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
 }
 
 template <class T>
@@ -597,12 +587,7 @@ void flat_backward_input(const T* gy, const T* w, T* dx, const Geom& g, long O) 
       from_channels_last(xh, dx + (n0 + q) * chw, g, f);
     });
   };
-  if (f.threadsOverChunks)
-    parallel_for(f.chunks, 1, [&](long b, long e) {
-      for (long c = b; c < e; c++) chunk(c, false);
-    });
-  else
-    for (long c = 0; c < f.chunks; c++) chunk(c, true);
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
 }
 
 template <class T>
@@ -1138,7 +1123,7 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
-  for_chunks(p, [&](long c, bool par) {
+  for_chunks(p.chunks, p.threadsOverChunks, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     const T* cols = chunk_cols(x, g, p, n0, cn, par);
     // y[n] = W[O, K] @ cols[n][K, P] for the chunk's images: one GEMM over batched columns.
@@ -1171,7 +1156,7 @@ void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long
   }
   const Plan p = plan_for<T>(g, O);
   const long khw = g.kh * g.kw, img = g.c * g.h * g.w;
-  for_chunks(p, [&](long c, bool par) {
+  for_chunks(p.chunks, p.threadsOverChunks, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     // dcols[n] = W^T[K, O] @ gy[n][O, P]; an identity conv's dcols are dx itself.
     T* dcols = p.identity ? dx + n0 * img : tl_cols.get<T>(cn * p.K * p.ld);
