@@ -21,20 +21,20 @@
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"]
     },
     {
-      "target_name": "gradreg_cpu_bn_avx2",
+      "target_name": "gradreg_cpu_isa_avx2",
       "type": "static_library",
-      "sources": ["native/cpu/batchnorm_avx2.cc"],
+      "sources": ["native/cpu/batchnorm_avx2.cc", "native/cpu/optim_avx2.cc"],
       "cflags_cc": ["-mavx2", "-mfma", "-ffp-contract=off"]
     },
     {
-      "target_name": "gradreg_cpu_bn_avx512",
+      "target_name": "gradreg_cpu_isa_avx512",
       "type": "static_library",
-      "sources": ["native/cpu/batchnorm_avx512.cc"],
+      "sources": ["native/cpu/batchnorm_avx512.cc", "native/cpu/optim_avx512.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma", "-ffp-contract=off"]
     },
     {
       "target_name": "gradreg_cpu",
-      "dependencies": ["gradreg_cpu_avx2", "gradreg_cpu_avx512", "gradreg_cpu_bn_avx2", "gradreg_cpu_bn_avx512"],
+      "dependencies": ["gradreg_cpu_avx2", "gradreg_cpu_avx512", "gradreg_cpu_isa_avx2", "gradreg_cpu_isa_avx512"],
       "sources": [
         "native/cpu/addon.cc",
         "native/cpu/threadpool.cc",

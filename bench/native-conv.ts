@@ -2,13 +2,17 @@
  * The native fused convolution's algorithms side by side at the three models' layer shapes:
  * GFLOP/s of the forward, input-gradient and weight-gradient kernels with im2col chunks, implicit
  * GEMM, direct convolution (both: the input gradient of strided layers falls back to im2col; the
- * weight gradient has no direct form), Winograd F(2x2, 3x3) and F(4x4, 3x3) (3x3 stride-1 layers;
- * the others show what auto runs for them) and the automatic choice. `--layer TEXT` keeps the layers whose name
- * contains TEXT. Each
- * figure is the best of `--reps` timed pairs of calls, the algorithms taking turns within every
- * repetition, so a busy or drifting machine shows as lower numbers, not as noise between columns.
+ * weight gradient has no direct form; with few input channels, stride 1 and AVX-512 'direct' is
+ * the row kernels), Winograd F(2x2, 3x3) (3x3 stride-1 layers; the others show what auto runs for
+ * them; 'winograd4' F(4x4, 3x3) likewise), the pixel-major batch GEMM ('flat') and the automatic
+ * choice. `--layer TEXT` keeps the
+ * layers whose name contains TEXT. Each figure is the best of `--reps` timed pairs of calls, the
+ * algorithms taking turns within every repetition, so a busy or drifting machine shows as lower
+ * numbers, not as noise between columns.
  *
  *   npx tsx bench/native-conv.ts [--reps 15] [--layer conv2]
+ *
+ * (GRADREG_NATIVE_THREADS=1 for one thread.)
  */
 import * as g from '../src/index.js';
 import { registerDefaultBackends } from '../src/backends/registry.js';
@@ -24,7 +28,7 @@ const only = li >= 0 ? process.argv[li + 1]! : '';
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
-const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'auto'] as const;
+const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const;
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);

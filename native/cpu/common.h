@@ -86,6 +86,15 @@ void ukr_avx512_8x32_aoff(long k, const float* a, const long* koff, const float*
 void ukr_avx2_6x16_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
 void ukr_avx512_8x32_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
 double probe_avx2(long iters);
+// Direct input gradient of a stride-1 convolution, one image; wt [C, kh, kw, O], d = {O, C, h, w, oh, ow,
+// kh, kw, ph, pw}; false (nothing done) for a kernel height it has no instance for (see conv.cc).
+bool conv_dx_rows_avx512(const float* gy, const float* wt, float* dx, const long* d);
+// Direct weight gradient of a stride-1 convolution, one image, into 16 lane partials per weight;
+// d = {O, C, h, w, oh, ow, ph, pw}; false (nothing done) for a kernel size it has no instance for.
+bool conv_dw_rows_avx512(const float* x, const float* gy, float* lanes, long kh, long kw, const long* d);
+// Direct forward of a stride-1 convolution, one image; wt [C, kh, kw, O], d = {O, C, h, w, oh, ow, ph,
+// pw}; false (nothing done) for a kernel size it has no instance for.
+bool conv_fwd_rows_avx512(const float* x, const float* wt, float* y, long kh, long kw, const long* d);
 // part += sum over q < nq of the 4x4 dot products of rows a[r] + q*sa and b[c] + q*sb (length K).
 void nt4x4_avx512(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);
 void nt4x4_avx2(long K, long nq, const float* const* a, long sa, const float* const* b, long sb, float* part);

@@ -13,8 +13,13 @@
 // through a table of tap offsets: the implicit GEMM (pixels along the SIMD vector), the direct
 // convolution (output channels along the vector) and the direct weight gradient (output channels
 // of the transposed gradient along the vector); long weight gradients can also use dot-product
-// tiles. `auto` picks per layer (conv2d_t, conv2d_backward_input_t, conv2d_backward_weight_t at
-// the end of the file); `setConvMode` forces one for tests and bench/native-conv.ts.
+// tiles. Small output maps (3x3 and 1x1; 8x8 and 10x10 for some passes; strided layers up to
+// 16x16) run as one pixel-major GEMM over the whole batch ("flat": the batch's output pixels are
+// the GEMM's rows, read from a channels-last copy). Stride-1 layers with few input channels
+// (C*kh*kw < 32: one to three for 3x3) run on direct row kernels (no GEMM): the input gradient, and for 3x3 and 5x5 kernels
+// the forward and weight gradient too. `auto` picks per layer by geometry alone (conv2d_t,
+// conv2d_backward_input_t, conv2d_backward_weight_t at the end of the file, and the *_ok rules
+// they call); `setConvMode` forces one for tests and bench/native-conv.ts.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -24,6 +29,10 @@
 
 #include "kernels.h"
 #include "dtype_dispatch.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 namespace gr {
 namespace {
@@ -125,6 +134,26 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
 
 // ---- fused convolution ----
 
+// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
+// F(2x2, 3x3) wherever it applies (winograd.cc; auto elsewhere), 5 always the pixel-major batch GEMM,
+// 6 Winograd F(4x4, 3x3) wherever it applies (auto elsewhere);
+// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|flat|winograd4.
+int g_conv_mode = [] {
+  const char* e = std::getenv("GRADREG_NATIVE_CONV");
+  if (e && !std::strcmp(e, "im2col")) return 1;
+  if (e && !std::strcmp(e, "implicit")) return 2;
+  if (e && !std::strcmp(e, "direct")) return 3;
+  if (e && !std::strcmp(e, "winograd")) return 4;
+  if (e && !std::strcmp(e, "flat")) return 5;
+  if (e && !std::strcmp(e, "winograd4")) return 6;
+  return 0;
+}();
+
+// Whether a Winograd mode (4 or 6) forces it, and whether the automatic rules decide (auto, or a
+// Winograd mode outside Winograd's layers).
+bool winograd_mode() { return g_conv_mode == 4 || g_conv_mode == 6; }
+bool auto_rules() { return g_conv_mode == 0 || winograd_mode(); }
+
 // Thread-local column buffer (separate from the GEMM's packs).
 thread_local Scratch tl_cols;
 
@@ -153,7 +182,6 @@ struct Plan {
   long chunk, chunks;
   bool identity;     // 1x1, stride 1, no padding: the image is its own column matrix
   bool threadsOverChunks;
-  bool flat;         // one output pixel per image and one chunk: the batch is one [N, K] matrix
 };
 
 template <class T>
@@ -168,7 +196,6 @@ Plan plan_for(const Geom& g, long O) {
   const long perImage = std::max<long>(1, p.K * p.ld * static_cast<long>(sizeof(T)));
   balanced_chunks(std::max<long>(1, g.n), std::max<long>(1, chunk_budget() / perImage), p.chunk, p.chunks);
   p.threadsOverChunks = p.chunks >= num_threads() && num_threads() > 1;
-  p.flat = p.P == 1 && p.chunks == 1;
   return p;
 }
 
@@ -191,13 +218,13 @@ const T* chunk_cols(const T* x, const Geom& g, const Plan& p, long n0, long cn, 
 
 // Run chunk(c0, parallelInside) for every chunk, threads over chunks or inside them.
 template <class F>
-void for_chunks(const Plan& p, F&& chunk) {
-  if (p.threadsOverChunks) {
-    parallel_for(p.chunks, 1, [&](long b, long e) {
+void for_chunks(long chunks, bool threadsOverChunks, F&& chunk) {
+  if (threadsOverChunks) {
+    parallel_for(chunks, 1, [&](long b, long e) {
       for (long c = b; c < e; c++) chunk(c, false);
     });
   } else {
-    for (long c = 0; c < p.chunks; c++) chunk(c, true);
+    for (long c = 0; c < chunks; c++) chunk(c, true);
   }
 }
 
@@ -306,6 +333,305 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
   });
 }
 
+// ---- pixel-major GEMM over the batch ("flat") ----
+//
+// A small output map leaves the im2col chunks' GEMM a few columns per image (9 for a 3x3 map),
+// fewer than a micro-tile: packing B and writing C then go run by run. Here the whole batch's
+// output pixels are the GEMM's rows instead, image q's pixel p being row q*P + p of a column matrix
+// cols [rows, K] whose K = C*kh*kw columns are ordered (i, j, c). Read from a zero-padded
+// channels-last copy of the image, row (q, oy, ox) is then kh runs of kw*C contiguous values, one per
+// kernel row i. With W'[o, (i, j, c)] = W[o, (c, i, j)] and gyT [rows, O] a transposed copy of gy:
+//   forward       Y[rows, O] = cols @ W'^T, transposed into y [N, O, P];
+//   input grad    dcols[rows, K] = gyT @ W', added back run by run into a zero-padded
+//                 channels-last dx, then transposed and cropped into dx;
+//   weight grad   dW'[O, K] = gyT^T @ cols, summed over the batch, then reordered into dW.
+// In float the forward and input-gradient products skip the column matrix and the packing of A:
+// the GEMM micro-kernel that reads A's rows through pointers (ukr_*_rows) takes row (q, oy, ox)'s
+// kh runs straight from the channels-last image, or gyT's rows, against W' laid out once per call.
+// The weight gradient (a reduction over the rows) and float64 build cols and call the packed GEMM.
+// Threads take chunks of whole images (a chunk's buffers fit in L2) and run single-threaded
+// products; with fewer chunks than threads the chunks run one after another, threaded inside. A
+// 1x1 output map (LeNet C5) makes cols the batch's images themselves, one row each.
+
+thread_local Scratch tl_img, tl_pix;
+
+struct FlatPlan {
+  long P, K, hp, wp, img;  // pixels per image, C*kh*kw, padded height and width, padded image size
+  long chunk, chunks;
+  bool threadsOverChunks;
+};
+
+template <class T>
+FlatPlan flat_plan(const Geom& g, long O) {
+  FlatPlan f{};
+  f.P = g.oh * g.ow;
+  f.K = g.c * g.kh * g.kw;
+  f.hp = g.h + 2 * g.ph;
+  f.wp = g.w + 2 * g.pw;
+  f.img = f.hp * f.wp * g.c;
+  const long perImage = (f.P * (f.K + O) + f.img) * static_cast<long>(sizeof(T));
+  balanced_chunks(std::max<long>(1, g.n), std::max<long>(1, chunk_budget() / 2 / perImage), f.chunk, f.chunks);
+  f.threadsOverChunks = f.chunks >= num_threads() && num_threads() > 1;
+  return f;
+}
+
+// d[j * ld + i] = s[i * ls + j] for i < rows, j < cols (floats in 4x4 SSE blocks): every layout
+// change of the flat path is one of these.
+template <class T>
+void transpose_to(const T* s, long ls, long rows, long cols, T* d, long ld) {
+  long i = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 4 <= rows; i += 4) {
+      long j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        __m128 r0 = _mm_loadu_ps(s + i * ls + j), r1 = _mm_loadu_ps(s + (i + 1) * ls + j);
+        __m128 r2 = _mm_loadu_ps(s + (i + 2) * ls + j), r3 = _mm_loadu_ps(s + (i + 3) * ls + j);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(d + j * ld + i, r0);
+        _mm_storeu_ps(d + (j + 1) * ld + i, r1);
+        _mm_storeu_ps(d + (j + 2) * ld + i, r2);
+        _mm_storeu_ps(d + (j + 3) * ld + i, r3);
+      }
+      for (; j < cols; j++)
+        for (long r = 0; r < 4; r++) d[j * ld + i + r] = s[(i + r) * ls + j];
+    }
+  }
+#endif
+  for (; i < rows; i++)
+    for (long j = 0; j < cols; j++) d[j * ld + i] = s[i * ls + j];
+}
+
+// W'[o, (i, j, c)] = W[o, (c, i, j)].
+template <class T>
+std::vector<T> flat_weights(const T* w, const Geom& g, long O) {
+  const long khw = g.kh * g.kw, K = g.c * khw;
+  std::vector<T> wp(static_cast<size_t>(O * K));
+  for (long o = 0; o < O; o++) transpose_to(w + o * K, khw, g.c, khw, wp.data() + o * K, g.c);
+  return wp;
+}
+
+// The zero-padded channels-last copy xh [hp, wp, C] of one image x [C, h, w].
+template <class T>
+void to_channels_last(const T* x, T* xh, const Geom& g, const FlatPlan& f) {
+  if (g.ph > 0 || g.pw > 0) std::memset(xh, 0, sizeof(T) * f.img);
+  for (long y = 0; y < g.h; y++) transpose_to(x + y * g.w, g.h * g.w, g.c, g.w, xh + ((y + g.ph) * f.wp + g.pw) * g.c, g.c);
+}
+
+// Its adjoint: the unpadded part of xh back into x [C, h, w].
+template <class T>
+void from_channels_last(const T* xh, T* x, const Geom& g, const FlatPlan& f) {
+  for (long y = 0; y < g.h; y++) transpose_to(xh + ((y + g.ph) * f.wp + g.pw) * g.c, g.c, g.w, g.c, x + y * g.w, g.h * g.w);
+}
+
+// Row r = (q, oy, ox) of cols: kernel row i's kw*C values start at this offset of the chunk's xh.
+inline long flat_src(const Geom& g, const FlatPlan& f, long q, long oy, long ox, long i) {
+  return q * f.img + ((oy * g.sh + i) * f.wp + ox * g.sw) * g.c;
+}
+
+template <class T>
+void flat_cols(const T* xh, T* cols, const Geom& g, const FlatPlan& f, long q) {
+  const long run = g.kw * g.c;
+  for (long oy = 0; oy < g.oh; oy++)
+    for (long ox = 0; ox < g.ow; ox++) {
+      T* d = cols + (q * f.P + oy * g.ow + ox) * f.K;
+      for (long i = 0; i < g.kh; i++) {
+        const T* s = xh + flat_src(g, f, q, oy, ox, i);
+        if (run >= 32) std::memcpy(d + i * run, s, sizeof(T) * run);
+        else copy_short(d + i * run, s, run);
+      }
+    }
+}
+
+// gyT[q * P + p, o] = gy[q, o, p] for the chunk's images.
+template <class T>
+void flat_gy(const T* gy, T* gt, long O, long P, long q) {
+  transpose_to(gy + q * O * P, P, O, P, gt + q * P * O, O);
+}
+
+// Run body(q) for q < cn, on the pool when `par`.
+template <class F>
+void each_image(long cn, bool par, F&& body) {
+  auto run = [&](long b, long e) {
+    for (long q = b; q < e; q++) body(q);
+  };
+  if (par) parallel_for(cn, 1, run);
+  else run(0, cn);
+}
+
+// The GEMM micro-kernel reading A's row r at arows[r] (no packing of A).
+struct RowsUkr {
+  int mr = 0, nr = 0;
+  void (*f)(long, const float* const*, const float*, long, float*, long, int) = nullptr;
+};
+
+RowsUkr rows_ukr() {
+  const int isa = isa_active();
+  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_rows};
+  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_rows};
+  return {};
+}
+
+// C[r, 0..Nr) = sum over runs u < nu of A_u[r] @ B[u*len .. (u+1)*len, 0..Nr) for the row strips
+// [s0, s1) (MR rows each) of M rows, row r of A_u being the `len` floats at base(r) + u * ustride:
+// the rows micro-kernel reads A where it lies (no column matrix, no packing). B has row stride Nr
+// (a multiple of NR, zero past the real columns); C has M rounded up to MR rows of ldc floats.
+template <class Base>
+void rows_product(const RowsUkr& kr, long s0, long s1, long M, long Nr, long nu, long len, Base&& base, long ustride,
+                  const float* B, float* C, long ldc) {
+  const float* a[8];
+  const float* rows[8];
+  for (long s = s0; s < s1; s++) {
+    const long i0 = s * kr.mr;
+    for (int r = 0; r < kr.mr; r++) a[r] = base(std::min(i0 + r, M - 1));
+    for (long jc = 0; jc < Nr; jc += kr.nr)
+      for (long u = 0; u < nu; u++) {
+        for (int r = 0; r < kr.mr; r++) rows[r] = a[r] + u * ustride;
+        kr.f(len, rows, B + u * len * Nr + jc, Nr, C + i0 * ldc + jc, ldc, u > 0);
+      }
+  }
+}
+
+// rows_product over all strips of M rows, on the pool when `par`.
+template <class Base>
+void rows_product_all(const RowsUkr& kr, bool par, long M, long Nr, long nu, long len, Base&& base, long ustride,
+                      const float* B, float* C, long ldc) {
+  const long strips = (M + kr.mr - 1) / kr.mr;
+  auto run = [&](long b, long e) { rows_product(kr, b, e, M, Nr, nu, len, base, ustride, B, C, ldc); };
+  if (par) parallel_for(strips, 1, run);
+  else run(0, strips);
+}
+
+// The float forward without the column matrix: row (q, oy, ox) of cols is kh runs of kw*C floats
+// of the channels-last image, which the rows micro-kernel reads in place against W'^T [K, Or].
+void flat_forward_rows(const float* x, const std::vector<float>& wp, float* y, const Geom& g, const FlatPlan& f, long O,
+                       const RowsUkr& kr) {
+  const long Or = (O + kr.nr - 1) / kr.nr * kr.nr, chw = g.c * g.h * g.w;
+  std::vector<float> wt(static_cast<size_t>(f.K * Or), 0.f);
+  transpose_to(wp.data(), f.K, O, f.K, wt.data(), Or);
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    float* xh = tl_img.get<float>(cn * f.img);
+    float* out = tl_pix.get<float>((rows + kr.mr) * Or);
+    each_image(cn, par, [&](long q) { to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f); });
+    auto base = [&](long r) {
+      const long q = r / f.P, p = r - q * f.P, oy = p / g.ow;
+      return xh + flat_src(g, f, q, oy, p - oy * g.ow, 0);
+    };
+    rows_product_all(kr, par, rows, Or, g.kh, g.kw * g.c, base, f.wp * g.c, wt.data(), out, Or);
+    each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * Or, Or, f.P, O, y + (n0 + q) * O * f.P, f.P); });
+  };
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
+}
+
+template <class T>
+void flat_forward(const T* x, const T* w, T* y, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const std::vector<T> wp = flat_weights(w, g, O);
+  const long chw = g.c * g.h * g.w;
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* xh = tl_img.get<T>(cn * f.img);
+    T* cols = tl_cols.get<T>(rows * f.K);
+    T* out = tl_pix.get<T>(rows * O);
+    each_image(cn, par, [&](long q) {
+      to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f);
+      flat_cols(xh, cols, g, f, q);
+    });
+    gemm<T>(rows, O, f.K, Operand<T>{cols, f.K, false, rows, 0}, Operand<T>{wp.data(), f.K, true, O, 0}, out,
+            COut{O, rows, 0, O, 0}, par);
+    each_image(cn, par, [&](long q) { transpose_to(out + q * f.P * O, O, f.P, O, y + (n0 + q) * O * f.P, f.P); });
+  };
+  if constexpr (std::is_same_v<T, float>) {
+    if (const RowsUkr kr = rows_ukr(); kr.f) return flat_forward_rows(x, wp, y, g, f, O, kr);
+  }
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
+}
+
+template <class T>
+void flat_backward_input(const T* gy, const T* w, T* dx, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const std::vector<T> wp = flat_weights(w, g, O);
+  const long chw = g.c * g.h * g.w, run = g.kw * g.c;
+  // Floats skip the packing: the rows micro-kernel reads gyT's rows in place against W' with its
+  // rows padded to whole micro-tiles (ldk).
+  RowsUkr kr{};
+  if constexpr (std::is_same_v<T, float>) kr = rows_ukr();
+  const long ldk = kr.f ? (f.K + kr.nr - 1) / kr.nr * kr.nr : f.K;
+  std::vector<T> wpad;
+  if (kr.f) {
+    wpad.assign(static_cast<size_t>(O * ldk), T(0));
+    for (long o = 0; o < O; o++) std::memcpy(wpad.data() + o * ldk, wp.data() + o * f.K, sizeof(T) * f.K);
+  }
+  auto chunk = [&](long c, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* gt = tl_pix.get<T>(rows * O);
+    T* dcols = tl_cols.get<T>((rows + 8) * ldk);
+    T* dxh = tl_img.get<T>(cn * f.img);
+    each_image(cn, par, [&](long q) { flat_gy(gy + n0 * O * f.P, gt, O, f.P, q); });
+    if constexpr (std::is_same_v<T, float>) {
+      if (kr.f)
+        rows_product_all(kr, par, rows, ldk, 1, O, [&](long r) { return gt + r * O; }, 0, wpad.data(), dcols, ldk);
+    }
+    if (!kr.f)
+      gemm<T>(rows, f.K, O, Operand<T>{gt, O, false, rows, 0}, Operand<T>{wp.data(), f.K, false, f.K, 0}, dcols,
+              COut{f.K, rows, 0, f.K, 0}, par);
+    each_image(cn, par, [&](long q) {
+      T* xh = dxh + q * f.img;
+      std::memset(xh, 0, sizeof(T) * f.img);
+      for (long oy = 0; oy < g.oh; oy++)
+        for (long ox = 0; ox < g.ow; ox++) {
+          const T* s = dcols + (q * f.P + oy * g.ow + ox) * ldk;
+          for (long i = 0; i < g.kh; i++) {
+            T* d = dxh + flat_src(g, f, q, oy, ox, i);
+            const T* si = s + i * run;
+            for (long k = 0; k < run; k++) d[k] += si[k];
+          }
+        }
+      from_channels_last(xh, dx + (n0 + q) * chw, g, f);
+    });
+  };
+  for_chunks(f.chunks, f.threadsOverChunks, chunk);
+}
+
+template <class T>
+void flat_backward_weight(const T* x, const T* gy, T* dw, const Geom& g, long O) {
+  const FlatPlan f = flat_plan<T>(g, O);
+  const long chw = g.c * g.h * g.w, OK = O * f.K, khw = g.kh * g.kw;
+  // acc += dW' of chunk c (or = when `first`).
+  auto chunk = [&](long c, T* acc, bool first, bool par) {
+    const long n0 = c * f.chunk, cn = std::min(f.chunk, g.n - n0), rows = cn * f.P;
+    T* xh = tl_img.get<T>(cn * f.img);
+    T* cols = tl_cols.get<T>(rows * f.K);
+    T* gt = tl_pix.get<T>(rows * O);
+    each_image(cn, par, [&](long q) {
+      to_channels_last(x + (n0 + q) * chw, xh + q * f.img, g, f);
+      flat_cols(xh, cols, g, f, q);
+      flat_gy(gy + n0 * O * f.P, gt, O, f.P, q);
+    });
+    gemm<T>(O, f.K, rows, Operand<T>{gt, O, true, O, 0}, Operand<T>{cols, f.K, false, f.K, 0}, acc,
+            COut{f.K, O, 0, f.K, 0}, par, !first);
+  };
+  // Each part sums its chunks into its own dW'; the parts are added (in order) while reordering.
+  const long parts = f.threadsOverChunks ? std::min<long>(f.chunks, 2L * num_threads()) : 1;
+  std::vector<T> acc(static_cast<size_t>(parts * OK));
+  if (f.threadsOverChunks)
+    parallel_for(parts, 1, [&](long b, long e) {
+      for (long pt = b; pt < e; pt++) {
+        const long c0 = f.chunks * pt / parts, c1 = f.chunks * (pt + 1) / parts;
+        for (long c = c0; c < c1; c++) chunk(c, acc.data() + pt * OK, c == c0, false);
+      }
+    });
+  else
+    for (long c = 0; c < f.chunks; c++) chunk(c, acc.data(), c == 0, true);
+  parallel_for(O, 1, [&](long o0, long o1) {
+    T* a = acc.data();
+    for (long pt = 1; pt < parts; pt++)
+      for (long i = o0 * f.K; i < o1 * f.K; i++) a[i] += a[pt * OK + i];
+    for (long o = o0; o < o1; o++) transpose_to(a + o * f.K, g.c, khw, g.c, dw + o * f.K, khw);
+  });
+}
+
 // ---- implicit GEMM ----
 //
 // With stride 1, column (c, i, j) of output pixel (oy, ox) is xpad[c, oy + i, ox + j] of the padded
@@ -322,19 +648,6 @@ bool conv2d_backward_weight_nt(const float* x, const float* gy, float* dw, const
 // j mod sw) Hq Wq + (i div sh) Wq + j div sw and the grid is oh x Wq. Forward and weight gradient
 // take strides this way; the input gradient of a strided convolution stays on im2col.
 
-// 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
-// F(2x2, 3x3) or 5 F(4x4, 3x3) wherever it applies (winograd.cc; auto elsewhere);
-// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|winograd4.
-int g_conv_mode = [] {
-  const char* e = std::getenv("GRADREG_NATIVE_CONV");
-  if (e && !std::strcmp(e, "im2col")) return 1;
-  if (e && !std::strcmp(e, "implicit")) return 2;
-  if (e && !std::strcmp(e, "direct")) return 3;
-  if (e && !std::strcmp(e, "winograd")) return 4;
-  if (e && !std::strcmp(e, "winograd4")) return 5;
-  return 0;
-}();
-
 struct OffUkr {
   int mr = 0, nr = 0;
   void (*f)(long, const float*, const float*, const long*, float*, long, int) = nullptr;
@@ -349,7 +662,7 @@ OffUkr off_ukr() {
 
 // Whether a convolution of geometry g (float) can run as implicit GEMM at all.
 bool implicit_applies(const Geom& g) {
-  if (g_conv_mode == 1 || !off_ukr().f) return false;
+  if (g_conv_mode == 1 || g_conv_mode == 5 || !off_ukr().f) return false;
   if (g.ph > g.kh - 1 || g.pw > g.kw - 1) return false;
   return !(g.kh == 1 && g.kw == 1);  // a 1x1 conv reads the image (or a subsample) as its columns
 }
@@ -366,6 +679,11 @@ bool implicit_ok(const Geom& g, long rows, long im2colRows) {
   if (!implicit_applies(g)) return false;
   if (g_conv_mode == 2) return true;
   if (g.n < num_threads()) return false;
+  // A handful of taps (one input channel, 3x3) leaves each micro-tile call a few steps between its
+  // accumulator stores (measured, best of many calls: small conv1, K = 9, 95 vs 130 GFLOP/s on
+  // im2col chunks at 2 threads, 50 vs 66 at one; inside a training step at one thread the implicit
+  // path was about 10% ahead, within the machine's noise there).
+  if (g.c * g.kh * g.kw < 16) return false;
   const OffUkr kr = off_ukr();
   auto up = [](double v, int m) { return std::ceil(v / m) * m; };
   const double L = static_cast<double>(g.oh) * grid_width(g);
@@ -526,7 +844,7 @@ double implicit_waste(const Geom& g, long rows) {
 bool direct_ok(const Geom& g, long rows) {
   if (!aoff_ukr().f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if ((g_conv_mode != 0 && g_conv_mode < 4) || g.n < num_threads()) return false;
+  if (!auto_rules() || g.n < num_threads()) return false;
   // Strided layers split into phases by a scalar gather, which the direct tiles do not win back
   // (measured: ResNet layer3 conv1 104 vs 114 GFLOP/s on im2col).
   if (g.sh != 1 || g.sw != 1) return false;
@@ -571,18 +889,6 @@ void direct_forward(const float* x, const float* wmat, float* y, const Geom& g, 
   });
 }
 
-struct RowsUkr {
-  int mr = 0, nr = 0;
-  void (*f)(long, const float* const*, const float*, long, float*, long, int) = nullptr;
-};
-
-RowsUkr rows_ukr() {
-  const int isa = isa_active();
-  if (isa == ISA_AVX512) return {8, 32, ukr_avx512_8x32_rows};
-  if (isa == ISA_AVX2) return {6, 16, ukr_avx2_6x16_rows};
-  return {};
-}
-
 // The weight gradient the same way round: dW^T[k, o] = sum over grid positions p of
 // xpad[koff[k] + p] * gyT[p, o], MR taps (rows of the padded image) broadcast against NR output
 // channels of gy transposed onto the grid (zero past ow). A GEMM micro-kernel with no packing of
@@ -592,12 +898,15 @@ bool direct_weight_ok(const Geom& g, long O) {
   const RowsUkr kr = rows_ukr();
   if (!kr.f || !implicit_applies(g)) return false;
   if (g_conv_mode == 3) return true;
-  if ((g_conv_mode != 0 && g_conv_mode < 4) || g.n < num_threads()) return false;
+  if (!auto_rules() || g.n < num_threads()) return false;
   // Whole channel blocks; half blocks only where the alternative is the packed GEMM of short rows
   // (measured: LeNet C3, 16 channels on 10x10, 89 vs 63 GFLOP/s; ResNet layer1, 16 channels on 32x32,
   // 86 against the dot-product tiles' 136; layer3 conv2 179 vs 114, layer2 conv1 114 vs 67).
   const bool blocks = O % kr.nr == 0 || (2 * O >= kr.nr && g.oh * g.ow < nt_min_pixels());
-  return blocks && g.oh * grid_width(g) <= 1.5 * g.oh * g.ow;
+  // Taps go MR at a time: few of them round up badly (small conv1, 9 taps as 16: 36 vs 102 GFLOP/s
+  // on the im2col path's dot-product tiles at 2 threads).
+  const long K = g.c * g.kh * g.kw;
+  return blocks && (K + kr.mr - 1) / kr.mr * kr.mr <= 1.25 * K && g.oh * grid_width(g) <= 1.5 * g.oh * g.ow;
 }
 
 void direct_backward_weight(const float* x, const float* gy, float* dw, const Geom& g, long O) {
@@ -641,6 +950,85 @@ void direct_backward_weight(const float* x, const float* gy, float* dw, const Ge
         dw[o * K + k] = s;
       }
   });
+}
+
+// ---- direct input gradient by rows ----
+//
+// With one or three input channels the input gradient's GEMM (dcols = W^T gy, C*kh*kw rows) is
+// shorter than a micro-tile and its col2im moves more memory than the flops need; the transposed
+// geometry's padded paths compute C output channels on tiles of 8 or 32 (small conv1 dx: 74 GFLOP/s
+// on im2col chunks, 18 implicit, 5 direct, at 2 threads). conv_dx_rows_avx512 (gemm_avx512.cc)
+// computes dx rows straight from gy, 32 pixels of a row along two vectors, threads over images
+// (measured, GFLOP/s against the best other path: small conv1 103-124 vs 74 at 2 threads, 53 vs 30
+// at one; at one thread LeNet C1 78 vs 24 and the ResNet stem 81 vs 47, both im2col chunks).
+bool dx_rows_ok(const Geom& g) {
+  if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
+  const bool kh = g.kh <= 5 || g.kh == 7;  // the kernel heights conv_dx_rows_avx512 has instances for
+  return kh && g.c * g.kh * g.kw < 32;
+}
+
+void dx_rows(const float* gy, const float* w, float* dx, const Geom& g, long O) {
+  const long d[10] = {O, g.c, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.ph, g.pw}, khw = g.kh * g.kw;
+  // wt[c, i, j, o] = w[o, c, i, j]: the kernel's loop over o reads it contiguously.
+  std::vector<float> wt(static_cast<size_t>(g.c * khw * O));
+  for (long o = 0; o < O; o++)
+    for (long k = 0; k < g.c * khw; k++) wt[k * O + o] = w[o * g.c * khw + k];
+  parallel_for(g.n, 1, [&](long b, long e) {
+    for (long n = b; n < e; n++) conv_dx_rows_avx512(gy + n * O * g.oh * g.ow, wt.data(), dx + n * g.c * g.h * g.w, d);
+  });
+}
+
+// And the forward: conv_fwd_rows_avx512 keeps output rows of a block of output channels in
+// registers while the shifted image rows pass (each loaded once per column tap), threads over
+// images. 3x3 and 5x5 kernels. Measured (GFLOP/s, one thread, best of many calls, against what
+// auto ran before): small conv1 73 vs 66 (im2col chunks), ResNet stem 97 vs 78 and LeNet C1 63 vs
+// 56 (implicit).
+bool fwd_rows_ok(const Geom& g) {
+  if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
+  const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
+  return k && g.c * g.kh * g.kw < 32;
+}
+
+void fwd_rows(const float* x, const float* w, float* y, const Geom& g, long O) {
+  const long d[8] = {O, g.c, g.h, g.w, g.oh, g.ow, g.ph, g.pw}, K = g.c * g.kh * g.kw;
+  std::vector<float> wt(static_cast<size_t>(K * O));
+  transpose_to(w, K, O, K, wt.data(), O);  // wt[(c, i, j), o] = w[o, (c, i, j)]
+  parallel_for(g.n, 1, [&](long b, long e) {
+    for (long n = b; n < e; n++)
+      conv_fwd_rows_avx512(x + n * g.c * g.h * g.w, wt.data(), y + n * O * g.oh * g.ow, g.kh, g.kw, d);
+  });
+}
+
+// The weight gradient of the same layers by rows: conv_dw_rows_avx512 (gemm_avx512.cc) keeps a block
+// of output channels' kh*kw sums in registers while the rows of gy and of the shifted image pass,
+// threads over images, each part with its own lane partials (summed in a fixed order at the end).
+// 3x3 and 5x5 kernels. Measured (GFLOP/s, one thread, machine shared, against what auto ran
+// before): small conv1 77 vs 53 (im2col dot-product tiles; 18 on the direct weight gradient auto
+// took at session start), ResNet stem 100 vs 58 and LeNet C1 54 vs 47 (implicit).
+bool dw_rows_ok(const Geom& g) {
+  if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
+  if (!auto_rules() && g_conv_mode != 3) return false;
+  const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
+  return k && g.c * g.kh * g.kw < 32;
+}
+
+void dw_rows(const float* x, const float* gy, float* dw, const Geom& g, long O) {
+  const long d[8] = {O, g.c, g.h, g.w, g.oh, g.ow, g.ph, g.pw}, W = O * g.c * g.kh * g.kw;
+  const long parts = std::min<long>(g.n, 2L * num_threads());
+  std::vector<float> lanes(static_cast<size_t>(parts * W * 16), 0.f);
+  parallel_for(parts, 1, [&](long b, long e) {
+    for (long pt = b; pt < e; pt++)
+      for (long n = g.n * pt / parts; n < g.n * (pt + 1) / parts; n++)
+        conv_dw_rows_avx512(x + n * g.c * g.h * g.w, gy + n * O * g.oh * g.ow, lanes.data() + pt * W * 16, g.kh, g.kw, d);
+  });
+  for (long k = 0; k < W; k++) {
+    float s = 0;
+    for (long pt = 0; pt < parts; pt++)
+      for (int l = 0; l < 16; l++) s += lanes[(pt * W + k) * 16 + l];
+    dw[k] = s;
+  }
 }
 
 // The padded-image forward: direct or implicit, whichever direct_ok picks.
@@ -690,21 +1078,56 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
   });
 }
 
+// Whether the pixel-major batch GEMM runs: forced (mode 5), or in auto mode for small output maps,
+// and for strided layers up to 16x16 (the padded-image paths split those into phases or fall back
+// to im2col). Measured with bench/native-conv.ts (GFLOP/s, one thread, machine shared, forward /
+// input / weight gradient, flat against what auto ran before): small conv3 (3x3 map) 95/89/96 vs
+// 42/35/44 (im2col chunks); LeNet C5 (1x1) 52/59/64 vs 24/24/11 on im2col chunks (27/28/30 at 2
+// threads for the one-GEMM form this path replaces); ResNet layer3 conv1 (8x8, stride 2) 98/89/93
+// vs 72/70/68; layer2 conv1 (16x16, stride 2) 87/55/69 vs 57/55/55; layer3 conv2 (8x8) forward 108
+// vs 98 and weight gradient 102 vs 81 over the direct paths (Winograd, ahead of both, takes that
+// layer: winograd_first); LeNet C3 (10x10) gradients 55/60 vs 31/40, but its forward stays
+// implicit (64 vs 49). Not with fewer
+// than 32 columns (one or three input channels): the GEMM's inner dimension is then too short for
+// the transposes around it (small conv1 23/13/19 flat vs 30/30/40 on im2col chunks).
+enum class Pass { Forward, Input, Weight };
+bool flat_ok(const Geom& g, Pass pass) {
+  if (g_conv_mode == 5) return true;
+  if (!auto_rules()) return false;
+  const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
+  if (P == 1) return true;
+  if (K < 32) return false;
+  if (g.sh * g.sw > 1 && P <= 256) return true;
+  return P <= (pass == Pass::Forward ? 64 : 100);
+}
+
+// Where Winograd (winograd.cc) and the pixel-major GEMM both apply, Winograd runs unless its 2x2
+// tiles cover well beyond the output map (measured, GFLOP/s forward / weight gradient, 2 threads:
+// ResNet layer3 conv2, 8x8 map, tiles 1.0x: Winograd 324/375 vs flat 204/187; small conv3, 3x3 map,
+// tiles 1.78x: flat 166/153 vs Winograd 96/145, and 96/95 vs 60/77 at one thread). The Winograd
+// modes (4, 6) always run it.
+template <class T>
+bool winograd_first(const Geom& g, long O, int kind) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!winograd_ok(g, O, kind)) return false;
+    return winograd_mode() || 4 * ((g.oh + 1) / 2) * ((g.ow + 1) / 2) <= 1.5 * g.oh * g.ow;
+  }
+  return false;
+}
+
 template <class T>
 void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_first<T>(g, O, 0)) return winograd_forward(x, w, y, g, O);
+  }
+  if (flat_ok(g, Pass::Forward)) return flat_forward(x, w, y, g, O);
+  if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
+    if (fwd_rows_ok(g)) return fwd_rows(x, w, y, g, O);
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
-  if (p.flat) {
-    // y[N, O] = cols[N, K] @ W^T[K, O]
-    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
-    gemm<T>(g.n, O, p.K, Operand<T>{cols, p.K, false, g.n, 0}, Operand<T>{w, p.K, true, O, 0}, y,
-            COut{O, g.n, 0, O, 0}, true);
-    return;
-  }
-  for_chunks(p, [&](long c, bool par) {
+  for_chunks(p.chunks, p.threadsOverChunks, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     const T* cols = chunk_cols(x, g, p, n0, cn, par);
     // y[n] = W[O, K] @ cols[n][K, P] for the chunk's images: one GEMM over batched columns.
@@ -718,25 +1141,26 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
 template <class T>
 void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
+    // The row kernel ahead of Winograd (the ResNet stem's input gradient: 159 vs 108 GFLOP/s at 2
+    // threads); Winograd ahead of flat and the padded paths wherever its rule takes it.
+    if (winograd_mode() && winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
+    if (dx_rows_ok(g)) return dx_rows(gy, w, dx, g, O);
     if (winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
-      if (direct_ok(t, g.c) || implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
+      if (direct_ok(t, g.c)) return implicit_backward_input(gy, w, dx, g, O);
+    }
+  }
+  if (flat_ok(g, Pass::Input)) return flat_backward_input(gy, w, dx, g, O);
+  if constexpr (std::is_same_v<T, float>) {
+    if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
+      const Geom t = transposed_geom(g, O);
+      if (implicit_ok(t, g.c, g.c * g.kh * g.kw)) return implicit_backward_input(gy, w, dx, g, O);
     }
   }
   const Plan p = plan_for<T>(g, O);
   const long khw = g.kh * g.kw, img = g.c * g.h * g.w;
-  if (p.flat) {
-    // dcols[N, K] = gy[N, O] @ W[O, K], then each plane's kh*kw values go back to the image.
-    T* dcols = tl_cols.get<T>(g.n * p.K);
-    gemm<T>(g.n, p.K, O, Operand<T>{gy, O, false, g.n, 0}, Operand<T>{w, p.K, false, p.K, 0}, dcols,
-            COut{p.K, g.n, 0, p.K, 0}, true);
-    parallel_for(g.n * g.c, 1, [&](long b, long e) {
-      for (long nc = b; nc < e; nc++) col2im_plane(dcols + nc * khw, dx + nc * g.h * g.w, g, 1);
-    });
-    return;
-  }
-  for_chunks(p, [&](long c, bool par) {
+  for_chunks(p.chunks, p.threadsOverChunks, [&](long c, bool par) {
     const long n0 = c * p.chunk, cn = std::min(p.chunk, g.n - n0);
     // dcols[n] = W^T[K, O] @ gy[n][O, P]; an identity conv's dcols are dx itself.
     T* dcols = p.identity ? dx + n0 * img : tl_cols.get<T>(cn * p.K * p.ld);
@@ -765,16 +1189,16 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
-    if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
+    // The row kernel ahead of Winograd (the ResNet stem's weight gradient: 183 vs 123 GFLOP/s at 2
+    // threads).
+    if (winograd_mode() && winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
+    if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
+    if (winograd_first<T>(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
+  if (flat_ok(g, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
-  if (p.flat) {
-    // dW[O, K] = gy^T[O, N] @ cols[N, K]: one GEMM over the batch.
-    const T* cols = chunk_cols(x, g, p, 0, g.n, true);
-    gemm<T>(O, p.K, g.n, Operand<T>{gy, O, true, O, 0}, Operand<T>{cols, p.K, false, p.K, 0}, dw, co, true);
-    return;
-  }
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
     if (direct_weight_ok(g, O)) return direct_backward_weight(x, gy, dw, g, O);
     if (implicit_weight_ok(g, O) && implicit_backward_weight(x, gy, dw, g, O)) return;
     // Long rows: the tiles beat packing a transposed copy of every image's columns (the ResNet's

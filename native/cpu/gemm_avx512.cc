@@ -139,3 +139,275 @@ void nt4x4_sum_avx512(long K, long nq, const float* const* a, long sa, const flo
 }
 
 }  // namespace gr
+
+namespace gr {
+
+// Direct input gradient of a stride-1 convolution for one image, 32 pixels of a dx row per pair of
+// zmm accumulators, four rows at a time:
+//   dx[c, y, x] = sum over i, j, o of w[o, c, i, j] * gy[o, y + ph - i, x + pw - j]
+// (the terms whose gy index falls outside [0, oh) x [0, ow) dropped). For each column tap j the
+// lanes' and rows' validity is one set of load masks; the loop over o then loads each of the
+// 4 + KH - 1 gy rows the block reads once (shifted by j) and multiplies it into every output row it
+// reaches, against the KH broadcast weights: no branches, and one load per KH FMAs where a row is
+// used by all KH taps. wt is [C, KH, kw, O] (contiguous over o); d = {O, C, h, w, oh, ow, kh, kw, ph, pw}.
+// A masked store only where the mask is partial: a full one is a plain store (masked stores of
+// zmm are several times slower on some cores, Zen 4 among them).
+static inline void store_masked(float* p, __mmask16 m, __m512 v) {
+  if (m == 0xffff) _mm512_storeu_ps(p, v);
+  else if (m) _mm512_mask_storeu_ps(p, m, v);
+}
+
+template <int KH>
+static void dx_rows_kh(const float* gy, const float* wt, float* dx, const long* d) {
+  constexpr int R = 4, NR = R + KH - 1;
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], kw = d[7], ph = d[8], pw = d[9];
+  const long plane = oh * ow;
+  for (long c = 0; c < C; c++)
+    for (long x0 = 0; x0 < wd; x0 += 32)
+      for (long y0 = 0; y0 < h; y0 += R) {
+        __m512 acc[R][2];
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+        for (long j = 0; j < kw; j++) {
+          // Lanes l read gy column x0 + l + pw - j: valid for lo <= l < hi.
+          long lo = j - pw - x0, hi = ow - x0 - pw + j;
+          if (hi > wd - x0) hi = wd - x0;
+          if (hi > 32) hi = 32;
+          if (lo < 0) lo = 0;
+          if (lo >= hi) continue;
+          const unsigned long long bits = ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+          // Block row rr reads gy row y0 + ph - (KH - 1) + rr, which output row a uses with tap
+          // i = a + KH - 1 - rr.
+          __mmask16 m0[NR], m1[NR];
+          const float* g[NR];
+          bool any = false;
+          for (int rr = 0; rr < NR; rr++) {
+            const long r = y0 + ph - (KH - 1) + rr;
+            const bool ok = r >= 0 && r < oh;
+            any = any || ok;
+            m0[rr] = static_cast<__mmask16>(ok ? bits : 0);
+            m1[rr] = static_cast<__mmask16>(ok ? bits >> 16 : 0);
+            g[rr] = gy + (ok ? r * ow : 0) + x0 + pw - j;
+          }
+          if (!any) continue;
+          const float* wp = wt + (c * KH * kw + j) * O;
+          for (long o = 0; o < O; o++) {
+            __m512 wv[KH];
+#pragma GCC unroll 8
+            for (int i = 0; i < KH; i++) wv[i] = _mm512_set1_ps(wp[i * kw * O + o]);
+            const long off = o * plane;
+#pragma GCC unroll 16
+            for (int rr = 0; rr < NR; rr++) {
+              const __m512 v0 = _mm512_maskz_loadu_ps(m0[rr], g[rr] + off);
+              const __m512 v1 = _mm512_maskz_loadu_ps(m1[rr], g[rr] + off + 16);
+#pragma GCC unroll 4
+              for (int a = 0; a < R; a++) {
+                const int i = a + KH - 1 - rr;
+                if (i < 0 || i >= KH) continue;
+                acc[a][0] = _mm512_fmadd_ps(wv[i], v0, acc[a][0]);
+                acc[a][1] = _mm512_fmadd_ps(wv[i], v1, acc[a][1]);
+              }
+            }
+          }
+        }
+        const long n = wd - x0 < 32 ? wd - x0 : 32;
+        const __mmask16 s0 = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+        const __mmask16 s1 = static_cast<__mmask16>(n <= 16 ? 0 : n >= 32 ? 0xffff : (1u << (n - 16)) - 1);
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+          if (y0 + a < h) {
+            float* out = dx + (c * h + y0 + a) * wd + x0;
+            store_masked(out, s0, acc[a][0]);
+            store_masked(out + 16, s1, acc[a][1]);
+          }
+      }
+}
+
+bool conv_dx_rows_avx512(const float* gy, const float* wt, float* dx, const long* d) {
+  switch (d[6]) {
+    case 1: dx_rows_kh<1>(gy, wt, dx, d); return true;
+    case 2: dx_rows_kh<2>(gy, wt, dx, d); return true;
+    case 3: dx_rows_kh<3>(gy, wt, dx, d); return true;
+    case 4: dx_rows_kh<4>(gy, wt, dx, d); return true;
+    case 5: dx_rows_kh<5>(gy, wt, dx, d); return true;
+    case 7: dx_rows_kh<7>(gy, wt, dx, d); return true;
+    default: return false;
+  }
+}
+
+}  // namespace gr
+
+namespace gr {
+
+// Direct weight gradient of a stride-1 convolution, one image, for few input channels:
+//   dW[o, c, i, j] += sum over y, x of gy[o, y, x] * x[c, y + i - ph, x + j - pw]
+// (terms reading outside the image dropped). A block of OB output channels keeps its OB*KH*KW sums
+// as zmm lane partials (32 pixels of a gy row in two halves folded into one accumulator) while
+// the rows of the map pass: per row, OB gy rows and, per tap, one masked load of the shifted image
+// row against all OB of them. `lanes` holds the partials, 16 floats per (o, c, i, j), across images.
+// d = {O, C, h, w, oh, ow, ph, pw}.
+template <int KH, int KW, int OB>
+static void dw_rows_t(const float* x, const float* gy, float* lanes, const long* d) {
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], ph = d[6], pw = d[7];
+  for (long o0 = 0; o0 < O; o0 += OB)
+    for (long c = 0; c < C; c++)
+      for (long x0 = 0; x0 < ow; x0 += 32) {
+        __m512 acc[OB][KH][KW];
+        float* lp[OB];
+#pragma GCC unroll 4
+        for (int b = 0; b < OB; b++) {
+          lp[b] = lanes + (((o0 + b) * C + c) * KH * KW) * 16;
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) acc[b][i][j] = _mm512_loadu_ps(lp[b] + (i * KW + j) * 16);
+        }
+        // gy lanes: x0 + l < ow. Image lanes for column tap j: also 0 <= x0 + l + j - pw < w.
+        const long gn = ow - x0 < 32 ? ow - x0 : 32;
+        const unsigned long long gbits = (1ull << gn) - 1;
+        const __mmask16 g0 = static_cast<__mmask16>(gbits), g1 = static_cast<__mmask16>(gbits >> 16);
+        unsigned long long xbits[KW];
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; j++) {
+          long lo = pw - j - x0, hi = wd + pw - j - x0;
+          if (lo < 0) lo = 0;
+          if (hi > gn) hi = gn;
+          xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+        }
+        for (long y = 0; y < oh; y++) {
+          __m512 gv[OB][2];
+#pragma GCC unroll 4
+          for (int b = 0; b < OB; b++) {
+            const float* gr = gy + ((o0 + b) * oh + y) * ow + x0;
+            gv[b][0] = _mm512_maskz_loadu_ps(g0, gr);
+            gv[b][1] = _mm512_maskz_loadu_ps(g1, gr + 16);
+          }
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++) {
+            const long r = y + i - ph;
+            const bool ok = r >= 0 && r < h;
+            const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) {
+              const unsigned long long m = ok ? xbits[j] : 0;
+              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
+              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+#pragma GCC unroll 4
+              for (int b = 0; b < OB; b++) {
+                acc[b][i][j] = _mm512_fmadd_ps(gv[b][0], v0, acc[b][i][j]);
+                acc[b][i][j] = _mm512_fmadd_ps(gv[b][1], v1, acc[b][i][j]);
+              }
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int b = 0; b < OB; b++)
+#pragma GCC unroll 8
+          for (int i = 0; i < KH; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) _mm512_storeu_ps(lp[b] + (i * KW + j) * 16, acc[b][i][j]);
+      }
+}
+
+bool conv_dw_rows_avx512(const float* x, const float* gy, float* lanes, long kh, long kw, const long* d) {
+  if (kh == 3 && kw == 3) {
+    if (d[0] % 2 == 0) dw_rows_t<3, 3, 2>(x, gy, lanes, d);
+    else dw_rows_t<3, 3, 1>(x, gy, lanes, d);
+    return true;
+  }
+  if (kh == 5 && kw == 5) {
+    dw_rows_t<5, 5, 1>(x, gy, lanes, d);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace gr
+
+namespace gr {
+
+// Direct forward of a stride-1 convolution, one image, for few input channels:
+//   y[o, y, x] = sum over c, i, j of w[o, c, i, j] * x[c, y + i - ph, x + j - pw]
+// (terms reading outside the image dropped). R output rows of OB channels (32 pixels, two zmm
+// each) accumulate in registers; each shifted image row is loaded once per column tap (masked to
+// the image) and multiplied into every output row and channel it reaches. wt is [C, KH, KW, O]
+// (contiguous over o); d = {O, C, h, w, oh, ow, ph, pw}.
+template <int KH, int KW, int OB, int R>
+static void fwd_rows_t(const float* x, const float* wt, float* y, const long* d) {
+  constexpr int NR = R + KH - 1;
+  const long O = d[0], C = d[1], h = d[2], wd = d[3], oh = d[4], ow = d[5], ph = d[6], pw = d[7];
+  for (long x0 = 0; x0 < ow; x0 += 32) {
+    const long gn = ow - x0 < 32 ? ow - x0 : 32;
+    unsigned long long xbits[KW];
+#pragma GCC unroll 8
+    for (int j = 0; j < KW; j++) {
+      long lo = pw - j - x0, hi = wd + pw - j - x0;
+      if (lo < 0) lo = 0;
+      if (hi > gn) hi = gn;
+      xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+    }
+    const unsigned long long sbits = (1ull << gn) - 1;
+    const __mmask16 s0 = static_cast<__mmask16>(sbits), s1 = static_cast<__mmask16>(sbits >> 16);
+    for (long o0 = 0; o0 < O; o0 += OB)
+      for (long y0 = 0; y0 < oh; y0 += R) {
+        __m512 acc[R][OB][2];
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+#pragma GCC unroll 8
+          for (int b = 0; b < OB; b++) acc[a][b][0] = acc[a][b][1] = _mm512_setzero_ps();
+        for (long c = 0; c < C; c++) {
+          const float* wc = wt + c * KH * KW * O + o0;
+#pragma GCC unroll 8
+          for (int rr = 0; rr < NR; rr++) {
+            // Block row rr is image row y0 + rr - ph, which output row a uses with tap i = rr - a.
+            const long r = y0 + rr - ph;
+            const bool ok = r >= 0 && r < h;
+            const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
+#pragma GCC unroll 8
+            for (int j = 0; j < KW; j++) {
+              const unsigned long long m = ok ? xbits[j] : 0;
+              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
+              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+#pragma GCC unroll 4
+              for (int a = 0; a < R; a++) {
+                const int i = rr - a;
+                if (i < 0 || i >= KH) continue;
+#pragma GCC unroll 8
+                for (int b = 0; b < OB; b++) {
+                  const __m512 wv = _mm512_set1_ps(wc[(i * KW + j) * O + b]);
+                  acc[a][b][0] = _mm512_fmadd_ps(wv, v0, acc[a][b][0]);
+                  acc[a][b][1] = _mm512_fmadd_ps(wv, v1, acc[a][b][1]);
+                }
+              }
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int a = 0; a < R; a++)
+          if (y0 + a < oh)
+#pragma GCC unroll 8
+            for (int b = 0; b < OB; b++) {
+              float* out = y + ((o0 + b) * oh + y0 + a) * ow + x0;
+              store_masked(out, s0, acc[a][b][0]);
+              store_masked(out + 16, s1, acc[a][b][1]);
+            }
+      }
+  }
+}
+
+template <int KH, int KW>
+static void fwd_rows_k(const float* x, const float* wt, float* y, const long* d) {
+  if (d[0] % 8 == 0) fwd_rows_t<KH, KW, 8, 1>(x, wt, y, d);
+  else if (d[0] % 4 == 0) fwd_rows_t<KH, KW, 4, 2>(x, wt, y, d);
+  else if (d[0] % 2 == 0) fwd_rows_t<KH, KW, 2, 2>(x, wt, y, d);
+  else fwd_rows_t<KH, KW, 1, 2>(x, wt, y, d);
+}
+
+bool conv_fwd_rows_avx512(const float* x, const float* wt, float* y, long kh, long kw, const long* d) {
+  if (kh == 3 && kw == 3) fwd_rows_k<3, 3>(x, wt, y, d);
+  else if (kh == 5 && kw == 5) fwd_rows_k<5, 5>(x, wt, y, d);
+  else return false;
+  return true;
+}
+
+}  // namespace gr

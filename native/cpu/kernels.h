@@ -43,13 +43,14 @@ void k_col2im(int dt, const void* cols, void* out, const Geom& g);
 // dx = col2im(W^T @ gy); dw = sum_n gy[n] @ im2col(x)[n]^T.
 // Which algorithm the fused convolution uses: 0 auto, 1 always im2col chunks, 2 implicit GEMM or 3
 // direct convolution wherever they apply (float32, padding < kernel size, not 1x1), 4 Winograd
-// F(2x2, 3x3) or 5 F(4x4, 3x3) wherever it applies (auto elsewhere); for tests and benchmarks.
+// F(2x2, 3x3) or 6 F(4x4, 3x3) wherever it applies (auto elsewhere), 5 the pixel-major batch GEMM
+// always; for tests and benchmarks.
 void set_conv_mode(int mode);
 int conv_mode();
 void k_conv2d(int dt, const void* x, const void* w, void* y, const Geom& g, long O);
 // Winograd F(2x2, 3x3) and F(4x4, 3x3) for float32 (winograd.cc): whether the fused kernel `kind` (0
 // forward, 1 input gradient, 2 weight gradient) of g with O output channels runs through one of them
-// (forced by mode 4 or 5 wherever it applies: 3x3, stride 1, padding <= 2, AVX-512 active; in auto
+// (forced by mode 4 or 6 wherever it applies: 3x3, stride 1, padding <= 2, AVX-512 active; in auto
 // mode by geometry), and the trio (each picks its tile by the same rules).
 bool winograd_ok(const Geom& g, long O, int kind);
 void winograd_forward(const float* x, const float* w, float* y, const Geom& g, long O);

@@ -27,7 +27,7 @@
 // Each part of the batch (a fixed set of blocks) keeps its own dU; the parts are added in order at
 // the end, so the result is reproducible for a fixed thread count.
 //
-// F(4x4, 3x3) (Lavin & Gray section 4, the same nesting with 6x6 input tiles; conv mode 5,
+// F(4x4, 3x3) (Lavin & Gray section 4, the same nesting with 6x6 input tiles; conv mode 6,
 // 'winograd4'): the same driver with 36 transform points and 4x4 output tiles, 36 multiplies per 16
 // outputs per channel pair instead of 144, 4x fewer. Its matrices, for the interpolation points
 // 0, 1, -1, 2, -2 and infinity (Toom-Cook; m(x) = x (x^2 - 1) (x^2 - 4)):
@@ -313,12 +313,12 @@ void backward_weight(const float* x, const float* gy, float* dw, const Geom& g, 
 // output channels runs on: 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or 0 (none: the other paths).
 int winograd_tile(const Geom& g, long O, int kind) {
   const int mode = conv_mode();
-  if (mode != 0 && mode != 4 && mode != 5) return 0;
+  if (mode != 0 && mode != 4 && mode != 6) return 0;
   if (isa_active() != ISA_AVX512) return 0;
   if (!(g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.ph <= 2 && g.pw <= 2)) return 0;
   if (g.n <= 0 || g.c <= 0 || O <= 0 || g.oh <= 0 || g.ow <= 0) return 0;
   if (mode == 4) return 2;
-  if (mode == 5) return 4;
+  if (mode == 6) return 4;
   // GRADREG_NATIVE_WINOGRAD=0 keeps auto on the other paths, =2 on F(2x2, 3x3) where it would take
   // F(4x4, 3x3) (to time what auto ran before; read at every call, so a benchmark can take turns in
   // one process).

@@ -188,9 +188,10 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
 
   it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
     // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
-    // one input channel, one output pixel, batches below and above the thread count. 'winograd'
-    // runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3), 'winograd4' through F(4x4, 3x3)
-    // (AVX-512 only; auto elsewhere).
+    // one input channel, one output pixel, batches below and above the thread count; each under
+    // every algorithm. 'winograd' runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512
+    // only; auto elsewhere), 'winograd4' through F(4x4, 3x3); 'flat' runs everywhere; 'direct' takes
+    // the row kernels for few input channels at stride 1 (AVX-512).
     const cases: [number[], number[], [number, number], [number, number]][] = [
       [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
       [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
@@ -202,6 +203,24 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
       [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
       [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
+      // Small maps of many channels (the pixel-major batch GEMM's in auto mode): 3x3 output with a
+      // batch below the thread count, strided odd maps, padding past the kernel, a 1x1 output.
+      [[1, 64, 5, 5], [64, 64, 3, 3], [1, 1], [0, 0]],
+      [[6, 32, 7, 9], [24, 32, 3, 3], [2, 2], [1, 1]],
+      [[5, 8, 6, 6], [10, 8, 3, 3], [1, 1], [3, 3]],
+      [[1, 16, 5, 5], [7, 16, 5, 5], [1, 1], [0, 0]],
+      // One to three input channels (the direct row kernels' gradients): rows wider than their 32
+      // lanes, odd output channel counts, kernel heights 2, 5, 7 and 6 (instances or not: other
+      // paths), padding past the kernel, N = 1.
+      [[2, 1, 9, 37], [5, 1, 3, 3], [1, 1], [1, 1]],
+      [[2, 2, 6, 6], [3, 2, 2, 2], [1, 1], [3, 3]],
+      [[3, 3, 11, 7], [4, 3, 5, 5], [1, 1], [4, 2]],
+      [[2, 1, 12, 10], [3, 1, 7, 7], [1, 1], [3, 3]],
+      [[2, 1, 9, 9], [2, 1, 6, 6], [1, 1], [0, 0]],
+      [[1, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
+      [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
+      [[2, 2, 5, 6], [3, 2, 3, 3], [1, 1], [3, 2]],
+      [[2, 1, 6, 7], [4, 1, 5, 5], [1, 1], [5, 4]],
       // 3x3 stride-1 layers for the Winograd path: odd and even output sizes, padding 0 and 1,
       // channels not multiples of 16 (or of its 8-row and 32-column micro-tiles), batches of 1 and
       // below the thread count, and rows of more than 16 tiles (its wide variant, two steps a row).
@@ -240,7 +259,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const) {
               nativeBackend_.setConvAlgorithm(algo);
               try {
                 // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
@@ -250,7 +269,10 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
                 // F(4x4, 3x3)'s coefficients reach 5 in B^T and 8 in A^T (section 4, points 0, +-1,
                 // +-2, infinity): several times that, at most 8e-6 of the scale at the models'
                 // layer shapes (bench/native-winograd-error.ts), still inside the same bound.
-                expectClose(runOn(nativeBackend_, xs, ws, gm, dt), want, dt === 'float64' ? 1e-12 : 2e-5);
+                const got = runOn(nativeBackend_, xs, ws, gm, dt);
+                expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
+                // Bit-reproducible at a fixed thread count: a second call gives the same bits.
+                if (algo === 'auto') runOn(nativeBackend_, xs, ws, gm, dt).forEach((a, k) => expect(Array.from(a)).toEqual(Array.from(got[k]!)));
               } catch (e) {
                 const what = `${kernel} ${algo} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
                 throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
@@ -378,6 +400,48 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
         });
         expectClose(a, b, dtype === 'float32' ? 1e-6 : 1e-13);
       }
+    }
+  });
+
+  it('fused optimizer updates: every ISA build and thread count gives the same bits (odd lengths, float64)', () => {
+    const be = nativeBackend_;
+    const isa = be.isaInfo();
+    const run = (rule: (typeof UPDATE_RULES)[number], n: number, dt: DType): TypedArray[] => {
+      const w = be.upload(values(n, 1, dt));
+      const st = [be.fill(n, 0, dt), be.fill(n, 0, dt)];
+      const grads: Storage[] = [];
+      for (let step = 1; step <= 3; step++) {
+        const grad = be.upload(values(n, 10 + step, dt));
+        grads.push(grad);
+        be.applyUpdate(rule, w, grad, st.slice(0, UPDATE_STATES[rule]), {
+          lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, weightDecay: 1e-4, decoupledDecay: 0.01,
+        });
+      }
+      const out = [w, ...st].map((x) => (be.readSync(x) as TypedArray).slice());
+      for (const x of [w, ...st, ...grads]) be.dispose(x);
+      return out;
+    };
+    try {
+      for (const rule of UPDATE_RULES) {
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          // below one vector, not a multiple of one, and long enough to be split across threads
+          for (const n of [1, 7, 33, 70001]) {
+            let first: TypedArray[] | null = null;
+            for (const kernel of isa.supported) {
+              be.setIsa(kernel);
+              for (const threads of [1, 2, 3]) {
+                be.setThreads(threads);
+                const got = run(rule, n, dt);
+                if (!first) first = got;
+                else got.forEach((a, k) => expect(Buffer.from(a.buffer).equals(Buffer.from(first![k]!.buffer)), `${rule} ${kernel} ${threads} thread(s) n=${n} ${dt} output ${k}`).toBe(true));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      be.setIsa(isa.isa);
+      be.setThreads(isa.threads);
     }
   });
 

@@ -325,6 +325,29 @@ export function defineKernelSuite(label: string, enabled: boolean, get: () => Ba
       }
     });
 
+    it('fused convolution (forward, input and weight gradients) over the window geometries and small maps of many channels', async () => {
+      // The window geometries with four output channels, then maps of 3x3, 2x3 (strided) and 1x1
+      // output pixels over 40 input channels: backends with per-geometry algorithms (native's
+      // pixel-major batch GEMM for small maps, its direct row kernel for few input channels) take
+      // their automatic choice on each.
+      const cases: [WindowGeom, number][] = [
+        ...GEOMS.map((g) => [g, 4] as [WindowGeom, number]),
+        [geom(3, 40, 5, 5, 3, 3, 1, 1, 0, 0), 12],
+        [geom(1, 40, 5, 7, 3, 3, 2, 2, 1, 1), 9],
+        [geom(2, 40, 4, 4, 4, 4, 1, 1, 0, 0), 5],
+      ];
+      for (const [g, o] of cases) {
+        const xs = [g.n, g.c, g.h, g.w], ws = [o, g.c, g.kh, g.kw], ys = [g.n, o, g.oh, g.ow];
+        const x = vals(size(xs), 44), w = vals(size(ws), 45), gy = vals(size(ys), 46);
+        for (const [dt, tol] of FLOATS) {
+          const what = `${dt} ${JSON.stringify(g)} O ${o}`;
+          await expectSame(devOf(), (b, put) => b.conv2d(put(x, xs, dt), put(w, ws, dt), g), tol, `conv2d ${what}`);
+          await expectSame(devOf(), (b, put) => b.conv2dBackwardInput(put(gy, ys, dt), put(w, ws, dt), g), tol, `conv2dBackwardInput ${what}`);
+          await expectSame(devOf(), (b, put) => b.conv2dBackwardWeight(put(x, xs, dt), put(gy, ys, dt), g), tol, `conv2dBackwardWeight ${what}`);
+        }
+      }
+    });
+
     it('maxPool2d indices (first max wins), gather, and scatter over overlapping windows', async () => {
       for (const g of GEOMS) {
         for (const [dt, tol] of FLOATS) {

@@ -42,7 +42,7 @@ function cpuModel(): string {
   }
 }
 
-export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'winograd4';
+export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat' | 'winograd4';
 
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
@@ -75,13 +75,16 @@ export class NativeBackend implements Backend {
    * Force the fused convolution's algorithm (tests and benchmarks): 'implicit' GEMM (pixels along
    * the vector) or 'direct' convolution (output channels along the vector) over the padded image
    * wherever they apply (float32, padding < kernel, not 1x1; the input gradient of a strided
-   * convolution stays on im2col), 'winograd' F(2x2, 3x3) or 'winograd4' F(4x4, 3x3) wherever it
-   * applies (float32 3x3 stride-1 layers with padding <= 2 under the AVX-512 micro-kernel; auto
-   * elsewhere), 'im2col' chunks
-   * always, or 'auto'. Returns the previous setting.
+   * convolution stays on im2col; with AVX-512, stride-1 layers with C*kh*kw < 32 take the direct
+   * row kernels instead: the input gradient for kernel heights 1 to 5 and 7, the forward and
+   * weight gradient for 3x3 and 5x5), 'winograd' F(2x2, 3x3) wherever it applies (float32 3x3
+   * stride-1 layers with padding <= 2 under the AVX-512 micro-kernel; auto elsewhere), 'im2col'
+   * chunks always, 'flat' (the whole batch's output pixels as the rows of one GEMM, float32 and
+   * float64, every geometry) always, 'winograd4' F(4x4, 3x3) where 'winograd' applies, or 'auto'.
+   * Returns the previous setting.
    */
   setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
-    const modes = ['auto', 'im2col', 'implicit', 'direct', 'winograd', 'winograd4'] as const;
+    const modes = ['auto', 'im2col', 'implicit', 'direct', 'winograd', 'flat', 'winograd4'] as const;
     return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
