@@ -116,6 +116,9 @@ void wino_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long 
 void wino4_in_avx512(const float* plane, long h, long w, long ph, long pw, long ty0, long ty1, long tw, float* v, long ldxi);
 void wino4_out_avx512(const float* m, long ldxi, long tw, long ty0, long ty1, float* y, long oh, long ow);
 void wino4_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long ldxi);
+// F(4x4, 3x3)'s output transform of T consecutive tiles of a block, eight a vector whatever their
+// tile rows: tile f's outputs (r, k) go to y[off[f] + r * ow + k] for r < lim[f] / 8, k < lim[f] % 8.
+void wino4_out_tiles_avx512(const float* m, long ldxi, long T, const long* off, const long* lim, float* y, long ow);
 // d[c * ldd + r] = s[r * lds + c] for r < rows, c < cols.
 void wino_transpose_avx512(const float* s, long rows, long cols, long lds, float* d, long ldd);
 

@@ -54,7 +54,7 @@ namespace {
 
 constexpr long NR = 32, MR = 8;  // the AVX-512 micro-kernel's tile
 
-thread_local Scratch tl_v, tl_m, tl_g;
+thread_local Scratch tl_v, tl_m, tl_g, tl_o;
 
 // The two tile sizes: M x M outputs from S x S inputs (S = M + 2), P = S^2 transform points, the
 // filter transform u = G k (3 -> S values) and its adjoint k = G^T u, each on MR lanes a value
@@ -216,11 +216,25 @@ void forward(const float* x, const float* w, float* y, const Geom& g, long O, bo
         for (long j = 0; j < tn; j += NR)
           for (long o0 = 0; o0 < Or; o0 += MR)
             ukr_avx512_8x32(C, up + (xi * Or + o0) * C, v + xi * t.vs + j, t.tp, m + xi * ms + o0 * t.tp + j, t.tp, 0);
-      for (long r = r0; r < r1;) {
-        const long n = r / t.th, a = r - n * t.th, b = std::min(t.th, a + (r1 - r));  // tile rows [a, b) of image n
-        for (long o = 0; o < O; o++)
-          Tl::out(m + o * t.tp + (r - r0) * t.tw, ms, t.tw, a, b, y + (n * O + o) * g.oh * g.ow, g.oh, g.ow);
-        r += b - a;
+      if (M == 4 && t.tw < 8) {
+        // F(4x4) on maps under 8 tiles wide: the block's tiles eight a vector (wino4_out_tiles_avx512),
+        // each with its place in channel 0's output and its rows and columns within the map.
+        const long T = (r1 - r0) * t.tw;
+        long* off = tl_o.get<long>(2 * T);
+        long* lim = off + T;
+        for (long f = 0; f < T; f++) {
+          const long r = r0 + f / t.tw, tx = f % t.tw, n = r / t.th, ty = r - n * t.th;
+          off[f] = (n * O * g.oh + M * ty) * g.ow + M * tx;
+          lim[f] = 8 * std::min<long>(M, g.oh - M * ty) + std::min<long>(M, g.ow - M * tx);
+        }
+        for (long o = 0; o < O; o++) wino4_out_tiles_avx512(m + o * t.tp, ms, T, off, lim, y + o * g.oh * g.ow, g.ow);
+      } else {
+        for (long r = r0; r < r1;) {
+          const long n = r / t.th, a = r - n * t.th, b = std::min(t.th, a + (r1 - r));  // tile rows [a, b) of image n
+          for (long o = 0; o < O; o++)
+            Tl::out(m + o * t.tp + (r - r0) * t.tw, ms, t.tw, a, b, y + (n * O + o) * g.oh * g.ow, g.oh, g.ow);
+          r += b - a;
+        }
       }
     }
   });
