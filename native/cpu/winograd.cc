@@ -357,19 +357,19 @@ int winograd_tile(const Geom& g, long O, int kind) {
   const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
   const long in = kind == 0 ? g.c : O, out = kind == 0 ? O : g.c;
   // F(4x4, 3x3) does 4x fewer multiplies than the direct sum (F(2x2)'s 2.25x) but its transforms
-  // cost more a tile, and its tile rows, along the vector, are 4 outputs apart: it wins on maps of
-  // 11 or more each way (under load, 1 / 2 threads, GFLOP/s against F(2x2); fwd, dx, dw): ResNet
-  // layer1, 32x32 with 16 channels, 1.42 / 1.38, 1.44 / 1.36, 1.40 / 1.34; layer2 conv2, 16x16 with
-  // 32, 1.14 / 1.27, 1.14 / 1.24, 1.24 / 1.25; the small CNN conv2, 11x11 from 32 to 64 channels,
-  // 1.08 / 1.13, 1.07 / 1.03, 1.27 / 1.2. The ResNet stem's forward (3 -> 16 channels: 3 input
-  // channels are enough here) runs 1.22 / 1.19 ahead of conv.cc's row kernel, which keeps the
-  // stem's gradients (ahead of F(4x4): dx 82 vs 78 / 158 vs 133, dw 100 vs 90 / 182 vs 170). It
-  // loses on 8x8 (layer3 conv2: 0.93 / 0.89, 0.93 / 0.88, 1.11 / 0.98) and smaller maps, and on one
-  // input channel. Its float32 error, max |y - y64| / max |y64| against the float64 result at the
-  // models' 3x3 layers (bench/native-winograd-error.ts; fwd, dx, dw), is 3e-6 to 8e-6 (layer3 conv2
-  // 8.2e-6, 6.6e-6, 2.8e-6; small CNN conv2 5.0e-6, 6.3e-6, 2.8e-6; ResNet layer1 3.8e-6, 3.9e-6,
-  // 4.5e-6), against 1.6e-7 to 8e-7 for F(2x2) and 1.3e-7 to 5.6e-7 for im2col: inside the kernel
-  // tests' 2e-5, 10 to 20 times F(2x2)'s.
+  // cost more a tile: it wins on maps of 11 or more each way (under load, 1 / 2 threads, GFLOP/s
+  // against F(2x2); fwd, dx, dw): ResNet layer1, 32x32 with 16 channels, 1.42 / 1.38, 1.44 / 1.36,
+  // 1.40 / 1.34; layer2 conv2, 16x16 with 32, 1.21 / 1.28, 1.19 / 1.28, 1.28 / 1.23; the small CNN
+  // conv2, 11x11 from 32 to 64 channels, 1.21 / 1.29, 1.09 / 1.03, 1.27 / 1.19. The ResNet stem's
+  // forward (3 -> 16 channels: 3 input channels are enough here) runs 1.22 / 1.19 ahead of
+  // conv.cc's row kernel, which keeps the stem's gradients (ahead of F(4x4): dx 82 vs 78 / 158 vs
+  // 133, dw 100 vs 90 / 182 vs 170). On 8x8 (layer3 conv2) it wins at one thread (1.08, 1.08, 1.09)
+  // but not at two (0.98, 0.97, 0.96), and it loses on smaller maps and on one input channel. Its
+  // float32 error, max |y - y64| / max |y64| against the float64 result at the models' 3x3 layers
+  // (bench/native-winograd-error.ts; fwd, dx, dw), is 3e-6 to 8e-6 (layer3 conv2 8.2e-6, 6.6e-6,
+  // 2.8e-6; small CNN conv2 5.0e-6, 6.3e-6, 2.8e-6; ResNet layer1 3.8e-6, 3.9e-6, 4.5e-6), against
+  // 1.6e-7 to 8e-7 for F(2x2) and 1.3e-7 to 5.6e-7 for im2col: inside the kernel tests' 2e-5, 10 to
+  // 20 times F(2x2)'s.
   const bool f4 = !(e && e[0] == '2') && oh >= 11 && ow >= 11;
   if (kind == 2 && !(g.c >= 3 && O >= 16)) return 0;
   if (f4 && (kind == 2 || (in >= (kind == 0 ? 3 : 16) && out >= 3))) return 4;
