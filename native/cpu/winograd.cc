@@ -29,7 +29,9 @@
 //
 // F(4x4, 3x3) (Lavin & Gray section 4, the same nesting with 6x6 input tiles; conv mode 6,
 // 'winograd4'): the same driver with 36 transform points and 4x4 output tiles, 36 multiplies per 16
-// outputs per channel pair instead of 144, 4x fewer. Its matrices, for the interpolation points
+// outputs per channel pair instead of 144, 4x fewer; on maps under 8 tiles wide its output
+// transform takes a block's tiles eight a vector whatever their tile rows (wino4_out_tiles_avx512),
+// as a row of 3 tiles would leave most of a vector empty. Its matrices, for the interpolation points
 // 0, 1, -1, 2, -2 and infinity (Toom-Cook; m(x) = x (x^2 - 1) (x^2 - 4)):
 //   A^T: column p is (1, p, p^2, p^3) for a finite point, (0, 0, 0, 1) for infinity;
 //   G:   row p is (1, p, p^2) / prod_{q != p} (p - q) (the finite points q), row infinity (0, 0, 1);
