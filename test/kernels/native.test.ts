@@ -229,6 +229,10 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       [[3, 33, 8, 8], [19, 33, 3, 3], [1, 1], [0, 0]],
       [[5, 24, 20, 40], [16, 24, 3, 3], [1, 1], [1, 1]],
       [[1, 64, 3, 3], [64, 64, 3, 3], [1, 1], [0, 0]],
+      // F(4x4, 3x3)'s rows of more than 16 tiles (two steps of its wide variant, 70 = 17 tiles and a
+      // clipped one) and of exactly 8 (32 wide: the tile-row transforms' narrow variant).
+      [[2, 18, 9, 70], [20, 18, 3, 3], [1, 1], [1, 1]],
+      [[3, 16, 14, 32], [8, 16, 3, 3], [1, 1], [1, 1]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const isa = nativeBackend_.isaInfo();
