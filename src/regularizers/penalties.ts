@@ -33,14 +33,14 @@ export interface JacobianOptions {
 }
 
 /**
- * The pull mode when none is given, per backend. On the CPU backends 'loop' stays the default: the
- * batched vjp measured within +-5% of the loop in single-thread CPU time on the small CNN and the
- * ResNet, and 1.6x slower in wall time on the ResNet with 2 threads (native, batch 50;
- * bench/native-results.md has the runs and a per-kernel profile): the K-times-taller
- * convolution GEMMs gain little on a CPU whose GEMMs are already at peak at batch 50, and the
- * per-cotangent blocks of pooling and batch norm add slicing and stacking copies. On the GPU
- * backends 'batched' (one dispatch per op instead of K, K-times-larger kernels); not yet measured
- * on a GPU (scripts/gpu-check.sh times both).
+ * The pull mode when none is given, per backend. On the CPU backends 'loop' stays the default:
+ * measured idle on the native backend with 2 threads (bench/native-results.md, 2026-12-05), the
+ * batched vjp takes 1.0-1.2x the loop's time on the small CNN, 0.9x on LeNet-5 and 2.4x on the
+ * ResNet (613 against 252 ms for fob). Its K-times-larger activations outgrow the caches (one
+ * [10, 50, 16, 32, 32] tensor is 33 MB, past the 32 MB L3, where the loop's 3.3 MB ones fit), and
+ * the per-cotangent blocks of pooling and batch norm add slicing and stacking copies. On the GPU backends 'batched'
+ * (one dispatch per op instead of K, K-times-larger kernels); not yet measured on a GPU
+ * (scripts/gpu-check.sh times both).
  */
 export const DEFAULT_PULL_MODES: Readonly<Record<string, PullMode>> = { cpu: 'loop', native: 'loop', webgpu: 'batched', cuda: 'batched' };
 
