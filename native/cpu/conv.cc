@@ -983,8 +983,8 @@ void dx_rows(const float* gy, const float* w, float* dx, const Geom& g, long O) 
 // registers while the shifted image rows pass (each loaded once per column tap), threads over
 // images. 3x3 and 5x5 kernels. Measured (GFLOP/s, one thread, best of many calls, against what
 // auto ran before): small conv1 73 vs 66 (im2col chunks), ResNet stem 97 vs 78 and LeNet C1 63 vs
-// 56 (implicit).
-bool fwd_rows_ok(const Geom& g) {
+// 56 (implicit). The forward and the weight gradient by rows take the same layers.
+bool rows_kernels_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
   if (!auto_rules() && g_conv_mode != 3) return false;
   const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
@@ -1006,14 +1006,8 @@ void fwd_rows(const float* x, const float* w, float* y, const Geom& g, long O) {
 // threads over images, each part with its own lane partials (summed in a fixed order at the end).
 // 3x3 and 5x5 kernels. Measured (GFLOP/s, one thread, machine shared, against what auto ran
 // before): small conv1 77 vs 53 (im2col dot-product tiles; 18 on the direct weight gradient auto
-// took at session start), ResNet stem 100 vs 58 and LeNet C1 54 vs 47 (implicit).
-bool dw_rows_ok(const Geom& g) {
-  if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
-  if (!auto_rules() && g_conv_mode != 3) return false;
-  const bool k = (g.kh == 3 && g.kw == 3) || (g.kh == 5 && g.kw == 5);  // the instances it has
-  return k && g.c * g.kh * g.kw < 32;
-}
-
+// took at session start), ResNet stem 100 vs 58 and LeNet C1 54 vs 47 (implicit). The layers:
+// rows_kernels_ok, as for the forward.
 void dw_rows(const float* x, const float* gy, float* dw, const Geom& g, long O) {
   const long d[8] = {O, g.c, g.h, g.w, g.oh, g.ow, g.ph, g.pw}, W = O * g.c * g.kh * g.kw;
   const long parts = std::min<long>(g.n, 2L * num_threads());
@@ -1123,7 +1117,7 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if (flat_ok(g, Pass::Forward)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
-    if (fwd_rows_ok(g)) return fwd_rows(x, w, y, g, O);
+    if (rows_kernels_ok(g)) return fwd_rows(x, w, y, g, O);
     if (direct_ok(g, O) || implicit_ok(g, O, O)) return padded_forward(x, w, y, g, O);
   }
   const Plan p = plan_for<T>(g, O);
@@ -1192,7 +1186,7 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     // The row kernel ahead of Winograd (the ResNet stem's weight gradient: 183 vs 123 GFLOP/s at 2
     // threads).
     if (winograd_mode() && winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
-    if (dw_rows_ok(g)) return dw_rows(x, gy, dw, g, O);
+    if (rows_kernels_ok(g)) return dw_rows(x, gy, dw, g, O);
     if (winograd_first<T>(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
   if (flat_ok(g, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
