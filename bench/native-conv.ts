@@ -5,7 +5,8 @@
  * weight gradient has no direct form; with few input channels, stride 1 and AVX-512 'direct' is
  * the row kernels), Winograd F(2x2, 3x3) (3x3 stride-1 layers; the others show what auto runs for
  * them; 'winograd4' F(4x4, 3x3) likewise), the pixel-major batch GEMM ('flat') and the automatic
- * choice. `--layer TEXT` keeps the
+ * choice; Winograd and auto twice, their input gradient as the forward's adjoint ('/adjoint') and as
+ * the convolution of the padded gy ('/conv'; GRADREG_NATIVE_WINOGRAD_DX). `--layer TEXT` keeps the
  * layers whose name contains TEXT. Each figure is the best of `--reps` timed pairs of calls, the
  * algorithms taking turns within every repetition, so a busy or drifting machine shows as lower
  * numbers, not as noise between columns.
@@ -28,7 +29,8 @@ const only = li >= 0 ? process.argv[li + 1]! : '';
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
-const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const;
+const modes = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const;
+const algos = modes.flatMap((m) => (m === 'im2col' || m === 'implicit' || m === 'direct' || m === 'flat' ? [m] : [`${m}/adjoint`, `${m}/conv`]));
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
@@ -48,7 +50,9 @@ for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
   const prev = be.setConvAlgorithm('auto');
   for (let r = 0; r < reps; r++) {
     algos.forEach((a, ai) => {
-      be.setConvAlgorithm(a);
+      const [mode, dx] = a.split('/') as [(typeof modes)[number], string | undefined];
+      be.setConvAlgorithm(mode);
+      process.env.GRADREG_NATIVE_WINOGRAD_DX = dx ?? '';
       kernels.forEach((f, ki) => {
         const t0 = performance.now();
         be.dispose(f());
@@ -58,6 +62,7 @@ for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
     });
   }
   be.setConvAlgorithm(prev);
+  delete process.env.GRADREG_NATIVE_WINOGRAD_DX;
   const cells = best.flatMap((row) => row.map((ms) => (flops / (ms / 1000) / 1e9).toFixed(0)));
   console.log(`| ${name} [${xs}] * [${ws}] s${stride} p${padding} | ${cells.join(' | ')} |`);
   for (const t of [x, w, gy]) t.dispose();

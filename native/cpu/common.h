@@ -119,6 +119,11 @@ void wino4_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long
 // F(4x4, 3x3)'s output transform of T consecutive tiles of a block, eight a vector whatever their
 // tile rows: tile f's outputs (r, k) go to y[off[f] + r * ow + k] for r < lim[f] / 8, k < lim[f] % 8.
 void wino4_out_tiles_avx512(const float* m, long ldxi, long T, const long* off, const long* lim, float* y, long ow);
+// The input gradient as the forward's adjoint (m = 2: F(2x2, 3x3), 4: F(4x4, 3x3)), T tiles (a
+// multiple of 16) along each row: dM = A dY A^T from dY_ab at yg[(a m + b) lds + t] to
+// dm[xi ldxi + t], and dd = B dV B^T from dV_xi at dv[xi ldxi + t] to q[(a (m + 2) + b) ldq + t].
+void wino_adj_gy_avx512(int m, const float* yg, long lds, long T, float* dm, long ldxi);
+void wino_adj_in_avx512(int m, const float* dv, long ldxi, long T, float* q, long ldq);
 // d[c * ldd + r] = s[r * lds + c] for r < rows, c < cols.
 void wino_transpose_avx512(const float* s, long rows, long cols, long lds, float* d, long ldd);
 

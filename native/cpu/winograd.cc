@@ -18,7 +18,9 @@
 // result is the same for any thread count.
 //
 // Input gradient: the stride-1 convolution of gy padded by 2 - p with W'[c, o] = W[o, c] flipped
-// (as in conv.cc's implicit path), run through the same forward.
+// (as in conv.cc's implicit path), run through the same forward; or, on padding-0 layers on F(4x4)
+// (GRADREG_NATIVE_WINOGRAD_DX to force either), the forward's adjoint on its own output tiles
+// (backward_input_adjoint: dM = A dY A^T, dV_xi = U_xi^T dM_xi, dd = B dV B^T overlap-added).
 //
 // Weight gradient: the adjoint of the forward. dM = A dY A^T per tile (wino_gy_avx512, output
 // channels along the vector), dU_xi = sum over tiles of dM_xi V_xi^T (the "rows" micro-kernel:
@@ -325,6 +327,111 @@ void backward_weight(const float* x, const float* gy, float* dw, const Geom& g, 
   });
 }
 
+// Input gradient as the adjoint of the forward (Lavin & Gray 2016, section 4: the forward is
+// y = A^T [U (.) (B^T d B)] A per output tile, linear in d; its transpose maps gy to dx through the
+// same three stages reversed). On the forward's own output tile grid (th x tw tiles of oh x ow):
+//   dM = A dY A^T per tile (dY the tile's M x M block of gy, zero past oh, ow),
+//   dV_xi = U_xi^T dM_xi (one GEMM per transform point, reducing over the output channels),
+//   dd = B dV B^T per tile, added into dx at the tile's S x S input window (neighbouring windows
+//   overlap by 2 rows and columns; the parts in the padding or past the map are dropped).
+// Unlike the convolution of gy padded by 2 - p (winograd_backward_input's other path), no tile
+// covers only padding: a padding-0 layer's dx (h = oh + 2) takes th tw tiles instead of
+// ceil(h / M) ceil(w / M). Blocks are whole images (the overlap-add stays inside a block), sized
+// like tiles_for's; each dx value is the same sum in the same order whatever the blocks, so the
+// result does not depend on the thread count.
+template <int M>
+void backward_input_adjoint(const float* gy, const float* w, float* dx, const Geom& g, long O) {
+  using Tl = Tile<M>;
+  constexpr int S = Tl::S, P = Tl::P;
+  const long C = g.c, Cr = (C + MR - 1) / MR * MR;
+  // U_xi^T packed per xi in MR-row strips over the input channels, k (= o) major; rows past C zero.
+  std::unique_ptr<float[]> utBuf(new float[static_cast<size_t>(P * Cr * O)]);
+  float* ut = utBuf.get();
+  parallel_for(Cr / MR, 1, [&](long s0, long s1) {
+    for (long s = s0; s < s1; s++)
+      for (long o = 0; o < O; o++) {
+        float f[9][MR], gk[S][3][MR], u[S][S][MR];
+        for (long l = 0; l < MR; l++) {
+          const long c = s * MR + l;
+          for (int k = 0; k < 9; k++) f[k][l] = c >= C ? 0.f : w[(o * C + c) * 9 + k];
+        }
+        for (int j = 0; j < 3; j++) Tl::g(f[j], 3 * MR, gk[0][j], 3 * MR);
+        for (int i = 0; i < S; i++) Tl::g(gk[i][0], MR, u[i][0], MR);
+        for (int xi = 0; xi < P; xi++) std::memcpy(ut + (xi * Cr + s * MR) * O + o * MR, u[xi / S][xi % S], sizeof(float) * MR);
+      }
+  });
+  const long th = (g.oh + M - 1) / M, tw = (g.ow + M - 1) / M, ti = th * tw;
+  const long perImage = P * (O + Cr) * ti * static_cast<long>(sizeof(float));
+  const long share = (g.n + 2 * num_threads() - 1) / (2 * num_threads());
+  const long maxI = std::clamp<long>(std::min(640L * 1024 / perImage, share), 1, g.n);
+  long ipb = 1;  // images a block: the fewest columns wasted to rounding up to NR (larger on ties)
+  double best = 1e9;
+  for (long i = 1; i <= maxI; i++) {
+    const long T = i * ti;
+    const double waste = static_cast<double>((T + NR - 1) / NR * NR) / T;
+    if (waste <= best + 1e-9) {
+      best = waste;
+      ipb = i;
+    }
+  }
+  const long blocks = (g.n + ipb - 1) / ipb, tp = (ipb * ti + NR - 1) / NR * NR;
+  const long ms = plane_stride(O * tp), vs = plane_stride(Cr * tp);
+  const long Hp = M * th + 2, Wp = M * tw + 2, HW = g.oh * g.ow;
+  parallel_for(blocks, 1, [&](long b0, long b1) {
+    float* dm = tl_m.get<float>(P * ms);
+    float* dv = tl_v.get<float>(P * vs);
+    float* yg = tl_g.get<float>(P * tp + Hp * Wp);  // a channel's dY (M^2 rows of tp) or dd (P rows)
+    float* buf = yg + P * tp;                          // a padded map (Hp x Wp)
+    for (long bk = b0; bk < b1; bk++) {
+      const long n0 = bk * ipb, n1 = std::min(g.n, n0 + ipb), T = (n1 - n0) * ti, tn = (T + NR - 1) / NR * NR;
+      // dM[xi][o][t] = (A dY A^T)_xi (wino_adj_gy_avx512), dY_ab of tile t gathered into row a M + b.
+      for (long o = 0; o < O; o++) {
+        for (long n = n0; n < n1; n++)
+          for (long ty = 0; ty < th; ty++)
+            for (long a = 0; a < M; a++) {
+              const long oy = M * ty + a;
+              const float* src = oy < g.oh ? gy + (n * O + o) * HW + oy * g.ow : nullptr;
+              float* dst = yg + a * M * tp + (n - n0) * ti + ty * tw;
+              for (long tx = 0; tx < tw; tx++)
+                if (src && M * tx + M <= g.ow) {
+#pragma GCC unroll 8
+                  for (int b = 0; b < M; b++) dst[b * tp + tx] = src[M * tx + b];
+                } else {
+                  for (int b = 0; b < M; b++) dst[b * tp + tx] = src && M * tx + b < g.ow ? src[M * tx + b] : 0.f;
+                }
+            }
+        for (long r = 0; r < M * M; r++)
+          for (long j = T; j < tn; j++) yg[r * tp + j] = 0.f;
+        wino_adj_gy_avx512(M, yg, tp, tn, dm + o * tp, ms);
+      }
+      // dV_xi[c, t] = sum_o U_xi[o, c] dM_xi[o, t].
+      for (long xi = 0; xi < P; xi++)
+        for (long j = 0; j < tn; j += NR)
+          for (long c0 = 0; c0 < Cr; c0 += MR)
+            ukr_avx512_8x32(O, ut + (xi * Cr + c0) * O, dm + xi * ms + j, tp, dv + xi * vs + c0 * tp + j, tp, 0);
+      // dd = B dV B^T per tile (wino_adj_in_avx512), overlap-added in a fixed order into a zeroed
+      // padded map of channel c (Hp x Wp covers every tile's window), then its interior to dx.
+      for (long c = 0; c < C; c++) {
+        wino_adj_in_avx512(M, dv + c * tp, vs, tn, yg, tp);
+        for (long n = n0; n < n1; n++) {
+          std::memset(buf, 0, sizeof(float) * Hp * Wp);
+          for (long ty = 0; ty < th; ty++)
+            for (long tx = 0; tx < tw; tx++) {
+              const float* q = yg + (n - n0) * ti + ty * tw + tx;
+              float* d = buf + M * ty * Wp + M * tx;
+#pragma GCC unroll 8
+              for (int a = 0; a < S; a++)
+#pragma GCC unroll 8
+                for (int b = 0; b < S; b++) d[a * Wp + b] += q[(a * S + b) * tp];
+            }
+          float* out = dx + (n * C + c) * g.h * g.w;
+          for (long y = 0; y < g.h; y++) std::memcpy(out + y * g.w, buf + (y + g.ph) * Wp + g.pw, sizeof(float) * g.w);
+        }
+      }
+    }
+  });
+}
+
 // Which tile a fused kernel `kind` (0 forward, 1 input gradient, 2 weight gradient) of g with O
 // output channels runs on: 2 (F(2x2, 3x3)), 4 (F(4x4, 3x3)) or 0 (none: the other paths).
 int winograd_tile(const Geom& g, long O, int kind) {
@@ -380,6 +487,22 @@ int winograd_tile(const Geom& g, long O, int kind) {
   return kind == 2 || (in >= 16 && out >= 3) ? 2 : 0;
 }
 
+// Whether the input gradient runs as the forward's adjoint (backward_input_adjoint) or as the
+// convolution of gy padded by 2 - p: GRADREG_NATIVE_WINOGRAD_DX=adjoint|conv forces one (read at
+// every call, so a benchmark can take turns in one process); otherwise the adjoint on padding-0
+// layers on F(4x4, 3x3), where the convolution's tiles over the gy padded by 2 do the most wasted
+// work (measured with bench/native-conv.ts on a loaded machine, GFLOP/s adjoint vs convolution, 1 / 2
+// threads: the small CNN conv2 on F(4x4) 150 vs 122 / 150 vs 124; on F(2x2) the adjoint loses, 95
+// vs 115 / 94 vs 114: its blocks of whole images round 72 tiles up to 96 columns, and its gathers
+// and overlap-adds cost more a flop; padded layers keep the convolution, whose tiles then waste
+// little).
+bool adjoint_dx(const Geom& g, int tile) {
+  const char* e = std::getenv("GRADREG_NATIVE_WINOGRAD_DX");
+  if (e && !std::strcmp(e, "adjoint")) return true;
+  if (e && !std::strcmp(e, "conv")) return false;
+  return tile == 4 && g.ph == 0 && g.pw == 0;
+}
+
 }  // namespace
 
 bool winograd_ok(const Geom& g, long O, int kind) { return winograd_tile(g, O, kind) != 0; }
@@ -390,9 +513,15 @@ void winograd_forward(const float* x, const float* w, float* y, const Geom& g, l
 }
 
 void winograd_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O) {
+  const int tile = winograd_tile(g, O, 1);
+  if (adjoint_dx(g, tile)) {
+    if (tile == 4) backward_input_adjoint<4>(gy, w, dx, g, O);
+    else backward_input_adjoint<2>(gy, w, dx, g, O);
+    return;
+  }
   // dx = conv(gy padded by 2 - p, W') with W'[c, o, i, j] = W[o, c, 2 - i, 2 - j].
   const Geom t{g.n, O, g.oh, g.ow, 3, 3, 1, 1, 2 - g.ph, 2 - g.pw, g.h, g.w};
-  if (winograd_tile(g, O, 1) == 4) forward<4>(gy, w, dx, t, g.c, true);
+  if (tile == 4) forward<4>(gy, w, dx, t, g.c, true);
   else forward<2>(gy, w, dx, t, g.c, true);
 }
 

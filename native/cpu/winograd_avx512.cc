@@ -427,4 +427,106 @@ void wino4_gy_avx512(const float* g, long ldr, long op, long tw, float* dm, long
     }
 }
 
+namespace {
+
+// The input gradient as the forward's adjoint (winograd.cc, backward_input_adjoint): the transforms
+// of a block's tiles, 16 tiles a vector (T a multiple of 16), with the matrices of Lavin & Gray 2016
+// section 4.1 (F(2x2, 3x3)) and section 4's Toom-Cook construction (F(4x4, 3x3), see winograd.cc).
+template <int M>
+struct AdjMat;
+template <>
+struct AdjMat<2> {
+  static constexpr int S = 4;
+  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+};
+template <>
+struct AdjMat<4> {
+  static constexpr int S = 6;
+  static constexpr float AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+  static constexpr float BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+};
+
+// dM_ij = sum_a AT[a][i] sum_b AT[b][j] dY_ab: dY_ab of tile t at yg[(a M + b) lds + t].
+template <int M>
+void adj_gy(const float* yg, long lds, long T, float* dm, long ldxi) {
+  using Mt = AdjMat<M>;
+  constexpr int S = Mt::S;
+  for (long t = 0; t < T; t += 16) {
+    __m512 h[M][S];
+#pragma GCC unroll 8
+    for (int a = 0; a < M; a++) {
+      __m512 y[M];
+#pragma GCC unroll 8
+      for (int b = 0; b < M; b++) y[b] = _mm512_loadu_ps(yg + (a * M + b) * lds + t);
+#pragma GCC unroll 8
+      for (int j = 0; j < S; j++) {
+        __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int b = 0; b < M; b++)
+          if (Mt::AT[b][j] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::AT[b][j]), y[b], s);
+        h[a][j] = s;
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < S; i++)
+#pragma GCC unroll 8
+      for (int j = 0; j < S; j++) {
+        __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int a = 0; a < M; a++)
+          if (Mt::AT[a][i] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::AT[a][i]), h[a][j], s);
+        _mm512_storeu_ps(dm + (i * S + j) * ldxi + t, s);
+      }
+  }
+}
+
+// dd_ab = sum_i BT[i][a] sum_j BT[j][b] dV_ij: dV_ij of tile t at dv[(i S + j) ldxi + t], dd_ab to
+// q[(a S + b) ldq + t].
+template <int M>
+void adj_in(const float* dv, long ldxi, long T, float* q, long ldq) {
+  using Mt = AdjMat<M>;
+  constexpr int S = Mt::S;
+  for (long t = 0; t < T; t += 16) {
+    __m512 h[S][S];
+#pragma GCC unroll 8
+    for (int i = 0; i < S; i++) {
+      __m512 d[S];
+#pragma GCC unroll 8
+      for (int j = 0; j < S; j++) d[j] = _mm512_loadu_ps(dv + (i * S + j) * ldxi + t);
+#pragma GCC unroll 8
+      for (int b = 0; b < S; b++) {
+        __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int j = 0; j < S; j++)
+          if (Mt::BT[j][b] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::BT[j][b]), d[j], s);
+        h[i][b] = s;
+      }
+    }
+#pragma GCC unroll 8
+    for (int a = 0; a < S; a++)
+#pragma GCC unroll 8
+      for (int b = 0; b < S; b++) {
+        __m512 s = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int i = 0; i < S; i++)
+          if (Mt::BT[i][a] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::BT[i][a]), h[i][b], s);
+        _mm512_storeu_ps(q + (a * S + b) * ldq + t, s);
+      }
+  }
+}
+
+}  // namespace
+
+void wino_adj_gy_avx512(int m, const float* yg, long lds, long T, float* dm, long ldxi) {
+  if (m == 4) adj_gy<4>(yg, lds, T, dm, ldxi);
+  else adj_gy<2>(yg, lds, T, dm, ldxi);
+}
+
+void wino_adj_in_avx512(int m, const float* dv, long ldxi, long T, float* q, long ldq) {
+  if (m == 4) adj_in<4>(dv, ldxi, T, q, ldq);
+  else adj_in<2>(dv, ldxi, T, q, ldq);
+}
+
 }  // namespace gr

@@ -233,8 +233,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       // clipped one) and of exactly 8 (32 wide: the tile-row transforms' narrow variant).
       [[2, 18, 9, 70], [20, 18, 3, 3], [1, 1], [1, 1]],
       [[3, 16, 14, 32], [8, 16, 3, 3], [1, 1], [1, 1]],
+      // The input gradient as the forward's adjoint (GRADREG_NATIVE_WINOGRAD_DX, below): padding 0
+      // with odd and even outputs (12x13: F(4x4)'s last tile row and column clipped), N = 1 and 40
+      // input channels (not a multiple of its 8-row strips).
+      [[2, 18, 14, 15], [20, 18, 3, 3], [1, 1], [0, 0]],
+      [[1, 40, 11, 10], [12, 40, 3, 3], [1, 1], [0, 0]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
+    const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
     const isa = nativeBackend_.isaInfo();
     const runOn = (be: Backend, xs: number[], ws: number[], gm: WindowGeom, dt: DType): TypedArray[] => {
       const made: Storage[] = [];
@@ -264,22 +270,27 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
             for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const) {
-              nativeBackend_.setConvAlgorithm(algo);
-              try {
-                // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
-                // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
-                // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
-                // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
-                // F(4x4, 3x3)'s coefficients reach 5 in B^T and 8 in A^T (section 4, points 0, +-1,
-                // +-2, infinity): several times that, at most 8e-6 of the scale at the models'
-                // layer shapes (bench/native-winograd-error.ts), still inside the same bound.
-                const got = runOn(nativeBackend_, xs, ws, gm, dt);
-                expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
-                // Bit-reproducible at a fixed thread count: a second call gives the same bits.
-                if (algo === 'auto') runOn(nativeBackend_, xs, ws, gm, dt).forEach((a, k) => expect(Array.from(a)).toEqual(Array.from(got[k]!)));
-              } catch (e) {
-                const what = `${kernel} ${algo} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
-                throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+              // The Winograd input gradient both ways: the forward's adjoint and the convolution of gy
+              // padded by 2 - p (GRADREG_NATIVE_WINOGRAD_DX, read by the kernel at every call).
+              for (const dxPath of algo.startsWith('winograd') || algo === 'auto' ? ['adjoint', 'conv'] : ['']) {
+                process.env.GRADREG_NATIVE_WINOGRAD_DX = dxPath;
+                nativeBackend_.setConvAlgorithm(algo);
+                try {
+                  // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
+                  // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
+                  // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
+                  // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
+                  // F(4x4, 3x3)'s coefficients reach 5 in B^T and 8 in A^T (section 4, points 0, +-1,
+                  // +-2, infinity): several times that, at most 8e-6 of the scale at the models'
+                  // layer shapes (bench/native-winograd-error.ts), still inside the same bound.
+                  const got = runOn(nativeBackend_, xs, ws, gm, dt);
+                  expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
+                  // Bit-reproducible at a fixed thread count: a second call gives the same bits.
+                  if (algo === 'auto' || dxPath === 'adjoint') runOn(nativeBackend_, xs, ws, gm, dt).forEach((a, k) => expect(Array.from(a)).toEqual(Array.from(got[k]!)));
+                } catch (e) {
+                  const what = `${kernel} ${algo} ${dxPath} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
+                  throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+                }
               }
             }
           }
@@ -288,6 +299,52 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     } finally {
       nativeBackend_.setConvAlgorithm(prev);
       nativeBackend_.setIsa(isa.isa);
+      if (prevDx === undefined) delete process.env.GRADREG_NATIVE_WINOGRAD_DX;
+      else process.env.GRADREG_NATIVE_WINOGRAD_DX = prevDx;
+    }
+  });
+
+  it('the Winograd input gradient as the forward adjoint: the same bits at 1, 2 and 3 threads', () => {
+    // Its blocks are whole images and each dx value is the same sum in the same order whatever the
+    // blocks, so it does not depend on the thread count (F(2x2) and F(4x4); valid and padded; N = 1,
+    // below and above the thread count; the small CNN's conv2 at batch 5; without AVX-512 these
+    // layers take conv.cc's paths, held to the same).
+    const be = nativeBackend_;
+    const isa = be.isaInfo();
+    const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
+    const prev = be.setConvAlgorithm('auto');
+    process.env.GRADREG_NATIVE_WINOGRAD_DX = 'adjoint';
+    const cases: [number[], number[], number][] = [
+      [[5, 32, 13, 13], [64, 32, 3, 3], 0],
+      [[1, 17, 12, 9], [35, 17, 3, 3], 1],
+      [[2, 20, 13, 11], [24, 20, 3, 3], 0],
+    ];
+    try {
+      for (const algo of ['winograd', 'winograd4'] as const) {
+        be.setConvAlgorithm(algo);
+        for (const [xs, ws, p] of cases) {
+          const [n, c, h, w] = xs as [number, number, number, number];
+          const gm: WindowGeom = { n, c, h, w, kh: 3, kw: 3, sh: 1, sw: 1, ph: p, pw: p, oh: h + 2 * p - 2, ow: w + 2 * p - 2 };
+          const gy = be.upload(values(n * ws[0]! * gm.oh * gm.ow, 3, 'float32'));
+          const wt = be.upload(values(sizeOf(ws), 2, 'float32'));
+          let first: Buffer | null = null;
+          for (const threads of [1, 2, 3]) {
+            be.setThreads(threads);
+            const dx = be.conv2dBackwardInput({ storage: gy, shape: [n, ws[0]!, gm.oh, gm.ow], dtype: 'float32' }, { storage: wt, shape: ws, dtype: 'float32' }, gm);
+            const got = Buffer.from((be.readSync(dx) as Float32Array).slice().buffer);
+            be.dispose(dx);
+            if (!first) first = got;
+            else expect(got.equals(first), `${algo} x [${xs}] padding ${p} at ${threads} threads`).toBe(true);
+          }
+          be.dispose(gy);
+          be.dispose(wt);
+        }
+      }
+    } finally {
+      be.setConvAlgorithm(prev);
+      be.setThreads(isa.threads);
+      if (prevDx === undefined) delete process.env.GRADREG_NATIVE_WINOGRAD_DX;
+      else process.env.GRADREG_NATIVE_WINOGRAD_DX = prevDx;
     }
   });
 

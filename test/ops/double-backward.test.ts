@@ -207,17 +207,24 @@ describe('native backend: second-order gradients of conv + batch norm match the 
       return v;
     };
     const ref = await run('cpu');
-    for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const) {
+    // The Winograd modes twice: the input gradient as the forward's adjoint and as the convolution
+    // of the padded gy (GRADREG_NATIVE_WINOGRAD_DX).
+    const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const;
+    const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
+    for (const [algo, dx] of algos.flatMap((a): [(typeof algos)[number], string][] => (a.startsWith('winograd') ? [[a, 'adjoint'], [a, 'conv']] : [[a, '']]))) {
       const prev = native.setConvAlgorithm(algo);
+      process.env.GRADREG_NATIVE_WINOGRAD_DX = dx;
       try {
         const got = await run('native');
         got.forEach((v, i) => {
           const scale = Math.max(1, ...ref[i]!.map(Math.abs));
           const err = Math.max(...v.map((a, j) => Math.abs(a - ref[i]![j]!)));
-          expect(err / scale, `output ${i} with ${algo}`).toBeLessThan(2e-4);
+          expect(err / scale, `output ${i} with ${algo} ${dx}`).toBeLessThan(2e-4);
         });
       } finally {
         native.setConvAlgorithm(prev as 'auto');
+        if (prevDx === undefined) delete process.env.GRADREG_NATIVE_WINOGRAD_DX;
+        else process.env.GRADREG_NATIVE_WINOGRAD_DX = prevDx;
       }
     }
   });
