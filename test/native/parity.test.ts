@@ -23,10 +23,10 @@ describe.runIf(runNative)('native backend parity with the cpu reference (forward
 // one per geometry; these small samples would otherwise never reach most of them), first and second
 // order through each. 'winograd' runs Winograd F(2x2, 3x3) on the 3x3 stride-1 samples under the
 // AVX-512 micro-kernel (auto on the others), 'winograd4' F(4x4, 3x3); 'flat' the pixel-major batch
-// GEMM on all.
+// GEMM on all; 'polyphase' the input gradient of the strided samples (float32), phase by phase.
 describe.runIf(runNative)('native parity of the convolution samples under every forced conv algorithm', () => {
   for (const sample of OP_SAMPLES.filter((s) => s.name.includes('conv2d'))) {
-    for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat'] as const) {
+    for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'polyphase'] as const) {
       it(`${sample.name} [${algo}]`, async () => {
         const be = await nativeBackend();
         const prev = be.setConvAlgorithm(algo);
