@@ -675,10 +675,13 @@ PhaseTaps phase_taps(long a, long s, long k, long p) {
 }
 
 // Whether the polyphase input gradient applies: float32 under a rows micro-kernel, a stride, taps
-// per phase within PhaseTaps. Forced by mode 7; in auto for 3x3 stride-2 layers with padding 1 (the
-// ResNet's downsampling convolutions; measured, best of many calls alternating with the pixel-major
-// batch GEMM auto ran before, under load: layer2 conv1 71 vs 58 GFLOP/s at one thread, 127 vs 100
-// at two; layer3 conv1 95 vs 92 and 181 vs 171). GRADREG_NATIVE_POLYPHASE=0 (read at every call)
+// per phase within PhaseTaps. Forced by mode 7; in auto for 3x3 stride-2 layers with padding 1 and
+// at most 16 input channels (the 8 x 16 tiles: the pixel-major batch GEMM auto ran before rounds
+// its 9 C columns up to 32s there). Measured, under load, alternating with that GEMM: ResNet layer2
+// conv1 (16 channels) 71 vs 58 GFLOP/s at one thread (best of many calls), 127 vs 100 at two, 20.5
+// vs 24.1 ms per step in the one-thread training-step profile (best of 6); layer3 conv1 (32
+// channels, 8 x 32 tiles, the same multiply-adds as the GEMM) 95 vs 92 GFLOP/s alone but 16.4 vs
+// 15.8 ms in the step, so it stays on the GEMM. GRADREG_NATIVE_POLYPHASE=0 (read at every call)
 // keeps auto off it, to time what ran before.
 bool polyphase_ok(const Geom& g, long O) {
   if (!rows_ukr().f || g.sh * g.sw == 1 || g.sh > 16 || g.kh > 16 * g.sh || g.kw > 16 * g.sw) return false;
@@ -687,7 +690,7 @@ bool polyphase_ok(const Geom& g, long O) {
   if (g_conv_mode != 0) return false;
   const char* e = std::getenv("GRADREG_NATIVE_POLYPHASE");
   if (e && !std::strcmp(e, "0")) return false;
-  return g.kh == 3 && g.kw == 3 && g.sh == 2 && g.sw == 2 && g.ph == 1 && g.pw == 1 && g.n >= num_threads();
+  return g.kh == 3 && g.kw == 3 && g.sh == 2 && g.sw == 2 && g.ph == 1 && g.pw == 1 && g.c <= 16 && g.n >= num_threads();
 }
 
 // transpose_to with the columns outermost: d's rows are written as sequential streams, four at a
