@@ -233,7 +233,8 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 void SetThreads(const Napi::CallbackInfo& info) { gr::set_num_threads(info[0].As<Napi::Number>().Int32Value()); }
 
 // 0 auto, 1 im2col chunks, 2 implicit GEMM, 3 direct convolution (where they apply), 4 Winograd
-// F(2x2, 3x3) or 6 F(4x4, 3x3) (where it applies, auto elsewhere), 5 the pixel-major batch GEMM;
+// F(2x2, 3x3) or 6 F(4x4, 3x3) (where it applies, auto elsewhere), 5 the pixel-major batch GEMM,
+// 7 the polyphase input gradient of strided layers (where it applies, auto elsewhere but Winograd);
 // returns the previous mode.
 Napi::Value SetConvMode(const Napi::CallbackInfo& info) {
   const int prev = gr::conv_mode();

@@ -85,6 +85,7 @@ void ukr_avx512_8x32_aoff(long k, const float* a, const long* koff, const float*
 // ... and reading A's row r at arows[r][0..k) (direct weight gradient: taps x output channels over pixels).
 void ukr_avx2_6x16_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
 void ukr_avx512_8x32_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
+void ukr_avx512_8x16_rows(long k, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc);
 double probe_avx2(long iters);
 // Direct input gradient of a stride-1 convolution, one image; wt [C, kh, kw, O], d = {O, C, h, w, oh, ow,
 // kh, kw, ph, pw}; false (nothing done) for a kernel height it has no instance for (see conv.cc).

@@ -136,8 +136,9 @@ void col2im_t(const T* cols, T* out, const Geom& g) {
 
 // 0 auto, 1 always im2col, 2 implicit wherever it applies, 3 direct wherever it applies, 4 Winograd
 // F(2x2, 3x3) wherever it applies (winograd.cc; auto elsewhere), 5 always the pixel-major batch GEMM,
-// 6 Winograd F(4x4, 3x3) wherever it applies (auto elsewhere);
-// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|flat|winograd4.
+// 6 Winograd F(4x4, 3x3) wherever it applies (auto elsewhere), 7 the polyphase input gradient of
+// strided layers wherever it applies (the automatic rules elsewhere, Winograd aside);
+// GRADREG_NATIVE_CONV=auto|im2col|implicit|direct|winograd|flat|winograd4|polyphase.
 int g_conv_mode = [] {
   const char* e = std::getenv("GRADREG_NATIVE_CONV");
   if (e && !std::strcmp(e, "im2col")) return 1;
@@ -146,13 +147,14 @@ int g_conv_mode = [] {
   if (e && !std::strcmp(e, "winograd")) return 4;
   if (e && !std::strcmp(e, "flat")) return 5;
   if (e && !std::strcmp(e, "winograd4")) return 6;
+  if (e && !std::strcmp(e, "polyphase")) return 7;
   return 0;
 }();
 
 // Whether a Winograd mode (4 or 6) forces it, and whether the automatic rules decide (auto, or a
-// Winograd mode outside Winograd's layers).
+// Winograd or polyphase mode outside their layers).
 bool winograd_mode() { return g_conv_mode == 4 || g_conv_mode == 6; }
-bool auto_rules() { return g_conv_mode == 0 || winograd_mode(); }
+bool auto_rules() { return g_conv_mode == 0 || winograd_mode() || g_conv_mode == 7; }
 
 // Thread-local column buffer (separate from the GEMM's packs).
 thread_local Scratch tl_cols;
@@ -629,6 +631,203 @@ void flat_backward_weight(const T* x, const T* gy, T* dw, const Geom& g, long O)
     for (long pt = 1; pt < parts; pt++)
       for (long i = o0 * f.K; i < o1 * f.K; i++) a[i] += a[pt * OK + i];
     for (long o = o0; o < o1; o++) transpose_to(a + o * f.K, g.c, khw, g.c, dw + o * f.K, khw);
+  });
+}
+
+// ---- polyphase input gradient of a strided convolution ----
+//
+// dx[c, h, w] = sum over o, i, j with h = sh oy + i - ph and w = sw ox + j - pw (0 <= oy < oh,
+// 0 <= ox < ow) of W[o, c, i, j] gy[o, oy, ox]. For the rows h = sh u + a of phase a (0 <= a < sh),
+// tap i contributes iff i = a + ph (mod sh), from oy = u + d_i, d_i = (a + ph - i) / sh; the taps
+// of a phase are i = i_0, i_0 + sh, ... with d falling by one each, so phase a's rows read nti(a)
+// consecutive gy rows u + dmin(a) .. u + dmax(a) (columns likewise: tap j of column phase b reads
+// ox = v + e_j, e_j = (b + pw - j) / sw). Each phase is therefore a STRIDE-1 correlation of gy with
+// the sub-kernel of its taps (3x3 stride 2 padding 1: 1x1, 1x2, 2x1 and 2x2; no zero taps), and
+// the phases interleave into dx. gy goes channels-last with zero borders (gyh [HP, WP, O], oy
+// shifted by PT, ox by PL, so out-of-map rows read zeros), and row (q, u, v) of a phase's GEMM is
+// nti runs of (ntj O) floats of gyh, one per gy row, read in place by the rows micro-kernel
+// against B[(ti, tj, o), (b, c)] = W[o, c, i(ti), j(tj)]. The column phases of a row phase go
+// through one GEMM over the union of their column offsets (zero where a phase lacks the tap: 3x3
+// stride 2, 12 multiply-adds for 9) when C alone would fill under a micro-tile's NR columns, one GEMM
+// each otherwise; their (b, c) columns are then sw C consecutive floats of dx channels-last.
+// (Polyphase form of the transposed convolution: Vaidyanathan, Multirate Systems and Filter Banks,
+// 1993, sec. 4.3, the polyphase identity X(z) = sum_a z^-a X_a(z^sh).)
+
+struct PhaseTaps {
+  long n = 0, dmin = 0;  // taps of the phase and the offset of the first (d_i = dmin + t)
+  long tap[16];          // tap t's kernel index (i for d = dmin + t)
+};
+
+// Taps of phase a of stride s, kernel k, padding p: i = a + p - s d, 0 <= i < k.
+PhaseTaps phase_taps(long a, long s, long k, long p) {
+  PhaseTaps t;
+  long dlo = 0, dhi = -1;
+  for (long i = 0; i < k; i++)
+    if (((a + p - i) % s + s) % s == 0) {
+      const long d = (a + p - i) / s;  // exact
+      if (dhi < dlo) dlo = dhi = d;
+      dlo = std::min(dlo, d), dhi = std::max(dhi, d);
+    }
+  if (dhi < dlo) return t;
+  t.n = dhi - dlo + 1, t.dmin = dlo;
+  for (long d = dlo; d <= dhi; d++) t.tap[d - dlo] = a + p - s * d;
+  return t;
+}
+
+// Whether the polyphase input gradient applies: float32 under a rows micro-kernel, a stride, taps
+// per phase within PhaseTaps. Forced by mode 7; in auto for 3x3 stride-2 layers with padding 1 and
+// at most 16 input channels (the 8 x 16 tiles: the pixel-major batch GEMM auto ran before rounds
+// its 9 C columns up to 32s there). Measured, under load, alternating with that GEMM: ResNet layer2
+// conv1 (16 channels) 71 vs 58 GFLOP/s at one thread (best of many calls), 127 vs 100 at two, 20.5
+// vs 24.1 ms per step in the one-thread training-step profile (best of 6); layer3 conv1 (32
+// channels, 8 x 32 tiles, the same multiply-adds as the GEMM) 95 vs 92 GFLOP/s alone but 16.4 vs
+// 15.8 ms in the step, so it stays on the GEMM. GRADREG_NATIVE_POLYPHASE=0 (read at every call)
+// keeps auto off it, to time what ran before.
+bool polyphase_ok(const Geom& g, long O) {
+  if (!rows_ukr().f || g.sh * g.sw == 1 || g.sh > 16 || g.kh > 16 * g.sh || g.kw > 16 * g.sw) return false;
+  if (g.n <= 0 || g.c <= 0 || O <= 0 || g.oh <= 0 || g.ow <= 0) return false;
+  if (g_conv_mode == 7) return true;
+  if (g_conv_mode != 0) return false;
+  const char* e = std::getenv("GRADREG_NATIVE_POLYPHASE");
+  if (e && !std::strcmp(e, "0")) return false;
+  return g.kh == 3 && g.kw == 3 && g.sh == 2 && g.sw == 2 && g.ph == 1 && g.pw == 1 && g.c <= 16 && g.n >= num_threads();
+}
+
+// transpose_to with the columns outermost: d's rows are written as sequential streams, four at a
+// time. dx channels-last [h w, C] to [C, h w] with h w a multiple of 1024 puts transpose_to's C
+// destination rows of one block in the same L1 set (measured: 17% of the ResNet layer2 conv1 input
+// gradient's time at one thread, against 3% this way).
+void transpose_cols_first(const float* s, long ls, long rows, long cols, float* d, long ld) {
+  long j = 0;
+#if defined(__SSE2__)
+  for (; j + 4 <= cols; j += 4) {
+    long i = 0;
+    for (; i + 4 <= rows; i += 4) {
+      __m128 r0 = _mm_loadu_ps(s + i * ls + j), r1 = _mm_loadu_ps(s + (i + 1) * ls + j);
+      __m128 r2 = _mm_loadu_ps(s + (i + 2) * ls + j), r3 = _mm_loadu_ps(s + (i + 3) * ls + j);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(d + j * ld + i, r0);
+      _mm_storeu_ps(d + (j + 1) * ld + i, r1);
+      _mm_storeu_ps(d + (j + 2) * ld + i, r2);
+      _mm_storeu_ps(d + (j + 3) * ld + i, r3);
+    }
+    for (; i < rows; i++)
+      for (long c = j; c < j + 4; c++) d[c * ld + i] = s[i * ls + c];
+  }
+#endif
+  for (; j < cols; j++)
+    for (long i = 0; i < rows; i++) d[j * ld + i] = s[i * ls + j];
+}
+
+void polyphase_backward_input(const float* gy, const float* w, float* dx, const Geom& g, long O) {
+  RowsUkr kr = rows_ukr();
+  // 16 or fewer channels: the 8 x 16 tiles (AVX-512), each column phase on its own.
+  if (kr.nr == 32 && g.c <= 16) kr = RowsUkr{8, 16, ukr_avx512_8x16_rows};
+  const long C = g.c, HW = g.h * g.w, P = g.oh * g.ow;
+  // Row phases; column groups (all column phases together, or one each).
+  const bool together = C < kr.nr && g.sw * C <= 2 * kr.nr;
+  struct Group {
+    long b0, nb, emin, ne, nv, Nr;  // column phases b0 .. b0+nb-1, union offsets emin .., v count
+    std::vector<float> B[16];       // per row phase
+  };
+  std::vector<PhaseTaps> rt(g.sh), ct(g.sw);
+  for (long a = 0; a < g.sh; a++) rt[a] = phase_taps(a, g.sh, g.kh, g.ph);
+  for (long b = 0; b < g.sw; b++) ct[b] = phase_taps(b, g.sw, g.kw, g.pw);
+  std::vector<Group> groups;
+  for (long b0 = 0; b0 < g.sw; b0 += together ? g.sw : 1) {
+    Group G{};
+    G.b0 = b0, G.nb = together ? g.sw : 1;
+    long elo = 0, ehi = -1;
+    for (long b = b0; b < b0 + G.nb; b++)
+      if (ct[b].n) {
+        const long lo = ct[b].dmin, hi = ct[b].dmin + ct[b].n - 1;
+        if (ehi < elo) elo = lo, ehi = hi;
+        elo = std::min(elo, lo), ehi = std::max(ehi, hi);
+      }
+    if (ehi < elo || b0 >= g.w) continue;  // no tap reaches these columns: they stay zero
+    G.emin = elo, G.ne = ehi - elo + 1, G.nv = (g.w - b0 + g.sw - 1) / g.sw;
+    G.Nr = (G.nb * C + kr.nr - 1) / kr.nr * kr.nr;
+    groups.push_back(std::move(G));
+  }
+  // Borders of gyh: every row u + d and column v + e read must lie inside it.
+  long PT = 0, PB = 0, PL = 0, PR = 0;
+  for (long a = 0; a < g.sh; a++) {
+    const long nu = (g.h - a + g.sh - 1) / g.sh;
+    if (!rt[a].n || nu <= 0) continue;
+    PT = std::max(PT, -rt[a].dmin);
+    PB = std::max(PB, nu - 1 + rt[a].dmin + rt[a].n - 1 - (g.oh - 1));
+  }
+  for (const Group& G : groups) {
+    PL = std::max(PL, -G.emin);
+    PR = std::max(PR, G.nv - 1 + G.emin + G.ne - 1 - (g.ow - 1));
+  }
+  const long HP = PT + g.oh + PB, WP = PL + g.ow + PR, img = HP * WP * O;
+  // Whether every pixel of dx is some phase's output (else dx channels-last starts zeroed).
+  bool covered = static_cast<long>(groups.size()) * (together ? g.sw : 1) >= std::min(g.sw, g.w);
+  for (long a = 0; a < std::min(g.sh, g.h); a++) covered = covered && rt[a].n > 0;
+  for (long b = 0; b < std::min(g.sw, g.w); b++) covered = covered && ct[b].n > 0;
+  // B[(ti, te, o), (bi, c)] for each group and row phase: rows past the real taps stay zero.
+  for (Group& G : groups)
+    for (long a = 0; a < g.sh; a++) {
+      if (!rt[a].n) continue;
+      std::vector<float>& B = G.B[a];
+      B.assign(static_cast<size_t>(rt[a].n * G.ne * O * G.Nr), 0.f);
+      for (long ti = 0; ti < rt[a].n; ti++)
+        for (long bi = 0; bi < G.nb; bi++) {
+          const PhaseTaps& c = ct[G.b0 + bi];
+          for (long t = 0; t < c.n; t++) {
+            const long te = c.dmin + t - G.emin, i = rt[a].tap[ti], j = c.tap[t];
+            for (long o = 0; o < O; o++)
+              for (long ch = 0; ch < C; ch++)
+                B[((ti * G.ne + te) * O + o) * G.Nr + bi * C + ch] = w[((o * C + ch) * g.kh + i) * g.kw + j];
+          }
+        }
+    }
+  long maxRows = 0, maxNr = 0;
+  for (const Group& G : groups) {
+    maxNr = std::max(maxNr, G.Nr);
+    for (long a = 0; a < g.sh; a++) maxRows = std::max(maxRows, ((g.h - a + g.sh - 1) / g.sh) * G.nv);
+  }
+  // Chunks of images: all three buffers of a chunk within the column budget.
+  const long perImage = (img + HW * C + maxRows * maxNr) * static_cast<long>(sizeof(float));
+  long chunk, chunks;
+  balanced_chunks(g.n, std::max<long>(1, chunk_budget() / perImage), chunk, chunks);
+  const bool threadsOverChunks = chunks >= num_threads() && num_threads() > 1;
+  for_chunks(chunks, threadsOverChunks, [&](long cidx, bool par) {
+    const long n0 = cidx * chunk, cn = std::min(chunk, g.n - n0);
+    float* gyh = tl_img.get<float>(cn * img + 64);
+    float* dxh = tl_cols.get<float>(cn * HW * C);
+    float* out = tl_pix.get<float>((cn * maxRows + kr.mr) * maxNr);
+    each_image(cn, par, [&](long q) {
+      float* d = gyh + q * img;
+      std::memset(d, 0, sizeof(float) * img);
+      for (long oy = 0; oy < g.oh; oy++)
+        transpose_to(gy + (n0 + q) * O * P + oy * g.ow, P, O, g.ow, d + ((oy + PT) * WP + PL) * O, O);
+      if (!covered) std::memset(dxh + q * HW * C, 0, sizeof(float) * HW * C);
+    });
+    for (long a = 0; a < g.sh; a++) {
+      const PhaseTaps& r = rt[a];
+      const long nu = (g.h - a + g.sh - 1) / g.sh;
+      if (!r.n || nu <= 0) continue;
+      for (const Group& G : groups) {
+        const long per = nu * G.nv, M = cn * per;
+        auto base = [&](long row) {
+          const long q = row / per, rem = row - q * per, u = rem / G.nv, v = rem - u * G.nv;
+          return gyh + q * img + ((u + r.dmin + PT) * WP + v + G.emin + PL) * O;
+        };
+        rows_product_all(kr, par, M, G.Nr, r.n, G.ne * O, base, WP * O, G.B[a].data(), out, G.Nr);
+        // Row (q, u, v)'s columns (bi, c) go to dx channels-last at (sh u + a, sw v + b0 + bi).
+        each_image(cn, par, [&](long q) {
+          for (long u = 0; u < nu; u++)
+            for (long v = 0; v < G.nv; v++) {
+              const long x0 = g.sw * v + G.b0, nb = std::min(G.nb, g.w - x0);
+              std::memcpy(dxh + ((q * g.h + g.sh * u + a) * g.w + x0) * C, out + (q * per + u * G.nv + v) * G.Nr,
+                          sizeof(float) * nb * C);
+            }
+        });
+      }
+    }
+    each_image(cn, par, [&](long q) { transpose_cols_first(dxh + q * HW * C, C, HW, C, dx + (n0 + q) * C * HW, HW); });
   });
 }
 
@@ -1137,6 +1336,7 @@ void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long
   if constexpr (std::is_same_v<T, float>) {
     // The row kernel ahead of Winograd (the ResNet stem's input gradient: 159 vs 108 GFLOP/s at 2
     // threads); Winograd ahead of flat and the padded paths wherever its rule takes it.
+    if (polyphase_ok(g, O)) return polyphase_backward_input(gy, w, dx, g, O);
     if (winograd_mode() && winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);
     if (dx_rows_ok(g)) return dx_rows(gy, w, dx, g, O);
     if (winograd_ok(g, O, 1)) return winograd_backward_input(gy, w, dx, g, O);

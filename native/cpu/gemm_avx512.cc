@@ -69,6 +69,31 @@ void ukr_avx512_8x32_rows(long K, const float* const* arows, const float* b, lon
   ukr_avx512_8x32_body<3>(K, nullptr, arows, b, ldb, nullptr, c, ldc, acc);
 }
 
+// The rows micro-kernel 8 x 16 (one B vector): for products of 16 or fewer columns, where the 8 x 32
+// tile would compute as many zeros (the polyphase input gradient of a layer of 16 input channels).
+void ukr_avx512_8x16_rows(long K, const float* const* arows, const float* b, long ldb, float* c, long ldc, int acc) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+  __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+  const float *a0 = arows[0], *a1 = arows[1], *a2 = arows[2], *a3 = arows[3];
+  const float *a4 = arows[4], *a5 = arows[5], *a6 = arows[6], *a7 = arows[7];
+  for (long k = 0; k < K; k++) {
+    const __m512 bv = _mm512_loadu_ps(b + k * ldb);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[k]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[k]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[k]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[k]), bv, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[k]), bv, c6);
+    c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[k]), bv, c7);
+  }
+  const __m512 cs[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+  for (int r = 0; r < 8; r++) {
+    float* cr = c + r * ldc;
+    _mm512_storeu_ps(cr, acc ? _mm512_add_ps(cs[r], _mm512_loadu_ps(cr)) : cs[r]);
+  }
+}
+
 double probe_avx512(long iters) {
   __m512 x[16];
   const __m512 m = _mm512_set1_ps(0.999999f), d = _mm512_set1_ps(1e-7f);

@@ -191,7 +191,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     // one input channel, one output pixel, batches below and above the thread count; each under
     // every algorithm. 'winograd' runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512
     // only; auto elsewhere), 'winograd4' through F(4x4, 3x3); 'flat' runs everywhere; 'direct' takes
-    // the row kernels for few input channels at stride 1 (AVX-512).
+    // the row kernels for few input channels at stride 1 (AVX-512); 'polyphase' the input gradient
+    // of every strided layer (float32).
     const cases: [number[], number[], [number, number], [number, number]][] = [
       [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
       [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
@@ -238,6 +239,21 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       // input channels (not a multiple of its 8-row strips).
       [[2, 18, 14, 15], [20, 18, 3, 3], [1, 1], [0, 0]],
       [[1, 40, 11, 10], [12, 40, 3, 3], [1, 1], [0, 0]],
+      // Strided layers for the polyphase input gradient: 3x3 stride 2 with padding 0 and 1 on odd and
+      // even maps, N = 1 and below the thread count, channels not multiples of 16 (C alone under a
+      // micro-tile's columns: the column phases share one product; C of 33: one product each); 2x2,
+      // 4x4, 5x5 and 1x1 kernels (phases of no tap), stride 3, unequal strides, padding past the kernel.
+      [[50, 16, 32, 32], [32, 16, 3, 3], [2, 2], [1, 1]],
+      [[1, 5, 9, 9], [7, 5, 3, 3], [2, 2], [1, 1]],
+      [[3, 6, 10, 11], [9, 6, 3, 3], [2, 2], [0, 0]],
+      [[2, 33, 7, 8], [12, 33, 3, 3], [2, 2], [1, 1]],
+      [[2, 4, 9, 8], [6, 4, 2, 2], [2, 2], [0, 0]],
+      [[2, 17, 6, 7], [33, 17, 4, 4], [2, 2], [1, 1]],
+      [[1, 3, 11, 10], [4, 3, 5, 5], [2, 2], [2, 2]],
+      [[2, 3, 10, 11], [4, 3, 3, 3], [3, 3], [1, 1]],
+      [[2, 5, 9, 8], [3, 5, 3, 3], [2, 1], [1, 1]],
+      [[3, 4, 7, 6], [5, 4, 1, 1], [2, 2], [0, 0]],
+      [[2, 3, 5, 5], [2, 3, 3, 3], [2, 2], [3, 3]],
     ];
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
@@ -269,7 +285,7 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
           // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
           for (const kernel of isa.supported) {
             expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const) {
+            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'polyphase', 'auto'] as const) {
               // The Winograd input gradient both ways: the forward's adjoint and the convolution of gy
               // padded by 2 - p (GRADREG_NATIVE_WINOGRAD_DX, read by the kernel at every call).
               for (const dxPath of algo.startsWith('winograd') || algo === 'auto' ? ['adjoint', 'conv'] : ['']) {

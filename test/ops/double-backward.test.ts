@@ -191,7 +191,7 @@ describe('native backend: second-order gradients of conv + batch norm match the 
   it('a conv-BN-relu-conv block with stride 1 and 2 (every native conv algorithm)', async () => {
     if (!(await ready)) return;
     const native = (await import('../../src/engine.js')).engine.backend('native') as unknown as {
-      setConvAlgorithm(a: 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat' | 'winograd4'): string;
+      setConvAlgorithm(a: 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat' | 'winograd4' | 'polyphase'): string;
     };
     const net = (x: Tensor, w1: Tensor, ga: Tensor, be: Tensor, w2: Tensor): Tensor => {
       const h = g.relu(g.batchNorm(g.conv2d(x, w1, null, { padding: 1 }), ga, be, null, null, { training: true }));
@@ -209,7 +209,7 @@ describe('native backend: second-order gradients of conv + batch norm match the 
     const ref = await run('cpu');
     // The Winograd modes twice: the input gradient as the forward's adjoint and as the convolution
     // of the padded gy (GRADREG_NATIVE_WINOGRAD_DX).
-    const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'auto'] as const;
+    const algos = ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'polyphase', 'auto'] as const;
     const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
     for (const [algo, dx] of algos.flatMap((a): [(typeof algos)[number], string][] => (a.startsWith('winograd') ? [[a, 'adjoint'], [a, 'conv']] : [[a, '']]))) {
       const prev = native.setConvAlgorithm(algo);

@@ -42,7 +42,7 @@ function cpuModel(): string {
   }
 }
 
-export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat' | 'winograd4';
+export type ConvAlgorithm = 'auto' | 'im2col' | 'implicit' | 'direct' | 'winograd' | 'flat' | 'winograd4' | 'polyphase';
 
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
@@ -80,11 +80,13 @@ export class NativeBackend implements Backend {
    * weight gradient for 3x3 and 5x5), 'winograd' F(2x2, 3x3) wherever it applies (float32 3x3
    * stride-1 layers with padding <= 2 under the AVX-512 micro-kernel; auto elsewhere), 'im2col'
    * chunks always, 'flat' (the whole batch's output pixels as the rows of one GEMM, float32 and
-   * float64, every geometry) always, 'winograd4' F(4x4, 3x3) where 'winograd' applies, or 'auto'.
+   * float64, every geometry) always, 'winograd4' F(4x4, 3x3) where 'winograd' applies,
+   * 'polyphase' the input gradient of strided layers as one stride-1 product per phase (float32
+   * under an AVX-512 or AVX2 micro-kernel; the automatic rules elsewhere, Winograd aside), or 'auto'.
    * Returns the previous setting.
    */
   setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
-    const modes = ['auto', 'im2col', 'implicit', 'direct', 'winograd', 'flat', 'winograd4'] as const;
+    const modes = ['auto', 'im2col', 'implicit', 'direct', 'winograd', 'flat', 'winograd4', 'polyphase'] as const;
     return modes[this.addon.setConvMode(modes.indexOf(a))] ?? 'auto';
   }
   probePeakGflops(iters = 2e7): number | null {
