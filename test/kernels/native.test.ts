@@ -186,75 +186,78 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
-  it('fused convolution (forward, input and weight gradients) with every algorithm, float32 and float64', () => {
-    // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
-    // one input channel, one output pixel, batches below and above the thread count; each under
-    // every algorithm. 'winograd' runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512
-    // only; auto elsewhere), 'winograd4' through F(4x4, 3x3); 'flat' runs everywhere; 'direct' takes
-    // the row kernels for few input channels at stride 1 (AVX-512); 'polyphase' the input gradient
-    // of every strided layer (float32).
-    const cases: [number[], number[], [number, number], [number, number]][] = [
-      [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
-      [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
-      [[50, 16, 5, 5], [120, 16, 5, 5], [1, 1], [0, 0]],
-      [[9, 32, 16, 16], [64, 32, 3, 3], [2, 2], [1, 1]],
-      [[7, 6, 14, 13], [16, 6, 5, 5], [1, 1], [2, 1]],
-      [[5, 3, 9, 11], [5, 3, 2, 3], [2, 1], [1, 0]],
-      [[4, 8, 6, 6], [10, 8, 1, 1], [1, 1], [0, 0]],
-      [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
-      [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
-      [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
-      // Small maps of many channels (the pixel-major batch GEMM's in auto mode): 3x3 output with a
-      // batch below the thread count, strided odd maps, padding past the kernel, a 1x1 output.
-      [[1, 64, 5, 5], [64, 64, 3, 3], [1, 1], [0, 0]],
-      [[6, 32, 7, 9], [24, 32, 3, 3], [2, 2], [1, 1]],
-      [[5, 8, 6, 6], [10, 8, 3, 3], [1, 1], [3, 3]],
-      [[1, 16, 5, 5], [7, 16, 5, 5], [1, 1], [0, 0]],
-      // One to three input channels (the direct row kernels' gradients): rows wider than their 32
-      // lanes, odd output channel counts, kernel heights 2, 5, 7 and 6 (instances or not: other
-      // paths), padding past the kernel, N = 1.
-      [[2, 1, 9, 37], [5, 1, 3, 3], [1, 1], [1, 1]],
-      [[2, 2, 6, 6], [3, 2, 2, 2], [1, 1], [3, 3]],
-      [[3, 3, 11, 7], [4, 3, 5, 5], [1, 1], [4, 2]],
-      [[2, 1, 12, 10], [3, 1, 7, 7], [1, 1], [3, 3]],
-      [[2, 1, 9, 9], [2, 1, 6, 6], [1, 1], [0, 0]],
-      [[1, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
-      [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
-      [[2, 2, 5, 6], [3, 2, 3, 3], [1, 1], [3, 2]],
-      [[2, 1, 6, 7], [4, 1, 5, 5], [1, 1], [5, 4]],
-      // 3x3 stride-1 layers for the Winograd path: odd and even output sizes, padding 0 and 1,
-      // channels not multiples of 16 (or of its 8-row and 32-column micro-tiles), batches of 1 and
-      // below the thread count, and rows of more than 16 tiles (its wide variant, two steps a row).
-      [[2, 20, 13, 11], [24, 20, 3, 3], [1, 1], [0, 0]],
-      [[1, 17, 12, 9], [35, 17, 3, 3], [1, 1], [1, 1]],
-      [[3, 33, 8, 8], [19, 33, 3, 3], [1, 1], [0, 0]],
-      [[5, 24, 20, 40], [16, 24, 3, 3], [1, 1], [1, 1]],
-      [[1, 64, 3, 3], [64, 64, 3, 3], [1, 1], [0, 0]],
-      // F(4x4, 3x3)'s rows of more than 16 tiles (two steps of its wide variant, 70 = 17 tiles and a
-      // clipped one) and of exactly 8 (32 wide: the tile-row transforms' narrow variant).
-      [[2, 18, 9, 70], [20, 18, 3, 3], [1, 1], [1, 1]],
-      [[3, 16, 14, 32], [8, 16, 3, 3], [1, 1], [1, 1]],
-      // The input gradient as the forward's adjoint (GRADREG_NATIVE_WINOGRAD_DX, below): padding 0
-      // with odd and even outputs (12x13: F(4x4)'s last tile row and column clipped), N = 1 and 40
-      // input channels (not a multiple of its 8-row strips).
-      [[2, 18, 14, 15], [20, 18, 3, 3], [1, 1], [0, 0]],
-      [[1, 40, 11, 10], [12, 40, 3, 3], [1, 1], [0, 0]],
-      // Strided layers for the polyphase input gradient: 3x3 stride 2 with padding 0 and 1 on odd and
-      // even maps, N = 1 and below the thread count, channels not multiples of 16 (C alone under a
-      // micro-tile's columns: the column phases share one product; C of 33: one product each); 2x2,
-      // 4x4, 5x5 and 1x1 kernels (phases of no tap), stride 3, unequal strides, padding past the kernel.
-      [[50, 16, 32, 32], [32, 16, 3, 3], [2, 2], [1, 1]],
-      [[1, 5, 9, 9], [7, 5, 3, 3], [2, 2], [1, 1]],
-      [[3, 6, 10, 11], [9, 6, 3, 3], [2, 2], [0, 0]],
-      [[2, 33, 7, 8], [12, 33, 3, 3], [2, 2], [1, 1]],
-      [[2, 4, 9, 8], [6, 4, 2, 2], [2, 2], [0, 0]],
-      [[2, 17, 6, 7], [33, 17, 4, 4], [2, 2], [1, 1]],
-      [[1, 3, 11, 10], [4, 3, 5, 5], [2, 2], [2, 2]],
-      [[2, 3, 10, 11], [4, 3, 3, 3], [3, 3], [1, 1]],
-      [[2, 5, 9, 8], [3, 5, 3, 3], [2, 1], [1, 1]],
-      [[3, 4, 7, 6], [5, 4, 1, 1], [2, 2], [0, 0]],
-      [[2, 3, 5, 5], [2, 3, 3, 3], [2, 2], [3, 3]],
-    ];
+  // [n, c, h, w], [o, c, kh, kw], stride, padding: model layers, odd and non-square shapes, 1x1,
+  // one input channel, one output pixel, batches below and above the thread count; each under
+  // every algorithm. 'winograd' runs the 3x3 stride-1 ones through Winograd F(2x2, 3x3) (AVX-512
+  // only; auto elsewhere), 'winograd4' through F(4x4, 3x3); 'flat' runs everywhere; 'direct' takes
+  // the row kernels for few input channels at stride 1 (AVX-512); 'polyphase' the input gradient
+  // of every strided layer (float32).
+  const fusedConvCases: [number[], number[], [number, number], [number, number]][] = [
+    [[50, 16, 32, 32], [16, 16, 3, 3], [1, 1], [1, 1]],
+    [[50, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
+    [[50, 16, 5, 5], [120, 16, 5, 5], [1, 1], [0, 0]],
+    [[9, 32, 16, 16], [64, 32, 3, 3], [2, 2], [1, 1]],
+    [[7, 6, 14, 13], [16, 6, 5, 5], [1, 1], [2, 1]],
+    [[5, 3, 9, 11], [5, 3, 2, 3], [2, 1], [1, 0]],
+    [[4, 8, 6, 6], [10, 8, 1, 1], [1, 1], [0, 0]],
+    [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
+    [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
+    [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
+    // Small maps of many channels (the pixel-major batch GEMM's in auto mode): 3x3 output with a
+    // batch below the thread count, strided odd maps, padding past the kernel, a 1x1 output.
+    [[1, 64, 5, 5], [64, 64, 3, 3], [1, 1], [0, 0]],
+    [[6, 32, 7, 9], [24, 32, 3, 3], [2, 2], [1, 1]],
+    [[5, 8, 6, 6], [10, 8, 3, 3], [1, 1], [3, 3]],
+    [[1, 16, 5, 5], [7, 16, 5, 5], [1, 1], [0, 0]],
+    // One to three input channels (the direct row kernels' gradients): rows wider than their 32
+    // lanes, odd output channel counts, kernel heights 2, 5, 7 and 6 (instances or not: other
+    // paths), padding past the kernel, N = 1.
+    [[2, 1, 9, 37], [5, 1, 3, 3], [1, 1], [1, 1]],
+    [[2, 2, 6, 6], [3, 2, 2, 2], [1, 1], [3, 3]],
+    [[3, 3, 11, 7], [4, 3, 5, 5], [1, 1], [4, 2]],
+    [[2, 1, 12, 10], [3, 1, 7, 7], [1, 1], [3, 3]],
+    [[2, 1, 9, 9], [2, 1, 6, 6], [1, 1], [0, 0]],
+    [[1, 1, 28, 28], [32, 1, 3, 3], [1, 1], [0, 0]],
+    [[3, 1, 9, 8], [3, 1, 5, 5], [1, 1], [2, 2]],
+    [[2, 2, 5, 6], [3, 2, 3, 3], [1, 1], [3, 2]],
+    [[2, 1, 6, 7], [4, 1, 5, 5], [1, 1], [5, 4]],
+    // 3x3 stride-1 layers for the Winograd path: odd and even output sizes, padding 0 and 1,
+    // channels not multiples of 16 (or of its 8-row and 32-column micro-tiles), batches of 1 and
+    // below the thread count, and rows of more than 16 tiles (its wide variant, two steps a row).
+    [[2, 20, 13, 11], [24, 20, 3, 3], [1, 1], [0, 0]],
+    [[1, 17, 12, 9], [35, 17, 3, 3], [1, 1], [1, 1]],
+    [[3, 33, 8, 8], [19, 33, 3, 3], [1, 1], [0, 0]],
+    [[5, 24, 20, 40], [16, 24, 3, 3], [1, 1], [1, 1]],
+    [[1, 64, 3, 3], [64, 64, 3, 3], [1, 1], [0, 0]],
+    // F(4x4, 3x3)'s rows of more than 16 tiles (two steps of its wide variant, 70 = 17 tiles and a
+    // clipped one) and of exactly 8 (32 wide: the tile-row transforms' narrow variant).
+    [[2, 18, 9, 70], [20, 18, 3, 3], [1, 1], [1, 1]],
+    [[3, 16, 14, 32], [8, 16, 3, 3], [1, 1], [1, 1]],
+    // The input gradient as the forward's adjoint (GRADREG_NATIVE_WINOGRAD_DX, below): padding 0
+    // with odd and even outputs (12x13: F(4x4)'s last tile row and column clipped), N = 1 and 40
+    // input channels (not a multiple of its 8-row strips).
+    [[2, 18, 14, 15], [20, 18, 3, 3], [1, 1], [0, 0]],
+    [[1, 40, 11, 10], [12, 40, 3, 3], [1, 1], [0, 0]],
+    // Strided layers for the polyphase input gradient: 3x3 stride 2 with padding 0 and 1 on odd and
+    // even maps, N = 1 and below the thread count, channels not multiples of 16 (C alone under a
+    // micro-tile's columns: the column phases share one product; C of 33: one product each); 2x2,
+    // 4x4, 5x5 and 1x1 kernels (phases of no tap), stride 3, unequal strides, padding past the kernel.
+    [[50, 16, 32, 32], [32, 16, 3, 3], [2, 2], [1, 1]],
+    [[1, 5, 9, 9], [7, 5, 3, 3], [2, 2], [1, 1]],
+    [[3, 6, 10, 11], [9, 6, 3, 3], [2, 2], [0, 0]],
+    [[2, 33, 7, 8], [12, 33, 3, 3], [2, 2], [1, 1]],
+    [[2, 4, 9, 8], [6, 4, 2, 2], [2, 2], [0, 0]],
+    [[2, 17, 6, 7], [33, 17, 4, 4], [2, 2], [1, 1]],
+    [[1, 3, 11, 10], [4, 3, 5, 5], [2, 2], [2, 2]],
+    [[2, 3, 10, 11], [4, 3, 3, 3], [3, 3], [1, 1]],
+    [[2, 5, 9, 8], [3, 5, 3, 3], [2, 1], [1, 1]],
+    [[3, 4, 7, 6], [5, 4, 1, 1], [2, 2], [0, 0]],
+    [[2, 3, 5, 5], [2, 3, 3, 3], [2, 2], [3, 3]],
+  ];
+  // One test per geometry and dtype, yielding to the event loop between algorithms, so that no test
+  // holds the worker long enough for vitest's calls to it to time out on a busy machine.
+  const fusedConvRuns = fusedConvCases.flatMap((c) => (['float32', 'float64'] as const).map((dt) => [...c, dt] as const));
+  it.each(fusedConvRuns)('fused convolution (forward, input and weight gradients) with every algorithm: x %j w %j stride %j padding %j %s', async (xs, ws, [sh, sw], [ph, pw], dt) => {
     const prev = nativeBackend_.setConvAlgorithm('auto');
     const prevDx = process.env.GRADREG_NATIVE_WINOGRAD_DX;
     const isa = nativeBackend_.isaInfo();
@@ -276,38 +279,35 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
       return host;
     };
     try {
-      for (const [xs, ws, [sh, sw], [ph, pw]] of cases) {
-        const [n, c, h, w] = xs as [number, number, number, number];
-        const [, , kh, kw] = ws as [number, number, number, number];
-        const gm: WindowGeom = { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
-        for (const dt of ['float32', 'float64'] as const) {
-          const want = runOn(cpu, xs, ws, gm, dt);
-          // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
-          for (const kernel of isa.supported) {
-            expect(nativeBackend_.setIsa(kernel)).toBe(true);
-            for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'polyphase', 'auto'] as const) {
-              // The Winograd input gradient both ways: the forward's adjoint and the convolution of gy
-              // padded by 2 - p (GRADREG_NATIVE_WINOGRAD_DX, read by the kernel at every call).
-              for (const dxPath of algo.startsWith('winograd') || algo === 'auto' ? ['adjoint', 'conv'] : ['']) {
-                process.env.GRADREG_NATIVE_WINOGRAD_DX = dxPath;
-                nativeBackend_.setConvAlgorithm(algo);
-                try {
-                  // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
-                  // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
-                  // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
-                  // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
-                  // F(4x4, 3x3)'s coefficients reach 5 in B^T and 8 in A^T (section 4, points 0, +-1,
-                  // +-2, infinity): several times that, at most 8e-6 of the scale at the models'
-                  // layer shapes (bench/native-winograd-error.ts), still inside the same bound.
-                  const got = runOn(nativeBackend_, xs, ws, gm, dt);
-                  expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
-                  // Bit-reproducible at a fixed thread count: a second call gives the same bits.
-                  if (algo === 'auto' || dxPath === 'adjoint') runOn(nativeBackend_, xs, ws, gm, dt).forEach((a, k) => expect(Array.from(a)).toEqual(Array.from(got[k]!)));
-                } catch (e) {
-                  const what = `${kernel} ${algo} ${dxPath} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
-                  throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-                }
-              }
+      const [n, c, h, w] = xs as [number, number, number, number];
+      const [, , kh, kw] = ws as [number, number, number, number];
+      const gm: WindowGeom = { n, c, h, w, kh, kw, sh, sw, ph, pw, oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
+      const want = runOn(cpu, xs, ws, gm, dt);
+      // Every micro-kernel this CPU runs (the padded-image paths have AVX-512 and AVX2 variants) x every algorithm.
+      for (const kernel of isa.supported) {
+        expect(nativeBackend_.setIsa(kernel)).toBe(true);
+        for (const algo of ['im2col', 'implicit', 'direct', 'winograd', 'winograd4', 'flat', 'polyphase', 'auto'] as const) {
+          await new Promise((r) => setImmediate(r));
+          // The Winograd input gradient both ways: the forward's adjoint and the convolution of gy
+          // padded by 2 - p (GRADREG_NATIVE_WINOGRAD_DX, read by the kernel at every call).
+          for (const dxPath of algo.startsWith('winograd') || algo === 'auto' ? ['adjoint', 'conv'] : ['']) {
+            process.env.GRADREG_NATIVE_WINOGRAD_DX = dxPath;
+            nativeBackend_.setConvAlgorithm(algo);
+            try {
+              // float32: 2e-5 of the output's scale. Winograd F(2x2, 3x3) adds rounding in its
+              // transforms (coefficients 0, +-1, +-1/2; each transformed value a sum of at most 4 +
+              // 4 terms per side, Lavin & Gray 2016 section 4.1), a small constant times the direct
+              // sum's error over C*9 products; measured at most 6e-7 of the scale at these shapes.
+              // F(4x4, 3x3)'s coefficients reach 5 in B^T and 8 in A^T (section 4, points 0, +-1,
+              // +-2, infinity): several times that, at most 8e-6 of the scale at the models'
+              // layer shapes (bench/native-winograd-error.ts), still inside the same bound.
+              const got = runOn(nativeBackend_, xs, ws, gm, dt);
+              expectClose(got, want, dt === 'float64' ? 1e-12 : 2e-5);
+              // Bit-reproducible at a fixed thread count: a second call gives the same bits.
+              if (algo === 'auto' || dxPath === 'adjoint') runOn(nativeBackend_, xs, ws, gm, dt).forEach((a, k) => expect(Array.from(a)).toEqual(Array.from(got[k]!)));
+            } catch (e) {
+              const what = `${kernel} ${algo} ${dxPath} ${dt} x [${xs}] w [${ws}] stride ${sh},${sw} padding ${ph},${pw}`;
+              throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
             }
           }
         }
