@@ -377,6 +377,18 @@ FlatPlan flat_plan(const Geom& g, long O) {
   return f;
 }
 
+#if defined(__SSE2__)
+// d[j * ld + i] = s[i * ls + j] for a 4x4 block of floats.
+inline void transpose4x4(const float* s, long ls, float* d, long ld) {
+  __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ls), r2 = _mm_loadu_ps(s + 2 * ls), r3 = _mm_loadu_ps(s + 3 * ls);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(d, r0);
+  _mm_storeu_ps(d + ld, r1);
+  _mm_storeu_ps(d + 2 * ld, r2);
+  _mm_storeu_ps(d + 3 * ld, r3);
+}
+#endif
+
 // d[j * ld + i] = s[i * ls + j] for i < rows, j < cols (floats in 4x4 SSE blocks): every layout
 // change of the flat path is one of these.
 template <class T>
@@ -387,13 +399,7 @@ void transpose_to(const T* s, long ls, long rows, long cols, T* d, long ld) {
     for (; i + 4 <= rows; i += 4) {
       long j = 0;
       for (; j + 4 <= cols; j += 4) {
-        __m128 r0 = _mm_loadu_ps(s + i * ls + j), r1 = _mm_loadu_ps(s + (i + 1) * ls + j);
-        __m128 r2 = _mm_loadu_ps(s + (i + 2) * ls + j), r3 = _mm_loadu_ps(s + (i + 3) * ls + j);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        _mm_storeu_ps(d + j * ld + i, r0);
-        _mm_storeu_ps(d + (j + 1) * ld + i, r1);
-        _mm_storeu_ps(d + (j + 2) * ld + i, r2);
-        _mm_storeu_ps(d + (j + 3) * ld + i, r3);
+        transpose4x4(s + i * ls + j, ls, d + j * ld + i, ld);
       }
       for (; j < cols; j++)
         for (long r = 0; r < 4; r++) d[j * ld + i + r] = s[(i + r) * ls + j];
@@ -703,13 +709,7 @@ void transpose_cols_first(const float* s, long ls, long rows, long cols, float* 
   for (; j + 4 <= cols; j += 4) {
     long i = 0;
     for (; i + 4 <= rows; i += 4) {
-      __m128 r0 = _mm_loadu_ps(s + i * ls + j), r1 = _mm_loadu_ps(s + (i + 1) * ls + j);
-      __m128 r2 = _mm_loadu_ps(s + (i + 2) * ls + j), r3 = _mm_loadu_ps(s + (i + 3) * ls + j);
-      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-      _mm_storeu_ps(d + j * ld + i, r0);
-      _mm_storeu_ps(d + (j + 1) * ld + i, r1);
-      _mm_storeu_ps(d + (j + 2) * ld + i, r2);
-      _mm_storeu_ps(d + (j + 3) * ld + i, r3);
+      transpose4x4(s + i * ls + j, ls, d + j * ld + i, ld);
     }
     for (; i < rows; i++)
       for (long c = j; c < j + 4; c++) d[c * ld + i] = s[i * ls + c];
