@@ -448,73 +448,48 @@ struct AdjMat<4> {
                                      {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
 };
 
-// dM_ij = sum_a AT[a][i] sum_b AT[b][j] dY_ab: dY_ab of tile t at yg[(a M + b) lds + t].
-template <int M>
-void adj_gy(const float* yg, long lds, long T, float* dm, long ldxi) {
-  using Mt = AdjMat<M>;
-  constexpr int S = Mt::S;
+// out_ij = sum_a K[a][i] sum_b K[b][j] in_ab for R x R inputs and O x O outputs, 16 tiles a vector:
+// in_ab of tile t at in[(a R + b) ldi + t], out_ij at out[(i O + j) ldo + t]. Both adjoint
+// transforms are this: dM = A dY A^T (K = A^T, R = M, O = S) and dd = B dV B^T (K = B^T, R = O = S).
+template <int R, int O, const float (&K)[R][O]>
+void sandwich(const float* in, long ldi, long T, float* out, long ldo) {
   for (long t = 0; t < T; t += 16) {
-    __m512 h[M][S];
+    __m512 h[R][O];
 #pragma GCC unroll 8
-    for (int a = 0; a < M; a++) {
-      __m512 y[M];
+    for (int a = 0; a < R; a++) {
+      __m512 x[R];
 #pragma GCC unroll 8
-      for (int b = 0; b < M; b++) y[b] = _mm512_loadu_ps(yg + (a * M + b) * lds + t);
+      for (int b = 0; b < R; b++) x[b] = _mm512_loadu_ps(in + (a * R + b) * ldi + t);
 #pragma GCC unroll 8
-      for (int j = 0; j < S; j++) {
+      for (int j = 0; j < O; j++) {
         __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 8
-        for (int b = 0; b < M; b++)
-          if (Mt::AT[b][j] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::AT[b][j]), y[b], s);
+        for (int b = 0; b < R; b++)
+          if (K[b][j] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(K[b][j]), x[b], s);
         h[a][j] = s;
       }
     }
 #pragma GCC unroll 8
-    for (int i = 0; i < S; i++)
+    for (int i = 0; i < O; i++)
 #pragma GCC unroll 8
-      for (int j = 0; j < S; j++) {
+      for (int j = 0; j < O; j++) {
         __m512 s = _mm512_setzero_ps();
 #pragma GCC unroll 8
-        for (int a = 0; a < M; a++)
-          if (Mt::AT[a][i] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::AT[a][i]), h[a][j], s);
-        _mm512_storeu_ps(dm + (i * S + j) * ldxi + t, s);
+        for (int a = 0; a < R; a++)
+          if (K[a][i] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(K[a][i]), h[a][j], s);
+        _mm512_storeu_ps(out + (i * O + j) * ldo + t, s);
       }
   }
 }
 
-// dd_ab = sum_i BT[i][a] sum_j BT[j][b] dV_ij: dV_ij of tile t at dv[(i S + j) ldxi + t], dd_ab to
-// q[(a S + b) ldq + t].
+// dM = A dY A^T (the output transform's adjoint) and dd = B dV B^T (the input transform's).
+template <int M>
+void adj_gy(const float* yg, long lds, long T, float* dm, long ldxi) {
+  sandwich<M, AdjMat<M>::S, AdjMat<M>::AT>(yg, lds, T, dm, ldxi);
+}
 template <int M>
 void adj_in(const float* dv, long ldxi, long T, float* q, long ldq) {
-  using Mt = AdjMat<M>;
-  constexpr int S = Mt::S;
-  for (long t = 0; t < T; t += 16) {
-    __m512 h[S][S];
-#pragma GCC unroll 8
-    for (int i = 0; i < S; i++) {
-      __m512 d[S];
-#pragma GCC unroll 8
-      for (int j = 0; j < S; j++) d[j] = _mm512_loadu_ps(dv + (i * S + j) * ldxi + t);
-#pragma GCC unroll 8
-      for (int b = 0; b < S; b++) {
-        __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 8
-        for (int j = 0; j < S; j++)
-          if (Mt::BT[j][b] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::BT[j][b]), d[j], s);
-        h[i][b] = s;
-      }
-    }
-#pragma GCC unroll 8
-    for (int a = 0; a < S; a++)
-#pragma GCC unroll 8
-      for (int b = 0; b < S; b++) {
-        __m512 s = _mm512_setzero_ps();
-#pragma GCC unroll 8
-        for (int i = 0; i < S; i++)
-          if (Mt::BT[i][a] != 0.f) s = _mm512_fmadd_ps(_mm512_set1_ps(Mt::BT[i][a]), h[i][b], s);
-        _mm512_storeu_ps(q + (a * S + b) * ldq + t, s);
-      }
-  }
+  sandwich<AdjMat<M>::S, AdjMat<M>::S, AdjMat<M>::BT>(dv, ldxi, T, q, ldq);
 }
 
 }  // namespace
