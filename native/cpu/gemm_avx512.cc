@@ -264,6 +264,25 @@ bool conv_dx_rows_avx512(const float* gy, const float* wt, float* dx, const long
 
 namespace gr {
 
+// The lanes of 32 output columns x0 .. x0 + gn - 1 whose column tap j reads inside the image row
+// (0 <= x0 + l + j - pw < w), as a bit mask per tap, for the row kernels below.
+template <int KW>
+__attribute__((always_inline)) static inline void tap_masks(long x0, long gn, long wd, long pw, unsigned long long* xbits) {
+#pragma GCC unroll 8
+  for (int j = 0; j < KW; j++) {
+    long lo = pw - j - x0, hi = wd + pw - j - x0;
+    if (lo < 0) lo = 0;
+    if (hi > gn) hi = gn;
+    xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+  }
+}
+
+// 32 floats of a shifted image row at p (two vectors), zero outside the lanes of mask m.
+__attribute__((always_inline)) static inline void load_tap(const float* p, unsigned long long m, __m512& v0, __m512& v1) {
+  v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p);
+  v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), p + 16);
+}
+
 // Direct weight gradient of a stride-1 convolution, one image, for few input channels:
 //   dW[o, c, i, j] += sum over y, x of gy[o, y, x] * x[c, y + i - ph, x + j - pw]
 // (terms reading outside the image dropped). A block of OB output channels keeps its OB*KH*KW sums
@@ -292,13 +311,7 @@ static void dw_rows_t(const float* x, const float* gy, float* lanes, const long*
         const unsigned long long gbits = (1ull << gn) - 1;
         const __mmask16 g0 = static_cast<__mmask16>(gbits), g1 = static_cast<__mmask16>(gbits >> 16);
         unsigned long long xbits[KW];
-#pragma GCC unroll 8
-        for (int j = 0; j < KW; j++) {
-          long lo = pw - j - x0, hi = wd + pw - j - x0;
-          if (lo < 0) lo = 0;
-          if (hi > gn) hi = gn;
-          xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
-        }
+        tap_masks<KW>(x0, gn, wd, pw, xbits);
         for (long y = 0; y < oh; y++) {
           __m512 gv[OB][2];
 #pragma GCC unroll 4
@@ -314,9 +327,8 @@ static void dw_rows_t(const float* x, const float* gy, float* lanes, const long*
             const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
 #pragma GCC unroll 8
             for (int j = 0; j < KW; j++) {
-              const unsigned long long m = ok ? xbits[j] : 0;
-              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
-              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+              __m512 v0, v1;
+              load_tap(xr + j, ok ? xbits[j] : 0, v0, v1);
 #pragma GCC unroll 4
               for (int b = 0; b < OB; b++) {
                 acc[b][i][j] = _mm512_fmadd_ps(gv[b][0], v0, acc[b][i][j]);
@@ -364,13 +376,7 @@ static void fwd_rows_t(const float* x, const float* wt, float* y, const long* d)
   for (long x0 = 0; x0 < ow; x0 += 32) {
     const long gn = ow - x0 < 32 ? ow - x0 : 32;
     unsigned long long xbits[KW];
-#pragma GCC unroll 8
-    for (int j = 0; j < KW; j++) {
-      long lo = pw - j - x0, hi = wd + pw - j - x0;
-      if (lo < 0) lo = 0;
-      if (hi > gn) hi = gn;
-      xbits[j] = lo >= hi ? 0 : ((1ull << hi) - 1) & ~((1ull << lo) - 1);
-    }
+    tap_masks<KW>(x0, gn, wd, pw, xbits);
     const unsigned long long sbits = (1ull << gn) - 1;
     const __mmask16 s0 = static_cast<__mmask16>(sbits), s1 = static_cast<__mmask16>(sbits >> 16);
     for (long o0 = 0; o0 < O; o0 += OB)
@@ -390,9 +396,8 @@ static void fwd_rows_t(const float* x, const float* wt, float* y, const long* d)
             const float* xr = x + (c * h + (ok ? r : 0)) * wd + x0 - pw;
 #pragma GCC unroll 8
             for (int j = 0; j < KW; j++) {
-              const unsigned long long m = ok ? xbits[j] : 0;
-              const __m512 v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), xr + j);
-              const __m512 v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), xr + j + 16);
+              __m512 v0, v1;
+              load_tap(xr + j, ok ? xbits[j] : 0, v0, v1);
 #pragma GCC unroll 4
               for (int a = 0; a < R; a++) {
                 const int i = rr - a;
