@@ -99,7 +99,7 @@ const bnCases = (dt: DT, n: number, c: number, s: number): Case[] => {
       make(x, seed) {
         const p = params(x, seed);
         const dx = alloc(x.a, dt, N), dg = alloc(x.a, dt, c), db = alloc(x.a, dt, c);
-        return { outs: [dx, dg, db], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.g.ptr, p.mean.ptr, p.vr.ptr, p.gamma.ptr, 1e-5, n, c, s, dx.ptr, dg.ptr, db.ptr); x.a.batchNormBackward(); } };
+        return { outs: [dx, dg, db], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.g.ptr, p.mean.ptr, p.vr.ptr, p.gamma.ptr, 1e-5, n, c, s, dx.ptr, dg.ptr, db.ptr, 1); x.a.batchNormBackward(); } };
       },
     },
     {
@@ -107,7 +107,7 @@ const bnCases = (dt: DT, n: number, c: number, s: number): Case[] => {
       make(x, seed) {
         const p = params(x, seed);
         const gx = alloc(x.a, dt, N), gg = alloc(x.a, dt, N), dgm = alloc(x.a, dt, c);
-        return { outs: [gx, gg, dgm], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.g.ptr, p.u.ptr, p.mean.ptr, p.vr.ptr, p.gamma.ptr, 1e-5, n, c, s, gx.ptr, gg.ptr, dgm.ptr); x.a.batchNormDoubleBackward(); } };
+        return { outs: [gx, gg, dgm], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.g.ptr, p.u.ptr, p.mean.ptr, p.vr.ptr, p.gamma.ptr, 1e-5, n, c, s, gx.ptr, gg.ptr, dgm.ptr, 1); x.a.batchNormDoubleBackward(); } };
       },
     },
   ];
@@ -155,14 +155,14 @@ const poolCases = (dt: DT, n: number, c: number, h: number, w: number): Case[] =
       name: `maxPoolGather [${n},${c},${h},${w}]`, bytes: (M * e + M * 4 + M * e),
       make(x, seed) {
         const p = make(x, seed), o = alloc(x.a, dt, M);
-        return { outs: [o], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.idx.ptr, o.ptr, ...geom); x.a.maxPoolGather(); } };
+        return { outs: [o], call: () => { x.P.reset().dtype(dt).num(p.xb.ptr, p.idx.ptr, o.ptr, ...geom, 1); x.a.maxPoolGather(); } };
       },
     },
     {
       name: `maxPoolScatter [${n},${c},${h},${w}]`, bytes: M * e + M * 4 + N * e,
       make(x, seed) {
         const p = make(x, seed), gy = randn(x, dt, M, seed + 5), o = alloc(x.a, dt, N);
-        return { outs: [o], call: () => { x.P.reset().dtype(dt).num(gy.ptr, p.idx.ptr, o.ptr, ...geom); x.a.maxPoolScatter(); } };
+        return { outs: [o], call: () => { x.P.reset().dtype(dt).num(gy.ptr, p.idx.ptr, o.ptr, ...geom, 1); x.a.maxPoolScatter(); } };
       },
     },
   ];

@@ -177,8 +177,8 @@ KERNEL(Conv2d) { gr::k_conv2d(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); 
 KERNEL(Conv2dBackwardInput) { gr::k_conv2d_backward_input(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(Conv2dBackwardWeight) { gr::k_conv2d_backward_weight(I(0), ptr(1), ptr(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(MaxPool2d) { gr::k_max_pool2d(I(0), ptr(1), ptr(2), ptr<int32_t>(3), geom_at(4)); }
-KERNEL(MaxPoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
-KERNEL(MaxPoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4)); }
+KERNEL(MaxPoolGather) { gr::k_max_pool_gather(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4), L(16)); }
+KERNEL(MaxPoolScatter) { gr::k_max_pool_scatter(I(0), ptr(1), ptr<int32_t>(2), ptr(3), geom_at(4), L(16)); }
 KERNEL(AvgPool2d) { gr::k_avg_pool2d(I(0), ptr(1), ptr(2), geom_at(3)); }
 KERNEL(AvgPool2dBackward) { gr::k_avg_pool2d_backward(I(0), ptr(1), ptr(2), geom_at(3)); }
 
@@ -186,12 +186,13 @@ KERNEL(BatchNormForward) {
   gr::k_batch_norm_forward(I(0), ptr(1), ptr(2), ptr(3), P[4], L(5), L(6), L(7), ptr(8), ptr(9), ptr(10));
 }
 KERNEL(BatchNormBackward) {
-  gr::k_batch_norm_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), ptr(10), ptr(11), ptr(12));
+  gr::k_batch_norm_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), L(13), ptr(10), ptr(11),
+                            ptr(12));
 }
 
 KERNEL(BatchNormDoubleBackward) {
-  gr::k_batch_norm_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), ptr(11),
-                           ptr(12), ptr(13));
+  gr::k_batch_norm_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), L(14),
+                                   ptr(11), ptr(12), ptr(13));
 }
 
 KERNEL(Softmax) { gr::k_softmax(I(0), ptr(1), ptr(2), L(3), L(4), P[5] != 0); }

@@ -19,7 +19,7 @@ namespace gr {
                          const void* gamma, double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta); \
   void bn_double_backward_##isa(int dt, const void* x, const void* g, const void* u, const void* mean,                \
                                 const void* var, const void* gamma, double eps, long n, long c, long s, void* gx,    \
-                                void* gg, void* dgamma);
+                                void* gg, void* dgamma, int acc);
 GR_BN_DECLARE(avx2)
 GR_BN_DECLARE(avx512)
 #undef GR_BN_DECLARE
@@ -27,6 +27,13 @@ GR_BN_DECLARE(avx512)
 namespace {
 // dtype code for the builds' entry points: 0 float32, 1 float64.
 inline int fdt(int dt) { return dt == kFloat32 ? 0 : 1; }
+// Block b of a stack of cotangents, each block n * c * s values.
+inline const void* blk(const void* p, int dt, long b, long size) {
+  return static_cast<const char*>(p) + b * size * (dt == kFloat32 ? 4 : 8);
+}
+inline void* blk(void* p, int dt, long b, long size) {
+  return static_cast<char*>(p) + b * size * (dt == kFloat32 ? 4 : 8);
+}
 }  // namespace
 
 void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
@@ -38,20 +45,38 @@ void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* 
 }
 
 void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
-                           double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta) {
+                           double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta) {
+  // A stack of `blocks` cotangents gy [blocks, n, c, s]: each block its own backward (statistics per
+  // block), dx [blocks, n, c, s], dgamma and dbeta [blocks, c].
   const int isa = isa_active();
-  if (isa == ISA_AVX512) bn_backward_avx512(fdt(dt), x, gy, mean, var, gamma, eps, n, c, s, dx, dgamma, dbeta);
-  else if (isa == ISA_AVX2) bn_backward_avx2(fdt(dt), x, gy, mean, var, gamma, eps, n, c, s, dx, dgamma, dbeta);
-  else bn_backward_base(fdt(dt), x, gy, mean, var, gamma, eps, n, c, s, dx, dgamma, dbeta);
+  const long size = n * c * s;
+  for (long b = 0; b < blocks; b++) {
+    const void* gb = blk(gy, dt, b, size);
+    void* dxb = blk(dx, dt, b, size);
+    void* dgb = blk(dgamma, dt, b, c);
+    void* dbb = blk(dbeta, dt, b, c);
+    if (isa == ISA_AVX512) bn_backward_avx512(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
+    else if (isa == ISA_AVX2) bn_backward_avx2(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
+    else bn_backward_base(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
+  }
 }
 
 void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
-                                  const void* gamma, double eps, long n, long c, long s, void* gx, void* gg,
+                                  const void* gamma, double eps, long n, long c, long s, long blocks, void* gx, void* gg,
                                   void* dgamma) {
+  // A stack of `blocks` pairs (g, u) [blocks, n, c, s]: gg per block, gx [n, c, s] and dgamma [c]
+  // summed over the blocks in block order (the bits of separate kernels' results added one by one).
   const int isa = isa_active();
-  if (isa == ISA_AVX512) bn_double_backward_avx512(fdt(dt), x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma);
-  else if (isa == ISA_AVX2) bn_double_backward_avx2(fdt(dt), x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma);
-  else bn_double_backward_base(fdt(dt), x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma);
+  const long size = n * c * s;
+  for (long b = 0; b < blocks; b++) {
+    const void* gb = blk(g, dt, b, size);
+    const void* ub = blk(u, dt, b, size);
+    void* ggb = blk(gg, dt, b, size);
+    const int acc = b > 0;
+    if (isa == ISA_AVX512) bn_double_backward_avx512(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
+    else if (isa == ISA_AVX2) bn_double_backward_avx2(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
+    else bn_double_backward_base(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
+  }
 }
 
 }  // namespace gr

@@ -185,10 +185,12 @@ void batch_norm_backward_t(const T* x, const T* gy, const T* mean, const T* var,
 }
 
 // The second derivative of batch_norm_backward's dx against a cotangent u (formula in
-// src/backends/backend.ts): one pass for the five per-channel sums, one writing gx and gg.
+// src/backends/backend.ts): one pass for the five per-channel sums, one writing gx and gg. With
+// `acc`, gx and dgamma are added to (gx += ..., dgamma += ..., each term rounded to T first: the
+// bits of a separate kernel's result added afterwards) for the blocks of a cotangent stack.
 template <class T>
 void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma,
-                                  double eps, long n, long c, long s, T* gx, T* gg, T* dgamma) {
+                                  double eps, long n, long c, long s, T* gx, T* gg, T* dgamma, bool acc) {
   const double m = static_cast<double>(n * s);
   PerChannel t(c, 5);
   channel_sums<T, 5>(n, c, s, [&]<class W>(long i, long ch, W* r) {
@@ -205,7 +207,8 @@ void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* m
     const double inv = 1.0 / __builtin_sqrt(static_cast<double>(var[ch]) + eps);
     const double gm = sm[0] / m, um = sm[1] / m, G = sm[2] * inv / m, U = sm[3] * inv / m, Q = sm[4] / m;
     const double ga = gamma[ch];
-    dgamma[ch] = static_cast<T>(m * inv * (Q - um * gm - U * G));
+    const T dg = static_cast<T>(m * inv * (Q - um * gm - U * G));
+    dgamma[ch] = acc ? static_cast<T>(dgamma[ch] + dg) : dg;
     // gx = cx ((u - um) G + (g - gm) U + xhat r), gg = cg (u - um - xhat U), xhat = (x - mu) inv
     const double k[8] = {-ga * inv * inv, ga * inv, G, U, um, gm, (Q - um * gm - 3 * U * G) * inv, U * inv};
     for (int i = 0; i < 8; i++) k8.v[8 * ch + i] = static_cast<T>(k[i]);
@@ -216,11 +219,19 @@ void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* m
     const T umT = static_cast<T>(k[4]), gmT = static_cast<T>(k[5]), rI = static_cast<T>(k[6]), uI = static_cast<T>(k[7]);
     const T muT = mean[ch];
     const long o = p * s;
-    for (long i = 0; i < s; i++) {
-      const T d = x[o + i] - muT, uv = u[o + i] - umT;
-      gx[o + i] = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
-      gg[o + i] = cg * (uv - d * uI);
-    }
+    if (acc)
+      for (long i = 0; i < s; i++) {
+        const T d = x[o + i] - muT, uv = u[o + i] - umT;
+        const T v = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
+        gx[o + i] = gx[o + i] + v;
+        gg[o + i] = cg * (uv - d * uI);
+      }
+    else
+      for (long i = 0; i < s; i++) {
+        const T d = x[o + i] - muT, uv = u[o + i] - umT;
+        gx[o + i] = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
+        gg[o + i] = cg * (uv - d * uI);
+      }
   });
 }
 
@@ -254,17 +265,18 @@ void GR_BN_ENTRY(bn_backward)(int dt, const void* x, const void* gy, const void*
 
 void GR_BN_ENTRY(bn_double_backward)(int dt, const void* x, const void* g, const void* u, const void* mean,
                                      const void* var, const void* gamma, double eps, long n, long c, long s, void* gx,
-                                     void* gg, void* dgamma) {
+                                     void* gg, void* dgamma, int acc) {
   if (dt == 0)
     batch_norm_double_backward_t(static_cast<const float*>(x), static_cast<const float*>(g),
                                  static_cast<const float*>(u), static_cast<const float*>(mean),
                                  static_cast<const float*>(var), static_cast<const float*>(gamma), eps, n, c, s,
-                                 static_cast<float*>(gx), static_cast<float*>(gg), static_cast<float*>(dgamma));
+                                 static_cast<float*>(gx), static_cast<float*>(gg), static_cast<float*>(dgamma), acc != 0);
   else
     batch_norm_double_backward_t(static_cast<const double*>(x), static_cast<const double*>(g),
                                  static_cast<const double*>(u), static_cast<const double*>(mean),
                                  static_cast<const double*>(var), static_cast<const double*>(gamma), eps, n, c, s,
-                                 static_cast<double*>(gx), static_cast<double*>(gg), static_cast<double*>(dgamma));
+                                 static_cast<double*>(gx), static_cast<double*>(gg), static_cast<double*>(dgamma),
+                                 acc != 0);
 }
 
 }  // namespace gr

@@ -59,16 +59,18 @@ void winograd_backward_weight(const float* x, const float* gy, float* dw, const 
 void k_conv2d_backward_input(int dt, const void* gy, const void* w, void* dx, const Geom& g, long O);
 void k_conv2d_backward_weight(int dt, const void* x, const void* gy, void* dw, const Geom& g, long O);
 void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g);
-void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g);
-void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g);
+// A stack of `blocks` inputs [blocks, n, c, *] through the one set of indices: [blocks, n, c, *] out.
+void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g, long blocks);
+void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g, long blocks);
 void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g);
 void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g);
 void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c, long s,
                   void* y, void* mean, void* var);
 void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
-                          const void* gamma, double eps, long n, long c, long s, void* gx, void* gg, void* dgamma);
+                          const void* gamma, double eps, long n, long c, long s, long blocks, void* gx, void* gg,
+                          void* dgamma);
 void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
-                   double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta);
+                   double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta);
 void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log);
 void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, long cols);
 void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);

@@ -244,11 +244,15 @@ void avgpool_backward_t(const T* gy, T* out, const Geom& g) {
 void k_max_pool2d(int dt, const void* x, void* out, int32_t* idx, const Geom& g) {
   GR_DT(maxpool_t(F(x), FO(out), idx, g), maxpool_t(D(x), DO(out), idx, g))
 }
-void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g) {
-  GR_DT(gather_t(F(x), idx, FO(out), g), gather_t(D(x), idx, DO(out), g))
+void k_max_pool_gather(int dt, const void* x, const int32_t* idx, void* out, const Geom& g, long blocks) {
+  const long in = g.n * g.c * g.h * g.w, on = g.n * g.c * g.oh * g.ow;
+  for (long b = 0; b < blocks; b++)
+    GR_DT(gather_t(F(x) + b * in, idx, FO(out) + b * on, g), gather_t(D(x) + b * in, idx, DO(out) + b * on, g))
 }
-void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g) {
-  GR_DT(scatter_t(F(gy), idx, FO(out), g), scatter_t(D(gy), idx, DO(out), g))
+void k_max_pool_scatter(int dt, const void* gy, const int32_t* idx, void* out, const Geom& g, long blocks) {
+  const long in = g.n * g.c * g.oh * g.ow, on = g.n * g.c * g.h * g.w;
+  for (long b = 0; b < blocks; b++)
+    GR_DT(scatter_t(F(gy) + b * in, idx, FO(out) + b * on, g), scatter_t(D(gy) + b * in, idx, DO(out) + b * on, g))
 }
 void k_avg_pool2d(int dt, const void* x, void* out, const Geom& g) { GR_DT(avgpool_t(F(x), FO(out), g), avgpool_t(D(x), DO(out), g)) }
 void k_avg_pool2d_backward(int dt, const void* gy, void* out, const Geom& g) {

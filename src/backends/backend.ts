@@ -181,6 +181,12 @@ export interface Backend {
   // ---- pooling ----
   /** Max over each window; idx (int32) holds the flat position h*W + w of the max in its plane (first max wins). */
   maxPool2d(x: TensorRef, g: WindowGeom): { out: Storage; idx: Storage };
+  /**
+   * Whether maxPoolGather and maxPoolScatter take a stack of K inputs [K, ...] through the one set
+   * of indices (the batched vjp's cotangents), returning [K, ...] outputs. Backends without it get
+   * one call per block (src/ops/pool.ts).
+   */
+  readonly poolStacks?: boolean;
   /** out[n,c,i,j] = x[n,c, idx[n,c,i,j]]: [N,C,H,W] -> [N,C,oh,ow]. */
   maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage;
   /** The adjoint of maxPoolGather: [N,C,oh,ow] -> [N,C,H,W], summing where several windows chose one position. */
@@ -193,6 +199,14 @@ export interface Backend {
   // ---- batch norm over [N, C, *] per channel ----
   /** Training-mode forward with batch statistics: y = gamma * (x - mean) / sqrt(var + eps) + beta. */
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult;
+  /**
+   * Whether batchNormBackward and batchNormDoubleBackward take a stack of K cotangents: gy (g and
+   * u) shaped [K, ...x.shape], each block with its own per-channel sums (the batched vjp's
+   * statistics per cotangent). batchNormBackward then returns dx like gy and dgamma, dbeta [K, C];
+   * batchNormDoubleBackward returns gg like g, and gx (like x) and dgamma ([C]) summed over the K
+   * blocks in block order. Backends without it get one call per block (src/ops/batchnorm.ts).
+   */
+  readonly batchNormStacks?: boolean;
   /** Fused first-order backward of batchNormForward given the same batch statistics. */
   batchNormBackward(
     x: TensorRef,

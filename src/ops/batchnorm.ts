@@ -246,8 +246,21 @@ function batchNormDxComposite(bn: BnInput, g: Tensor, gamma: Tensor, axes: numbe
   return mul(gs, sub(sub(g, mg), mul(xh, mgx)));
 }
 
+let blockStacks = true;
 /**
- * dx for K cotangents on the fused kernels: one batchNormBackward per cotangent block into the
+ * Whether batched batch norm hands the backend the whole cotangent stack where it takes stacks
+ * (Backend.batchNormStacks; the default) or makes one call per block (false: the test oracle).
+ * Returns the previous setting.
+ */
+export function setBatchNormStacks(on: boolean): boolean {
+  const prev = blockStacks;
+  blockStacks = on;
+  return prev;
+}
+
+/**
+ * dx for K cotangents on the fused kernels: one batchNormBackward per cotangent block (one call over
+ * the whole stack where the backend takes stacks: Backend.batchNormStacks) into the
  * [K, N, C, *] result, recorded as one op whose rule runs one fused batchNormDoubleBackward per
  * block (summing the x and gamma parts over K) when it is not itself recorded, and otherwise each
  * block's closed-form rule (BnInput's, recorded). A composite on the whole stack measured 3.5x
@@ -256,6 +269,7 @@ function batchNormDxComposite(bn: BnInput, g: Tensor, gamma: Tensor, axes: numbe
  */
 function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
   const { be, x, c } = bn;
+  const stacks = blockStacks && be.batchNormStacks === true;
   const k = gK.shape[0]!;
   const zeros0 = x.shape.map(() => 0);
   const block = (t: Tensor, j: number): Tensor => wrap(be, be.slice(t, [j, ...zeros0], [1, ...x.shape]), x.shape, t.dtype);
@@ -272,18 +286,36 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
     b.dispose();
     return s;
   };
-  const parts: Tensor[] = [];
-  for (let j = 0; j < k; j++) {
-    const gj = block(gK, j);
-    const r = be.batchNormBackward(x, gj, bn.bmean, bn.bvar, gamma, bn.eps);
-    gj.dispose();
+  let y: Tensor;
+  if (stacks) {
+    // the whole stack in one call (no block copies)
+    const r = be.batchNormBackward(x, gK, bn.bmean, bn.bvar, gamma, bn.eps);
     be.dispose(r.dgamma);
     be.dispose(r.dbeta);
-    parts.push(wrap(be, r.dx, x.shape, x.dtype));
+    y = wrap(be, r.dx, gK.shape, x.dtype);
+  } else {
+    const parts: Tensor[] = [];
+    for (let j = 0; j < k; j++) {
+      const gj = block(gK, j);
+      const r = be.batchNormBackward(x, gj, bn.bmean, bn.bvar, gamma, bn.eps);
+      gj.dispose();
+      be.dispose(r.dgamma);
+      be.dispose(r.dbeta);
+      parts.push(wrap(be, r.dx, x.shape, x.dtype));
+    }
+    y = stack(parts);
   }
-  const y = stack(parts);
   return record(y, 'batchNormBackward.dx', [x, gK, gamma], (u, need) => {
     const [needX, needG, needGamma] = need as [boolean, boolean, boolean];
+    if (!engine.gradEnabled && doubleBackward === 'fused' && be.batchNormDoubleBackward && stacks) {
+      const r = be.batchNormDoubleBackward(x, gK, u, bn.bmean, bn.bvar, gamma, bn.eps);
+      const keep = (st: Storage, want: boolean, shape: readonly number[]): Tensor | null => {
+        if (want) return wrap(be, st, shape, x.dtype);
+        be.dispose(st);
+        return null;
+      };
+      return [keep(r.gx, needX, x.shape), keep(r.gg, needG, gK.shape), keep(r.dgamma, needGamma, [c])];
+    }
     if (!engine.gradEnabled && doubleBackward === 'fused' && be.batchNormDoubleBackward) {
       let gx: Tensor | null = null;
       let dgamma: Tensor | null = null;

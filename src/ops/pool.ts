@@ -38,9 +38,22 @@ function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
   return record(y, 'maxPoolScatter', [gy], (gx) => [gather(gx, idx, g)]);
 }
 
+let poolStacksOn = true;
+/**
+ * Whether batched max pooling hands the backend the whole cotangent stack where it takes stacks
+ * (Backend.poolStacks; the default) or makes one call per block (false: the test oracle). Returns
+ * the previous setting.
+ */
+export function setPoolStacks(on: boolean): boolean {
+  const prev = poolStacksOn;
+  poolStacksOn = on;
+  return prev;
+}
+
 /**
  * scatter and gather for K cotangents with the one set of argmax indices (shared, never
- * replicated): gy [K, N, C, oh, ow] -> [K, N, C, H, W], one scatter kernel per cotangent block,
+ * replicated): gy [K, N, C, oh, ow] -> [K, N, C, H, W], one scatter kernel over the stack where the
+ * backend takes stacks (Backend.poolStacks), else one per cotangent block,
  * and back. The backends' kernels read indices plane by plane in step with their input, so folding
  * K into the batch would need the indices copied K times; a composite (nearest upsampling of gy
  * times the argmax mask) measured 7x the kernels' CPU time on the small CNN (a strided expand and
@@ -50,6 +63,8 @@ function scatter(gy: Tensor, idx: Tensor, g: WindowGeom): Tensor {
 function perBlock(op: string, x: Tensor, idx: Tensor, inShape: number[], outShape: number[], kernel: (be: Backend, xj: Tensor) => Storage): Tensor {
   const be = backendOf(op, x, idx);
   const k = x.shape[0]!;
+  // the whole stack in one call where the backend takes stacks (Backend.poolStacks)
+  if (be.poolStacks && poolStacksOn) return wrap(be, kernel(be, x), [k, ...outShape], x.dtype);
   const parts = Array.from({ length: k }, (_, j) => {
     const xj = wrap(be, be.slice(x, [j, 0, 0, 0, 0], [1, ...inShape]), inShape, x.dtype);
     const out = wrap(be, kernel(be, xj), [1, ...outShape], x.dtype);

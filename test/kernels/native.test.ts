@@ -421,6 +421,130 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     }
   });
 
+  it('max-pool gather and scatter on a stack of K inputs: one call gives the bits of one call per block (native and cpu)', () => {
+    for (const be of [nativeBackend_ as Backend, cpu as Backend]) {
+      for (const dt of ['float32', 'float64'] as DType[]) {
+        for (const [k, shape, kernel] of [[4, [3, 5, 8, 8], 2], [10, [2, 3, 7, 9], 3], [1, [1, 2, 4, 4], 2]] as [number, number[], number][]) {
+          const made: Storage[] = [];
+          const up = (a: TypedArray): Storage => {
+            const st = be.upload(a);
+            made.push(st);
+            return st;
+          };
+          const read = (st: Storage): TypedArray => {
+            const a = (be.readSync(st) as TypedArray).slice();
+            be.dispose(st);
+            return a;
+          };
+          const [n, c, h, w] = shape as [number, number, number, number];
+          const oh = Math.floor(h / kernel), ow = Math.floor(w / kernel);
+          const geo: WindowGeom = { n, c, h, w, kh: kernel, kw: kernel, sh: kernel, sw: kernel, ph: 0, pw: 0, oh, ow };
+          const x: TensorRef = { storage: up(values(sizeOf(shape), 1, dt)), shape, dtype: dt };
+          const mp = be.maxPool2d(x, geo);
+          made.push(mp.out, mp.idx);
+          const idx: TensorRef = { storage: mp.idx, shape: [n, c, oh, ow], dtype: 'int32' };
+          const inB = n * c * h * w, outB = n * c * oh * ow;
+          const xs = values(k * inB, 2, dt), gs = values(k * outB, 3, dt);
+          const gathered = read(be.maxPoolGather({ storage: up(xs), shape: [k, n, c, h, w], dtype: dt }, idx, geo));
+          const scattered = read(be.maxPoolScatter({ storage: up(gs), shape: [k, n, c, oh, ow], dtype: dt }, idx, geo));
+          expect(gathered.length).toBe(k * outB);
+          expect(scattered.length).toBe(k * inB);
+          for (let j = 0; j < k; j++) {
+            const gj = read(be.maxPoolGather({ storage: up(xs.slice(j * inB, (j + 1) * inB)), shape, dtype: dt }, idx, geo));
+            const sj = read(be.maxPoolScatter({ storage: up(gs.slice(j * outB, (j + 1) * outB)), shape: [n, c, oh, ow], dtype: dt }, idx, geo));
+            expect(Array.from(gathered.subarray(j * outB, (j + 1) * outB)), `${be.name} ${dt} K=${k} gather block ${j}`).toEqual(Array.from(gj));
+            expect(Array.from(scattered.subarray(j * inB, (j + 1) * inB)), `${be.name} ${dt} K=${k} scatter block ${j}`).toEqual(Array.from(sj));
+          }
+          expect(Math.max(...Array.from(scattered, Math.abs))).toBeGreaterThan(0);
+          for (const st of made) be.dispose(st);
+        }
+      }
+      // neither a block nor a stack of them: a typed error naming the op and both shapes
+      const geo: WindowGeom = { n: 1, c: 2, h: 4, w: 4, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, oh: 2, ow: 2 };
+      const bad: TensorRef = { storage: be.upload(values(32, 1)), shape: [2, 2, 4, 2], dtype: 'float32' };
+      const idx: TensorRef = { storage: be.upload(new Int32Array(8)), shape: [1, 2, 2, 2], dtype: 'int32' };
+      expect(() => be.maxPoolGather(bad, idx, geo)).toThrow(/maxPoolGather: the input must have shape \[1, 2, 4, 4\] or \[K, 1, 2, 4, 4\], got \[2, 2, 4, 2\]/);
+      be.dispose(bad.storage);
+      be.dispose(idx.storage);
+    }
+  });
+
+  it('batch norm on a stack of K cotangents: one call gives the bits of one call per block (native and cpu, float32 and float64)', () => {
+    // [K, N, C, S] stacks: per block its own statistics; gx and dgamma of the double backward summed
+    // over the blocks in block order, as the per-block oracle (src/ops/batchnorm.ts) adds them.
+    for (const be of [nativeBackend_ as Backend, cpu as Backend]) {
+      for (const dt of ['float32', 'float64'] as DType[]) {
+        for (const [k, shape] of [[3, [4, 5, 6, 6]], [1, [2, 3, 7]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
+          const c = shape[1]!, size = sizeOf(shape);
+          const made: Storage[] = [];
+          const up = (a: TypedArray): Storage => {
+            const st = be.upload(a);
+            made.push(st);
+            return st;
+          };
+          const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
+          const read = (st: Storage): TypedArray => {
+            const a = (be.readSync(st) as TypedArray).slice();
+            be.dispose(st);
+            return a;
+          };
+          const x = ref(shape, 1), gamma = ref([c], 2);
+          const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+          made.push(f.y, f.mean, f.variance);
+          const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
+          const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
+          const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
+          const gK: TensorRef = { storage: up(gHost), shape: [k, ...shape], dtype: dt };
+          const uK: TensorRef = { storage: up(uHost), shape: [k, ...shape], dtype: dt };
+          const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5);
+          const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5);
+          const [dx, dgamma, dbeta, gx, gg, ddg] = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
+          expect(dx!.length).toBe(k * size);
+          expect(dgamma!.length).toBe(k * c);
+          expect(gg!.length).toBe(k * size);
+          expect(gx!.length).toBe(size);
+          expect(ddg!.length).toBe(c);
+          const gxWant = new (dt === 'float64' ? Float64Array : Float32Array)(size);
+          const dgWant = new (dt === 'float64' ? Float64Array : Float32Array)(c);
+          for (let j = 0; j < k; j++) {
+            const gj: TensorRef = { storage: up(gHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+            const uj: TensorRef = { storage: up(uHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+            const rj = be.batchNormBackward(x, gj, m, v, gamma, 1e-5);
+            const dj = be.batchNormDoubleBackward!(x, gj, uj, m, v, gamma, 1e-5);
+            const what = `${be.name} ${dt} K=${k} [${shape}] block ${j}`;
+            const same = (a: TypedArray, b: TypedArray, out: string): void =>
+              expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what} ${out}`).toBe(true);
+            same(dx!.subarray(j * size, (j + 1) * size), read(rj.dx), 'dx');
+            same(dgamma!.subarray(j * c, (j + 1) * c), read(rj.dgamma), 'dgamma');
+            same(dbeta!.subarray(j * c, (j + 1) * c), read(rj.dbeta), 'dbeta');
+            same(gg!.subarray(j * size, (j + 1) * size), read(dj.gg), 'gg');
+            const gxj = read(dj.gx), dgj = read(dj.dgamma);
+            // the oracle's running sum, rounded to the dtype at every step (a Float32Array stores rounded)
+            for (let i = 0; i < size; i++) gxWant[i] = j === 0 ? gxj[i]! : gxWant[i]! + gxj[i]!;
+            for (let i = 0; i < c; i++) dgWant[i] = j === 0 ? dgj[i]! : dgWant[i]! + dgj[i]!;
+          }
+          expect(Buffer.from(gx!.buffer).equals(Buffer.from(gxWant.buffer)), `${be.name} ${dt} K=${k} gx`).toBe(true);
+          expect(Buffer.from(ddg!.buffer).equals(Buffer.from(dgWant.buffer)), `${be.name} ${dt} K=${k} dgamma sum`).toBe(true);
+          // not vacuous
+          expect(Math.max(...Array.from(gx!, Math.abs))).toBeGreaterThan(1e-6);
+          for (const st of made) be.dispose(st);
+        }
+      }
+    }
+    // a gradient shaped like neither x nor [K, ...x]: a typed error naming the op
+    const bad = (be: Backend): void => {
+      const st = be.upload(values(24, 1));
+      const x: TensorRef = { storage: st, shape: [2, 3, 4], dtype: 'float32' };
+      const gy: TensorRef = { storage: be.upload(values(24, 2)), shape: [3, 2, 4], dtype: 'float32' };
+      const cst = be.upload(values(3, 3));
+      const c3: TensorRef = { storage: cst, shape: [3], dtype: 'float32' };
+      expect(() => be.batchNormBackward(x, gy, c3, c3, c3, 1e-5)).toThrow(/batchNormBackward: the gradient must have the input's shape \[2, 3, 4\] or \[K, 2, 3, 4\], got \[3, 2, 4\]/);
+      for (const s of [st, gy.storage, cst]) be.dispose(s);
+    };
+    bad(nativeBackend_);
+    bad(cpu);
+  });
+
   it('batch norm forward/backward/double backward and the softmax family', () => {
     for (const shape of [[50, 16, 32, 32], [7, 3, 5], [20, 10]]) {
       const c = shape[1]!;

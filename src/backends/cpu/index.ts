@@ -126,6 +126,7 @@ export class CpuBackend implements Backend {
     const r = pool.maxPool2d(x, g);
     return { out: this.wrap(r.out), idx: this.wrap(r.idx) };
   }
+  readonly poolStacks = true;
   maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
     return this.wrap(pool.maxPoolGather(x, idx, g));
   }
@@ -139,6 +140,7 @@ export class CpuBackend implements Backend {
     return this.wrap(pool.avgPool2dBackward(gy, g));
   }
 
+  readonly batchNormStacks = true;
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
     const r = bn.batchNormForward(x, gamma, beta, eps);
     return { y: this.wrap(r.y), mean: this.wrap(r.mean), variance: this.wrap(r.variance) };

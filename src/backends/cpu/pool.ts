@@ -1,5 +1,6 @@
 import type { TypedArray } from '../../dtype.js';
 import type { TensorRef, WindowGeom } from '../backend.js';
+import { ShapeError } from '../../errors.js';
 import { alloc, arr } from './storage.js';
 
 export function maxPool2d(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: Int32Array } {
@@ -33,26 +34,49 @@ export function maxPool2d(x: TensorRef, g: WindowGeom): { out: TypedArray; idx: 
   return { out, idx };
 }
 
+/**
+ * The number of blocks K of a max-pool gather or scatter input `t` whose block shape is `block`
+ * ([N, C, H, W] or [N, C, oh, ow]): 1 when t is shaped like a block, K when it is [K, ...block]
+ * (Backend.poolStacks: K cotangents through the one set of indices).
+ */
+export function poolBlocks(op: string, t: TensorRef, block: readonly number[]): number {
+  const s = t.shape;
+  const same = (off: number): boolean => s.length === block.length + off && block.every((d, i) => s[i + off] === d);
+  if (same(0)) return 1;
+  if (same(1)) return s[0]!;
+  throw new ShapeError(`${op}: the input must have shape [${block.join(', ')}] or [K, ${block.join(', ')}], got [${s.join(', ')}]`);
+}
+
+/** out[k, p, i] = x[k, p, idx[p, i]] for each block k of a stack (poolBlocks). */
 export function maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const X = arr(x);
   const I = arr(idx);
   const L = g.oh * g.ow;
-  const out = alloc(x.dtype, g.n * g.c * L);
-  for (let p = 0; p < g.n * g.c; p++) {
-    const base = p * g.h * g.w;
-    for (let k = 0; k < L; k++) out[p * L + k] = X[base + I[p * L + k]!]!;
+  const blocks = poolBlocks('maxPoolGather', x, [g.n, g.c, g.h, g.w]);
+  const inB = g.n * g.c * g.h * g.w, outB = g.n * g.c * L;
+  const out = alloc(x.dtype, blocks * outB);
+  for (let b = 0; b < blocks; b++) {
+    for (let p = 0; p < g.n * g.c; p++) {
+      const base = b * inB + p * g.h * g.w;
+      for (let k = 0; k < L; k++) out[b * outB + p * L + k] = X[base + I[p * L + k]!]!;
+    }
   }
   return out;
 }
 
+/** The adjoint of maxPoolGather, block by block. */
 export function maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): TypedArray {
   const G = arr(gy);
   const I = arr(idx);
   const L = g.oh * g.ow;
-  const out = alloc(gy.dtype, g.n * g.c * g.h * g.w);
-  for (let p = 0; p < g.n * g.c; p++) {
-    const base = p * g.h * g.w;
-    for (let k = 0; k < L; k++) out[base + I[p * L + k]!] += G[p * L + k]!;
+  const blocks = poolBlocks('maxPoolScatter', gy, [g.n, g.c, g.oh, g.ow]);
+  const inB = g.n * g.c * L, outB = g.n * g.c * g.h * g.w;
+  const out = alloc(gy.dtype, blocks * outB);
+  for (let b = 0; b < blocks; b++) {
+    for (let p = 0; p < g.n * g.c; p++) {
+      const base = b * outB + p * g.h * g.w;
+      for (let k = 0; k < L; k++) out[base + I[p * L + k]!] += G[b * inB + p * L + k]!;
+    }
   }
   return out;
 }

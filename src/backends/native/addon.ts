@@ -34,13 +34,15 @@ export interface NativeAddon {
   conv2dBackwardInput(): void;
   conv2dBackwardWeight(): void;
   maxPool2d(): void;
+  /** params: dt, x, idx, out, geometry at 4..15, blocks (a stack of K inputs) at 16. */
   maxPoolGather(): void;
   maxPoolScatter(): void;
   avgPool2d(): void;
   avgPool2dBackward(): void;
   batchNormForward(): void;
-  /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma. */
+  /** params: dt, x, g, u, mean, var, gamma, eps, n, c, s, gx, gg, dgamma, blocks (g and u stacks of K). */
   batchNormDoubleBackward(): void;
+  /** params: dt, x, gy, mean, var, gamma, eps, n, c, s, dx, dgamma, dbeta, blocks (gy a stack of K). */
   batchNormBackward(): void;
   softmax(): void;
   softmaxHvp(): void;

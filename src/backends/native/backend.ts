@@ -15,6 +15,8 @@ import type { Isa, NativeAddon } from './addon.js';
 import { ParamBlock } from '../params.js';
 import { ARG_REDUCE_CODE, BINARY_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE } from '../opcodes.js';
 import { BufferPool, NativeStorage, type LazyProduct } from './buffers.js';
+import { stackBlocks } from '../cpu/batchnorm.js';
+import { poolBlocks } from '../cpu/pool.js';
 
 const UNARY = UNARY_CODE;
 const BINARY = BINARY_CODE;
@@ -386,15 +388,18 @@ export class NativeBackend implements Backend {
     this.addon.maxPool2d();
     return { out, idx };
   }
+  readonly poolStacks = true;
   maxPoolGather(x: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    const out = this.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
-    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(idx), out.ptr).geom(g);
+    const blocks = poolBlocks('maxPoolGather', x, [g.n, g.c, g.h, g.w]);
+    const out = this.alloc(x.dtype, blocks * g.n * g.c * g.oh * g.ow);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(idx), out.ptr).geom(g).num(blocks);
     this.addon.maxPoolGather();
     return out;
   }
   maxPoolScatter(gy: TensorRef, idx: TensorRef, g: WindowGeom): Storage {
-    const out = this.alloc(gy.dtype, g.n * g.c * g.h * g.w);
-    this.P.reset().dtype(gy.dtype).num(this.ptr(gy), this.ptr(idx), out.ptr).geom(g);
+    const blocks = poolBlocks('maxPoolScatter', gy, [g.n, g.c, g.oh, g.ow]);
+    const out = this.alloc(gy.dtype, blocks * g.n * g.c * g.h * g.w);
+    this.P.reset().dtype(gy.dtype).num(this.ptr(gy), this.ptr(idx), out.ptr).geom(g).num(blocks);
     this.addon.maxPoolScatter();
     return out;
   }
@@ -422,14 +427,16 @@ export class NativeBackend implements Backend {
     this.addon.batchNormForward();
     return { y, mean, variance };
   }
+  readonly batchNormStacks = true;
   batchNormBackward(
     x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
   ): BatchNormBackwardResult {
     const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
-    const dx = this.alloc(x.dtype, x.storage.length);
-    const dgamma = this.alloc(x.dtype, c);
-    const dbeta = this.alloc(x.dtype, c);
-    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gy), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, dx.ptr, dgamma.ptr, dbeta.ptr);
+    const blocks = stackBlocks('batchNormBackward', x, gy);
+    const dx = this.alloc(x.dtype, blocks * x.storage.length);
+    const dgamma = this.alloc(x.dtype, blocks * c);
+    const dbeta = this.alloc(x.dtype, blocks * c);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gy), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, dx.ptr, dgamma.ptr, dbeta.ptr, blocks);
     this.addon.batchNormBackward();
     return { dx, dgamma, dbeta };
   }
@@ -438,10 +445,14 @@ export class NativeBackend implements Backend {
     x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
   ): BatchNormDoubleBackwardResult {
     const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
+    const blocks = stackBlocks('batchNormDoubleBackward', x, g);
+    if (stackBlocks('batchNormDoubleBackward', x, u) !== blocks) {
+      throw new ShapeError(`batchNormDoubleBackward: g and u must have the same shape, got [${g.shape.join(', ')}] and [${u.shape.join(', ')}]`);
+    }
     const gx = this.alloc(x.dtype, x.storage.length);
-    const gg = this.alloc(x.dtype, x.storage.length);
+    const gg = this.alloc(x.dtype, blocks * x.storage.length);
     const dgamma = this.alloc(x.dtype, c);
-    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(g), this.ptr(u), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, gx.ptr, gg.ptr, dgamma.ptr);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(g), this.ptr(u), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, gx.ptr, gg.ptr, dgamma.ptr, blocks);
     this.addon.batchNormDoubleBackward();
     return { gx, gg, dgamma };
   }
