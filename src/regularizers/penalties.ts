@@ -33,16 +33,16 @@ export interface JacobianOptions {
 }
 
 /**
- * The pull mode when none is given, per backend. On the CPU backends 'loop' stays the default:
- * measured idle on the native backend with 2 threads (bench/native-results.md, 2026-12-05), the
- * batched vjp takes 1.0-1.2x the loop's time on the small CNN, 0.9x on LeNet-5 and 2.4x on the
- * ResNet (613 against 252 ms for fob). Its K-times-larger activations outgrow the caches (one
- * [10, 50, 16, 32, 32] tensor is 33 MB, past the 32 MB L3, where the loop's 3.3 MB ones fit), and
- * the per-cotangent blocks of pooling and batch norm add slicing and stacking copies. On the GPU backends 'batched'
- * (one dispatch per op instead of K, K-times-larger kernels); not yet measured on a GPU
+ * The pull mode when none is given, per backend. On the native backend 'batched': measured idle
+ * with 2 threads (bench/native-results.md, 2026-12-05), once batch norm's and max pool's kernels
+ * took the whole cotangent stack (no per-block slices and concats) and the buffer pool stopped
+ * thrashing on the stacks' large blocks, the batched vjp takes about 0.7x the loop's time on
+ * LeNet-5, 0.8-1.0x on the small CNN and 0.95x on the ResNet (fewer, larger kernel calls: ~100 per
+ * step instead of ~1500). The TypeScript reference backend keeps 'loop'. On the GPU backends
+ * 'batched' (one dispatch per op instead of K, K-times-larger kernels); not yet measured on a GPU
  * (scripts/gpu-check.sh times both).
  */
-export const DEFAULT_PULL_MODES: Readonly<Record<string, PullMode>> = { cpu: 'loop', native: 'loop', webgpu: 'batched', cuda: 'batched' };
+export const DEFAULT_PULL_MODES: Readonly<Record<string, PullMode>> = { cpu: 'loop', native: 'batched', webgpu: 'batched', cuda: 'batched' };
 
 /** The default pull mode for tensors on `device`. */
 export function defaultPullMode(device: string): PullMode {

@@ -10,7 +10,8 @@ import type { Tensor } from '../../src/index.js';
 import * as R from '../../src/regularizers/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { batchedFallbacks } from '../../src/autograd/grad.js';
-import { setBatchNormDoubleBackward } from '../../src/ops/batchnorm.js';
+import { setBatchNormDoubleBackward, setBatchNormStacks } from '../../src/ops/batchnorm.js';
+import { setPoolStacks } from '../../src/ops/pool.js';
 import { host, labels, t64, values } from './fixtures.js';
 
 const C = 5;
@@ -96,6 +97,31 @@ describe('batched vjp equals the loop of vjps (float64, 1e-10)', () => {
       }
     });
   }
+
+  it('the whole cotangent stack in one batch-norm or max-pool call equals one call per block (small CNN, ResNet: fob, value and weight gradient)', () => {
+    for (const [name, shape, n] of [MODELS[0]!, MODELS[2]!]) {
+      const model = createModel(name as 'small' | 'resnet', { inputShape: shape, classes: C, seed: 5, dtype: 'float64' });
+      const params = model.parameters();
+      const x = t64(values(n * shape[0] * shape[1] * shape[2], 23, 1), [n, ...shape]);
+      const run = (stacks: boolean): number[] => {
+        const prevBn = setBatchNormStacks(stacks);
+        const prevPool = setPoolStacks(stacks);
+        try {
+          return g.tidy(() => {
+            const p = R.frobReg((xx) => model.forward(xx), x, { classes: C, mode: 'batched' }).penalty;
+            return [...Array.from(host(p)), ...hostAll(g.grad(p, [...params], { allowUnused: true }))];
+          });
+        } finally {
+          setBatchNormStacks(prevBn);
+          setPoolStacks(prevPool);
+        }
+      };
+      const one = run(true), perBlock = run(false);
+      expect(relDiff(one, perBlock), name).toBeLessThanOrEqual(1e-12);
+      expect(Math.max(...one.map(Math.abs)), name).toBeGreaterThan(1e-8);
+      model.dispose();
+    }
+  });
 
   it('the ResNet: replicating the batch instead (the earlier /batched) mixes the cotangents in batch norm', () => {
     const [, shape, n] = MODELS[2]!;
