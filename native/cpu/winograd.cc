@@ -473,14 +473,15 @@ int winograd_tile(const Geom& g, long O, int kind) {
   // to 16 channels) stays on conv.cc's row kernels: its forward on F(4x4) runs 1.22 / 1.19 ahead of
   // them alone but 0.92 in the exact-penalty step (6.5-7.0 vs 6.0-6.3 ms a step, one thread), and
   // its gradients' row kernels are ahead of F(4x4) (dx 82 vs 78 / 158 vs 133, dw 100 vs 90 / 182 vs
-  // 170). On 8x8 (layer3 conv2) it wins at one thread (1.08, 1.08, 1.09) but not at two (0.98,
-  // 0.97, 0.96), and it loses on smaller maps and on one input channel. Its float32 error, the
+  // 170). On 8x8 (layer3 conv2) it wins at one thread (1.08, 1.08, 1.09) but at two only from 100
+  // images on (batch 50: 0.98, 0.97, 0.96; 100: 1.13, 1.14, 1.13; 500, the batched vjp's 10
+  // cotangents of 50, idle: 1.21, 1.20, 1.24), and it loses on smaller maps and on one input channel. Its float32 error, the
   // largest |y - y64| over the largest |y64| against the float64 result at the models' 3x3 layers
   // (bench/native-winograd-error.ts; fwd, dx, dw), is 3e-6 to 8e-6 (layer3 conv2 8.2e-6, 6.6e-6,
   // 2.8e-6; small CNN conv2 5.0e-6, 6.3e-6, 2.8e-6; ResNet layer1 3.8e-6, 3.9e-6, 4.5e-6), against
   // 1.6e-7 to 8e-7 for F(2x2) and 1.3e-7 to 5.6e-7 for im2col: inside the kernel tests' 2e-5, 10 to
   // 20 times F(2x2)'s.
-  const bool f4 = !(e && e[0] == '2') && oh >= 11 && ow >= 11;
+  const bool f4 = !(e && e[0] == '2') && ((oh >= 11 && ow >= 11) || (oh >= 8 && ow >= 8 && g.n >= 100));
   if (kind == 2 && !(g.c >= 3 && O >= 16)) return 0;
   if (f4 && (kind == 2 || (in >= 16 && out >= 3))) return 4;
   if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow) return 0;
