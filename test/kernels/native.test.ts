@@ -471,65 +471,74 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
 
   it('batch norm on a stack of K cotangents: one call gives the bits of one call per block (native and cpu, float32 and float64)', () => {
     // [K, N, C, S] stacks: per block its own statistics; gx and dgamma of the double backward summed
-    // over the blocks in block order, as the per-block oracle (src/ops/batchnorm.ts) adds them.
-    for (const be of [nativeBackend_ as Backend, cpu as Backend]) {
-      for (const dt of ['float32', 'float64'] as DType[]) {
-        for (const [k, shape] of [[3, [4, 5, 6, 6]], [1, [2, 3, 7]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
-          const c = shape[1]!, size = sizeOf(shape);
-          const made: Storage[] = [];
-          const up = (a: TypedArray): Storage => {
-            const st = be.upload(a);
-            made.push(st);
-            return st;
-          };
-          const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
-          const read = (st: Storage): TypedArray => {
-            const a = (be.readSync(st) as TypedArray).slice();
-            be.dispose(st);
-            return a;
-          };
-          const x = ref(shape, 1), gamma = ref([c], 2);
-          const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
-          made.push(f.y, f.mean, f.variance);
-          const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
-          const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
-          const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
-          const gK: TensorRef = { storage: up(gHost), shape: [k, ...shape], dtype: dt };
-          const uK: TensorRef = { storage: up(uHost), shape: [k, ...shape], dtype: dt };
-          const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5);
-          const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5);
-          const [dx, dgamma, dbeta, gx, gg, ddg] = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
-          expect(dx!.length).toBe(k * size);
-          expect(dgamma!.length).toBe(k * c);
-          expect(gg!.length).toBe(k * size);
-          expect(gx!.length).toBe(size);
-          expect(ddg!.length).toBe(c);
-          const gxWant = new (dt === 'float64' ? Float64Array : Float32Array)(size);
-          const dgWant = new (dt === 'float64' ? Float64Array : Float32Array)(c);
-          for (let j = 0; j < k; j++) {
-            const gj: TensorRef = { storage: up(gHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
-            const uj: TensorRef = { storage: up(uHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
-            const rj = be.batchNormBackward(x, gj, m, v, gamma, 1e-5);
-            const dj = be.batchNormDoubleBackward!(x, gj, uj, m, v, gamma, 1e-5);
-            const what = `${be.name} ${dt} K=${k} [${shape}] block ${j}`;
-            const same = (a: TypedArray, b: TypedArray, out: string): void =>
-              expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what} ${out}`).toBe(true);
-            same(dx!.subarray(j * size, (j + 1) * size), read(rj.dx), 'dx');
-            same(dgamma!.subarray(j * c, (j + 1) * c), read(rj.dgamma), 'dgamma');
-            same(dbeta!.subarray(j * c, (j + 1) * c), read(rj.dbeta), 'dbeta');
-            same(gg!.subarray(j * size, (j + 1) * size), read(dj.gg), 'gg');
-            const gxj = read(dj.gx), dgj = read(dj.dgamma);
-            // the oracle's running sum, rounded to the dtype at every step (a Float32Array stores rounded)
-            for (let i = 0; i < size; i++) gxWant[i] = j === 0 ? gxj[i]! : gxWant[i]! + gxj[i]!;
-            for (let i = 0; i < c; i++) dgWant[i] = j === 0 ? dgj[i]! : dgWant[i]! + dgj[i]!;
+    // over the blocks in block order, as the per-block oracle (src/ops/batchnorm.ts) adds them. The
+    // native backend under each of its ISA builds (the AVX2 and AVX-512 builds must not contract the
+    // accumulation into a fused multiply-add).
+    const isa = nativeBackend_.isaInfo();
+    const runs: [Backend, string | null][] = [...isa.supported.map((k): [Backend, string] => [nativeBackend_, k]), [cpu, null]];
+    try {
+      for (const [be, kernel] of runs) {
+        if (kernel) nativeBackend_.setIsa(kernel as typeof isa.isa);
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          for (const [k, shape] of [[3, [4, 5, 6, 6]], [1, [2, 3, 7]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
+            const c = shape[1]!, size = sizeOf(shape);
+            const made: Storage[] = [];
+            const up = (a: TypedArray): Storage => {
+              const st = be.upload(a);
+              made.push(st);
+              return st;
+            };
+            const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
+            const read = (st: Storage): TypedArray => {
+              const a = (be.readSync(st) as TypedArray).slice();
+              be.dispose(st);
+              return a;
+            };
+            const x = ref(shape, 1), gamma = ref([c], 2);
+            const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+            made.push(f.y, f.mean, f.variance);
+            const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
+            const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
+            const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
+            const gK: TensorRef = { storage: up(gHost), shape: [k, ...shape], dtype: dt };
+            const uK: TensorRef = { storage: up(uHost), shape: [k, ...shape], dtype: dt };
+            const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5);
+            const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5);
+            const [dx, dgamma, dbeta, gx, gg, ddg] = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
+            expect(dx!.length).toBe(k * size);
+            expect(dgamma!.length).toBe(k * c);
+            expect(gg!.length).toBe(k * size);
+            expect(gx!.length).toBe(size);
+            expect(ddg!.length).toBe(c);
+            const gxWant = new (dt === 'float64' ? Float64Array : Float32Array)(size);
+            const dgWant = new (dt === 'float64' ? Float64Array : Float32Array)(c);
+            for (let j = 0; j < k; j++) {
+              const gj: TensorRef = { storage: up(gHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+              const uj: TensorRef = { storage: up(uHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+              const rj = be.batchNormBackward(x, gj, m, v, gamma, 1e-5);
+              const dj = be.batchNormDoubleBackward!(x, gj, uj, m, v, gamma, 1e-5);
+              const what = `${be.name}${kernel ? ` ${kernel}` : ''} ${dt} K=${k} [${shape}] block ${j}`;
+              const same = (a: TypedArray, b: TypedArray, out: string): void =>
+                expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what} ${out}`).toBe(true);
+              same(dx!.subarray(j * size, (j + 1) * size), read(rj.dx), 'dx');
+              same(dgamma!.subarray(j * c, (j + 1) * c), read(rj.dgamma), 'dgamma');
+              same(dbeta!.subarray(j * c, (j + 1) * c), read(rj.dbeta), 'dbeta');
+              same(gg!.subarray(j * size, (j + 1) * size), read(dj.gg), 'gg');
+              const gxj = read(dj.gx), dgj = read(dj.dgamma);
+              // the oracle's running sum, rounded to the dtype at every step (a Float32Array stores rounded)
+              for (let i = 0; i < size; i++) gxWant[i] = j === 0 ? gxj[i]! : gxWant[i]! + gxj[i]!;
+              for (let i = 0; i < c; i++) dgWant[i] = j === 0 ? dgj[i]! : dgWant[i]! + dgj[i]!;
+            }
+            expect(Buffer.from(gx!.buffer).equals(Buffer.from(gxWant.buffer)), `${be.name} ${dt} K=${k} gx`).toBe(true);
+            expect(Buffer.from(ddg!.buffer).equals(Buffer.from(dgWant.buffer)), `${be.name} ${dt} K=${k} dgamma sum`).toBe(true);
+            // not vacuous
+            expect(Math.max(...Array.from(gx!, Math.abs))).toBeGreaterThan(1e-6);
+            for (const st of made) be.dispose(st);
           }
-          expect(Buffer.from(gx!.buffer).equals(Buffer.from(gxWant.buffer)), `${be.name} ${dt} K=${k} gx`).toBe(true);
-          expect(Buffer.from(ddg!.buffer).equals(Buffer.from(dgWant.buffer)), `${be.name} ${dt} K=${k} dgamma sum`).toBe(true);
-          // not vacuous
-          expect(Math.max(...Array.from(gx!, Math.abs))).toBeGreaterThan(1e-6);
-          for (const st of made) be.dispose(st);
         }
       }
+    } finally {
+      nativeBackend_.setIsa(isa.isa);
     }
     // a gradient shaped like neither x nor [K, ...x]: a typed error naming the op
     const bad = (be: Backend): void => {
