@@ -1159,10 +1159,16 @@ void direct_backward_weight(const float* x, const float* gy, float* dw, const Ge
 // on im2col chunks, 18 implicit, 5 direct, at 2 threads). conv_dx_rows_avx512 (gemm_avx512.cc)
 // computes dx rows straight from gy, 32 pixels of a row along two vectors, threads over images
 // (measured, GFLOP/s against the best other path: small conv1 103-124 vs 74 at 2 threads, 53 vs 30
-// at one; at one thread LeNet C1 78 vs 24 and the ResNet stem 81 vs 47, both im2col chunks).
+// at one; at one thread LeNet C1 78 vs 24 and the ResNet stem 81 vs 47, both im2col chunks). A 1x1
+// kernel reads gy as its own columns (no col2im), so the GEMM wins from 6 input channels on (2
+// threads, batch 50, ms rows vs GEMM, 32 output channels on 16x16: 4 channels 0.050 vs 0.057, 6
+// channels 0.073 vs 0.062, 8 channels 0.094 vs 0.036, 16 channels 0.180 vs 0.066; 16 to 64
+// channels on 8x8 0.170 vs 0.035; 4 channels to 64 on 32x32 0.28 vs 0.36): auto keeps the rows
+// for 1x1 kernels below that, the forced direct mode everywhere.
 bool dx_rows_ok(const Geom& g) {
   if (isa_active() != ISA_AVX512 || g.sh != 1 || g.sw != 1) return false;
   if (!auto_rules() && g_conv_mode != 3) return false;
+  if (g_conv_mode != 3 && g.kh * g.kw == 1 && g.c >= 6) return false;
   const bool kh = g.kh <= 5 || g.kh == 7;  // the kernel heights conv_dx_rows_avx512 has instances for
   return kh && g.c * g.kh * g.kw < 32;
 }
