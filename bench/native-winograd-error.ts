@@ -5,7 +5,10 @@
  * gradient, per algorithm ('im2col' as the direct sum's baseline, 'winograd' F(2x2, 3x3),
  * 'winograd4' F(4x4, 3x3)). Inputs are uniform in [-1, 1); the kernel tests allow 2e-5.
  *
- *   npx tsx bench/native-winograd-error.ts [--layer TEXT]
+ * `--wide` measures wider 3x3 layers than the models' (64 to 256 channels, where auto also runs
+ * Winograd) instead.
+ *
+ *   npx tsx bench/native-winograd-error.ts [--layer TEXT] [--wide]
  */
 import * as g from '../src/index.js';
 import { registerDefaultBackends } from '../src/backends/registry.js';
@@ -16,6 +19,15 @@ import { CONV_LAYERS } from './native-kernels.js';
 
 const li = process.argv.indexOf('--layer');
 const only = li >= 0 ? process.argv[li + 1]! : '';
+/** 3x3 stride-1 layers wider than the models' (the shapes of wider ResNets and VGG-style nets). */
+const WIDE_LAYERS: [string, number[], number[], number, number][] = [
+  ['wide 128 on 8x8', [50, 128, 8, 8], [128, 128, 3, 3], 1, 1],
+  ['wide 128 on 16x16', [50, 128, 16, 16], [128, 128, 3, 3], 1, 1],
+  ['wide 64 to 128 on 32x32', [20, 64, 32, 32], [128, 64, 3, 3], 1, 1],
+  ['wide 256 on 8x8', [50, 256, 8, 8], [256, 256, 3, 3], 1, 1],
+  ['wide 256 on 4x4', [50, 256, 4, 4], [256, 256, 3, 3], 1, 1],
+];
+const layers = process.argv.includes('--wide') ? WIDE_LAYERS : CONV_LAYERS;
 registerDefaultBackends();
 await g.initBackend('native');
 const be = engine.backend('native') as NativeBackend;
@@ -56,7 +68,7 @@ console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join('
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
 const prev = be.setConvAlgorithm('auto');
 try {
-  for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
+  for (const [name, xs, ws, stride, padding] of layers) {
     if (!name.includes(only) || ws[2] !== 3 || ws[3] !== 3 || stride !== 1) continue;
     const [n, c, h, w] = xs as [number, number, number, number];
     const gm: WindowGeom = { n, c, h, w, kh: 3, kw: 3, sh: 1, sw: 1, ph: padding, pw: padding, oh: h + 2 * padding - 2, ow: w + 2 * padding - 2 };

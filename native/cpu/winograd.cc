@@ -460,9 +460,20 @@ int winograd_tile(const Geom& g, long O, int kind) {
   // (16 or more: ResNet layer1 2x; the ResNet stem, 3 -> 16 channels, 1.15x at 1 thread, 1.45x at 2,
   // ahead of every other path; one input channel is left out: the small CNN conv1's beats auto's
   // direct weight gradient 1.2x but not im2col's, 22 vs 53 GFLOP/s).
-  // Channels beyond the measured range (64) stay on the other paths: a block of one tile row would
-  // then outgrow L2 on wide maps.
-  if (g.c > 64 || O > 64 || g.ph > 1 || g.pw > 1) return 0;
+  // Wider layers (more than 64 channels in or out; 2 threads, batch 20-50, ms auto before / F(2x2)
+  // / F(4x4), forward, input gradient, weight gradient): up to 256 channels F(2x2) runs 1.2-2.2x
+  // ahead of the other paths (128 on 16x16: 18.7 / 9.3 / 11.3, 19.0 / 9.3 / 11.5, 21.9 / 9.8 / 7.4;
+  // 256 on 8x8: 18.6 / 13.4 / 19.5, 19.3 / 13.6 / 19.9, 20.5 / 11.4 / 23.2; 256 on 16x16: 31.1 /
+  // 25.5 / 29.4, 31.4 / 25.7 / 29.4, 36.3 / 15.7 / 32.2; 128 on 7x7 and 56x56, 192 on 8x8, 256 on
+  // 4x4 likewise), F(4x4) only for the weight gradient up to 128 channels on maps of 12 or more
+  // (64 to 128 on 32x32: 16.6 / 7.8 / 5.4) and for the forward and input gradient up to 96 (96 on
+  // 12x12: 7.7 / 3.5 / 3.2). From 384 channels on the other paths win (384 on 8x8: 19.5 / 21.8 /
+  // 39.5 forward). Float32 error there (bench/native-winograd-error.ts --wide): F(2x2) at most
+  // 7.1e-7, F(4x4) 9.5e-6 to 1.4e-5 forward and input gradient (hence not past 96 channels), 3.9e-6
+  // weight gradient.
+  if (g.ph > 1 || g.pw > 1) return 0;
+  const long wide = std::max(g.c, O);
+  if (wide > 256) return 0;
   const long oh = kind == 1 ? g.h : g.oh, ow = kind == 1 ? g.w : g.ow;
   const long in = kind == 0 ? g.c : O, out = kind == 0 ? O : g.c;
   // F(4x4, 3x3) does 4x fewer multiplies than the direct sum (F(2x2)'s 2.25x) but its transforms
@@ -481,7 +492,9 @@ int winograd_tile(const Geom& g, long O, int kind) {
   // 2.8e-6; small CNN conv2 5.0e-6, 6.3e-6, 2.8e-6; ResNet layer1 3.8e-6, 3.9e-6, 4.5e-6), against
   // 1.6e-7 to 8e-7 for F(2x2) and 1.3e-7 to 5.6e-7 for im2col: inside the kernel tests' 2e-5, 10 to
   // 20 times F(2x2)'s.
-  const bool f4 = !(e && e[0] == '2') && ((oh >= 11 && ow >= 11) || (oh >= 8 && ow >= 8 && g.n >= 100));
+  const bool f4 = !(e && e[0] == '2') &&
+                  (wide > 64 ? (kind == 2 ? wide <= 128 && oh >= 12 && ow >= 12 : wide <= 96 && oh >= 11 && ow >= 11)
+                             : (oh >= 11 && ow >= 11) || (oh >= 8 && ow >= 8 && g.n >= 100));
   if (kind == 2 && !(g.c >= 3 && O >= 16)) return 0;
   if (f4 && (kind == 2 || (in >= 16 && out >= 3))) return 4;
   if (4 * ((oh + 1) / 2) * ((ow + 1) / 2) > (kind == 1 ? 1.4 : 1.8) * oh * ow) return 0;

@@ -238,6 +238,14 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     // input channels (not a multiple of its 8-row strips).
     [[2, 18, 14, 15], [20, 18, 3, 3], [1, 1], [0, 0]],
     [[1, 40, 11, 10], [12, 40, 3, 3], [1, 1], [0, 0]],
+    // Wider layers, where auto also runs Winograd: F(4x4) forward up to 96 channels on maps of 11
+    // or more, F(2x2) past that; F(4x4) weight gradient up to 128 channels on maps of 12 or more;
+    // F(2x2) up to 256 (channel counts off the micro-tiles); F(4x4) on 8x8 from 100 images on.
+    [[2, 80, 13, 13], [96, 80, 3, 3], [1, 1], [1, 1]],
+    [[2, 100, 12, 12], [120, 100, 3, 3], [1, 1], [1, 1]],
+    [[2, 130, 8, 7], [72, 130, 3, 3], [1, 1], [1, 1]],
+    [[1, 200, 6, 6], [256, 200, 3, 3], [1, 1], [0, 0]],
+    [[100, 16, 8, 8], [24, 16, 3, 3], [1, 1], [1, 1]],
     // Strided layers for the polyphase input gradient: 3x3 stride 2 with padding 0 and 1 on odd and
     // even maps, N = 1 and below the thread count, channels not multiples of 16 (C alone under a
     // micro-tile's columns: the column phases share one product; C of 33: one product each); 2x2,
