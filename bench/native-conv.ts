@@ -11,7 +11,10 @@
  * algorithms taking turns within every repetition, so a busy or drifting machine shows as lower
  * numbers, not as noise between columns.
  *
- *   npx tsx bench/native-conv.ts [--reps 15] [--layer conv2]
+ * `--wide` times 3x3 layers wider than the models' instead (64 to 384 channels: where auto's
+ * Winograd rules for wide layers were measured).
+ *
+ *   npx tsx bench/native-conv.ts [--reps 15] [--layer conv2] [--wide]
  *
  * (GRADREG_NATIVE_THREADS=1 for one thread.)
  */
@@ -21,6 +24,16 @@ import { engine } from '../src/engine.js';
 import type { NativeBackend } from '../src/backends/native/backend.js';
 import { windowGeom } from '../src/ops/conv.js';
 import { CONV_LAYERS } from './native-kernels.js';
+
+/** 3x3 stride-1 layers wider than the models' (wider ResNets, VGG-style nets). */
+const WIDE_LAYERS: typeof CONV_LAYERS = [
+  ['wide 128 on 8x8', [50, 128, 8, 8], [128, 128, 3, 3], 1, 1],
+  ['wide 128 on 16x16', [50, 128, 16, 16], [128, 128, 3, 3], 1, 1],
+  ['wide 64 to 128 on 32x32', [20, 64, 32, 32], [128, 64, 3, 3], 1, 1],
+  ['wide 96 on 12x12', [50, 96, 12, 12], [96, 96, 3, 3], 1, 1],
+  ['wide 256 on 8x8', [50, 256, 8, 8], [256, 256, 3, 3], 1, 1],
+  ['wide 384 on 8x8', [20, 384, 8, 8], [384, 384, 3, 3], 1, 1],
+];
 
 const i = process.argv.indexOf('--reps');
 const reps = i >= 0 ? Number(process.argv[i + 1]) : 15;
@@ -34,7 +47,7 @@ const algos = modes.flatMap((m) => (m === 'im2col' || m === 'implicit' || m === 
 console.log(`native fused convolution, batch 50, float32, ${be.isaInfo().threads} threads, ${be.isaInfo().isa}; GFLOP/s (best of ${reps})`);
 console.log(`| layer | ${algos.map((a) => `${a} fwd | ${a} dx | ${a} dw`).join(' | ')} |`);
 console.log(`| --- |${' ---: |'.repeat(3 * algos.length)}`);
-for (const [name, xs, ws, stride, padding] of CONV_LAYERS) {
+for (const [name, xs, ws, stride, padding] of process.argv.includes('--wide') ? WIDE_LAYERS : CONV_LAYERS) {
   if (!name.includes(only)) continue;
   const x = g.randn(xs, { device: 'native', seed: 1 }), w = g.randn(ws, { device: 'native', seed: 2 });
   const geo = windowGeom(name, x, { kernel: [ws[2]!, ws[3]!], stride, padding });
