@@ -1290,10 +1290,24 @@ bool implicit_backward_weight(const float* x, const float* gy, float* dw, const 
 // than 32 columns (one or three input channels): the GEMM's inner dimension is then too short for
 // the transposes around it (small conv1 23/13/19 flat vs 30/30/40 on im2col chunks).
 enum class Pass { Forward, Input, Weight };
-bool flat_ok(const Geom& g, Pass pass) {
+//
+// A 1x1 stride-1 unpadded layer reads its image as its own columns (no im2col: Plan::identity), so
+// the transposes around the pixel-major GEMM only pay on small maps with few channels (batch 50, 2
+// threads, ms identity vs flat, forward / input / weight gradient: 64 to 256 on 8x8 0.51 / 0.49 /
+// 0.57 vs 0.73 / 0.79 / 0.85; 64 to 64 on 8x8 0.126 / 0.127 / 0.184 vs 0.169 / 0.191 / 0.237; 256
+// to 256 on 6x6 1.24 / 1.22 / 1.15 vs 1.46 / 1.48 / 1.64; but 64 to 128 on 4x4 0.138 / 0.118 /
+// 0.156 vs 0.107 / 0.089 / 0.087, on 6x6 0.244 / 0.221 / 0.348 vs 0.221 / 0.216 / 0.237, and the
+// weight gradient of 32 to 64 on 8x8 0.156 vs 0.110): flat there only below 49 pixels or a weight
+// gradient of fewer than 4096 weights, and never from 16384 weights on.
+bool flat_ok(const Geom& g, Pass pass, long O) {
   if (g_conv_mode == 5) return true;
   if (!auto_rules()) return false;
   const long P = g.oh * g.ow, K = g.c * g.kh * g.kw;
+  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && P > 1) {
+    const long weights = g.c * O;
+    if (weights >= 16384) return false;
+    if (P >= 49 && !(pass == Pass::Weight && weights < 4096)) return false;
+  }
   if (P == 1) return true;
   if (K < 32) return false;
   if (g.sh * g.sw > 1 && P <= 256) return true;
@@ -1319,7 +1333,7 @@ void conv2d_t(const T* x, const T* w, T* y, const Geom& g, long O) {
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_first<T>(g, O, 0)) return winograd_forward(x, w, y, g, O);
   }
-  if (flat_ok(g, Pass::Forward)) return flat_forward(x, w, y, g, O);
+  if (flat_ok(g, Pass::Forward, O)) return flat_forward(x, w, y, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 0)) return winograd_forward(x, w, y, g, O);
     if (rows_kernels_ok(g)) return fwd_rows(x, w, y, g, O);
@@ -1351,7 +1365,7 @@ void conv2d_backward_input_t(const T* gy, const T* w, T* dx, const Geom& g, long
       if (direct_ok(t, g.c)) return implicit_backward_input(gy, w, dx, g, O);
     }
   }
-  if (flat_ok(g, Pass::Input)) return flat_backward_input(gy, w, dx, g, O);
+  if (flat_ok(g, Pass::Input, O)) return flat_backward_input(gy, w, dx, g, O);
   if constexpr (std::is_same_v<T, float>) {
     if (implicit_applies(g) && g.sh == 1 && g.sw == 1) {
       const Geom t = transposed_geom(g, O);
@@ -1395,7 +1409,7 @@ void conv2d_backward_weight_t(const T* x, const T* gy, T* dw, const Geom& g, lon
     if (rows_kernels_ok(g)) return dw_rows(x, gy, dw, g, O);
     if (winograd_first<T>(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
   }
-  if (flat_ok(g, Pass::Weight)) return flat_backward_weight(x, gy, dw, g, O);
+  if (flat_ok(g, Pass::Weight, O)) return flat_backward_weight(x, gy, dw, g, O);
   const COut co{p.K, O, 0, p.K, 0};
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_ok(g, O, 2)) return winograd_backward_weight(x, gy, dw, g, O);
