@@ -200,6 +200,10 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     [[7, 6, 14, 13], [16, 6, 5, 5], [1, 1], [2, 1]],
     [[5, 3, 9, 11], [5, 3, 2, 3], [2, 1], [1, 0]],
     [[4, 8, 6, 6], [10, 8, 1, 1], [1, 1], [0, 0]],
+    // 1x1 stride-1 layers on their identity columns in auto (from 49 pixels: the forward and input
+    // gradient, and the weight gradient from 4096 weights; everything from 16384 weights).
+    [[3, 24, 8, 8], [40, 24, 1, 1], [1, 1], [0, 0]],
+    [[2, 130, 7, 7], [130, 130, 1, 1], [1, 1], [0, 0]],
     [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
     [[1, 3, 10, 10], [4, 3, 3, 3], [1, 1], [1, 1]],
     [[3, 2, 4, 4], [2, 2, 3, 3], [1, 1], [2, 2]],
