@@ -1308,6 +1308,16 @@ bool flat_ok(const Geom& g, Pass pass, long O) {
     if (weights >= 16384) return false;
     if (P >= 49 && !(pass == Pass::Weight && weights < 4096)) return false;
   }
+  // Strided 1x1 layers (projection shortcuts) likewise keep the other paths beyond the smallest
+  // maps (batch 50 unless noted, 2 threads, ms flat vs the next rule's path, forward / input /
+  // weight gradient: 32 to 64 channels from 16x16 0.177 / 0.175 / 0.175 vs 0.127 / 0.133 / 0.239,
+  // the same at batch 500 2.56 / 2.42 / 2.71 vs 1.59 / 1.36 / 2.36; from 32x32 0.98 / 1.41 / 1.08 vs
+  // 0.65 / 0.41 / 0.80; 48 to 96 from 16x16 0.304 / 0.408 / 0.455 vs 0.245 / 0.253 / 0.422; but 128
+  // to 256 from 8x8, 16 pixels out, 0.403 / 0.374 / 0.446 vs 0.540 / 0.541 / 0.485): flat only up to
+  // 16 output pixels, or for a weight gradient of at most 3200 rows.
+  if (g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0 && g.sh * g.sw > 1 && P > 16 &&
+      !(pass == Pass::Weight && g.n * P <= 3200))
+    return false;
   if (P == 1) return true;
   if (K < 32) return false;
   // The weight gradient of 5x5 and 7x7 layers of 32 or more channels on larger maps too (batch 50,

@@ -204,6 +204,8 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     // gradient, and the weight gradient from 4096 weights; everything from 16384 weights).
     [[3, 24, 8, 8], [40, 24, 1, 1], [1, 1], [0, 0]],
     [[2, 130, 7, 7], [130, 130, 1, 1], [1, 1], [0, 0]],
+    // A strided 1x1 layer of 40 channels with 36 output pixels (off the pixel-major GEMM in auto).
+    [[2, 40, 12, 12], [24, 40, 1, 1], [2, 2], [0, 0]],
     // A 5x5 layer of 32 channels on a 12x12 map: its weight gradient on the pixel-major GEMM in auto.
     [[2, 32, 12, 12], [8, 32, 5, 5], [1, 1], [2, 2]],
     [[4, 8, 7, 7], [3, 8, 1, 1], [2, 2], [0, 0]],
