@@ -1332,8 +1332,10 @@ bool flat_ok(const Geom& g, Pass pass, long O) {
   // vs auto before, forward / weight gradient: 500 images 3.21 / 3.40 vs 4.05 / 6.03; 200 images,
   // 13 MB, 1.17 / 1.22 vs 1.16 / 1.46; 50 images 0.196 / 0.214 vs 0.145 / 0.169; the layer3
   // projection at 500 images, 16 MB, 2.37 / 2.61 vs 1.57 / 2.49). Not its input gradient (6.19 vs
-  // 2.52 ms).
-  if (pass != Pass::Input && g.kh == 1 && g.kw == 1 && g.sh * g.sw > 1 &&
+  // 2.52 ms), and only under 32 input channels: with more the other paths stay ahead on large
+  // inputs too (64 to 128 from 56x56 at batch 50, 40 MB: 7.18 / 8.07 vs 5.52 / 7.04; 32 to 64 from
+  // 32x32 at batch 200: 4.51 / 4.62 vs 3.68 / 4.25; 256 to 512 from 28x28: a tie).
+  if (pass != Pass::Input && g.kh == 1 && g.kw == 1 && g.sh * g.sw > 1 && g.c < 32 &&
       g.n * g.c * g.h * g.w * static_cast<long>(sizeof(float)) >= l3_bytes() / 4 * 3)
     return true;
   // Strided 1x1 layers (projection shortcuts) likewise keep the other paths beyond the smallest
@@ -1351,8 +1353,10 @@ bool flat_ok(const Geom& g, Pass pass, long O) {
   // The weight gradient of 5x5 and 7x7 layers of 32 or more channels on larger maps too (batch 50,
   // 2 threads, ms auto before vs flat: 32 to 64 channels 5x5 on 16x16 8.48 vs 7.65, on 12x12 5.20
   // vs 4.69; 64 to 64 5x5 unpadded on 16x16 9.67 vs 7.75; 32 to 32 7x7 on 16x16 8.48 vs 7.09; at
-  // batch 20 on 28x28 9.03 vs 8.77; 16 channels stay: 2.21 vs 2.31).
-  if (pass == Pass::Weight && g.kh * g.kw >= 25 && g.c >= 32 && P <= 1024) return true;
+  // batch 20 on 28x28 9.03 vs 8.77, 64 to 64 5x5 on 28x28 17.96 vs 16.66; 16 channels stay: 2.21 vs
+  // 2.31; on 32x32 the direct weight gradient is ahead again: 128 channels 5x5 53.3 vs 56.4, 32
+  // channels 7x7 11.3 vs 11.5).
+  if (pass == Pass::Weight && g.kh * g.kw >= 25 && g.c >= 32 && P <= 784) return true;
   if (g.sh * g.sw > 1 && P <= 256) return true;
   return P <= (pass == Pass::Forward ? 64 : 100);
 }
