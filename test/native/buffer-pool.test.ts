@@ -67,6 +67,23 @@ describe('native buffer pool', () => {
     for (const s of [again1, again2]) expect(live.has(s.ptr / 4096)).toBe(true);
   });
 
+  it('keeps its release queue bounded in a steady loop that never evicts', () => {
+    const { addon } = fakeAddon();
+    const pool = new BufferPool(addon, 1 << 30);
+    for (let step = 0; step < 20000; step++) {
+      const a = pool.alloc('float32', 256);
+      const b = pool.alloc('float32', 1024);
+      pool.release(a);
+      pool.release(b);
+    }
+    const st = pool.stats();
+    expect(st.allocations).toBe(2);
+    expect(st.freed).toBe(0);
+    // two cached blocks; the queue holds at most 2 * 2 + 1024 entries between compactions
+    expect(st.queued).toBeLessThanOrEqual(2 * 2 + 1024 + 1);
+    expect(st.queued).toBeGreaterThanOrEqual(2);
+  });
+
   it('skips blocks reused since their release when it evicts', () => {
     const { addon, freed } = fakeAddon();
     const cls = sizeClass(400);

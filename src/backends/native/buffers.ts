@@ -77,6 +77,8 @@ export class BufferPool {
   private head = 0;
   private seq = 0;
   private cached = 0;
+  /** How many blocks are cached (the valid entries of `order`). */
+  private cachedBlocks = 0;
   live = 0;
   allocations = 0;
   reuses = 0;
@@ -98,6 +100,7 @@ export class BufferPool {
     for (let c = cls, i = 0; i < 5 && !block; i++, c = sizeClass(c + 1)) block = this.free.get(c)?.pop();
     if (block) {
       this.cached -= block.bytes;
+      this.cachedBlocks--;
       block.seq = -1;
       this.reuses++;
     } else {
@@ -134,10 +137,13 @@ export class BufferPool {
     b.seq = this.seq++;
     this.order.push({ block: b, seq: b.seq });
     this.cached += b.bytes;
+    this.cachedBlocks++;
     while (this.cached > this.maxCachedBytes) this.evictOldest();
-    // drop the skipped entries once they are most of the queue
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
+    // Drop the entries of blocks reused since their release (and those before `head`) once they
+    // outnumber the cached blocks: every release adds an entry, and in a steady training loop
+    // nothing is evicted, so the queue would otherwise grow by a step's releases every step.
+    if (this.order.length - this.head > 2 * this.cachedBlocks + 1024) {
+      this.order = this.order.slice(this.head).filter((e) => e.block.seq === e.seq);
       this.head = 0;
     }
   }
@@ -153,14 +159,18 @@ export class BufferPool {
       list.splice(i, 1);
       e.block.seq = -1;
       this.cached -= e.block.bytes;
+      this.cachedBlocks--;
       this.addon.free(e.block.buf, e.block.handle);
       this.freed++;
       return;
     }
   }
 
-  stats(): { liveBytes: number; cachedBytes: number; allocations: number; reuses: number; freed: number } {
-    return { liveBytes: this.live, cachedBytes: this.cached, allocations: this.allocations, reuses: this.reuses, freed: this.freed };
+  stats(): { liveBytes: number; cachedBytes: number; allocations: number; reuses: number; freed: number; queued: number } {
+    return {
+      liveBytes: this.live, cachedBytes: this.cached, allocations: this.allocations, reuses: this.reuses, freed: this.freed,
+      queued: this.order.length - this.head,
+    };
   }
 }
 
