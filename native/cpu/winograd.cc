@@ -182,6 +182,34 @@ void transform_block(const float* x, const Geom& g, const Tiles& t, long r0, lon
   }
 }
 
+// U_xi = G g G^T (the filter transform) of the R x K filters g_(r, k), packed per xi in MR-row
+// strips over r, k major: U_xi[r, k] is lane r % MR of the MR floats at
+// (xi * Rr + (r / MR) * MR) * K + k * MR, Rr being R rounded up to MR (rows past R zero).
+// filter(r, k, t) is tap t = 3 i + j of g_(r, k). Threads take strips; the MR rows of a strip go
+// along the vector.
+template <int M, class Filter>
+std::unique_ptr<float[]> pack_filters(long R, long K, Filter&& filter) {
+  using Tl = Tile<M>;
+  constexpr int S = Tl::S, P = Tl::P;
+  const long Rr = (R + MR - 1) / MR * MR;
+  std::unique_ptr<float[]> buf(new float[static_cast<size_t>(P * Rr * K)]);
+  float* up = buf.get();
+  parallel_for(Rr / MR, 1, [&](long s0, long s1) {
+    for (long s = s0; s < s1; s++)
+      for (long k = 0; k < K; k++) {
+        float f[9][MR], gk[S][3][MR], u[S][S][MR];
+        for (long l = 0; l < MR; l++) {
+          const long r = s * MR + l;
+          for (int t = 0; t < 9; t++) f[t][l] = r >= R ? 0.f : filter(r, k, t);
+        }
+        for (int j = 0; j < 3; j++) Tl::g(f[j], 3 * MR, gk[0][j], 3 * MR);  // G g: down the columns
+        for (int i = 0; i < S; i++) Tl::g(gk[i][0], MR, u[i][0], MR);       // then along the rows
+        for (int xi = 0; xi < P; xi++) std::memcpy(up + (xi * Rr + s * MR) * K + k * MR, u[xi / S][xi % S], sizeof(float) * MR);
+      }
+  });
+  return buf;
+}
+
 // y [N, O, oh, ow] = conv3x3(x, w [O, C, 3, 3]) at stride 1, padding (ph, pw) <= 2 (the input
 // gradient of a padding-0 layer runs with padding 2). `flip`: w is [C, O, 3, 3] and the filter of
 // (o, c) is w[c, o] rotated by 180 degrees (the input gradient's kernel, read in place).
@@ -190,23 +218,11 @@ void forward(const float* x, const float* w, float* y, const Geom& g, long O, bo
   using Tl = Tile<M>;
   constexpr int S = Tl::S, P = Tl::P;
   const long C = g.c, Or = (O + MR - 1) / MR * MR;
-  // U_xi = G g G^T (the filter transform), packed per xi in MR-row strips, k (= c) major; rows
-  // past O zero. Threads take strips; the MR channels of a strip go along the vector.
-  std::unique_ptr<float[]> upBuf(new float[static_cast<size_t>(P * Or * C)]);
-  float* up = upBuf.get();
-  parallel_for(Or / MR, 1, [&](long s0, long s1) {
-    for (long s = s0; s < s1; s++)
-      for (long c = 0; c < C; c++) {
-        float f[9][MR], gk[S][3][MR], u[S][S][MR];
-        for (long l = 0; l < MR; l++) {
-          const long o = s * MR + l;
-          for (int k = 0; k < 9; k++) f[k][l] = o >= O ? 0.f : flip ? w[(c * O + o) * 9 + 8 - k] : w[(o * C + c) * 9 + k];
-        }
-        for (int j = 0; j < 3; j++) Tl::g(f[j], 3 * MR, gk[0][j], 3 * MR);  // G g: down the columns
-        for (int i = 0; i < S; i++) Tl::g(gk[i][0], MR, u[i][0], MR);       // then along the rows
-        for (int xi = 0; xi < P; xi++) std::memcpy(up + (xi * Or + s * MR) * C + c * MR, u[xi / S][xi % S], sizeof(float) * MR);
-      }
+  // U_xi over (o, c): MR-row strips of output channels, k = c.
+  const std::unique_ptr<float[]> upBuf = pack_filters<M>(O, C, [&](long o, long c, int t) {
+    return flip ? w[(c * O + o) * 9 + 8 - t] : w[(o * C + c) * 9 + t];
   });
+  float* up = upBuf.get();
   const Tiles t = tiles_for(g, M, P * (C + Or) * static_cast<long>(sizeof(float)), NR);
   const long ms = plane_stride(Or * t.tp);  // floats between M's planes
   parallel_for(t.blocks, 1, [&](long b0, long b1) {
@@ -344,22 +360,9 @@ void backward_input_adjoint(const float* gy, const float* w, float* dx, const Ge
   using Tl = Tile<M>;
   constexpr int S = Tl::S, P = Tl::P;
   const long C = g.c, Cr = (C + MR - 1) / MR * MR;
-  // U_xi^T packed per xi in MR-row strips over the input channels, k (= o) major; rows past C zero.
-  std::unique_ptr<float[]> utBuf(new float[static_cast<size_t>(P * Cr * O)]);
+  // U_xi^T over (c, o): MR-row strips of input channels, k = o.
+  const std::unique_ptr<float[]> utBuf = pack_filters<M>(C, O, [&](long c, long o, int t) { return w[(o * C + c) * 9 + t]; });
   float* ut = utBuf.get();
-  parallel_for(Cr / MR, 1, [&](long s0, long s1) {
-    for (long s = s0; s < s1; s++)
-      for (long o = 0; o < O; o++) {
-        float f[9][MR], gk[S][3][MR], u[S][S][MR];
-        for (long l = 0; l < MR; l++) {
-          const long c = s * MR + l;
-          for (int k = 0; k < 9; k++) f[k][l] = c >= C ? 0.f : w[(o * C + c) * 9 + k];
-        }
-        for (int j = 0; j < 3; j++) Tl::g(f[j], 3 * MR, gk[0][j], 3 * MR);
-        for (int i = 0; i < S; i++) Tl::g(gk[i][0], MR, u[i][0], MR);
-        for (int xi = 0; xi < P; xi++) std::memcpy(ut + (xi * Cr + s * MR) * O + o * MR, u[xi / S][xi % S], sizeof(float) * MR);
-      }
-  });
   const long th = (g.oh + M - 1) / M, tw = (g.ow + M - 1) / M, ti = th * tw;
   const long perImage = P * (O + Cr) * ti * static_cast<long>(sizeof(float));
   const long share = (g.n + 2 * num_threads() - 1) / (2 * num_threads());
