@@ -39,7 +39,7 @@ for (const k of Object.getOwnPropertyNames(proto)) {
     else if (k === 'binary') key += ` ${args[0]} ${shapeOf(args[1])} ${shapeOf(args[2])}`;
     else if (k === 'unary' || k === 'binaryScalar') key += ` ${args[0]} ${shapeOf(args[1])}`;
     else if (k === 'where') key += ` ${shapeOf(args[0])} ${shapeOf(args[1])} ${shapeOf(args[2])}`;
-    else if (['im2col', 'col2im', 'maxPool2d', 'maxPoolScatter', 'maxPoolGather', 'batchNormForward', 'batchNormBackward'].includes(k)) key += ` ${shapeOf(args[0])}`;
+    else if (['im2col', 'col2im', 'maxPool2d', 'maxPoolScatter', 'maxPoolGather', 'batchNormForward', 'batchNormBackward', 'batchNormDoubleBackward'].includes(k)) key += ` ${shapeOf(args[0])} ${shapeOf(args[1])}`;
     else if (k.startsWith('conv2d')) key += ` ${shapeOf(args[0])} ${shapeOf(args[1])}`;
     const s = stats.get(key) ?? { calls: 0, ms: 0, wall: 0 };
     s.calls++;

@@ -21,6 +21,10 @@ inline void parallel_for(long n, long grain, F&& f) {
   parallel_for_raw(n, grain, thunk, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
+// How far ahead (bytes) the Winograd transforms prefetch the rows they read and write:
+// GRADREG_NATIVE_PREFETCH, default 2048, 0 for none (winograd_avx512.cc says why).
+long transform_prefetch_bytes();
+
 // A 64-byte aligned buffer that only grows; kernels keep thread_local ones for packs and columns.
 struct Scratch {
   void* p = nullptr;

@@ -40,6 +40,18 @@ int detect_threads() {
   return n >= 1 ? static_cast<int>(n) : 1;
 }
 
+}  // namespace
+
+long transform_prefetch_bytes() {
+  if (const char* e = std::getenv("GRADREG_NATIVE_PREFETCH")) {
+    const long b = std::atol(e);
+    return b > 0 ? (b > 65536 ? 65536 : b) : 0;
+  }
+  return 2048;
+}
+
+namespace {
+
 long spin_ns() {
   if (const char* e = std::getenv("GRADREG_NATIVE_SPIN_US")) return std::atol(e) * 1000;
   return 50000;
