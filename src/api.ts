@@ -21,7 +21,7 @@ export { reshape, flatten, expandDims, squeeze, permute, transpose, broadcastTo,
 export { matmul, matmulT } from './ops/matmul.js';
 export { conv2d, im2col, col2im, windowGeom, type Conv2dOptions, type WindowOptions, type Pair } from './ops/conv.js';
 export { maxPool2d, maxPool2dWithIndices, maxPoolGather, avgPool2d, globalAvgPool2d, type PoolOptions } from './ops/pool.js';
-export { batchNorm, batchNormBackwardComposite, batchNormTrainComposite, type BatchNormOptions } from './ops/batchnorm.js';
+export { batchNorm, batchNormRelu, batchNormBackwardComposite, batchNormTrainComposite, setBatchNormRelu, type BatchNormOptions, type BatchNormReluMode } from './ops/batchnorm.js';
 export { softmax, logSoftmax, softmaxHvp, softmaxHvpComposite } from './ops/softmax.js';
 export { crossEntropy, mse, binaryCrossEntropy, oneHot, type Reduction } from './ops/loss.js';
 export { dropout, gaussianNoise, type DropoutOptions } from './ops/random.js';

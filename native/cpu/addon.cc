@@ -187,12 +187,12 @@ KERNEL(BatchNormForward) {
 }
 KERNEL(BatchNormBackward) {
   gr::k_batch_norm_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), P[6], L(7), L(8), L(9), L(13), ptr(10), ptr(11),
-                            ptr(12));
+                            ptr(12), ptr(14));
 }
 
 KERNEL(BatchNormDoubleBackward) {
   gr::k_batch_norm_double_backward(I(0), ptr(1), ptr(2), ptr(3), ptr(4), ptr(5), ptr(6), P[7], L(8), L(9), L(10), L(14),
-                                   ptr(11), ptr(12), ptr(13));
+                                   ptr(11), ptr(12), ptr(13), ptr(15));
 }
 
 KERNEL(Softmax) { gr::k_softmax(I(0), ptr(1), ptr(2), L(3), L(4), P[5] != 0); }

@@ -16,10 +16,11 @@ namespace gr {
   void bn_forward_##isa(int dt, const void* x, const void* gamma, const void* beta, double eps, long n, long c,      \
                         long s, void* y, void* mean, void* var);                                                    \
   void bn_backward_##isa(int dt, const void* x, const void* gy, const void* mean, const void* var,                   \
-                         const void* gamma, double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta); \
+                         const void* gamma, double eps, long n, long c, long s, void* dx, void* dgamma, void* dbeta, \
+                         const void* mask);                                                                         \
   void bn_double_backward_##isa(int dt, const void* x, const void* g, const void* u, const void* mean,                \
                                 const void* var, const void* gamma, double eps, long n, long c, long s, void* gx,    \
-                                void* gg, void* dgamma, int acc);
+                                void* gg, void* dgamma, int acc, const void* mask);
 GR_BN_DECLARE(avx2)
 GR_BN_DECLARE(avx512)
 #undef GR_BN_DECLARE
@@ -45,7 +46,8 @@ void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* 
 }
 
 void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
-                           double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta) {
+                           double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta,
+                           const void* mask) {
   // A stack of `blocks` cotangents gy [blocks, n, c, s]: each block its own backward (statistics per
   // block), dx [blocks, n, c, s], dgamma and dbeta [blocks, c].
   const int isa = isa_active();
@@ -55,15 +57,15 @@ void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* me
     void* dxb = blk(dx, dt, b, size);
     void* dgb = blk(dgamma, dt, b, c);
     void* dbb = blk(dbeta, dt, b, c);
-    if (isa == ISA_AVX512) bn_backward_avx512(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
-    else if (isa == ISA_AVX2) bn_backward_avx2(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
-    else bn_backward_base(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb);
+    if (isa == ISA_AVX512) bn_backward_avx512(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb, mask);
+    else if (isa == ISA_AVX2) bn_backward_avx2(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb, mask);
+    else bn_backward_base(fdt(dt), x, gb, mean, var, gamma, eps, n, c, s, dxb, dgb, dbb, mask);
   }
 }
 
 void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
                                   const void* gamma, double eps, long n, long c, long s, long blocks, void* gx, void* gg,
-                                  void* dgamma) {
+                                  void* dgamma, const void* mask) {
   // A stack of `blocks` pairs (g, u) [blocks, n, c, s]: gg per block, gx [n, c, s] and dgamma [c]
   // summed over the blocks in block order (the bits of separate kernels' results added one by one).
   const int isa = isa_active();
@@ -73,9 +75,9 @@ void k_batch_norm_double_backward(int dt, const void* x, const void* g, const vo
     const void* ub = blk(u, dt, b, size);
     void* ggb = blk(gg, dt, b, size);
     const int acc = b > 0;
-    if (isa == ISA_AVX512) bn_double_backward_avx512(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
-    else if (isa == ISA_AVX2) bn_double_backward_avx2(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
-    else bn_double_backward_base(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc);
+    if (isa == ISA_AVX512) bn_double_backward_avx512(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc, mask);
+    else if (isa == ISA_AVX2) bn_double_backward_avx2(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc, mask);
+    else bn_double_backward_base(fdt(dt), x, gb, ub, mean, var, gamma, eps, n, c, s, gx, ggb, dgamma, acc, mask);
   }
 }
 

@@ -48,6 +48,24 @@ inline W ld(const T* p) {
   }
 }
 
+// The cotangent at p + i masked by relu's output m (batchNormRelu: where(m, g, 0), m shaped like x),
+// in double like ld: the value where m is nonzero (NaN included, as where reads it), else +0 (the
+// zero where() writes). m null: the value.
+template <class W, class T>
+inline W ldm(const T* p, const T* m, long i) {
+  const W v = ld<W>(p + i);
+  if (m == nullptr) return v;
+  const W mv = ld<W>(m + i);
+  if constexpr (sizeof(W) == sizeof(double)) return mv != 0.0 ? v : 0.0;
+  else return mv != W{} ? v : W{};
+}
+
+// The same in T, for the elementwise passes.
+template <class T>
+inline T mk(const T* m, long i, T v) {
+  return m[i] != T(0) ? v : T(0);
+}
+
 // The elementwise passes go over the n * c planes of s values (plane p = b * c + ch) in memory
 // order, parallel over planes: f(p, ch). (Channel by channel, runs of s values c * s apart, the
 // prefetchers restart at every run: reading three [50, 16, 32, 32] float tensors from DRAM took
@@ -151,14 +169,15 @@ void batch_norm_forward_t(const T* x, const T* gamma, const T* beta, double eps,
   });
 }
 
-// dx = gamma * inv / m * (m * gy - sum gy - xhat * sum(gy * xhat)), xhat = (x - mu) * inv.
+// dx = gamma * inv / m * (m * gy - sum gy - xhat * sum(gy * xhat)), xhat = (x - mu) * inv. With a
+// mask (relu's output after this batch norm, batchNormRelu), gy is where(mask, gy, 0), read so.
 template <class T>
 void batch_norm_backward_t(const T* x, const T* gy, const T* mean, const T* var, const T* gamma, double eps, long n,
-                           long c, long s, T* dx, T* dgamma, T* dbeta) {
+                           long c, long s, T* dx, T* dgamma, T* dbeta, const T* mask) {
   const double m = static_cast<double>(n * s);
   PerChannel t(c, 3);
   channel_sums<T, 2>(n, c, s, [&]<class W>(long i, long ch, W* r) {
-    const W gv = ld<W>(gy + i);
+    const W gv = ldm<W>(gy, mask, i);
     r[0] = gv;
     r[1] = gv * (ld<W>(x + i) - static_cast<double>(mean[ch]));
   }, t.v);
@@ -180,21 +199,28 @@ void batch_norm_backward_t(const T* x, const T* gy, const T* mean, const T* var,
     const T* px = x + p * s;
     const T* pg = gy + p * s;
     T* q = dx + p * s;
-    for (long k = 0; k < s; k++) q[k] = A * pg[k] + B * (px[k] - muT) + C;
+    if (mask) {
+      const T* pm = mask + p * s;
+      for (long k = 0; k < s; k++) q[k] = A * mk(pm, k, pg[k]) + B * (px[k] - muT) + C;
+    } else {
+      for (long k = 0; k < s; k++) q[k] = A * pg[k] + B * (px[k] - muT) + C;
+    }
   });
 }
 
 // The second derivative of batch_norm_backward's dx against a cotangent u (formula in
 // src/backends/backend.ts): one pass for the five per-channel sums, one writing gx and gg. With
 // `acc`, gx and dgamma are added to (gx += ..., dgamma += ..., each term rounded to T first: the
-// bits of a separate kernel's result added afterwards) for the blocks of a cotangent stack.
+// bits of a separate kernel's result added afterwards) for the blocks of a cotangent stack. With a
+// mask, g is where(mask, g, 0) (read so) and gg, the gradient of the unmasked g, is where(mask, gg, 0):
+// the bits of the where() before and after the unmasked kernel.
 template <class T>
 void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* mean, const T* var, const T* gamma,
-                                  double eps, long n, long c, long s, T* gx, T* gg, T* dgamma, bool acc) {
+                                  double eps, long n, long c, long s, T* gx, T* gg, T* dgamma, bool acc, const T* mask) {
   const double m = static_cast<double>(n * s);
   PerChannel t(c, 5);
   channel_sums<T, 5>(n, c, s, [&]<class W>(long i, long ch, W* r) {
-    const W gv = ld<W>(g + i), uv = ld<W>(u + i), d = ld<W>(x + i) - static_cast<double>(mean[ch]);
+    const W gv = ldm<W>(g, mask, i), uv = ld<W>(u + i), d = ld<W>(x + i) - static_cast<double>(mean[ch]);
     r[0] = gv;
     r[1] = uv;
     r[2] = gv * d;
@@ -219,19 +245,28 @@ void batch_norm_double_backward_t(const T* x, const T* g, const T* u, const T* m
     const T umT = static_cast<T>(k[4]), gmT = static_cast<T>(k[5]), rI = static_cast<T>(k[6]), uI = static_cast<T>(k[7]);
     const T muT = mean[ch];
     const long o = p * s;
-    if (acc)
+    if (mask) {
+      const T* pm = mask + o;
+      for (long i = 0; i < s; i++) {
+        const T d = x[o + i] - muT, uv = u[o + i] - umT;
+        const T v = cx * (uv * Gt + (mk(pm, i, g[o + i]) - gmT) * Ut + d * rI);
+        gx[o + i] = acc ? gx[o + i] + v : v;
+        gg[o + i] = mk(pm, i, cg * (uv - d * uI));
+      }
+    } else if (acc) {
       for (long i = 0; i < s; i++) {
         const T d = x[o + i] - muT, uv = u[o + i] - umT;
         const T v = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
         gx[o + i] = gx[o + i] + v;
         gg[o + i] = cg * (uv - d * uI);
       }
-    else
+    } else {
       for (long i = 0; i < s; i++) {
         const T d = x[o + i] - muT, uv = u[o + i] - umT;
         gx[o + i] = cx * (uv * Gt + (g[o + i] - gmT) * Ut + d * rI);
         gg[o + i] = cg * (uv - d * uI);
       }
+    }
   });
 }
 
@@ -251,32 +286,34 @@ void GR_BN_ENTRY(bn_forward)(int dt, const void* x, const void* gamma, const voi
 
 void GR_BN_ENTRY(bn_backward)(int dt, const void* x, const void* gy, const void* mean, const void* var,
                               const void* gamma, double eps, long n, long c, long s, void* dx, void* dgamma,
-                              void* dbeta) {
+                              void* dbeta, const void* mask) {
   if (dt == 0)
     batch_norm_backward_t(static_cast<const float*>(x), static_cast<const float*>(gy), static_cast<const float*>(mean),
                           static_cast<const float*>(var), static_cast<const float*>(gamma), eps, n, c, s,
-                          static_cast<float*>(dx), static_cast<float*>(dgamma), static_cast<float*>(dbeta));
+                          static_cast<float*>(dx), static_cast<float*>(dgamma), static_cast<float*>(dbeta),
+                          static_cast<const float*>(mask));
   else
     batch_norm_backward_t(static_cast<const double*>(x), static_cast<const double*>(gy),
                           static_cast<const double*>(mean), static_cast<const double*>(var),
                           static_cast<const double*>(gamma), eps, n, c, s, static_cast<double*>(dx),
-                          static_cast<double*>(dgamma), static_cast<double*>(dbeta));
+                          static_cast<double*>(dgamma), static_cast<double*>(dbeta), static_cast<const double*>(mask));
 }
 
 void GR_BN_ENTRY(bn_double_backward)(int dt, const void* x, const void* g, const void* u, const void* mean,
                                      const void* var, const void* gamma, double eps, long n, long c, long s, void* gx,
-                                     void* gg, void* dgamma, int acc) {
+                                     void* gg, void* dgamma, int acc, const void* mask) {
   if (dt == 0)
     batch_norm_double_backward_t(static_cast<const float*>(x), static_cast<const float*>(g),
                                  static_cast<const float*>(u), static_cast<const float*>(mean),
                                  static_cast<const float*>(var), static_cast<const float*>(gamma), eps, n, c, s,
-                                 static_cast<float*>(gx), static_cast<float*>(gg), static_cast<float*>(dgamma), acc != 0);
+                                 static_cast<float*>(gx), static_cast<float*>(gg), static_cast<float*>(dgamma), acc != 0,
+                                 static_cast<const float*>(mask));
   else
     batch_norm_double_backward_t(static_cast<const double*>(x), static_cast<const double*>(g),
                                  static_cast<const double*>(u), static_cast<const double*>(mean),
                                  static_cast<const double*>(var), static_cast<const double*>(gamma), eps, n, c, s,
                                  static_cast<double*>(gx), static_cast<double*>(gg), static_cast<double*>(dgamma),
-                                 acc != 0);
+                                 acc != 0, static_cast<const double*>(mask));
 }
 
 }  // namespace gr

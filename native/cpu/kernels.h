@@ -68,9 +68,12 @@ void k_batch_norm_forward(int dt, const void* x, const void* gamma, const void* 
                   void* y, void* mean, void* var);
 void k_batch_norm_double_backward(int dt, const void* x, const void* g, const void* u, const void* mean, const void* var,
                           const void* gamma, double eps, long n, long c, long s, long blocks, void* gx, void* gg,
-                          void* dgamma);
+                          void* dgamma, const void* mask);
+// mask (null for none): relu's output after the batch norm, like x; the cotangent read is
+// where(mask, gy, 0) in every block, and the double backward's gg is masked likewise.
 void k_batch_norm_backward(int dt, const void* x, const void* gy, const void* mean, const void* var, const void* gamma,
-                   double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta);
+                   double eps, long n, long c, long s, long blocks, void* dx, void* dgamma, void* dbeta,
+                   const void* mask);
 void k_softmax(int dt, const void* x, void* out, long rows, long cols, bool log);
 void k_softmax_hvp(int dt, const void* p, const void* v, void* out, long rows, long cols);
 void k_cross_entropy(int dt, const void* z, const int32_t* labels, void* out, long rows, long cols);

@@ -207,6 +207,14 @@ export interface Backend {
    * blocks in block order. Backends without it get one call per block (src/ops/batchnorm.ts).
    */
   readonly batchNormStacks?: boolean;
+  /**
+   * Whether batchNormBackward and batchNormDoubleBackward take a `mask` (batchNormRelu: relu's
+   * output after the batch norm, shaped like x, broadcast over a stack's blocks): the cotangent
+   * g they read is then where(mask, g, 0), and batchNormDoubleBackward's gg (the gradient of the
+   * unmasked g) is where(mask, gg, 0); the same bits as the where() before and after the unmasked
+   * kernels, without their passes over the stack. Backends without it get the where() ops.
+   */
+  readonly batchNormMask?: boolean;
   /** Fused first-order backward of batchNormForward given the same batch statistics. */
   batchNormBackward(
     x: TensorRef,
@@ -215,6 +223,7 @@ export interface Backend {
     variance: TensorRef,
     gamma: TensorRef,
     eps: number,
+    mask?: TensorRef,
   ): BatchNormBackwardResult;
 
   /**
@@ -234,6 +243,7 @@ export interface Backend {
     variance: TensorRef,
     gamma: TensorRef,
     eps: number,
+    mask?: TensorRef,
   ): BatchNormDoubleBackwardResult;
 
   // ---- softmax family, over the last axis of a [rows, cols] view ----

@@ -6,7 +6,7 @@
 import type { DeviceName } from '../backends/backend.js';
 import type { FloatDType } from '../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import { batchNorm } from '../ops/batchnorm.js';
+import { batchNorm, batchNormRelu } from '../ops/batchnorm.js';
 import { conv2d, type Pair } from '../ops/conv.js';
 import { full } from '../ops/creation.js';
 import { add, leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.js';
@@ -180,11 +180,18 @@ class BatchNorm extends Module {
     return this.param('bias');
   }
   forward(x: Tensor): Tensor {
+    return this.run(x, batchNorm);
+  }
+  /** relu(forward(x)) as one op (g.batchNormRelu: the same values and gradients, fewer passes). */
+  forwardRelu(x: Tensor): Tensor {
+    return this.run(x, batchNormRelu);
+  }
+  private run(x: Tensor, op: typeof batchNorm): Tensor {
     if (x.rank !== this.rank || x.shape[1] !== this.numFeatures) {
       const want = this.rank === 4 ? `[N, ${this.numFeatures}, H, W]` : `[N, ${this.numFeatures}]`;
       throw new ShapeError(`${this.op}: expected input ${want}, got ${fmtShape(x.shape)}`);
     }
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+    return op(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: 1 - this.momentum,
       eps: this.eps,
@@ -351,7 +358,7 @@ export class BasicBlock extends Module {
           );
   }
   forward(x: Tensor): Tensor {
-    const h = relu(this.bn1.forward(this.conv1.forward(x)));
+    const h = this.bn1.forwardRelu(this.conv1.forward(x));
     const y = this.bn2.forward(this.conv2.forward(h));
     return relu(add(y, this.shortcut ? this.shortcut.forward(x) : x));
   }

@@ -20,7 +20,6 @@ import type { Tensor } from '../tensor.js';
 import { deriveSeed } from './init.js';
 import { AvgPool2d, BasicBlock, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 import { Module } from './module.js';
-import { relu } from '../ops/elementwise.js';
 
 export const MODEL_NAMES = ['small', 'resnet', 'lenet5'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -124,7 +123,7 @@ export class ResNet extends Module {
     this.fc = this.addModule('fc', new Linear(64, o.classes, { ...io, seed: deriveSeed(o.seed, 4) }));
   }
   forward(x: Tensor): Tensor {
-    let h = relu(this.bn1.forward(this.conv1.forward(x)));
+    let h = this.bn1.forwardRelu(this.conv1.forward(x));
     h = this.layer3.forward(this.layer2.forward(this.layer1.forward(h)));
     return this.fc.forward(this.flatten.forward(this.pool.forward(h)));
   }

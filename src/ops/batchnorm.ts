@@ -14,7 +14,7 @@ import { engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { assign, backendOf, record, sameDType, view, wrap } from './core.js';
-import { add, mul, neg, rsqrt, square, sub } from './elementwise.js';
+import { add, mul, neg, relu, rsqrt, square, sub, where } from './elementwise.js';
 import { broadcastTo, concat, reshape, slice } from './layout.js';
 import { mean, sum } from './reduce.js';
 import { ones, zeros } from './creation.js';
@@ -226,14 +226,23 @@ class BnInput {
  * are computed once and broadcast along K; both are recorded functions of x (batchNorm.xhat,
  * batchNorm.invStd), so the result differentiates to any order in x, gamma and g.
  */
-function batchNormBatched(bn: BnInput, g: Tensor, gamma: Tensor, need: readonly boolean[]): (Tensor | null)[] {
-  const k = g.shape[0]!;
+function batchNormBatched(bn: BnInput, gRaw: Tensor, gamma: Tensor, need: readonly boolean[], mask: Tensor | null): (Tensor | null)[] {
+  const k = gRaw.shape[0]!;
   const axes = bn.axes.map((a) => a + 1);
-  const dx = need[0] ? (doubleBackward === 'composite' ? batchNormDxComposite(bn, g, gamma, axes) : batchNormDxBlocks(bn, g, gamma)) : null;
+  // batchNormRelu: the cotangent of the batch norm is where(mask, g, 0); the stack kernels apply
+  // the mask as they read (and batchNormBackward.dx's rule as it writes), elsewhere the where() runs.
+  const fusedMask = mask !== null && doubleBackward === 'fused' && blockStacks && bn.be.batchNormStacks === true && bn.be.batchNormMask === true;
+  const g = mask && !fusedMask ? where(mask, gRaw, 0) : gRaw;
+  let dx: Tensor | null = null;
+  if (need[0]) {
+    if (doubleBackward === 'composite') dx = batchNormDxComposite(bn, g, gamma, axes);
+    else dx = batchNormDxBlocks(bn, g, gamma, fusedMask ? mask : null);
+  }
   if (!need[1] && !need[2]) return [dx, null, null];
+  const gm = fusedMask ? where(mask!, g, 0) : g;
   const xh = bn.xhat();
-  const dgamma = need[1] ? reshape(sum(mul(g, xh), axes), [k, bn.c]) : null;
-  const dbeta = need[2] ? reshape(sum(g, axes), [k, bn.c]) : null;
+  const dgamma = need[1] ? reshape(sum(mul(gm, xh), axes), [k, bn.c]) : null;
+  const dbeta = need[2] ? reshape(sum(gm, axes), [k, bn.c]) : null;
   return [dx, dgamma, dbeta];
 }
 
@@ -267,9 +276,11 @@ export function setBatchNormStacks(on: boolean): boolean {
  * the fused kernels' CPU time on the ResNet (eight elementwise passes over [K, N, C, H, W] forward
  * and again backward).
  */
-function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
+function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor, mask: Tensor | null): Tensor {
   const { be, x, c } = bn;
   const stacks = blockStacks && be.batchNormStacks === true;
+  // mask (batchNormRelu, only with stacks on a backend with batchNormMask): dx of where(mask, gK, 0)
+  if (mask && !(stacks && be.batchNormMask)) throw new ArgumentError('batchNorm: a relu mask needs the stack kernels with masks (Backend.batchNormMask)');
   const k = gK.shape[0]!;
   const zeros0 = x.shape.map(() => 0);
   const block = (t: Tensor, j: number): Tensor => wrap(be, be.slice(t, [j, ...zeros0], [1, ...x.shape]), x.shape, t.dtype);
@@ -289,7 +300,7 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
   let y: Tensor;
   if (stacks) {
     // the whole stack in one call (no block copies)
-    const r = be.batchNormBackward(x, gK, bn.bmean, bn.bvar, gamma, bn.eps);
+    const r = be.batchNormBackward(x, gK, bn.bmean, bn.bvar, gamma, bn.eps, mask ?? undefined);
     be.dispose(r.dgamma);
     be.dispose(r.dbeta);
     y = wrap(be, r.dx, gK.shape, x.dtype);
@@ -308,7 +319,7 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
   return record(y, 'batchNormBackward.dx', [x, gK, gamma], (u, need) => {
     const [needX, needG, needGamma] = need as [boolean, boolean, boolean];
     if (!engine.gradEnabled && doubleBackward === 'fused' && be.batchNormDoubleBackward && stacks) {
-      const r = be.batchNormDoubleBackward(x, gK, u, bn.bmean, bn.bvar, gamma, bn.eps);
+      const r = be.batchNormDoubleBackward(x, gK, u, bn.bmean, bn.bvar, gamma, bn.eps, mask ?? undefined);
       const keep = (st: Storage, want: boolean, shape: readonly number[]): Tensor | null => {
         if (want) return wrap(be, st, shape, x.dtype);
         be.dispose(st);
@@ -316,6 +327,19 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
       };
       return [keep(r.gx, needX, x.shape), keep(r.gg, needG, gK.shape), keep(r.dgamma, needGamma, [c])];
     }
+    if (mask) {
+      // recorded (a third order), or the double-backward kernel set aside: the rule below of
+      // where(mask, gK, 0), its gradient for gK masked the same way (where's rule)
+      const gm = where(mask, gK, 0);
+      const [a, b, d] = unmaskedRule(gm, u, [needX, needG, needGamma]);
+      return [a, b ? where(mask, b, 0) : null, d];
+    }
+    return unmaskedRule(gK, u, [needX, needG, needGamma]);
+  });
+
+  // The rule of dx for an unmasked stack gK where the stack kernel above does not apply.
+  function unmaskedRule(gK: Tensor, u: Tensor, need: [boolean, boolean, boolean]): (Tensor | null)[] {
+    const [needX, needG, needGamma] = need;
     if (!engine.gradEnabled && doubleBackward === 'fused' && be.batchNormDoubleBackward) {
       let gx: Tensor | null = null;
       let dgamma: Tensor | null = null;
@@ -348,7 +372,7 @@ function batchNormDxBlocks(bn: BnInput, gK: Tensor, gamma: Tensor): Tensor {
       if (d) dgamma = dgamma ? add(dgamma, d) : d;
     }
     return [gx, needG ? (gg.length === 1 ? gg[0]! : concat(gg, 0)) : null, dgamma];
-  });
+  }
 }
 
 export function batchNorm(
@@ -359,31 +383,88 @@ export function batchNorm(
   runVar: Tensor | null,
   o: BatchNormOptions,
 ): Tensor {
-  const be = backendOf('batchNorm', x, gamma, beta, ...(runMean ? [runMean] : []), ...(runVar ? [runVar] : []));
-  assertFloat('batchNorm', x.dtype);
-  sameDType('batchNorm', x, gamma);
-  sameDType('batchNorm', x, beta);
-  if (x.rank < 2) throw new ShapeError(`batchNorm: input must be [N, C, ...], got ${fmtShape(x.shape)}`);
+  return batchNormOp('batchNorm', x, gamma, beta, runMean, runVar, o);
+}
+
+export type BatchNormReluMode = 'fused' | 'composite';
+let reluMode: BatchNormReluMode = 'fused';
+
+/**
+ * How batchNormRelu runs: 'fused' (the default: one recorded op whose backward kernels apply relu's
+ * mask as they read the cotangent, on backends with Backend.batchNormMask) or 'composite'
+ * (relu(batchNorm(...)), its test oracle). Returns the previous setting.
+ */
+export function setBatchNormRelu(mode: BatchNormReluMode): BatchNormReluMode {
+  const prev = reluMode;
+  reluMode = mode;
+  return prev;
+}
+
+/**
+ * relu(batchNorm(x, ...)), the ResNet's conv-BN-ReLU: the same values and gradients of every order,
+ * bit for bit (tests), as the two ops. Training mode on a backend with Backend.batchNormMask records
+ * one op whose backward reads the cotangent through relu's mask (its output y: the cotangent of the
+ * batch norm is where(y, g, 0)) inside the batch-norm kernels, and whose batched vjp's second
+ * derivative writes the masked gradient the same way: the two passes of relu's where() over each
+ * [K, N, C, H, W] cotangent stack of an exact Jacobian penalty are gone (measured: bench/native-results.md,
+ * session 6). Elsewhere (eval mode, other backends, setBatchNormRelu('composite')) it is
+ * relu(batchNorm(...)).
+ */
+export function batchNormRelu(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runMean: Tensor | null,
+  runVar: Tensor | null,
+  o: BatchNormOptions,
+): Tensor {
+  const be = backendOf('batchNormRelu', x, gamma, beta, ...(runMean ? [runMean] : []), ...(runVar ? [runVar] : []));
+  if (!o.training || reluMode === 'composite' || be.batchNormMask !== true) return relu(batchNormOp('batchNormRelu', x, gamma, beta, runMean, runVar, o));
+  return batchNormOp('batchNormRelu', x, gamma, beta, runMean, runVar, o, true);
+}
+
+function batchNormOp(
+  op: 'batchNorm' | 'batchNormRelu',
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runMean: Tensor | null,
+  runVar: Tensor | null,
+  o: BatchNormOptions,
+  withRelu = false,
+): Tensor {
+  const be = backendOf(op, x, gamma, beta, ...(runMean ? [runMean] : []), ...(runVar ? [runVar] : []));
+  assertFloat(op, x.dtype);
+  sameDType(op, x, gamma);
+  sameDType(op, x, beta);
+  if (x.rank < 2) throw new ShapeError(`${op}: input must be [N, C, ...], got ${fmtShape(x.shape)}`);
   const c = x.shape[1]!;
   for (const [name, t] of [['gamma', gamma], ['beta', beta], ['runMean', runMean], ['runVar', runVar]] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== c)) {
-      throw new ShapeError(`batchNorm: ${name} must have shape [${c}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
+      throw new ShapeError(`${op}: ${name} must have shape [${c}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
     }
   }
   const eps = o.eps ?? 1e-5;
   const momentum = o.momentum ?? 0.1;
-  if (!(eps > 0)) throw new ArgumentError(`batchNorm: eps must be > 0, got ${eps}`);
+  if (!(eps > 0)) throw new ArgumentError(`${op}: eps must be > 0, got ${eps}`);
   const cs = chanShape(x);
   if (!o.training) {
-    if (!runMean || !runVar) throw new ArgumentError('batchNorm: eval mode needs runMean and runVar');
+    if (!runMean || !runVar) throw new ArgumentError(`${op}: eval mode needs runMean and runVar`);
     // y = gamma (x - running mean) / sqrt(running var + eps) + beta
     const scale = mul(reshape(gamma, cs), rsqrt(add(reshape(runVar, cs), eps)));
     return add(mul(sub(x, reshape(runMean, cs)), scale), reshape(beta, cs));
   }
   const m = x.size / c;
-  if (m < 2) throw new ShapeError(`batchNorm: training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
+  if (m < 2) throw new ShapeError(`${op}: training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
   const r = be.batchNormForward(x, gamma, beta, eps);
-  const y = wrap(be, r.y, x.shape, x.dtype);
+  let y = wrap(be, r.y, x.shape, x.dtype);
+  if (withRelu) {
+    const z = y;
+    y = wrap(be, be.unary('relu', z, 0), x.shape, x.dtype);
+    z.dispose();
+  }
+  // batchNormRelu: relu's output is its mask, the batch norm's cotangent where(y, g, 0)
+  const mask = withRelu ? y : null;
   const bmean = wrap(be, r.mean, [c], x.dtype);
   const bvar = wrap(be, r.variance, [c], x.dtype);
   if (runMean && runVar) {
@@ -404,17 +485,19 @@ export function batchNorm(
   // dx = gamma invstd / M (M g - sum g - xhat sum(g xhat)), dgamma = sum(g xhat), dbeta = sum g
   record(
     y,
-    'batchNorm',
+    withRelu ? 'batchNormRelu' : 'batchNorm',
     [x, gamma, beta],
     (g) => {
       if (engine.gradEnabled) {
-        if (doubleBackward === 'composite') return batchNormBackwardComposite(x, g, gamma, eps);
-        return new BnInput(be, x, bmean, bvar, eps).all(g, gamma);
+        // recorded (double backprop, the loop's vjps): relu's where() as an op, then batch norm's rules
+        const gm = mask ? where(mask, g, 0) : g;
+        if (doubleBackward === 'composite') return batchNormBackwardComposite(x, gm, gamma, eps);
+        return new BnInput(be, x, bmean, bvar, eps).all(gm, gamma);
       }
-      const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps);
+      const b = be.batchNormBackward(x, g, bmean, bvar, gamma, eps, mask ?? undefined);
       return [wrap(be, b.dx, x.shape, x.dtype), wrap(be, b.dgamma, [c], x.dtype), wrap(be, b.dbeta, [c], x.dtype)];
     },
-    (g, need) => batchNormBatched(new BnInput(be, x, bmean, bvar, eps), g, gamma, need),
+    (g, need) => batchNormBatched(new BnInput(be, x, bmean, bvar, eps), g, gamma, need, mask),
   );
   if (!y.requiresGrad) {
     bmean.dispose();

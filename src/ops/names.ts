@@ -17,7 +17,7 @@ export const DIFFERENTIABLE_OPS = [
   // pooling (pool.ts)
   'maxPool2d', 'maxPoolGather', 'maxPoolScatter', 'avgPool2d', 'avgPool2dBackward',
   // batch norm (batchnorm.ts): the op, the nodes of its recorded backward, and of their rules
-  'batchNorm', 'batchNorm.xhat', 'batchNorm.invStd', 'batchNormBackward.dx', 'batchNormBackward.dgamma', 'batchNormBackward.dbeta',
+  'batchNorm', 'batchNormRelu', 'batchNorm.xhat', 'batchNorm.invStd', 'batchNormBackward.dx', 'batchNormBackward.dgamma', 'batchNormBackward.dbeta',
   // softmax and losses (softmax.ts, loss.ts)
   'softmax', 'logSoftmax', 'softmaxHvp', 'crossEntropy',
 ] as const;

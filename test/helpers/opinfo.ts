@@ -318,6 +318,23 @@ export const OP_SAMPLE_TABLE = {
       fn: (x, ga, be, rm, rv) => g.batchNorm(x!, ga!, be!, rm!, rv!, { training: false }),
     },
   ],
+  batchNormRelu: [
+    {
+      name: 'batchNormRelu: training 4-D [2,3,3,3]',
+      inputs: [N([2, 3, 3, 3]), N([3]), N([3])],
+      fn: (x, ga, be) => g.batchNormRelu(x!, ga!, be!, null, null, { training: true, eps: 1e-3 }),
+    },
+    {
+      name: 'batchNormRelu: training 4-D batch 1 with running stats',
+      inputs: [N([1, 2, 3, 3]), N([2]), N([2]), C(N([2])), C(P([2]))],
+      fn: (x, ga, be, rm, rv) => g.batchNormRelu(x!, ga!, be!, rm!, rv!, { training: true, momentum: 0.2 }),
+    },
+    {
+      name: 'batchNormRelu: eval 4-D with running stats',
+      inputs: [N([2, 3, 2, 3]), N([3]), N([3]), C(N([3])), C(P([3]))],
+      fn: (x, ga, be, rm, rv) => g.batchNormRelu(x!, ga!, be!, rm!, rv!, { training: false }),
+    },
+  ],
   batchNormTrainComposite: [
     {
       name: 'batchNormTrainComposite: 4-D [2,2,2,3]',

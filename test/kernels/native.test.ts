@@ -570,6 +570,85 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     bad(cpu);
   });
 
+  it("batch norm with relu's mask (batchNormRelu): the bits of where(mask, g, 0) before the unmasked kernels and where(mask, gg, 0) after (native every ISA and cpu, float32 and float64, one block and stacks)", () => {
+    const isa = nativeBackend_.isaInfo();
+    const runs: [Backend, string | null][] = [...isa.supported.map((k): [Backend, string] => [nativeBackend_, k]), [cpu, null]];
+    try {
+      for (const [be, kernel] of runs) {
+        if (kernel) nativeBackend_.setIsa(kernel as typeof isa.isa);
+        for (const dt of ['float32', 'float64'] as DType[]) {
+          for (const [k, shape] of [[1, [4, 5, 6, 6]], [3, [2, 3, 37]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
+            const c = shape[1]!, size = sizeOf(shape);
+            const what = `${be.name}${kernel ? ` ${kernel}` : ''} ${dt} K=${k} [${shape}]`;
+            const made: Storage[] = [];
+            const up = (a: TypedArray): Storage => {
+              const st = be.upload(a);
+              made.push(st);
+              return st;
+            };
+            const read = (st: Storage): TypedArray => {
+              const a = (be.readSync(st) as TypedArray).slice();
+              be.dispose(st);
+              return a;
+            };
+            const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
+            const x = ref(shape, 1), gamma = ref([c], 2);
+            const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+            made.push(f.y, f.mean, f.variance);
+            const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
+            const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
+            // relu of the batch norm's output, with a NaN (kept, as where() keeps it) and a -0 (masked)
+            const maskHost = (be.readSync(f.y) as TypedArray).map((a) => (a < 0 ? 0 : a));
+            maskHost[0] = NaN;
+            maskHost[1] = -0;
+            const mask: TensorRef = { storage: up(maskHost), shape, dtype: dt };
+            const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
+            const shapeK = k === 1 ? shape : [k, ...shape];
+            // where(mask, g, 0) on the host, the mask broadcast over the blocks
+            const gmHost = gHost.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
+            const gK: TensorRef = { storage: up(gHost), shape: shapeK, dtype: dt };
+            const gmK: TensorRef = { storage: up(gmHost), shape: shapeK, dtype: dt };
+            const uK: TensorRef = { storage: up(uHost), shape: shapeK, dtype: dt };
+            const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5, mask);
+            const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5, mask);
+            const rw = be.batchNormBackward(x, gmK, m, v, gamma, 1e-5);
+            const dw = be.batchNormDoubleBackward!(x, gmK, uK, m, v, gamma, 1e-5);
+            const got = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
+            const want = [rw.dx, rw.dgamma, rw.dbeta, dw.gx, dw.gg, dw.dgamma].map(read);
+            // gg of the unmasked g: where(mask, gg, 0)
+            want[4] = want[4]!.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
+            const names = ['dx', 'dgamma', 'dbeta', 'gx', 'gg', 'dgamma (double)'];
+            got.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(want[i]!.buffer)), `${what} ${names[i]}`).toBe(true));
+            // not vacuous: the mask zeroes some gradients and keeps others
+            const gg = got[4]!;
+            expect(gg.some((a, i) => a === 0 && maskHost[i % size] === 0 && uHost[i] !== 0), `${what} masked`).toBe(true);
+            expect(gg.some((a) => a !== 0 && Number.isFinite(a)), `${what} kept`).toBe(true);
+            for (const st of made) be.dispose(st);
+          }
+        }
+      }
+    } finally {
+      nativeBackend_.setIsa(isa.isa);
+    }
+    // a mask shaped unlike x, or of another dtype: a typed error naming the op
+    for (const be of [nativeBackend_, cpu] as Backend[]) {
+      const made: Storage[] = [];
+      const ref = (sh: number[], dt: DType = 'float32'): TensorRef => {
+        const st = be.upload(values(sizeOf(sh), 1, dt));
+        made.push(st);
+        return { storage: st, shape: sh, dtype: dt };
+      };
+      const x = ref([2, 3, 4]), c3 = ref([3]);
+      expect(() => be.batchNormBackward(x, ref([2, 3, 4]), c3, c3, c3, 1e-5, ref([2, 3, 5]))).toThrow(
+        /batchNormBackward: the mask must be a float32 tensor shaped like the input \[2, 3, 4\], got float32 \[2, 3, 5\]/,
+      );
+      expect(() => be.batchNormDoubleBackward!(x, ref([2, 3, 4]), ref([2, 3, 4]), c3, c3, c3, 1e-5, ref([2, 3, 4], 'float64'))).toThrow(
+        /batchNormDoubleBackward: the mask must be a float32 tensor shaped like the input \[2, 3, 4\], got float64 \[2, 3, 4\]/,
+      );
+      for (const st of made) be.dispose(st);
+    }
+  });
+
   it('batch norm forward/backward/double backward and the softmax family', () => {
     for (const shape of [[50, 16, 32, 32], [7, 3, 5], [20, 10]]) {
       const c = shape[1]!;

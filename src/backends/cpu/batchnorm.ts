@@ -20,6 +20,19 @@ export function stackBlocks(op: string, x: TensorRef, gy: TensorRef): number {
   throw new ShapeError(`${op}: the gradient must have the input's shape [${xs.join(', ')}] or [K, ${xs.join(', ')}], got [${gs.join(', ')}]`);
 }
 
+/**
+ * Checks batchNormRelu's mask (relu's output after the batch norm, Backend.batchNormMask): shaped
+ * like x, of x's dtype.
+ */
+export function checkMask(op: string, x: TensorRef, mask: TensorRef): void {
+  if (mask.dtype !== x.dtype || mask.shape.length !== x.shape.length || mask.shape.some((d, i) => d !== x.shape[i])) {
+    throw new ShapeError(`${op}: the mask must be a ${x.dtype} tensor shaped like the input [${x.shape.join(', ')}], got ${mask.dtype} [${mask.shape.join(', ')}]`);
+  }
+}
+
+/** where(mask, g, 0) for one element: g where the mask is nonzero (NaN included), else 0. */
+const masked = (m: TypedArray | null, i: number, g: number): number => (m === null || m[i] !== 0 ? g : 0);
+
 export function batchNormForward(
   x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number,
 ): { y: TypedArray; mean: TypedArray; variance: TypedArray } {
@@ -51,12 +64,14 @@ export function batchNormForward(
 /**
  * dx = gamma * invstd / M * (M*gy - sum(gy) - xhat * sum(gy*xhat)); dgamma = sum(gy*xhat); dbeta = sum(gy),
  * for each of the K blocks of a stack gy [K, ...x.shape] (Backend.batchNormStacks): dx like gy,
- * dgamma and dbeta [K, C].
+ * dgamma and dbeta [K, C]. With a mask (Backend.batchNormMask), gy is where(mask, gy, 0).
  */
 export function batchNormBackward(
-  x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
 ): { dx: TypedArray; dgamma: TypedArray; dbeta: TypedArray } {
   const X = arr(x);
+  if (mask) checkMask('batchNormBackward', x, mask);
+  const M = mask ? arr(mask) : null;
   const GY = arr(gy);
   const MU = arr(mean);
   const VAR = arr(variance);
@@ -76,14 +91,14 @@ export function batchNormBackward(
       let sgx = 0;
       for (let b = 0; b < n; b++) {
         const o = (b * c + ch) * s;
-        for (let k = 0; k < s; k++) { const g = GY[bo + o + k]!; sg += g; sgx += g * (X[o + k]! - mu) * inv; }
+        for (let k = 0; k < s; k++) { const g = masked(M, o + k, GY[bo + o + k]!); sg += g; sgx += g * (X[o + k]! - mu) * inv; }
       }
       dbeta[blk * c + ch] = sg;
       dgamma[blk * c + ch] = sgx;
       const f = G[ch]! * inv / m;
       for (let b = 0; b < n; b++) {
         const o = (b * c + ch) * s;
-        for (let k = 0; k < s; k++) dx[bo + o + k] = f * (m * GY[bo + o + k]! - sg - (X[o + k]! - mu) * inv * sgx);
+        for (let k = 0; k < s; k++) dx[bo + o + k] = f * (m * masked(M, o + k, GY[bo + o + k]!) - sg - (X[o + k]! - mu) * inv * sgx);
       }
     }
   }
@@ -94,11 +109,14 @@ export function batchNormBackward(
  * The fused second derivative of batchNormBackward's dx (formula in src/backends/backend.ts), for
  * each block of stacks g, u [K, ...x.shape]: gg like g; gx and dgamma summed over the blocks in
  * block order, each block's term rounded to the dtype first (the bits of per-block results added).
+ * With a mask, g is where(mask, g, 0) and gg is returned as where(mask, gg, 0).
  */
 export function batchNormDoubleBackward(
-  x: TensorRef, gy: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+  x: TensorRef, gy: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
 ): { gx: TypedArray; gg: TypedArray; dgamma: TypedArray } {
   const X = arr(x), GY = arr(gy), U = arr(u), MU = arr(mean), VAR = arr(variance), GA = arr(gamma);
+  if (mask) checkMask('batchNormDoubleBackward', x, mask);
+  const M = mask ? arr(mask) : null;
   const { n, c, s } = dims(x);
   const blocks = stackBlocks('batchNormDoubleBackward', x, gy);
   if (stackBlocks('batchNormDoubleBackward', x, u) !== blocks) {
@@ -120,7 +138,7 @@ export function batchNormDoubleBackward(
       for (let b = 0; b < n; b++) {
         const o = (b * c + ch) * s;
         for (let k = 0; k < s; k++) {
-          const g = GY[bo + o + k]!, v = U[bo + o + k]!, xh = (X[o + k]! - mu) * inv;
+          const g = masked(M, o + k, GY[bo + o + k]!), v = U[bo + o + k]!, xh = (X[o + k]! - mu) * inv;
           sg += g; su += v; sgx += g * xh; sux += v * xh; sug += v * g;
         }
       }
@@ -132,10 +150,10 @@ export function batchNormDoubleBackward(
       for (let b = 0; b < n; b++) {
         const o = (b * c + ch) * s;
         for (let k = 0; k < s; k++) {
-          const g = GY[bo + o + k]!, v = U[bo + o + k]!, xh = (X[o + k]! - mu) * inv;
+          const g = masked(M, o + k, GY[bo + o + k]!), v = U[bo + o + k]!, xh = (X[o + k]! - mu) * inv;
           const t = cx * ((v - um) * G + (g - gm) * Uh + xh * r);
           gx[o + k] = blk === 0 ? t : gx[o + k]! + round(t);
-          gg[bo + o + k] = cg * (v - um - xh * Uh);
+          gg[bo + o + k] = masked(M, o + k, cg * (v - um - xh * Uh));
         }
       }
     }

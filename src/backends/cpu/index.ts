@@ -141,20 +141,21 @@ export class CpuBackend implements Backend {
   }
 
   readonly batchNormStacks = true;
+  readonly batchNormMask = true;
   batchNormForward(x: TensorRef, gamma: TensorRef, beta: TensorRef, eps: number): BatchNormForwardResult {
     const r = bn.batchNormForward(x, gamma, beta, eps);
     return { y: this.wrap(r.y), mean: this.wrap(r.mean), variance: this.wrap(r.variance) };
   }
   batchNormDoubleBackward(
-    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
   ): BatchNormDoubleBackwardResult {
-    const r = bn.batchNormDoubleBackward(x, g, u, mean, variance, gamma, eps);
+    const r = bn.batchNormDoubleBackward(x, g, u, mean, variance, gamma, eps, mask);
     return { gx: this.wrap(r.gx), gg: this.wrap(r.gg), dgamma: this.wrap(r.dgamma) };
   }
   batchNormBackward(
-    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
   ): BatchNormBackwardResult {
-    const r = bn.batchNormBackward(x, gy, mean, variance, gamma, eps);
+    const r = bn.batchNormBackward(x, gy, mean, variance, gamma, eps, mask);
     return { dx: this.wrap(r.dx), dgamma: this.wrap(r.dgamma), dbeta: this.wrap(r.dbeta) };
   }
 

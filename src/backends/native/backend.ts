@@ -15,7 +15,7 @@ import type { Isa, NativeAddon } from './addon.js';
 import { ParamBlock } from '../params.js';
 import { ARG_REDUCE_CODE, BINARY_CODE, RANDOM_CODE, REDUCE_CODE, UNARY_CODE, UPDATE_CODE } from '../opcodes.js';
 import { BufferPool, NativeStorage, type LazyProduct } from './buffers.js';
-import { stackBlocks } from '../cpu/batchnorm.js';
+import { checkMask, stackBlocks } from '../cpu/batchnorm.js';
 import { poolBlocks } from '../cpu/pool.js';
 
 const UNARY = UNARY_CODE;
@@ -428,31 +428,34 @@ export class NativeBackend implements Backend {
     return { y, mean, variance };
   }
   readonly batchNormStacks = true;
+  readonly batchNormMask = true;
   batchNormBackward(
-    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+    x: TensorRef, gy: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
   ): BatchNormBackwardResult {
     const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
     const blocks = stackBlocks('batchNormBackward', x, gy);
+    if (mask) checkMask('batchNormBackward', x, mask);
     const dx = this.alloc(x.dtype, blocks * x.storage.length);
     const dgamma = this.alloc(x.dtype, blocks * c);
     const dbeta = this.alloc(x.dtype, blocks * c);
-    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gy), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, dx.ptr, dgamma.ptr, dbeta.ptr, blocks);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(gy), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, dx.ptr, dgamma.ptr, dbeta.ptr, blocks, mask ? this.ptr(mask) : 0);
     this.addon.batchNormBackward();
     return { dx, dgamma, dbeta };
   }
 
   batchNormDoubleBackward(
-    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number,
+    x: TensorRef, g: TensorRef, u: TensorRef, mean: TensorRef, variance: TensorRef, gamma: TensorRef, eps: number, mask?: TensorRef,
   ): BatchNormDoubleBackwardResult {
     const n = x.shape[0]!, c = x.shape[1]!, s = sizeOf(x.shape.slice(2));
     const blocks = stackBlocks('batchNormDoubleBackward', x, g);
+    if (mask) checkMask('batchNormDoubleBackward', x, mask);
     if (stackBlocks('batchNormDoubleBackward', x, u) !== blocks) {
       throw new ShapeError(`batchNormDoubleBackward: g and u must have the same shape, got [${g.shape.join(', ')}] and [${u.shape.join(', ')}]`);
     }
     const gx = this.alloc(x.dtype, x.storage.length);
     const gg = this.alloc(x.dtype, blocks * x.storage.length);
     const dgamma = this.alloc(x.dtype, c);
-    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(g), this.ptr(u), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, gx.ptr, gg.ptr, dgamma.ptr, blocks);
+    this.P.reset().dtype(x.dtype).num(this.ptr(x), this.ptr(g), this.ptr(u), this.ptr(mean), this.ptr(variance), this.ptr(gamma), eps, n, c, s, gx.ptr, gg.ptr, dgamma.ptr, blocks, mask ? this.ptr(mask) : 0);
     this.addon.batchNormDoubleBackward();
     return { gx, gg, dgamma };
   }
