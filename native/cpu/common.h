@@ -22,8 +22,10 @@ inline void parallel_for(long n, long grain, F&& f) {
 }
 
 // How far ahead (bytes) the Winograd transforms prefetch the rows they read and write:
-// GRADREG_NATIVE_PREFETCH, default 2048, 0 for none (winograd_avx512.cc says why).
-long transform_prefetch_bytes();
+// GRADREG_NATIVE_PREFETCH, default 2048, 0 for none (winograd_avx512.cc says why). Read once when
+// the addon loads, by threadpool.cc's initializer (the ISA files keep no initializers of their own:
+// code built with AVX-512 flags must not run before the ISA is checked).
+extern const long g_transform_prefetch_bytes;
 
 // A 64-byte aligned buffer that only grows; kernels keep thread_local ones for packs and columns.
 struct Scratch {

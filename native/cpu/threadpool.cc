@@ -42,13 +42,13 @@ int detect_threads() {
 
 }  // namespace
 
-long transform_prefetch_bytes() {
+const long g_transform_prefetch_bytes = [] {
   if (const char* e = std::getenv("GRADREG_NATIVE_PREFETCH")) {
     const long b = std::atol(e);
-    return b > 0 ? (b > 65536 ? 65536 : b) : 0;
+    return b > 0 ? (b > 65536 ? 65536 : b) : 0L;
   }
-  return 2048;
-}
+  return 2048L;
+}();
 
 namespace {
 

@@ -81,18 +81,18 @@ inline const float* at(const float* p, long off) {
   return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(off * 4));
 }
 
-// Software prefetch of the n floats at p, kPrefetchBytes further on (transform_prefetch_bytes(),
-// read once at load). The transforms read (and write) a map's rows in memory order, but a plane
-// is 4 KB or less and the hardware prefetchers did not keep up: in the F(4x4) forward of
+// Software prefetch of the n floats at p, g_transform_prefetch_bytes further on (common.h). The
+// transforms read (and write) a map's rows in memory order, but a plane is 4 KB or less and the
+// hardware prefetchers did not keep up: in the F(4x4) forward of
 // [500, 16, 32, 32], half of the input transform's time was its first loads of each row (perf
 // annotate). Measured with two threads (bench/native-results.md, session 6): that forward and
 // its input gradient 7.0 -> 5.3 ms, the weight gradient 7.2 -> 6.6 ms, the 32-channel 16x16
 // layer 6.1 -> 5.2 ms; 1 KB ahead gained about half of that, 4 KB the same as 2 KB.
-const long kPrefetchBytes = transform_prefetch_bytes();
 template <class W>
 inline void prefetch_ahead(const float* p, long n) {
-  if (kPrefetchBytes == 0) return;
-  const uintptr_t q = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(kPrefetchBytes);  // may lie past the tensor: a prefetch never faults
+  const long ahead = g_transform_prefetch_bytes;
+  if (ahead == 0) return;
+  const uintptr_t q = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(ahead);  // may lie past the tensor: a prefetch never faults
   for (long b = 0; b < n * 4; b += 64) _mm_prefetch(reinterpret_cast<const char*>(q + static_cast<uintptr_t>(b)), _MM_HINT_T0);
 }
 
