@@ -5,6 +5,8 @@
  * with GRADREG_NATIVE_THREADS=1 to attribute CPU time to kernels exactly).
  *
  *   GRADREG_NATIVE_THREADS=1 npx tsx bench/native-profile.ts [native|cpu] [baseline|db] [small|lenet5|resnet] [plain|nn]
+ *
+ * PROFILE_TOP=N lists the N slowest kernels (default 40).
  */
 import * as g from '../src/index.js';
 import type { Backend } from '../src/index.js';
@@ -62,7 +64,7 @@ let kernels = 0;
 for (const [k, v] of stats) if (contract.has(k.split(' ')[0]!)) kernels += v.wall;
 console.log(`${family} ${model}/${reg} on ${device}: median wall ${t.medianMs.toFixed(2)} ms, CPU ${((u.user + u.system) / 1000 / reps).toFixed(2)} ms/step, wall in kernels ${(kernels / reps).toFixed(2)} ms/step`);
 console.log(' wall ms/step  cpu ms/step  calls  kernel');
-for (const [k, v] of [...stats.entries()].filter(([k]) => contract.has(k.split(' ')[0]!)).sort((a, b) => b[1].wall - a[1].wall).slice(0, 40)) {
+for (const [k, v] of [...stats.entries()].filter(([k]) => contract.has(k.split(' ')[0]!)).sort((a, b) => b[1].wall - a[1].wall).slice(0, Number(process.env.PROFILE_TOP ?? 40))) {
   console.log(`${(v.wall / reps).toFixed(3).padStart(12)} ${(v.ms / reps).toFixed(3).padStart(12)} ${String(v.calls / reps).padStart(6)}  ${k}`);
 }
 step.dispose();

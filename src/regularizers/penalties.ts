@@ -160,15 +160,20 @@ export function spectReg(f: LogitsFn, x: Tensor, o: SpectRegOptions): PenaltyVal
 }
 
 /**
- * The per-sample Hessian-scaled trace Tr(J_g^T H J_g) from the exact rows R_c = J_g^T e_c:
- * with H = diag(p) - p p^T (the softmax Hessian of cross-entropy in logit space) applied along
- * the class axis of R by softmaxHvp. Returns [N].
+ * The per-sample Hessian-scaled trace Tr(J_g^T H J_g) (thesis eq. 63) from the exact rows
+ * R_c = J_g^T e_c [C, N, D], with H = diag(p) - p p^T the softmax Hessian of cross-entropy in logit
+ * space: Tr_n = sum_d v_d^T H v_d for the columns v_d = R[:, n, d] of J_g, i.e.
+ *   Tr_n = sum_c p_nc ||R_c,n||^2 - ||sum_c p_nc R_c,n||^2,
+ * computed along R's own layout (the same sums as softmaxHvp's p v - p (p . v) over the class axis,
+ * without permuting R to put the classes last: on the ResNet that permute and its gradient's were
+ * 3 ms of the exact hsfob step, bench/native-results.md session 6). Returns [N].
  */
 function hessianTrace(rows: Tensor, logits: Tensor): Tensor {
-  const [c, n, d] = rows.shape as [number, number, number];
-  const v = g.permute(rows, [1, 2, 0]);
-  const p = g.broadcastTo(g.reshape(g.softmax(logits, -1), [n, 1, c]), [n, d, c]);
-  return g.sum(g.mul(v, g.softmaxHvp(p, v)), [1, 2]);
+  const [c, n] = rows.shape as [number, number, number];
+  const pT = g.reshape(g.permute(g.softmax(logits, -1), [1, 0]), [c, n, 1]);
+  const weighted = g.sum(g.mul(pT, g.sum(g.square(rows), 2, true)), [0, 2]);
+  const mixed = g.sum(g.mul(pT, rows), 0);
+  return g.sub(weighted, g.sum(g.square(mixed), 1));
 }
 
 /**
