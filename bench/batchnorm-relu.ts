@@ -9,27 +9,34 @@
 import * as g from '../src/index.js';
 import { registerDefaultBackends } from '../src/backends/registry.js';
 import { setBatchNormRelu, type BatchNormReluMode } from '../src/ops/batchnorm.js';
-import { nnStep, timeStep, type StepReg } from './steps.js';
+import { MODE_REGS, STEP_REGS, nnStep, timeStep, type StepReg } from './steps.js';
 
+function fail(msg: string): never {
+  console.error(`bench/batchnorm-relu: ${msg}`);
+  process.exit(2);
+}
 function opt(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 function count(name: string, dflt: number): number {
   const v = Number(opt(name, String(dflt)));
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`bench/batchnorm-relu: --${name} must be a positive integer, got ${opt(name, '')}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(v) || v < 1) fail(`--${name} must be a positive integer, got ${opt(name, '')}`);
   return v;
 }
 
+const regs: readonly string[] = [...STEP_REGS, ...MODE_REGS];
 const reg = opt('reg', 'fob') as StepReg;
+if (!regs.includes(reg)) fail(`--reg must be one of ${regs.join(', ')}, got ${reg}`);
 const device = opt('device', 'native') as g.DeviceName;
 const rounds = count('rounds', 3);
 const steps = count('steps', 12);
 registerDefaultBackends();
-await g.initBackend(device);
+try {
+  await g.initBackend(device);
+} catch (e) {
+  fail(`--device ${device}: ${e instanceof Error ? e.message : String(e)}`);
+}
 const modes: BatchNormReluMode[] = ['composite', 'fused'];
 const ms: Record<BatchNormReluMode, number[]> = { fused: [], composite: [] };
 for (let r = 0; r < rounds; r++) {
