@@ -165,8 +165,9 @@ export function spectReg(f: LogitsFn, x: Tensor, o: SpectRegOptions): PenaltyVal
  * space: Tr_n = sum_d v_d^T H v_d for the columns v_d = R[:, n, d] of J_g, i.e.
  *   Tr_n = sum_c p_nc ||R_c,n||^2 - ||sum_c p_nc R_c,n||^2,
  * computed along R's own layout (the same sums as softmaxHvp's p v - p (p . v) over the class axis,
- * without permuting R to put the classes last: on the ResNet that permute and its gradient's were
- * 3 ms of the exact hsfob step, bench/native-results.md session 6). Returns [N].
+ * without permuting R to put the classes last: on the ResNet's exact hsfob step the permutes,
+ * copies and HVP passes of that form took 8.8 ms, these 1.5 ms; bench/native-results.md session 6).
+ * Returns [N].
  */
 function hessianTrace(rows: Tensor, logits: Tensor): Tensor {
   const [c, n] = rows.shape as [number, number, number];
