@@ -55,6 +55,64 @@ beforeAll(async () => {
 /** The native GEMM micro-kernels are float only; everything else computes like the reference. */
 defineKernelSuite('native', runNative, () => nativeBackend_, { ...FULL, floatOnly: ['matmul'] });
 
+/** One batch-norm kernel case: a backend (and native ISA), a dtype, K cotangent blocks of `shape`,
+ * with x, gamma and the forward's statistics uploaded; `up`'d storages are freed after body. */
+interface BnCase {
+  be: Backend;
+  dt: DType;
+  k: number;
+  shape: number[];
+  c: number;
+  size: number;
+  what: string;
+  up: (a: TypedArray) => Storage;
+  read: (st: Storage) => TypedArray;
+  x: TensorRef;
+  gamma: TensorRef;
+  mean: TensorRef;
+  variance: TensorRef;
+  y: Storage;
+}
+
+/** Runs body for every native ISA build and the cpu reference, float32 and float64, and each (K, shape). */
+function eachBnCase(cases: [number, number[]][], body: (t: BnCase) => void): void {
+  const isa = nativeBackend_.isaInfo();
+  const runs: [Backend, string | null][] = [...isa.supported.map((k): [Backend, string] => [nativeBackend_, k]), [cpu, null]];
+  try {
+    for (const [be, kernel] of runs) {
+      if (kernel) nativeBackend_.setIsa(kernel as typeof isa.isa);
+      for (const dt of ['float32', 'float64'] as DType[]) {
+        for (const [k, shape] of cases) {
+          const c = shape[1]!;
+          const made: Storage[] = [];
+          const up = (a: TypedArray): Storage => {
+            const st = be.upload(a);
+            made.push(st);
+            return st;
+          };
+          const read = (st: Storage): TypedArray => {
+            const a = (be.readSync(st) as TypedArray).slice();
+            be.dispose(st);
+            return a;
+          };
+          const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
+          const x = ref(shape, 1), gamma = ref([c], 2);
+          const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
+          made.push(f.y, f.mean, f.variance);
+          body({
+            be, dt, k, shape, c, size: sizeOf(shape), what: `${be.name}${kernel ? ` ${kernel}` : ''} ${dt} K=${k} [${shape}]`, up, read, x, gamma,
+            mean: { storage: f.mean, shape: [c], dtype: dt }, variance: { storage: f.variance, shape: [c], dtype: dt }, y: f.y,
+          });
+          for (const st of made) be.dispose(st);
+        }
+      }
+    }
+  } finally {
+    nativeBackend_.setIsa(isa.isa);
+  }
+}
+
+
 function expectClose(got: TypedArray[], want: TypedArray[], tol = 1e-5): void {
   expect(got.length).toBe(want.length);
   got.forEach((a, k) => {
@@ -490,72 +548,41 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
     // over the blocks in block order, as the per-block oracle (src/ops/batchnorm.ts) adds them. The
     // native backend under each of its ISA builds (the AVX2 and AVX-512 builds must not contract the
     // accumulation into a fused multiply-add).
-    const isa = nativeBackend_.isaInfo();
-    const runs: [Backend, string | null][] = [...isa.supported.map((k): [Backend, string] => [nativeBackend_, k]), [cpu, null]];
-    try {
-      for (const [be, kernel] of runs) {
-        if (kernel) nativeBackend_.setIsa(kernel as typeof isa.isa);
-        for (const dt of ['float32', 'float64'] as DType[]) {
-          for (const [k, shape] of [[3, [4, 5, 6, 6]], [1, [2, 3, 7]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
-            const c = shape[1]!, size = sizeOf(shape);
-            const made: Storage[] = [];
-            const up = (a: TypedArray): Storage => {
-              const st = be.upload(a);
-              made.push(st);
-              return st;
-            };
-            const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
-            const read = (st: Storage): TypedArray => {
-              const a = (be.readSync(st) as TypedArray).slice();
-              be.dispose(st);
-              return a;
-            };
-            const x = ref(shape, 1), gamma = ref([c], 2);
-            const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
-            made.push(f.y, f.mean, f.variance);
-            const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
-            const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
-            const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
-            const gK: TensorRef = { storage: up(gHost), shape: [k, ...shape], dtype: dt };
-            const uK: TensorRef = { storage: up(uHost), shape: [k, ...shape], dtype: dt };
-            const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5);
-            const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5);
-            const [dx, dgamma, dbeta, gx, gg, ddg] = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
-            expect(dx!.length).toBe(k * size);
-            expect(dgamma!.length).toBe(k * c);
-            expect(gg!.length).toBe(k * size);
-            expect(gx!.length).toBe(size);
-            expect(ddg!.length).toBe(c);
-            const gxWant = new (dt === 'float64' ? Float64Array : Float32Array)(size);
-            const dgWant = new (dt === 'float64' ? Float64Array : Float32Array)(c);
-            for (let j = 0; j < k; j++) {
-              const gj: TensorRef = { storage: up(gHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
-              const uj: TensorRef = { storage: up(uHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
-              const rj = be.batchNormBackward(x, gj, m, v, gamma, 1e-5);
-              const dj = be.batchNormDoubleBackward!(x, gj, uj, m, v, gamma, 1e-5);
-              const what = `${be.name}${kernel ? ` ${kernel}` : ''} ${dt} K=${k} [${shape}] block ${j}`;
-              const same = (a: TypedArray, b: TypedArray, out: string): void =>
-                expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what} ${out}`).toBe(true);
-              same(dx!.subarray(j * size, (j + 1) * size), read(rj.dx), 'dx');
-              same(dgamma!.subarray(j * c, (j + 1) * c), read(rj.dgamma), 'dgamma');
-              same(dbeta!.subarray(j * c, (j + 1) * c), read(rj.dbeta), 'dbeta');
-              same(gg!.subarray(j * size, (j + 1) * size), read(dj.gg), 'gg');
-              const gxj = read(dj.gx), dgj = read(dj.dgamma);
-              // the oracle's running sum, rounded to the dtype at every step (a Float32Array stores rounded)
-              for (let i = 0; i < size; i++) gxWant[i] = j === 0 ? gxj[i]! : gxWant[i]! + gxj[i]!;
-              for (let i = 0; i < c; i++) dgWant[i] = j === 0 ? dgj[i]! : dgWant[i]! + dgj[i]!;
-            }
-            expect(Buffer.from(gx!.buffer).equals(Buffer.from(gxWant.buffer)), `${be.name} ${dt} K=${k} gx`).toBe(true);
-            expect(Buffer.from(ddg!.buffer).equals(Buffer.from(dgWant.buffer)), `${be.name} ${dt} K=${k} dgamma sum`).toBe(true);
-            // not vacuous
-            expect(Math.max(...Array.from(gx!, Math.abs))).toBeGreaterThan(1e-6);
-            for (const st of made) be.dispose(st);
-          }
-        }
+    eachBnCase([[3, [4, 5, 6, 6]], [1, [2, 3, 7]], [10, [5, 16, 8, 8]]], ({ be, dt, k, shape, c, size, what, up, read, x, gamma, mean: m, variance: v }) => {
+      const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
+      const gK: TensorRef = { storage: up(gHost), shape: [k, ...shape], dtype: dt };
+      const uK: TensorRef = { storage: up(uHost), shape: [k, ...shape], dtype: dt };
+      const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5);
+      const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5);
+      const [dx, dgamma, dbeta, gx, gg, ddg] = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
+      expect(dx!.length).toBe(k * size);
+      expect(dgamma!.length).toBe(k * c);
+      expect(gg!.length).toBe(k * size);
+      expect(gx!.length).toBe(size);
+      expect(ddg!.length).toBe(c);
+      const gxWant = new (dt === 'float64' ? Float64Array : Float32Array)(size);
+      const dgWant = new (dt === 'float64' ? Float64Array : Float32Array)(c);
+      for (let j = 0; j < k; j++) {
+        const gj: TensorRef = { storage: up(gHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+        const uj: TensorRef = { storage: up(uHost.slice(j * size, (j + 1) * size)), shape, dtype: dt };
+        const rj = be.batchNormBackward(x, gj, m, v, gamma, 1e-5);
+        const dj = be.batchNormDoubleBackward!(x, gj, uj, m, v, gamma, 1e-5);
+        const same = (a: TypedArray, b: TypedArray, out: string): void =>
+          expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what} block ${j} ${out}`).toBe(true);
+        same(dx!.subarray(j * size, (j + 1) * size), read(rj.dx), 'dx');
+        same(dgamma!.subarray(j * c, (j + 1) * c), read(rj.dgamma), 'dgamma');
+        same(dbeta!.subarray(j * c, (j + 1) * c), read(rj.dbeta), 'dbeta');
+        same(gg!.subarray(j * size, (j + 1) * size), read(dj.gg), 'gg');
+        const gxj = read(dj.gx), dgj = read(dj.dgamma);
+        // the oracle's running sum, rounded to the dtype at every step (a Float32Array stores rounded)
+        for (let i = 0; i < size; i++) gxWant[i] = j === 0 ? gxj[i]! : gxWant[i]! + gxj[i]!;
+        for (let i = 0; i < c; i++) dgWant[i] = j === 0 ? dgj[i]! : dgWant[i]! + dgj[i]!;
       }
-    } finally {
-      nativeBackend_.setIsa(isa.isa);
-    }
+      expect(Buffer.from(gx!.buffer).equals(Buffer.from(gxWant.buffer)), `${what} gx`).toBe(true);
+      expect(Buffer.from(ddg!.buffer).equals(Buffer.from(dgWant.buffer)), `${what} dgamma sum`).toBe(true);
+      // not vacuous
+      expect(Math.max(...Array.from(gx!, Math.abs))).toBeGreaterThan(1e-6);
+    });
     // a gradient shaped like neither x nor [K, ...x]: a typed error naming the op
     const bad = (be: Backend): void => {
       const st = be.upload(values(24, 1));
@@ -571,65 +598,34 @@ describe.runIf(runNative)('native kernels vs the cpu reference', () => {
   });
 
   it("batch norm with relu's mask (batchNormRelu): the bits of where(mask, g, 0) before the unmasked kernels and where(mask, gg, 0) after (native every ISA and cpu, float32 and float64, one block and stacks)", () => {
-    const isa = nativeBackend_.isaInfo();
-    const runs: [Backend, string | null][] = [...isa.supported.map((k): [Backend, string] => [nativeBackend_, k]), [cpu, null]];
-    try {
-      for (const [be, kernel] of runs) {
-        if (kernel) nativeBackend_.setIsa(kernel as typeof isa.isa);
-        for (const dt of ['float32', 'float64'] as DType[]) {
-          for (const [k, shape] of [[1, [4, 5, 6, 6]], [3, [2, 3, 37]], [10, [5, 16, 8, 8]]] as [number, number[]][]) {
-            const c = shape[1]!, size = sizeOf(shape);
-            const what = `${be.name}${kernel ? ` ${kernel}` : ''} ${dt} K=${k} [${shape}]`;
-            const made: Storage[] = [];
-            const up = (a: TypedArray): Storage => {
-              const st = be.upload(a);
-              made.push(st);
-              return st;
-            };
-            const read = (st: Storage): TypedArray => {
-              const a = (be.readSync(st) as TypedArray).slice();
-              be.dispose(st);
-              return a;
-            };
-            const ref = (sh: number[], seed: number): TensorRef => ({ storage: up(values(sizeOf(sh), seed, dt)), shape: sh, dtype: dt });
-            const x = ref(shape, 1), gamma = ref([c], 2);
-            const f = be.batchNormForward(x, gamma, ref([c], 3), 1e-5);
-            made.push(f.y, f.mean, f.variance);
-            const m: TensorRef = { storage: f.mean, shape: [c], dtype: dt };
-            const v: TensorRef = { storage: f.variance, shape: [c], dtype: dt };
-            // relu of the batch norm's output, with a NaN (kept, as where() keeps it) and a -0 (masked)
-            const maskHost = (be.readSync(f.y) as TypedArray).map((a) => (a < 0 ? 0 : a));
-            maskHost[0] = NaN;
-            maskHost[1] = -0;
-            const mask: TensorRef = { storage: up(maskHost), shape, dtype: dt };
-            const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
-            const shapeK = k === 1 ? shape : [k, ...shape];
-            // where(mask, g, 0) on the host, the mask broadcast over the blocks
-            const gmHost = gHost.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
-            const gK: TensorRef = { storage: up(gHost), shape: shapeK, dtype: dt };
-            const gmK: TensorRef = { storage: up(gmHost), shape: shapeK, dtype: dt };
-            const uK: TensorRef = { storage: up(uHost), shape: shapeK, dtype: dt };
-            const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5, mask);
-            const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5, mask);
-            const rw = be.batchNormBackward(x, gmK, m, v, gamma, 1e-5);
-            const dw = be.batchNormDoubleBackward!(x, gmK, uK, m, v, gamma, 1e-5);
-            const got = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
-            const want = [rw.dx, rw.dgamma, rw.dbeta, dw.gx, dw.gg, dw.dgamma].map(read);
-            // gg of the unmasked g: where(mask, gg, 0)
-            want[4] = want[4]!.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
-            const names = ['dx', 'dgamma', 'dbeta', 'gx', 'gg', 'dgamma (double)'];
-            got.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(want[i]!.buffer)), `${what} ${names[i]}`).toBe(true));
-            // not vacuous: the mask zeroes some gradients and keeps others
-            const gg = got[4]!;
-            expect(gg.some((a, i) => a === 0 && maskHost[i % size] === 0 && uHost[i] !== 0), `${what} masked`).toBe(true);
-            expect(gg.some((a) => a !== 0 && Number.isFinite(a)), `${what} kept`).toBe(true);
-            for (const st of made) be.dispose(st);
-          }
-        }
-      }
-    } finally {
-      nativeBackend_.setIsa(isa.isa);
-    }
+    eachBnCase([[1, [4, 5, 6, 6]], [3, [2, 3, 37]], [10, [5, 16, 8, 8]]], ({ be, dt, k, shape, size, what, up, read, x, gamma, mean: m, variance: v, y }) => {
+      // relu of the batch norm's output, with a NaN (kept, as where() keeps it) and a -0 (masked)
+      const maskHost = (be.readSync(y) as TypedArray).map((a) => (a < 0 ? 0 : a));
+      maskHost[0] = NaN;
+      maskHost[1] = -0;
+      const mask: TensorRef = { storage: up(maskHost), shape, dtype: dt };
+      const gHost = values(k * size, 4, dt), uHost = values(k * size, 5, dt);
+      const shapeK = k === 1 ? shape : [k, ...shape];
+      // where(mask, g, 0) on the host, the mask broadcast over the blocks
+      const gmHost = gHost.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
+      const gK: TensorRef = { storage: up(gHost), shape: shapeK, dtype: dt };
+      const gmK: TensorRef = { storage: up(gmHost), shape: shapeK, dtype: dt };
+      const uK: TensorRef = { storage: up(uHost), shape: shapeK, dtype: dt };
+      const r = be.batchNormBackward(x, gK, m, v, gamma, 1e-5, mask);
+      const d = be.batchNormDoubleBackward!(x, gK, uK, m, v, gamma, 1e-5, mask);
+      const rw = be.batchNormBackward(x, gmK, m, v, gamma, 1e-5);
+      const dw = be.batchNormDoubleBackward!(x, gmK, uK, m, v, gamma, 1e-5);
+      const got = [r.dx, r.dgamma, r.dbeta, d.gx, d.gg, d.dgamma].map(read);
+      const want = [rw.dx, rw.dgamma, rw.dbeta, dw.gx, dw.gg, dw.dgamma].map(read);
+      // gg of the unmasked g: where(mask, gg, 0)
+      want[4] = want[4]!.map((a, i) => (maskHost[i % size] !== 0 ? a : 0));
+      const names = ['dx', 'dgamma', 'dbeta', 'gx', 'gg', 'dgamma (double)'];
+      got.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(want[i]!.buffer)), `${what} ${names[i]}`).toBe(true));
+      // not vacuous: the mask zeroes some gradients and keeps others
+      const gg = got[4]!;
+      expect(gg.some((a, i) => a === 0 && maskHost[i % size] === 0 && uHost[i] !== 0), `${what} masked`).toBe(true);
+      expect(gg.some((a) => a !== 0 && Number.isFinite(a)), `${what} kept`).toBe(true);
+    });
     // a mask shaped unlike x, or of another dtype: a typed error naming the op
     for (const be of [nativeBackend_, cpu] as Backend[]) {
       const made: Storage[] = [];
