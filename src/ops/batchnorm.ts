@@ -418,9 +418,7 @@ export function batchNormRelu(
   runVar: Tensor | null,
   o: BatchNormOptions,
 ): Tensor {
-  const be = backendOf('batchNormRelu', x, gamma, beta, ...(runMean ? [runMean] : []), ...(runVar ? [runVar] : []));
-  if (!o.training || reluMode === 'composite' || be.batchNormMask !== true) return relu(batchNormOp('batchNormRelu', x, gamma, beta, runMean, runVar, o));
-  return batchNormOp('batchNormRelu', x, gamma, beta, runMean, runVar, o, true);
+  return batchNormOp('batchNormRelu', x, gamma, beta, runMean, runVar, o);
 }
 
 function batchNormOp(
@@ -431,7 +429,6 @@ function batchNormOp(
   runMean: Tensor | null,
   runVar: Tensor | null,
   o: BatchNormOptions,
-  withRelu = false,
 ): Tensor {
   const be = backendOf(op, x, gamma, beta, ...(runMean ? [runMean] : []), ...(runVar ? [runVar] : []));
   assertFloat(op, x.dtype);
@@ -452,19 +449,22 @@ function batchNormOp(
     if (!runMean || !runVar) throw new ArgumentError(`${op}: eval mode needs runMean and runVar`);
     // y = gamma (x - running mean) / sqrt(running var + eps) + beta
     const scale = mul(reshape(gamma, cs), rsqrt(add(reshape(runVar, cs), eps)));
-    return add(mul(sub(x, reshape(runMean, cs)), scale), reshape(beta, cs));
+    const ye = add(mul(sub(x, reshape(runMean, cs)), scale), reshape(beta, cs));
+    return op === 'batchNormRelu' ? relu(ye) : ye;
   }
+  // batchNormRelu as one op where the backend's kernels take relu's mask; else relu(batch norm)
+  const fusedRelu = op === 'batchNormRelu' && reluMode === 'fused' && be.batchNormMask === true;
   const m = x.size / c;
   if (m < 2) throw new ShapeError(`${op}: training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
   const r = be.batchNormForward(x, gamma, beta, eps);
   let y = wrap(be, r.y, x.shape, x.dtype);
-  if (withRelu) {
+  if (fusedRelu) {
     const z = y;
     y = wrap(be, be.unary('relu', z, 0), x.shape, x.dtype);
     z.dispose();
   }
   // batchNormRelu: relu's output is its mask, the batch norm's cotangent where(y, g, 0)
-  const mask = withRelu ? y : null;
+  const mask = fusedRelu ? y : null;
   const bmean = wrap(be, r.mean, [c], x.dtype);
   const bvar = wrap(be, r.variance, [c], x.dtype);
   if (runMean && runVar) {
@@ -485,7 +485,7 @@ function batchNormOp(
   // dx = gamma invstd / M (M g - sum g - xhat sum(g xhat)), dgamma = sum(g xhat), dbeta = sum g
   record(
     y,
-    withRelu ? 'batchNormRelu' : 'batchNorm',
+    fusedRelu ? 'batchNormRelu' : 'batchNorm',
     [x, gamma, beta],
     (g) => {
       if (engine.gradEnabled) {
@@ -503,6 +503,6 @@ function batchNormOp(
     bmean.dispose();
     bvar.dispose();
   }
-  return y;
+  return op === 'batchNormRelu' && !fusedRelu ? relu(y) : y;
 }
 
